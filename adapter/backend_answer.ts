@@ -16,7 +16,7 @@ import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { isRecord } from "../util/is_record.ts";
 import { throwSite } from "../util/error_site.ts";
 import { z } from "zod";
-import { HARNESS_CODE_NAMESPACES, REASON_CODES, REASON_CODES_DOC } from "../matrix/reason_codes.ts";
+import { HARNESS_CODE_NAMESPACES, REASON_CODES, REASON_CODES_DOC } from "./reason_codes.ts";
 
 /** A reason code: letters, digits, `.`, `_`, `-` (`:` is the prefix `auto` adds). */
 export const REASON_CODE_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

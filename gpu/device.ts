@@ -239,9 +239,10 @@ const denoEnvironment: GpuEnvironment = {
     // DENO_WEBGPU_BACKEND=dx12 (or metal, gl) on a machine with no adapter there: "the harness
     // then picks Vulkan by itself" was false while the variable stays set
     if (choice.backend !== "vulkan") {
-      return `DENO_WEBGPU_BACKEND=${choice.backend} gives no adapter on this machine: unset it, ` +
-        "and the harness picks Vulkan where a Vulkan driver is installed, else GL (on a " +
-        "machine without a GPU install Mesa lavapipe: apt-get install mesa-vulkan-drivers)";
+      return `DENO_WEBGPU_BACKEND=${choice.backend} gives no adapter on this machine: unset it ` +
+        "(the harness then picks Vulkan where a Vulkan driver is installed, else GL; on a " +
+        "machine without a GPU install Mesa lavapipe: apt-get install mesa-vulkan-drivers) " +
+        "or set DENO_WEBGPU_BACKEND=vulkan";
     }
     return undefined;
   },

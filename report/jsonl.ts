@@ -39,7 +39,7 @@ export function formatJsonlLine(result: CaseResult): string {
  * @example
  * ```ts
  * import { unwritableJson } from "./jsonl.ts";
- * unwritableJson({ a: [1, 2n] }); // "a[1]: a bigint"
+ * unwritableJson({ a: [1, 2n] }); // "a[1]: a bigint (2n)"
  * unwritableJson({ a: 1 }); // null
  * ```
  */

@@ -49,7 +49,7 @@ Deno.test("an unknown reason code is refused, naming the nearest code and the li
   assert.ok(!e.message.includes("groups[0]"), "a known code is fine");
   assert.match(
     e.message,
-    /groups\[1\]\.expect\.codes\[0\]: "dtype\.f16-unavailabel" is not a reason code; did you mean "dtype\.f16-unavailable"\? \(the harness's codes: matrix\/reason_codes\.ts/,
+    /groups\[1\]\.expect\.codes\[0\]: "dtype\.f16-unavailabel" is not a reason code; did you mean "dtype\.f16-unavailable"\? \(the harness's codes: adapter\/reason_codes\.ts/,
   );
   assert.match(
     e.message,
@@ -186,7 +186,7 @@ Deno.test("an unknown code or prefix near no valid one gets no 'did you mean'", 
   }]);
   assert.match(
     e.message,
-    /codes\[0\]: "my\.code" is not a reason code \(the harness's codes: matrix\/reason_codes\.ts; a user backend's own codes/,
+    /codes\[0\]: "my\.code" is not a reason code \(the harness's codes: adapter\/reason_codes\.ts; a user backend's own codes/,
   );
   assert.match(e.message, /codes\[1\]: "no_such_code" is not a reason code \(the harness's codes/);
   assert.match(
