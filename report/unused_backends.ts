@@ -8,7 +8,6 @@
  */
 import { isDeviceReasonCode } from "../adapter/resolve.ts";
 import type { CaseResult } from "../results/types.ts";
-import { plural } from "../util/plural.ts";
 
 /** What {@link unusedBackends} found. */
 export interface UnusedBackends {
@@ -63,13 +62,9 @@ export function unusedBackends(
     backendRanNothing = !deviceOnly;
     lines.push(
       deviceOnly
-        ? `warning: --backend ${b} ran none of the ${
-          plural(meant.length, "case")
-        } expected to run: ` +
+        ? `warning: --backend ${b} ${noneRan(meant.length)}: ` +
           `this device lacks or limits what it needs${why}`
-        : `error: --backend ${b} ran none of the ${
-          plural(meant.length, "case")
-        } expected to run: ` +
+        : `error: --backend ${b} ${noneRan(meant.length)}: ` +
           `each was refused or not reached${why}; nothing was tested on it, so ` +
           `${options.consequence ?? "the run fails"}. ` +
           `Select cases it supports (explain --case <id> --backend ${b} says why one is ` +
@@ -89,6 +84,13 @@ export function unusedBackends(
     );
   }
   return { lines, backendRanNothing };
+}
+
+/** "ran none of the 3 cases expected to run", or "did not run the 1 case expected to run". */
+function noneRan(n: number): string {
+  return n === 1
+    ? "did not run the 1 case expected to run"
+    : `ran none of the ${n} cases expected to run`;
 }
 
 /**

@@ -745,12 +745,12 @@ gpuTest(
         ]),
       ]);
       assert.equal(expectedOut.code, 0, expectedOut.stdout + expectedOut.stderr);
-      assert.doesNotMatch(expectedOut.stderr, /ran none/);
+      assert.doesNotMatch(expectedOut.stderr, /ran none|did not run the/);
       // before: "0 pass ... skipped as expected", exit 0
       assert.equal(none.code, 1, none.stdout + none.stderr);
       assert.match(
         none.stderr,
-        /error: --backend naive ran none of the \d+ cases? expected to run: .*backend\.path-mismatch/,
+        /error: --backend naive (?:ran none of the \d+ cases|did not run the 1 case) expected to run: .*backend\.path-mismatch/,
       );
       assert.equal(unselected.code, 0, unselected.stdout + unselected.stderr);
       assert.match(
@@ -787,7 +787,16 @@ Deno.test("unusedBackends: --backend with a case run on it, or no results, says 
   } as unknown as CaseResult;
   const gap = unusedBackends([lacking], { backend: "wgsl-absorbed-tiled-sg", modules: [] });
   assert.equal(gap.backendRanNothing, false);
-  assert.match(gap.lines[0], /^warning: --backend wgsl-absorbed-tiled-sg ran none .*lacks/);
+  // one case: "did not run the 1 case", not "ran none of the 1 case"
+  assert.match(
+    gap.lines[0],
+    /^warning: --backend wgsl-absorbed-tiled-sg did not run the 1 case expected to run: .*lacks/,
+  );
+  const two = unusedBackends([lacking, { ...lacking, id: "c" } as CaseResult], {
+    backend: "x",
+    modules: [],
+  });
+  assert.match(two.lines[0], /^warning: --backend x ran none of the 2 cases expected to run: /);
   const other = { ...lacking, reasons: [{ code: "backend.path-mismatch", message: "m" }] };
   assert.equal(unusedBackends([other], { backend: "x", modules: [] }).backendRanNothing, true);
   // a device limit is the device's too
