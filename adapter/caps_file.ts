@@ -267,8 +267,50 @@ export function limitsSchema(
           message: "must be a power of two (WebGPU's alignment limits are: 256 on most devices)",
         });
       }
+      // A caps file records a real device, and every WebGPU device has at least WebGPU's
+      // default of each limit (at most it, for an alignment): below that the file is no
+      // device's, and its plans (the fixed 64-invocation passes among them) are no device's
+      // either. A device profile may go below: it simulates a smaller device on purpose.
+      const floor = options.profile ? undefined : belowWebGpuMinimum(name, v);
+      if (floor !== undefined) ctx.addIssue({ code: "custom", path: [name], message: floor });
     }
   });
+}
+
+/**
+ * The least of each limit the harness reads that a WebGPU device reports (the most, for the
+ * alignment): core WebGPU's minimum, lowered where a real device may report less: 128
+ * invocations in compatibility mode and on GLES 3.1 (the plans walk one lane there), 16352
+ * bytes of workgroup memory in wgpu's downlevel (GL) limits. maxTextureDimension2D is left
+ * out: GL devices report as little as 2048, and a small one only moves K and V to buffers.
+ */
+const LEAST_REPORTED_LIMITS: Readonly<Record<string, number>> = {
+  maxBufferSize: 268435456,
+  maxStorageBufferBindingSize: 134217728,
+  minStorageBufferOffsetAlignment: 256,
+  maxComputeWorkgroupStorageSize: 16352,
+  maxComputeInvocationsPerWorkgroup: 128,
+  maxComputeWorkgroupSizeX: 128,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+
+/**
+ * Why a reported limit value is past what every WebGPU device has ("is below 128, ..."), or
+ * undefined when it is within it or not checked ({@link LEAST_REPORTED_LIMITS}).
+ */
+function belowWebGpuMinimum(name: string, v: number): string | undefined {
+  const least = LEAST_REPORTED_LIMITS[name];
+  if (least === undefined) return undefined;
+  const core = WEBGPU_DEFAULT_LIMITS[name];
+  const coreNote = core === least ? "" : ` (core WebGPU's minimum is ${core})`;
+  const hint = ": a caps file records a real device, as devices --json writes it; to plan " +
+    "for a smaller one, use a matrix device profile";
+  if (isMinLimit(name)) {
+    return v > least ? `is above ${least}, WebGPU's largest for this alignment${hint}` : undefined;
+  }
+  return v < least
+    ? `is below ${least}, the least a WebGPU device reports${coreNote}${hint}`
+    : undefined;
 }
 
 /**

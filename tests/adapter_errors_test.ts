@@ -359,6 +359,39 @@ Deno.test("caps file rejected: each bad field shows the value found, not (missin
   await Deno.remove(path);
 });
 
+Deno.test("caps file rejected: a limit below what every WebGPU device has (explain planned 64-invocation passes on 32)", () => {
+  const limits = (l: Record<string, number>) => ({ adapter: {}, features: [], limits: l });
+  const e = configError(() =>
+    parseCaps(
+      limits({
+        maxComputeWorkgroupSizeX: 32,
+        maxStorageBufferBindingSize: 65536,
+        minStorageBufferOffsetAlignment: 512,
+      }),
+      "c.json",
+    )
+  );
+  assert.match(e.message, /^c\.json: invalid caps file/);
+  assert.match(
+    e.message,
+    /limits\.maxComputeWorkgroupSizeX: 32 is below 128, the least a WebGPU device reports \(core WebGPU's minimum is 256\): .*matrix device profile/,
+  );
+  assert.match(e.message, /maxStorageBufferBindingSize: 65536 is below 134217728, the least/);
+  assert.match(e.message, /minStorageBufferOffsetAlignment: 512 is above 256, WebGPU's largest/);
+  // compatibility mode's 128 and wgpu's downlevel 16352 bytes read; a limit the harness
+  // does not read is kept as reported; a device profile may go below (it simulates one)
+  parseCaps(
+    limits({
+      maxComputeInvocationsPerWorkgroup: 128,
+      maxComputeWorkgroupSizeX: 128,
+      maxComputeWorkgroupStorageSize: 16352,
+      maxTextureDimension2D: 2048,
+      maxBindGroups: 1,
+    }),
+    "c.json",
+  );
+});
+
 Deno.test("layout rejected: block tables that point outside the pool, reuse a page or are short", () => {
   const e = configError(() =>
     normalizeLayout({
