@@ -15,6 +15,7 @@ import { isRecord } from "../util/is_record.ts";
 export type FileKind =
   | "run-report"
   | "run-state"
+  | "results-line"
   | "bench-report"
   | "baseline"
   | "compare-report"
@@ -46,6 +47,12 @@ const KINDS: Readonly<Record<FileKind, KindWords>> = {
     name: "a run's run.json",
     origin: "run writes it beside report.json",
     wanted: "a run's run.json (its state and header)",
+    giveTo: "merge or run --resume, as the run's folder",
+  },
+  "results-line": {
+    name: "a line of a run's results.jsonl",
+    origin: "run writes one case result a line to <dir>/results.jsonl",
+    wanted: "a case result (a line of a run's results.jsonl)",
     giveTo: "merge or run --resume, as the run's folder",
   },
   "bench-report": {
@@ -138,7 +145,8 @@ function match(
  * looks like none of them (or like several). The marks, first match wins: a `format` of
  * mla-harness-baseline or mla-harness-compare; `records` with `targets`, `ceilings` or
  * `machine` (a bench report); `state` with `report` (run.json); `version` 1 with `results`
- * (a run report); `adapter` with `limits` (a caps file); an MLA head width, or two model
+ * (a run report); `id`, `status`, `decision` and `expect` (a line of results.jsonl);
+ * `adapter` with `limits` (a caps file); an MLA head width, or two model
  * config keys (a config.json); `groups` of objects with `axes` (a matrix); `knobs` without
  * `adapter` (a plan-tuning file, tools/tune_plan.ts). Drift thresholds
  * have no key of their own and are never recognized.
@@ -164,6 +172,12 @@ export function recognizeFileKind(v: unknown): FileKindMatch | null {
   }
   if (typeof v.state === "string" && "report" in v && !("results" in v)) {
     return match(v, "run-state", "state", "state and report");
+  }
+  if (
+    typeof v.id === "string" && typeof v.status === "string" &&
+    typeof v.decision === "string" && isRecord(v.expect)
+  ) {
+    return match(v, "results-line", "id", "id, status, decision and expect");
   }
   if (v.version === 1 && Array.isArray(v.results)) {
     return match(v, "run-report", "results", '"version": 1 and "results"');
@@ -267,4 +281,34 @@ export function wrongFileKindIssue(
   return found === null || words === null
     ? null
     : { path: found.path, value: found.value, message: `shows ${words}` };
+}
+
+/**
+ * When `text` is JSON lines rather than one JSON value and its first line is recognizably
+ * one of the harness's files (a run's results.jsonl, one case result a line): the words for
+ * it, "JSON lines, the first a line of a run's results.jsonl (...); give it to ...". Null
+ * otherwise (one line, or a first line of no recognized kind).
+ *
+ * @example
+ * ```ts
+ * import { jsonLinesKind } from "./file_kind.ts";
+ * const line = '{"id":"a","status":"pass","decision":"supported","expect":{}}';
+ * jsonLinesKind(`${line}\n${line}\n`)?.startsWith("JSON lines"); // true
+ * jsonLinesKind("{}"); // null
+ * ```
+ */
+export function jsonLinesKind(text: string): string | null {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  if (lines.length < 2) return null;
+  let first: unknown;
+  try {
+    first = JSON.parse(lines[0]);
+  } catch {
+    return null;
+  }
+  const found = recognizeFileKind(first);
+  if (found === null) return null;
+  const giveTo = KINDS[found.kind].giveTo;
+  return `JSON lines (${lines.length} values, one a line), the first ${describeFileKind(found)}` +
+    (giveTo === null ? "" : `; give it to ${giveTo}`);
 }

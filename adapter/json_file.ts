@@ -8,6 +8,7 @@
  * @module
  */
 import { ConfigError } from "./errors.ts";
+import { jsonLinesKind } from "./file_kind.ts";
 import { scanJson } from "./json_scan.ts";
 
 /** Options of {@link readJsonFile}. */
@@ -66,9 +67,14 @@ function parseFileText(text: string, name: string, options: ReadJsonFileOptions)
   } catch {
     // JSON.parse's message quotes the text; say where instead.
     const p = scanJson(text);
+    // a run's results.jsonl given for a JSON file: "unexpected content after the JSON value
+    // at line 2" alone did not say what the file is
+    const lines = jsonLinesKind(text);
     return fail(
       text.trim() === ""
         ? "is not valid JSON: the file is empty"
+        : lines !== null
+        ? `is not one JSON value: it is ${lines}`
         : `is not valid JSON: ${
           p ? `${p.message} at line ${p.line}, column ${p.column}` : "syntax error"
         }`,

@@ -12,7 +12,7 @@ import {
   recognizeFileKind,
   wrongFileKind,
 } from "../adapter/file_kind.ts";
-import { parseCaps } from "../adapter/caps_file.ts";
+import { parseCaps, readCapsFile } from "../adapter/caps_file.ts";
 import { readConfig } from "../adapter/config.ts";
 import { validateMatrix } from "../matrix/expand.ts";
 import { runReportProblem } from "../report/validate.ts";
@@ -46,6 +46,14 @@ const RUN_REPORT = {
   results: [],
 };
 
+const RESULTS_LINE = {
+  id: "preset=tiny;path=absorbed;dtype=f32;b=1;sq=1;sk=12;layout=bshd;causal=1",
+  status: "pass",
+  decision: "supported",
+  expect: { support: "supported" },
+  params: { preset: "tiny" },
+};
+
 /** One sample of each recognized kind: committed files where the repository has one. */
 const SAMPLES: readonly [FileKind, string, unknown][] = [
   ["caps", FILES.caps, read(FILES.caps)],
@@ -57,6 +65,8 @@ const SAMPLES: readonly [FileKind, string, unknown][] = [
   ["matrix", FILES.matrix, read(FILES.matrix)],
   ["run-report", "report.json", RUN_REPORT],
   ["run-state", "run.json", { version: 1, state: "finished", report: { matrix: "smoke" } }],
+  // one line of a run's results.jsonl (a one-line file was called a caps file missing its keys)
+  ["results-line", "results.jsonl", RESULTS_LINE],
   ["compare-report", "compare.json", { format: "mla-harness-compare", version: 1, cases: [] }],
   [
     "tuning",
@@ -125,6 +135,28 @@ Deno.test("every reader names a file of another kind with the same words", async
         );
       }
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a run's results.jsonl of several lines given as a JSON file is named, not only 'unexpected content at line 2'", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "results.jsonl");
+    const line = JSON.stringify(RESULTS_LINE);
+    await Deno.writeTextFile(path, `${line}\n${line}\n${line}\n`);
+    const message = await messageOf(() => readCapsFile(path));
+    assert.match(
+      message,
+      /is not one JSON value: it is JSON lines \(3 values, one a line\), the first a line of a run's results\.jsonl \(run writes .*\); give it to merge or run --resume/,
+    );
+    // JSON lines of no recognized kind keep the parser's words
+    await Deno.writeTextFile(path, '{"a": 1}\n{"a": 2}\n');
+    assert.match(
+      await messageOf(() => readCapsFile(path)),
+      /is not valid JSON: unexpected content after the JSON value at line 2/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
