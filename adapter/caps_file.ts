@@ -231,8 +231,19 @@ const reportedFeatureSchema: z.ZodType<string> = z.string({
 /** A limit value: an integer >= 0 (WebGPU limits are sizes, counts and alignments). */
 export const limitValueSchema: z.ZodType<number> = z.number({
   error: "must be an integer >= 0 (a WebGPU limit)",
-}).int({ error: "must be an integer >= 0 (a WebGPU limit)" })
-  .min(0, { error: "must be an integer >= 0 (a WebGPU limit)" });
+}).superRefine((v, ctx) => {
+  // 1e300 is a whole number, but past the integers a JSON number holds exactly: "must be an
+  // integer" called it what it is
+  if (Number.isFinite(v) && v > Number.MAX_SAFE_INTEGER) {
+    ctx.addIssue({
+      code: "custom",
+      message: `is past ${Number.MAX_SAFE_INTEGER} (2^53 - 1), the largest integer a JSON ` +
+        "number holds exactly; no device has such a limit",
+    });
+  } else if (!Number.isInteger(v) || v < 0) {
+    ctx.addIssue({ code: "custom", message: "must be an integer >= 0 (a WebGPU limit)" });
+  }
+});
 
 /**
  * An object of limits by name, every value an integer >= 0. With `profile` (a device

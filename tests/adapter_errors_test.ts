@@ -392,6 +392,21 @@ Deno.test("caps file rejected: a limit below what every WebGPU device has (expla
   );
 });
 
+Deno.test("caps file rejected: a limit past 2^53 - 1 is said to be, not called 'not an integer'", () => {
+  const e = configError(() =>
+    parseCaps(
+      { adapter: {}, features: [], limits: { maxBufferSize: 1e300, maxBindGroups: -1 } },
+      "c.json",
+    )
+  );
+  assert.match(
+    e.message,
+    /limits\.maxBufferSize: 1e\+300 is past 9007199254740991 \(2\^53 - 1\), the largest integer a JSON number holds exactly/,
+  );
+  assert.doesNotMatch(e.message, /maxBufferSize: 1e\+300 must be an integer/);
+  assert.match(e.message, /limits\.maxBindGroups: -1 must be an integer >= 0 \(a WebGPU limit\)/);
+});
+
 Deno.test("layout rejected: block tables that point outside the pool, reuse a page or are short", () => {
   const e = configError(() =>
     normalizeLayout({
