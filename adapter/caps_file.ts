@@ -6,7 +6,7 @@
  */
 import { parseTuningKnobs } from "./plan_tuning.ts";
 import { z } from "zod";
-import { ConfigError, issuesFromSchema } from "./errors.ts";
+import { ConfigError, issuesFromSchema, showValue } from "./errors.ts";
 import { deviceClassOf, MAX_SM_COUNT } from "./device_class.ts";
 import { wrongFileKindIssue } from "./file_kind.ts";
 import { readJsonFile } from "./json_file.ts";
@@ -493,14 +493,14 @@ export function classifiedWarnings(raw: unknown, caps: DeviceCaps): string[] {
     "nothing; an older harness's rules may have differed)";
   if (written.kind !== undefined && written.kind !== cls?.kind) {
     lines.push(
-      `classified.kind ${JSON.stringify(written.kind)} disagrees with the class this file's ` +
+      `classified.kind ${showValue(written.kind)} disagrees with the class this file's ` +
         `keys give (${cls?.kind}), which is planned with: ${why}; set the top-level ` +
         '"deviceClass" to choose the class',
     );
   }
   if (written.smCount !== undefined && written.smCount !== (cls?.smCount ?? null)) {
     lines.push(
-      `classified.smCount ${JSON.stringify(written.smCount)} disagrees with the SM count this ` +
+      `classified.smCount ${showValue(written.smCount)} disagrees with the SM count this ` +
         `file's keys give (${cls?.smCount ?? null}), which is planned with: ${why}; set the ` +
         'top-level "smCount" to choose it',
     );

@@ -18,7 +18,19 @@ export interface ConfigIssue {
 /** Marks a number JSON cannot write (JSON.stringify writes null), so it is shown as it is. */
 const NON_FINITE = "\u0000non-finite:";
 
-function show(value: unknown): string {
+/**
+ * A value as messages show it: JSON, a string whole up to 240 characters and anything else
+ * up to 60 (then cut, ending "..."), a non-finite number as itself, and "(missing)" for
+ * undefined.
+ *
+ * @example
+ * ```ts
+ * import { showValue } from "./errors.ts";
+ * showValue("gpu"); // '"gpu"'
+ * showValue("x".repeat(1000)).length; // 240
+ * ```
+ */
+export function showValue(value: unknown): string {
   if (value === undefined) return "(missing)";
   // JSON.parse reads 1e400 as Infinity, which JSON.stringify would show as null: a value the
   // file does not hold
@@ -53,7 +65,7 @@ function show(value: unknown): string {
  * ```
  */
 export function formatIssue(issue: ConfigIssue): string {
-  return `${issue.path}: ${show(issue.value)} ${issue.message}`;
+  return `${issue.path}: ${showValue(issue.value)} ${issue.message}`;
 }
 
 /** One schema problem as a validator reports it (zod's issues have this shape). */

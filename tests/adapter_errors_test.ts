@@ -527,6 +527,11 @@ Deno.test("a devices --json file whose classified block disagrees with its keys 
     /classified\.kind "cpu" disagrees with the class this file's keys give \(gpu\), which is planned with: .*set the top-level "deviceClass"/,
   );
   assert.match(lines[1], /classified\.smCount 64 disagrees .*\(132\).*set the top-level "smCount"/);
+  // a huge value is cut, not printed whole (a 400 KB warning line)
+  const huge = classifiedWarnings({ ...raw, classified: { kind: "x".repeat(400_000) } }, caps);
+  assert.equal(huge.length, 1);
+  assert.match(huge[0], /^classified\.kind "x{200,}\.\.\. disagrees/);
+  assert.ok(huge[0].length < 1000, `${huge[0].length} characters`);
   // through explain: a warning on stderr, the file still read (an older harness's file too)
   const dir = await Deno.makeTempDir({ prefix: "mla-classified-" });
   try {
