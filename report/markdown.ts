@@ -446,8 +446,11 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push("", "</details>", "");
   }
 
-  if (slowest > 0 && report.results.length > 0) {
-    const slow = [...report.results].sort((a, b) => b.wallMs - a.wallMs).slice(0, slowest);
+  // Only the cases that ran (a support decision of "supported"): a refused or never reached
+  // case ran no kernel, and was listed among the slowest at 0.00 s.
+  const ran = report.results.filter((r) => r.decision === "supported");
+  if (slowest > 0 && ran.length > 0) {
+    const slow = [...ran].sort((a, b) => b.wallMs - a.wallMs).slice(0, slowest);
     out.push(
       `${h}# Slowest ${slow.length}`,
       "",
