@@ -408,6 +408,8 @@ export async function driftAfterRun(
         title,
         summary: compareSummaryLine(cmp),
         regressions: cmp.regressions,
+        // the fault's differences: not said as drift regressions at the page's top
+        ...(cmp.plantedFault === undefined ? {} : { fault: true }),
         page: COMPARE_FILES.html,
       },
     });

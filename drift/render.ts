@@ -222,7 +222,9 @@ export function compareSummaryLine(report: CompareReport): string {
         selectionText(report.baseline)
       }: not compared)`
       : ""
-  }; ${plural(report.regressions, "regression")}`;
+  }; ${plural(report.regressions, "regression")}${
+    // the fault's differences, said so where the count is (it read as drift regressions)
+    fault.length > 0 && report.regressions > 0 ? " by class, made by the planted fault" : ""}`;
 }
 
 /**

@@ -57,6 +57,37 @@ Deno.test("run --baseline: a speed regression turns report.html's verdict red an
   });
 });
 
+Deno.test("run --plant-fault --baseline: report.html's top and the console say the fault's differences, not 'N drift regressions'", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    const failed = { ...caseResult(A, 5, 1), status: "fail" as const };
+    const report = reportOf([failed], { plantedFault: "lse-offset" });
+    await writeRunHtml(`${dir}/report.html`, report);
+    const logged: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => logged.push(a.join(" "));
+    try {
+      const { regressions } = await driftAfterRun(report, { baseline: `${dir}/b.json`, out: dir });
+      assert.equal(regressions, 1); // the exit code stays as it was
+    } finally {
+      console.log = log;
+    }
+    const v = verdict(await Deno.readTextFile(`${dir}/report.html`));
+    assert.ok(!v.ok, v.text);
+    assert.doesNotMatch(v.text, /drift regression/);
+    assert.match(
+      v.text,
+      /; 1 case differing from the baseline by the planted fault \(the fault&#39;s differences, not drift\)/,
+    );
+    const summary = logged.find((l) => l.startsWith("drift"));
+    assert.ok(summary, logged.join("\n"));
+    assert.match(
+      summary,
+      /the fault's differences, not drift\).*; 1 regression by class, made by the planted fault;/,
+    );
+  });
+});
+
 Deno.test("run --baseline: without drift the note is green; with no report.html none is made", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));

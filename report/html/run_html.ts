@@ -71,6 +71,11 @@ export interface RunDriftNote {
   readonly summary: string;
   /** Cases in a class that counts as a regression. */
   readonly regressions: number;
+  /**
+   * A side ran with a planted fault (`run --plant-fault --baseline`): the differences are the
+   * fault's, and the verdict line says so rather than "N drift regressions".
+   */
+  readonly fault?: boolean;
   /** The compare page, relative to report.html (e.g. "compare.html"). */
   readonly page: string;
 }
@@ -544,7 +549,11 @@ function build(
           } missing from the merged shards)`
           : "") +
         (drift && drift.regressions > 0
-          ? `; ${plural(drift.regressions, "drift regression")} against the baseline`
+          ? drift.fault
+            ? `; ${
+              plural(drift.regressions, "case")
+            } differing from the baseline by the planted fault (the fault's differences, not drift)`
+            : `; ${plural(drift.regressions, "drift regression")} against the baseline`
           : "") +
         // nothing, or only part, verified: said in words, not left to the counts
         (verdict.headline === null ? "" : `. ${verdict.headline}`),
