@@ -15,7 +15,12 @@ import {
   workgroupStorageProblem,
 } from "../kernels/compile_check.ts";
 import type { Dtype } from "../adapter/types.ts";
-import { chromiumOption, runtimeOption, startChromiumStoppable } from "./runtime_options.ts";
+import {
+  chromiumOption,
+  runtimeOption,
+  startChromiumStoppable,
+  useChromiumStoppable,
+} from "./runtime_options.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** What is wrong with a WGSL file argument, or null when it is a readable text file. */
@@ -173,51 +178,56 @@ export function compileCommand() {
           { chromium: opts.chromium },
           "nothing was compiled",
         );
-        try {
-          checkF16Asked(
-            opts.dtype,
-            gpu.caps,
-            "with --runtime deno (lavapipe or a GPU has shader-f16)",
-          );
-          const dtypes: Dtype[] = opts.dtype
-            ? [opts.dtype]
-            : gpu.caps.features.includes("shader-f16")
-            ? ["f32", "f16"]
-            : ["f32"];
-          const bundled = files.length === 0;
-          const names = bundled ? await bundledKernels() : files;
-          const sources: { fileName: string; code: string; label: string }[] = [];
-          const subgroups = gpu.caps.features.includes("subgroups");
-          for (const file of names) {
-            const raw = await checkSourceText(file, { bundled });
-            for (const v of sourceVariants(raw, dtypes, { subgroups })) {
-              sources.push({ fileName: file, code: v.code, label: v.label });
-            }
-          }
-          console.log(
-            `runtime: chromium (${gpu.identity.version}, ${gpu.caps.adapter.description})`,
-          );
-          const results = await gpu.compile(
-            sources.map(({ fileName, code }) => ({ fileName, code })),
-          );
-          // a user's file over the device's workgroup memory, as in Deno's (compileCheck)
-          const limit = gpu.caps.limits.maxComputeWorkgroupStorageSize;
-          const checked = results.map((r, i) => {
-            const over = r.ok && !bundled ? workgroupStorageProblem(sources[i].code, limit) : null;
-            return over === null ? r : { ok: false, message: `${sources[i].fileName}: ${over}` };
-          });
-          checked.forEach((r, i) => {
-            const s = sources[i];
-            console.log(
-              r.ok
-                ? `ok    ${s.fileName} (${s.label})`
-                : `error ${s.fileName} (${s.label})\n${r.message}`,
+        // a Ctrl-C after start-up (the compile takes seconds) is said, as run and bench say it
+        await useChromiumStoppable(
+          gpu,
+          "while Chromium compiled: not every result was printed",
+          async () => {
+            checkF16Asked(
+              opts.dtype,
+              gpu.caps,
+              "with --runtime deno (lavapipe or a GPU has shader-f16)",
             );
-          });
-          if (checked.some((r) => !r.ok)) Deno.exitCode = EXIT.failure;
-        } finally {
-          await gpu.close();
-        }
+            const dtypes: Dtype[] = opts.dtype
+              ? [opts.dtype]
+              : gpu.caps.features.includes("shader-f16")
+              ? ["f32", "f16"]
+              : ["f32"];
+            const bundled = files.length === 0;
+            const names = bundled ? await bundledKernels() : files;
+            const sources: { fileName: string; code: string; label: string }[] = [];
+            const subgroups = gpu.caps.features.includes("subgroups");
+            for (const file of names) {
+              const raw = await checkSourceText(file, { bundled });
+              for (const v of sourceVariants(raw, dtypes, { subgroups })) {
+                sources.push({ fileName: file, code: v.code, label: v.label });
+              }
+            }
+            console.log(
+              `runtime: chromium (${gpu.identity.version}, ${gpu.caps.adapter.description})`,
+            );
+            const results = await gpu.compile(
+              sources.map(({ fileName, code }) => ({ fileName, code })),
+            );
+            // a user's file over the device's workgroup memory, as in Deno's (compileCheck)
+            const limit = gpu.caps.limits.maxComputeWorkgroupStorageSize;
+            const checked = results.map((r, i) => {
+              const over = r.ok && !bundled
+                ? workgroupStorageProblem(sources[i].code, limit)
+                : null;
+              return over === null ? r : { ok: false, message: `${sources[i].fileName}: ${over}` };
+            });
+            checked.forEach((r, i) => {
+              const s = sources[i];
+              console.log(
+                r.ok
+                  ? `ok    ${s.fileName} (${s.label})`
+                  : `error ${s.fileName} (${s.label})\n${r.message}`,
+              );
+            });
+            if (checked.some((r) => !r.ok)) Deno.exitCode = EXIT.failure;
+          },
+        );
         await barrierStep();
         return;
       }

@@ -15,7 +15,12 @@ import { formatCeilings } from "../bench/report.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
-import { chromiumOption, runtimeOption, startChromiumStoppable } from "./runtime_options.ts";
+import {
+  chromiumOption,
+  runtimeOption,
+  startChromiumStoppable,
+  useChromiumStoppable,
+} from "./runtime_options.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
 export type StrictCapsProbe = () => Promise<DeviceCaps>;
@@ -108,7 +113,11 @@ export function devicesCommand(probe: StrictCapsProbe) {
         // Chromium's adapter, read in the page like any device's (exit 3 without a browser);
         // --measure runs the same probes in the page.
         const gpu = await startChromiumStoppable({ chromium: opts.chromium }, "no device was read");
-        try {
+        // a Ctrl-C after start-up (--measure takes seconds) is said, as run and bench say it
+        const what = opts.measure
+          ? "while Chromium measured the device: nothing was printed"
+          : "while Chromium read the device";
+        await useChromiumStoppable(gpu, what, async () => {
           const runtime = { ...gpu.identity };
           const derived = derivedFacts(gpu.caps, liveDeviceKey(gpu.caps, gpu.identity));
           const line = `  runtime: chromium (${gpu.identity.version}, Dawn backend ` +
@@ -128,9 +137,7 @@ export function devicesCommand(probe: StrictCapsProbe) {
               ? JSON.stringify({ ...gpu.caps, runtime, ...derived, ceilings, saturation }, null, 2)
               : measuredText(text(), gpu.caps, ceilings, saturation),
           );
-        } finally {
-          await gpu.close();
-        }
+        });
         return;
       }
       await probe(); // exits 3 with the fix when there is no adapter

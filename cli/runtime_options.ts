@@ -238,3 +238,40 @@ export async function startChromiumStoppable(
     startup.dispose();
   }
 }
+
+/**
+ * Run `use` with Chromium started (`devices --runtime chromium`, `compile --runtime
+ * chromium`), then close it. A Ctrl-C or SIGTERM meanwhile (a measurement or a compile takes
+ * seconds) says "interrupted by SIGINT <what>", closes the browser and exits 130 / 143; it
+ * exited 130 with no word once start-up was over. The error the closing browser gives `use`
+ * is not reported over it.
+ *
+ * @example
+ * ```ts ignore
+ * const gpu = await startChromiumStoppable({ chromium: undefined }, "nothing was compiled");
+ * await useChromiumStoppable(gpu, "while Chromium compiled: no result was printed", () =>
+ *   gpu.compile([]));
+ * ```
+ */
+export async function useChromiumStoppable<T>(
+  gpu: { close(): Promise<void> },
+  what: string,
+  use: () => Promise<T>,
+  options: { log?: (line: string) => void; exit?: (code: number) => void } = {},
+): Promise<T> {
+  let stopped = false;
+  const stop = exitOnStopDuringStart(() => {
+    stopped = true;
+    return gpu.close();
+  }, { ...options, what });
+  try {
+    return await use();
+  } catch (e) {
+    // the browser closed under `use` by the stop: the listener says it and exits
+    if (stopped) return await new Promise<never>(() => {});
+    throw e;
+  } finally {
+    stop.dispose();
+    if (!stopped) await gpu.close();
+  }
+}

@@ -44,6 +44,28 @@ async function gone(pids: number[], ms: number): Promise<number[]> {
   return alive;
 }
 
+Deno.test({
+  name: browserTestName("compile --runtime chromium stopped by SIGINT after start-up says so"),
+  ignore,
+  fn: async () => {
+    // it exited 130 with no word once Chromium had started (only its start-up said it)
+    const child = spawnHarness(["compile", "--runtime", "chromium"]);
+    const stderr = new Response(child.stderr).text();
+    // the runtime line comes after start-up, before the compile (a second or more)
+    await waitFor(child.stdout, /^runtime: chromium/m);
+    const started = descendants(child.pid);
+    child.kill("SIGINT");
+    const status = await child.status;
+    const err = await stderr;
+    assert.equal(status.code, 130, err);
+    assert.match(
+      err,
+      /^interrupted by SIGINT while Chromium compiled: not every result was printed$/m,
+    );
+    assert.deepEqual(await gone(started, 10000), [], "processes left after SIGINT");
+  },
+});
+
 for (
   const [signal, expected] of [
     ["SIGINT", { code: 130 }],

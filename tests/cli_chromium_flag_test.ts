@@ -4,7 +4,7 @@
  * which always starts Chromium, takes it alone.
  */
 import assert from "node:assert/strict";
-import { checkChromiumFlag } from "../cli/runtime_options.ts";
+import { checkChromiumFlag, useChromiumStoppable } from "../cli/runtime_options.ts";
 import { CliError } from "../cli/errors.ts";
 import { runCli } from "./helpers_cli.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
@@ -22,6 +22,40 @@ Deno.test("checkChromiumFlag: refuses --chromium unless --runtime chromium; no -
       e instanceof CliError && e.exitCode === 2 &&
       /devices: --chromium \/opt\/c is only read with --runtime chromium/.test(e.message),
   );
+});
+
+Deno.test("useChromiumStoppable: a stop signal after start-up is said, the browser closed once, exit 143", async () => {
+  // devices --measure and compile --runtime chromium exited 130 with no word on a Ctrl-C once
+  // Chromium had started (only its start-up said it). SIGTERM here: deno test takes SIGINT.
+  const lines: string[] = [];
+  let code: number | undefined;
+  let closes = 0;
+  const got = await useChromiumStoppable(
+    { close: () => Promise.resolve(void closes++) },
+    "while Chromium compiled: not every result was printed",
+    async () => {
+      Deno.kill(Deno.pid, "SIGTERM");
+      while (code === undefined) await new Promise((r) => setTimeout(r, 10));
+      return "used";
+    },
+    { log: (l) => lines.push(l), exit: (c) => void (code = c) },
+  );
+  assert.equal(got, "used");
+  assert.equal(code, 143);
+  assert.deepEqual(lines, [
+    "interrupted by SIGTERM while Chromium compiled: not every result was printed",
+  ]);
+  assert.equal(closes, 1);
+  // without a signal: closed once after use, nothing said
+  const quiet: string[] = [];
+  await useChromiumStoppable(
+    { close: () => Promise.resolve(void closes++) },
+    "x",
+    () => Promise.resolve(1),
+    { log: (l) => quiet.push(l) },
+  );
+  assert.equal(closes, 2);
+  assert.deepEqual(quiet, []);
 });
 
 Deno.test("CLI: --chromium without --runtime chromium is exit 2 naming both flags", async () => {
