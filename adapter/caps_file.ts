@@ -281,8 +281,12 @@ export function limitsSchema(
       // A caps file records a real device, and every WebGPU device has at least WebGPU's
       // default of each limit (at most it, for an alignment): below that the file is no
       // device's, and its plans (the fixed 64-invocation passes among them) are no device's
-      // either. A device profile may go below: it simulates a smaller device on purpose.
-      const floor = options.profile ? undefined : belowWebGpuMinimum(name, v);
+      // either. A device profile may go below (it simulates a smaller device on purpose),
+      // but not in the workgroup sizes: there the fixed passes would plan, and pass, for a
+      // device that could not run them.
+      const floor = !options.profile || PROFILE_FLOORED.includes(name)
+        ? belowWebGpuMinimum(name, v, { profile: options.profile })
+        : undefined;
       if (floor !== undefined) ctx.addIssue({ code: "custom", path: [name], message: floor });
     }
   });
@@ -305,17 +309,27 @@ const LEAST_REPORTED_LIMITS: Readonly<Record<string, number>> = {
   maxComputeWorkgroupsPerDimension: 65535,
 };
 
+/** The limits a device profile may not set below {@link LEAST_REPORTED_LIMITS}. */
+const PROFILE_FLOORED = ["maxComputeInvocationsPerWorkgroup", "maxComputeWorkgroupSizeX"];
+
 /**
  * Why a reported limit value is past what every WebGPU device has ("is below 128, ..."), or
  * undefined when it is within it or not checked ({@link LEAST_REPORTED_LIMITS}).
  */
-function belowWebGpuMinimum(name: string, v: number): string | undefined {
+function belowWebGpuMinimum(
+  name: string,
+  v: number,
+  options: { profile?: boolean } = {},
+): string | undefined {
   const least = LEAST_REPORTED_LIMITS[name];
   if (least === undefined) return undefined;
   const core = WEBGPU_DEFAULT_LIMITS[name];
   const coreNote = core === least ? "" : ` (core WebGPU's minimum is ${core})`;
-  const hint = ": a caps file records a real device, as devices --json writes it; to plan " +
-    "for a smaller one, use a matrix device profile";
+  const hint = options.profile
+    ? ": the harness's fixed 64-invocation passes (rope, combine, q packing, K/V expansion) " +
+      "would be planned for a device that cannot run them"
+    : ": a caps file records a real device, as devices --json writes it; to plan for a " +
+      "smaller one, use a matrix device profile";
   if (isMinLimit(name)) {
     return v > least ? `is above ${least}, WebGPU's largest for this alignment${hint}` : undefined;
   }

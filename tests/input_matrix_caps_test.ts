@@ -49,6 +49,23 @@ Deno.test("device profiles: a limit must be an integer >= 0", () => {
   }
 });
 
+Deno.test("device profiles: workgroup sizes below any device's are refused (the fixed 64-invocation passes planned and passed on 32)", () => {
+  const e = configError(() =>
+    validateMatrix(withProfile({ limits: { maxComputeWorkgroupSizeX: 32 } }), "m.json")
+  );
+  assert.match(
+    e.message,
+    /devices\.p\.limits\.maxComputeWorkgroupSizeX: 32 is below 128, the least a WebGPU device reports .*fixed 64-invocation passes/,
+  );
+  // compatibility mode's 128, and a buffer limit below any device's (simulated on purpose)
+  validateMatrix(
+    withProfile({
+      limits: { maxComputeInvocationsPerWorkgroup: 128, maxStorageBufferBindingSize: 65536 },
+    }),
+    "m.json",
+  );
+});
+
 Deno.test("the bundled adapter matrix's profiles are valid, and the lists cover the fixtures' caps", async () => {
   await loadMatrix("adapter");
   for (const f of lavapipe.features) assert.ok(WEBGPU_FEATURE_NAMES.includes(f), f);
