@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { appendStepSummary } from "../report/markdown.ts";
+import { appendStepSummary, writeMarkdown } from "../report/markdown.ts";
 import { shellWord } from "../report/finish_commands.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import type { RunReport } from "../results/types.ts";
@@ -411,6 +411,18 @@ export async function driftAfterRun(
         // the fault's differences: not said as drift regressions at the page's top
         ...(cmp.plantedFault === undefined ? {} : { fault: true }),
         page: COMPARE_FILES.html,
+      },
+    });
+  }
+  // summary.md too: it read ✅ while the run exited 1 on drift
+  const summary = `${options.out}/${RUN_FILES.summary}`;
+  if (await pathExists(summary)) {
+    await writeMarkdown(summary, report, {
+      drift: {
+        title,
+        summary: compareSummaryLine(cmp),
+        regressions: cmp.regressions,
+        ...(cmp.plantedFault === undefined ? {} : { fault: true }),
       },
     });
   }

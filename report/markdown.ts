@@ -36,6 +36,23 @@ export interface MarkdownOptions {
   readonly notRunGroups?: ReadonlyMap<string, string>;
   /** The commands that run the cases not run (report/finish_commands.ts `finishCommands`). */
   readonly finish?: readonly string[];
+  /**
+   * The comparison with a baseline after the run (`run --baseline`): its regressions count
+   * in the verdict line, as report.html's do, and the drift line follows it.
+   */
+  readonly drift?: MarkdownDriftNote;
+}
+
+/** The drift verdict of `run --baseline`, as summary.md says it (report.html's RunDriftNote). */
+export interface MarkdownDriftNote {
+  /** What was compared, e.g. "Drift against baselines/x.json". */
+  readonly title: string;
+  /** The one-line summary (drift/render.ts compareSummaryLine). */
+  readonly summary: string;
+  /** Cases in a class that counts as a regression. */
+  readonly regressions: number;
+  /** A side ran with a planted fault: the differences are the fault's, not drift. */
+  readonly fault?: boolean;
 }
 
 const cell = mdCell;
@@ -242,16 +259,32 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     .filter(Boolean).join(", ");
   // the matrix as a code span: a path is shown as it is, never read as Markdown or HTML
   out.push(`${h} mla-harness: ${mdCode(report.matrix)}${scope ? ` (${scope})` : ""}`, "");
-  const verdict = runVerdict(report);
+  // a run that exits 1 on drift (run --baseline) does not read green here either
+  const drift = options.drift;
+  const verdict = runVerdict(report, { regressions: drift?.regressions });
   out.push(
     `${verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"} **${
       casesOfText(t)
     }**: ${t.pass} pass, ${t.fail} fail, ` +
       `${t.unexpected} unexpected, ${t.error} error, ${skippedCountsText(report)}` +
       (t.notRun ? `, **${t.notRun} not run**` : "") +
-      (report.interrupted ? " (interrupted)" : ""),
+      (report.interrupted ? " (interrupted)" : "") +
+      (drift && drift.regressions > 0
+        ? drift.fault
+          ? `; ${
+            plural(drift.regressions, "case")
+          } differing from the baseline by the planted fault (the fault's differences, not drift)`
+          : `; **${plural(drift.regressions, "drift regression")} against the baseline**`
+        : ""),
     "",
   );
+  if (drift !== undefined) {
+    out.push(
+      `**${mdCell(drift.title, Infinity)}**: ${mdCell(drift.summary, Infinity)}. ` +
+        "Details: compare.md (and compare.html).",
+      "",
+    );
+  }
   // nothing, or only part, verified: said in words, not left to the counts
   // (escaped: it names a user backend's id, `--backend my._fast_.x` rendered "fast" in italics)
   if (verdict.headline !== null) out.push(`**${mdCell(verdict.headline, Infinity)}**`, "");

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { compareBaselines, driftAfterRun, writeCompareOutputs } from "../drift/mod.ts";
 import { writeRunHtml } from "../report/html/mod.ts";
+import { writeMarkdown } from "../report/markdown.ts";
 import {
   baselineOf,
   caseResult,
@@ -37,9 +38,20 @@ Deno.test("run --baseline: a speed regression turns report.html's verdict red an
     await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
     const report = reportOf([caseResult(A, 5, 1)]);
     await writeRunHtml(`${dir}/report.html`, report);
+    await writeMarkdown(`${dir}/summary.md`, report);
     assert.ok(verdict(await Deno.readTextFile(`${dir}/report.html`)).ok, "green before");
     const { regressions } = await driftAfterRun(report, { baseline: `${dir}/b.json`, out: dir });
     assert.equal(regressions, 1);
+    // summary.md as well: it read ✅ while the run exited 1 on drift
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    assert.match(
+      md,
+      /^❌ \*\*1 case\*\*: 1 pass, .*; \*\*1 drift regression against the baseline\*\*$/m,
+    );
+    assert.match(
+      md,
+      /^\*\*Drift against .*b\.json\*\*: drift: .*1 regression\. Details: compare\.md/m,
+    );
     const html = await Deno.readTextFile(`${dir}/report.html`);
     const v = verdict(html);
     assert.ok(!v.ok, v.text);
@@ -63,6 +75,7 @@ Deno.test("run --plant-fault --baseline: report.html's top and the console say t
     const failed = { ...caseResult(A, 5, 1), status: "fail" as const };
     const report = reportOf([failed], { plantedFault: "lse-offset" });
     await writeRunHtml(`${dir}/report.html`, report);
+    await writeMarkdown(`${dir}/summary.md`, report);
     const logged: string[] = [];
     const log = console.log;
     console.log = (...a: unknown[]) => logged.push(a.join(" "));
@@ -79,6 +92,12 @@ Deno.test("run --plant-fault --baseline: report.html's top and the console say t
       v.text,
       /; 1 case differing from the baseline by the planted fault \(the fault&#39;s differences, not drift\)/,
     );
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    assert.doesNotMatch(md, /drift regression/);
+    assert.match(
+      md,
+      /; 1 case differing from the baseline by the planted fault \(the fault's differences, not drift\)$/m,
+    );
     const summary = logged.find((l) => l.startsWith("drift"));
     assert.ok(summary, logged.join("\n"));
     assert.match(
@@ -93,8 +112,13 @@ Deno.test("run --baseline: without drift the note is green; with no report.html 
     await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
     const report = reportOf([caseResult(A, 1, 1)]);
     await writeRunHtml(`${dir}/report.html`, report);
+    await writeMarkdown(`${dir}/summary.md`, report);
     const { regressions } = await driftAfterRun(report, { baseline: `${dir}/b.json`, out: dir });
     assert.equal(regressions, 0);
+    assert.match(
+      await Deno.readTextFile(`${dir}/summary.md`),
+      /^✅ \*\*1 case\*\*: 1 pass, [^;]*$/m,
+    );
     const html = await Deno.readTextFile(`${dir}/report.html`);
     assert.ok(verdict(html).ok);
     assert.match(html, /<p class="note drift-ok" id="drift-note">/);
