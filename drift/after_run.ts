@@ -7,7 +7,8 @@
  * @module
  */
 import { appendStepSummary, writeMarkdown } from "../report/markdown.ts";
-import { shellWord } from "../report/finish_commands.ts";
+import { finishCommands, shellWord } from "../report/finish_commands.ts";
+import { notRunGroups } from "../report/case_groups.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import type { RunReport } from "../results/types.ts";
 import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
@@ -401,9 +402,16 @@ export async function driftAfterRun(
   }, { title, base, current });
   // The run's report.html was written before the comparison: written again, it says the
   // drift verdict at the top (a run that exits 1 on drift must not read green there).
+  // (with what the run wrote them with: the cases not run in their groups, and the commands
+  // that run them, which a page written again without them lost)
+  const pages = {
+    notRunGroups: await notRunGroups(report),
+    finish: finishCommands(report, options.out),
+  };
   const page = `${options.out}/${RUN_FILES.html}`;
   if (await pathExists(page)) {
     await writeRunHtml(page, report, {
+      ...pages,
       drift: {
         title,
         summary: compareSummaryLine(cmp),
@@ -418,6 +426,7 @@ export async function driftAfterRun(
   const summary = `${options.out}/${RUN_FILES.summary}`;
   if (await pathExists(summary)) {
     await writeMarkdown(summary, report, {
+      ...pages,
       drift: {
         title,
         summary: compareSummaryLine(cmp),

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { compareBaselines, driftAfterRun, writeCompareOutputs } from "../drift/mod.ts";
 import { writeRunHtml } from "../report/html/mod.ts";
 import { writeMarkdown } from "../report/markdown.ts";
+import { finishCommands } from "../report/finish_commands.ts";
+import { escapeHtml } from "../report/html/chart.ts";
 import {
   baselineOf,
   caseResult,
@@ -104,6 +106,30 @@ Deno.test("run --plant-fault --baseline: report.html's top and the console say t
       summary,
       /the fault's differences, not drift\).*; 1 regression by class, made by the planted fault;/,
     );
+  });
+});
+
+Deno.test("run --baseline of a run with cases not run: report.html and summary.md keep the commands that run them", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    const B = A.replace("causal=1", "causal=0");
+    const report = reportOf([caseResult(A, 5, 1)], {
+      matrixIds: [A, B],
+      shardIds: [A, B],
+      interrupted: true,
+    });
+    const finish = finishCommands(report, dir);
+    assert.ok(finish.length > 0);
+    await writeRunHtml(`${dir}/report.html`, report, { finish });
+    await writeMarkdown(`${dir}/summary.md`, report, { finish });
+    await driftAfterRun(report, { baseline: `${dir}/b.json`, out: dir });
+    // written again with the drift verdict, they lost the commands
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    for (const c of finish) {
+      assert.ok(html.includes(escapeHtml(c)), `report.html lacks ${c}`);
+      assert.ok(md.includes(c), `summary.md lacks ${c}`);
+    }
   });
 });
 
