@@ -149,7 +149,8 @@ export function compileCommand() {
         "shader-f16) f16. A file's `// @include part.wgsl` lines read the parts from its own " +
         "folder. Exit 1 when any file fails to compile, 2 when a file is missing, a folder, " +
         "unreadable, empty (or blanks only) or not text, or a part it includes cannot be " +
-        "read, 3 without an adapter or with --dtype f16 on a device without shader-f16. Then a static barrier check of every file, in every " +
+        "read, 3 without an adapter or with --dtype f16 on a device without shader-f16, 130 " +
+        "when interrupted by Ctrl-C (SIGINT), 143 by SIGTERM (said on stderr). Then a static barrier check of every file, in every " +
         "specialization (dtypes, subgroup lines, line switches; no device needed): two " +
         "accesses to workgroup memory by different invocations with no workgroupBarrier() " +
         "between (`hazard` lines), and a barrier some invocations may not reach (`barrier` " +

@@ -96,7 +96,8 @@ export function devicesCommand(probe: StrictCapsProbe) {
       "Show the WebGPU backend the harness chose (and why) and the adapter it sees: adapter " +
         "info, features and limits. " +
         "Exit 3 when there is no adapter, or with --measure a ceiling kernel whose timestamps " +
-        "did not advance (0 ms: no ceiling or saturation point follows). The --json output can be passed to `explain --caps`; " +
+        "did not advance (0 ms: no ceiling or saturation point follows); 130 when interrupted " +
+        "by Ctrl-C (SIGINT), 143 by SIGTERM, said on stderr. The --json output can be passed to `explain --caps`; " +
         "besides the caps it holds the backend choice, the device class as the adapter " +
         "decides it (classified) and the device key of this device's baseline (deviceKey).",
     )

@@ -82,3 +82,14 @@ Deno.test("--backend-module reads alike in every command that loads modules, and
   assert.match(text, /static barrier check: each finding a warning, not a failure/);
   assert.match(text, /docs\/backends\.md/);
 });
+
+Deno.test("devices and compile name their stop-signal exit codes, 130 and 143, in their help (they did not)", () => {
+  for (const name of ["devices", "compile"]) {
+    const cmd = program.commands.find((c) => c.name() === name)!;
+    assert.match(
+      cmd.description(),
+      /130 when interrupted by Ctrl-C \(SIGINT\), 143 by SIGTERM/,
+      name,
+    );
+  }
+});
