@@ -30,6 +30,8 @@ import { lockOutDir } from "../runner/out_lock.ts";
 import { finishCommands, runCommandFor, shellWord } from "../report/finish_commands.ts";
 import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
+import { RUN_FILES } from "../report/merge.ts";
+import { appendStepSummary } from "../report/markdown.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix, selectCases } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
@@ -562,6 +564,19 @@ export function runCommand() {
         ...(opts.history === undefined ? [] : ["--history", shellWord(opts.history)]),
       ];
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
+      // `run --baseline`: summary.md goes to $GITHUB_STEP_SUMMARY once the drift step has
+      // written its verdict into it (appended before, its ✅ stood above compare.md's
+      // regressions in a step that failed on them); once, however the command ends
+      const deferSummary = opts.baseline !== undefined;
+      let summaryAppended = false;
+      // (only a summary.md this run wrote: a refused folder's is another run's)
+      let reportsWritten = false;
+      const appendRunSummary = async () => {
+        if (!deferSummary || !reportsWritten || summaryAppended) return;
+        summaryAppended = true;
+        const text = await Deno.readTextFile(`${opts.out}/${RUN_FILES.summary}`).catch(() => null);
+        if (text !== null) await appendStepSummary(text);
+      };
       const stop = listenForStop();
       startup?.dispose();
       const exitOnStop = () => stopExitCode(stop.stoppedBy() ?? "SIGINT");
@@ -595,11 +610,14 @@ export function runCommand() {
           ctx: device,
           // the groups of cases not run are looked up in the matrix, as the run read it
           // summary.md's and report.html's resume carry the words the terminal's does
-          writeReports: (out, r) => writeRunReports(out, r, { finishWords: resumeWords }),
+          // with --baseline the step summary waits for the drift verdict (appendRunSummary)
+          writeReports: (out, r) =>
+            writeRunReports(out, r, { finishWords: resumeWords, stepSummary: !deferSummary }),
           // a compare.md of an earlier run's --baseline is not this run's
           staleFiles: Object.values(COMPARE_FILES),
           resumeWords,
         });
+        reportsWritten = true;
         const t = report.totals;
         console.log(runSummaryLine(report, opts.out));
         // a planted fault no case failed on proves nothing: said, where a green line read as
@@ -667,6 +685,7 @@ export function runCommand() {
                 "finished",
             );
           }
+          await appendRunSummary();
           Deno.exitCode = exitOnStop();
           return;
         }
@@ -677,7 +696,9 @@ export function runCommand() {
           failOn: opts.failOn,
           out: opts.out,
           stepSummary: true,
-        });
+          finishWords: resumeWords,
+          beforeStepSummary: appendRunSummary,
+        }).finally(appendRunSummary);
         // a Ctrl-C during the last case stopped nothing (the case finished, the reports are
         // whole): exit 130 still, as bench's and compare-runtimes', said so, where it was 0
         const lateStop = report.interrupted ? null : stop.stoppedBy();
@@ -696,6 +717,8 @@ export function runCommand() {
             drift.regressions > 0 || unused.backendRanNothing ? EXIT.failure : EXIT.ok,
           );
       } finally {
+        // whatever ended the command after the reports were written, the step has its summary
+        await appendRunSummary();
         stop.dispose();
         if (device && "close" in device) await device.close();
       }

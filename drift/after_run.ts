@@ -277,6 +277,17 @@ export interface DriftAfterRunOptions {
   out: string;
   /** Also append compare.md to `$GITHUB_STEP_SUMMARY` when set (the CLI does; default false). */
   stepSummary?: boolean;
+  /**
+   * Words each command that runs the cases not run ends with, as the run wrote its pages with
+   * (report/run_reports.ts `finishWords`): the pages written again here lost them.
+   */
+  finishWords?: readonly string[];
+  /**
+   * Called once summary.md and report.html carry the drift verdict, before compare.md goes to
+   * `$GITHUB_STEP_SUMMARY`: `run --baseline` appends its summary.md there then, where it
+   * appended the ✅ of the parity checks before the comparison (a run that exits 1 on drift).
+   */
+  beforeStepSummary?: () => Promise<void>;
 }
 
 /** What {@link driftAfterRun} found. */
@@ -394,19 +405,22 @@ export async function driftAfterRun(
     failOn: options.failOn,
   });
   const title = `Drift against ${loc.path}`;
-  await writeCompareOutputs(cmp, {
+  // compare.md, .json and .html first (the pages below link compare.html), the step summary's
+  // copy of compare.md after the run's own summary, which the caller appends once it says the
+  // drift verdict
+  const compareMd = await writeCompareOutputs(cmp, {
     md: `${options.out}/${COMPARE_FILES.md}`,
     json: `${options.out}/${COMPARE_FILES.json}`,
     html: `${options.out}/${COMPARE_FILES.html}`,
-    stepSummary: options.stepSummary ?? false,
   }, { title, base, current });
   // The run's report.html was written before the comparison: written again, it says the
   // drift verdict at the top (a run that exits 1 on drift must not read green there).
   // (with what the run wrote them with: the cases not run in their groups, and the commands
   // that run them, which a page written again without them lost)
+  const words = options.finishWords ?? [];
   const pages = {
     notRunGroups: await notRunGroups(report),
-    finish: finishCommands(report, options.out),
+    finish: finishCommands(report, options.out).map((c) => [c, ...words].join(" ")),
   };
   const page = `${options.out}/${RUN_FILES.html}`;
   if (await pathExists(page)) {
@@ -434,6 +448,10 @@ export async function driftAfterRun(
         ...(cmp.plantedFault === undefined ? {} : { fault: true }),
       },
     });
+  }
+  await options.beforeStepSummary?.();
+  if (options.stepSummary) {
+    await appendStepSummary(compareMd + "\n");
   }
   console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);
   for (const line of cmp.environment.summary) console.log(`  changed: ${line}`);

@@ -176,3 +176,52 @@ Deno.test("a comparison stopped halfway leaves none of an earlier comparison's f
     assert.deepEqual(left, ["compare.md"]);
   });
 });
+
+Deno.test("run --baseline: the step summary gets summary.md once it says the drift verdict, then compare.md; the rewritten pages keep the resume's words", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    const B = A.replace("causal=1", "causal=0");
+    const report = reportOf([caseResult(A, 5, 1)], {
+      matrixIds: [A, B],
+      shardIds: [A, B],
+      interrupted: true,
+    });
+    const words = ["--baseline", `${dir}/b.json`, "--history", `${dir}/h.sqlite`];
+    const finish = finishCommands(report, dir).map((c) => [c, ...words].join(" "));
+    await writeRunHtml(`${dir}/report.html`, report, { finish });
+    await writeMarkdown(`${dir}/summary.md`, report, { finish });
+    const step = `${dir}/step.md`;
+    const before = Deno.env.get("GITHUB_STEP_SUMMARY");
+    Deno.env.set("GITHUB_STEP_SUMMARY", step);
+    try {
+      await driftAfterRun(report, {
+        baseline: `${dir}/b.json`,
+        out: dir,
+        stepSummary: true,
+        finishWords: words,
+        // as run does: the run's summary.md, read when the callback comes
+        beforeStepSummary: async () => {
+          await Deno.writeTextFile(step, await Deno.readTextFile(`${dir}/summary.md`), {
+            append: true,
+          });
+        },
+      });
+    } finally {
+      if (before === undefined) Deno.env.delete("GITHUB_STEP_SUMMARY");
+      else Deno.env.set("GITHUB_STEP_SUMMARY", before);
+    }
+    const text = await Deno.readTextFile(step);
+    // the run's summary with the drift verdict (it went there with ✅ before the comparison)
+    const verdictAt = text.search(/drift regression against the baseline/);
+    const compareAt = text.search(/^## Drift against /m);
+    assert.ok(verdictAt >= 0 && compareAt > verdictAt, text);
+    assert.doesNotMatch(text.slice(0, compareAt), /^✅/m);
+    // the pages written again keep the words the run's resume carries
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    for (const c of finish) {
+      assert.ok(md.includes(c), `summary.md lacks ${c}`);
+      assert.ok(html.includes(escapeHtml(c)), `report.html lacks ${c}`);
+    }
+  });
+});
