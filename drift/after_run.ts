@@ -422,33 +422,24 @@ export async function driftAfterRun(
     notRunGroups: await notRunGroups(report),
     finish: finishCommands(report, options.out).map((c) => [c, ...words].join(" ")),
   };
+  // the verdict both pages put at their top
+  const verdict = {
+    title,
+    summary: compareSummaryLine(cmp),
+    regressions: cmp.regressions,
+    // the fault's differences: not said as drift regressions at the page's top
+    ...(cmp.plantedFault === undefined ? {} : { fault: true }),
+  };
   const page = `${options.out}/${RUN_FILES.html}`;
   if (await pathExists(page)) {
     await writeRunHtml(page, report, {
       ...pages,
-      drift: {
-        title,
-        summary: compareSummaryLine(cmp),
-        regressions: cmp.regressions,
-        // the fault's differences: not said as drift regressions at the page's top
-        ...(cmp.plantedFault === undefined ? {} : { fault: true }),
-        page: COMPARE_FILES.html,
-      },
+      drift: { ...verdict, page: COMPARE_FILES.html },
     });
   }
   // summary.md too: it read ✅ while the run exited 1 on drift
   const summary = `${options.out}/${RUN_FILES.summary}`;
-  if (await pathExists(summary)) {
-    await writeMarkdown(summary, report, {
-      ...pages,
-      drift: {
-        title,
-        summary: compareSummaryLine(cmp),
-        regressions: cmp.regressions,
-        ...(cmp.plantedFault === undefined ? {} : { fault: true }),
-      },
-    });
-  }
+  if (await pathExists(summary)) await writeMarkdown(summary, report, { ...pages, drift: verdict });
   await options.beforeStepSummary?.();
   if (options.stepSummary) {
     await appendStepSummary(compareMd + "\n");
