@@ -9,6 +9,7 @@ import { registerBackend } from "../adapter/registry.ts";
 import { checkBackendCompiles, uncaughtFaultLine } from "../cli/run.ts";
 import { CliError, EXIT } from "../cli/errors.ts";
 import { hasAdapter } from "../gpu/device.ts";
+import { backendChoice } from "../gpu/backend_choice.ts";
 import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
 import { ALL_FAULTS, type Fault, faultBackendOf } from "../parity/faults.ts";
 import {
@@ -707,7 +708,9 @@ Deno.test({
 
 Deno.test({
   name: "run --plant-fault that no case fails on: exit 4 naming the cases it slipped through",
-  ignore: !gpu,
+  // the case slips through on lavapipe's tiles; the GL fallback's capped workgroup memory
+  // plans other tiles, where this data shows the fault (caught, exit 1)
+  ignore: !gpu || backendChoice().backend === "gl",
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
