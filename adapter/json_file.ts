@@ -49,6 +49,24 @@ function fileError(name: string, options: ReadJsonFileOptions) {
   };
 }
 
+/**
+ * What a text that is not JSON looks like, when it is plainly another format: a report.html,
+ * an XML file or a YAML file given for a JSON one read only "not valid JSON ... at line 1,
+ * column 1", naming nothing to fix.
+ */
+function otherFormat(text: string): string | null {
+  const head = text.trimStart().slice(0, 200).toLowerCase();
+  if (head.startsWith("<!doctype html") || head.startsWith("<html")) {
+    return "it is HTML (a report page?)";
+  }
+  if (head.startsWith("<")) return "it is XML or HTML (it starts with <)";
+  const first = text.split("\n").map((l) => l.trim()).find((l) => l !== "" && !l.startsWith("#"));
+  if (first !== undefined && (first === "---" || /^[A-Za-z_][\w.-]*:(\s|$)/.test(first))) {
+    return "it looks like YAML (`key: value` lines)";
+  }
+  return null;
+}
+
 /** Parse a file's text as JSON: the checks of {@link readJsonFile} after the read. */
 function parseFileText(text: string, name: string, options: ReadJsonFileOptions): unknown {
   const fail = fileError(name, options);
@@ -75,7 +93,7 @@ function parseFileText(text: string, name: string, options: ReadJsonFileOptions)
         ? "is not valid JSON: the file is empty"
         : lines !== null
         ? `is not one JSON value: it is ${lines}`
-        : `is not valid JSON: ${
+        : `is not valid JSON${otherFormat(text) === null ? "" : `: ${otherFormat(text)}`}: ${
           p ? `${p.message} at line ${p.line}, column ${p.column}` : "syntax error"
         }`,
       "malformed",

@@ -228,3 +228,39 @@ Deno.test("CLI: each command given another kind of file says what it is (exit 2)
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a file in another format given for a JSON one says what it looks like: HTML, XML, YAML", async () => {
+  const { readJsonFile } = await import("../adapter/json_file.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string, string, RegExp][] = [
+      [
+        "page.html",
+        "<!DOCTYPE html>\n<html><body>report</body></html>",
+        /it is HTML \(a report page\?\)/,
+      ],
+      ["x.xml", '<?xml version="1.0"?><a/>', /it is XML or HTML \(it starts with <\)/],
+      [
+        "c.yaml",
+        "# caps\nadapter: x\nlimits:\n  a: 1\n",
+        /it looks like YAML \(`key: value` lines\)/,
+      ],
+    ];
+    for (const [name, text, re] of cases) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+      await assert.rejects(readJsonFile(`${dir}/${name}`, { what: "caps file" }), (e: unknown) => {
+        assert.match(String((e as Error).message), re);
+        assert.match(String((e as Error).message), /at line \d+, column \d+/);
+        return true;
+      });
+    }
+    // JSON with a slip is told where, with no guess at another format
+    await Deno.writeTextFile(`${dir}/c.json`, '{"a": 1,}');
+    await assert.rejects(readJsonFile(`${dir}/c.json`, { what: "caps file" }), (e: unknown) => {
+      assert.doesNotMatch(String((e as Error).message), /HTML|XML|YAML/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
