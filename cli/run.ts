@@ -632,8 +632,8 @@ export function runCommand() {
         // (the terminal said only how many cases were not run)
         if (report.interrupted) {
           // with the run's own --case-timeout, which the report records
-          for (const cmd of finishCommands(report, opts.out)) {
-            console.error(`to finish the run: ${[cmd, ...resumeWords].join(" ")}`);
+          for (const cmd of finishCommands(report, opts.out, { runWords: resumeWords })) {
+            console.error(`to finish the run: ${cmd}`);
           }
         } else {
           // cases a device loss or a --case-timeout ended, not their kernels: --resume runs

@@ -417,10 +417,9 @@ export async function driftAfterRun(
   // drift verdict at the top (a run that exits 1 on drift must not read green there).
   // (with what the run wrote them with: the cases not run in their groups, and the commands
   // that run them, which a page written again without them lost)
-  const words = options.finishWords ?? [];
   const pages = {
     notRunGroups: await notRunGroups(report),
-    finish: finishCommands(report, options.out).map((c) => [c, ...words].join(" ")),
+    finish: finishCommands(report, options.out, { runWords: options.finishWords }),
   };
   // the verdict both pages put at their top
   const verdict = {

@@ -24,6 +24,12 @@ export interface FinishFolder {
 export interface FinishOptions {
   /** A merged report: the folders merged (report/merge.ts `MergeResult.folders`). */
   readonly folders?: readonly FinishFolder[];
+  /**
+   * Words a run's own resume ends with (run's `--baseline`, `--history`, `--thresholds`,
+   * `--fail-on`, `--max-cases`, `--progress`: what the report does not record), for a run's
+   * report; a merge's commands take none.
+   */
+  readonly runWords?: readonly string[];
 }
 
 /**
@@ -150,7 +156,9 @@ export function finishCommands(
   const folders = options.folders;
   if (folders === undefined) {
     // a merged report written again without its folders: only its own shards know
-    return report.missing === undefined ? [runCommandFor(report, out, true)] : [];
+    return report.missing === undefined
+      ? [[runCommandFor(report, out, true), ...(options.runWords ?? [])].join(" ")]
+      : [];
   }
   const sharded = folders.map((f) => ({ ...f, at: /^(\d+)\/(\d+)$/.exec(f.shard ?? "") }));
   const count = sharded.find((f) => f.at !== null)?.at?.[2];

@@ -41,12 +41,9 @@ export async function writeRunReports(
 ): Promise<void> {
   // the step summary (what summary.md says) goes before report.html is written: a page that
   // could not be written (a full disk) took it with it
-  const words = options.finishWords ?? [];
   await writeRunOutputs(out, report, {
     jsonl: false,
     stepSummary: options.stepSummary ?? true,
-    ...(words.length === 0
-      ? {}
-      : { finish: finishCommands(report, out).map((c) => [c, ...words].join(" ")) }),
+    finish: finishCommands(report, out, { runWords: options.finishWords }),
   });
 }
