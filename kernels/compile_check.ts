@@ -18,7 +18,7 @@ import {
   specializeSource,
 } from "./source.ts";
 import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
-import { workgroupStorageBytes } from "./workgroup_storage.ts";
+import { workgroupStorageOver } from "./workgroup_storage.ts";
 
 /** One specialization of a kernel source: a dtype, with or without its subgroup lines. */
 export interface SourceVariant {
@@ -281,7 +281,7 @@ export async function compileCheck(
 /**
  * What is wrong with the workgroup memory of a source's compute entry points against a
  * device's `maxComputeWorkgroupStorageSize` (kernels/workgroup_storage.ts sizes it as WebGPU
- * counts it), or null when each fits or cannot be sized.
+ * counts it: {@link workgroupStorageOver}), or null when each fits or cannot be sized.
  *
  * @example
  * ```ts
@@ -296,14 +296,8 @@ export function workgroupStorageProblem(code: string, limit: number | undefined)
   if (limit === undefined) return null;
   const problems: string[] = [];
   for (const m of code.matchAll(/@compute\b[^{;]*?\bfn\s+([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    const use = workgroupStorageBytes(code, m[1]);
-    if (use === null || use.bytes <= limit) continue;
-    problems.push(
-      `entry point ${m[1]} declares ${use.bytes} bytes of workgroup memory (${
-        use.vars.map((v) => `${v.name} ${v.bytes}`).join(", ")
-      }; each rounded up to 16), over this device's maxComputeWorkgroupStorageSize ${limit}: ` +
-        "a GPU refuses its pipeline (Deno's wgpu does not check it, and lavapipe runs it)",
-    );
+    const over = workgroupStorageOver(code, m[1], limit);
+    if (over !== null) problems.push(over);
   }
   return problems.length === 0 ? null : problems.join("; ");
 }

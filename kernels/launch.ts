@@ -31,7 +31,7 @@ import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
 import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
 import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
-import { workgroupStorageBytes } from "./workgroup_storage.ts";
+import { workgroupStorageOver } from "./workgroup_storage.ts";
 
 /** The version of the backend contract this harness implements. */
 export const BACKEND_CONTRACT_VERSION = 1;
@@ -203,14 +203,10 @@ function overWorkgroupStorage(
   entryPoint: string,
   limit: number,
 ): void {
-  const use = workgroupStorageBytes(source.code, entryPoint);
-  if (use === null || use.bytes <= limit) return;
-  const vars = use.vars.map((v) => `${v.name} ${v.bytes}`).join(", ");
+  const over = workgroupStorageOver(source.code, entryPoint, limit);
+  if (over === null) return;
   throw new RangeError(
-    `${source.fileName}: entry point ${entryPoint} declares ${use.bytes} bytes of workgroup ` +
-      `memory (${vars}; each rounded up to 16), over this device's ` +
-      `maxComputeWorkgroupStorageSize ${limit}: a GPU refuses such a pipeline (Deno's wgpu ` +
-      "does not check it, and lavapipe runs it); refuse the case in check() with a " +
+    `${source.fileName}: ${over}; refuse the case in check() with a ` +
       "limits.workgroup-storage reason (query.caps.limits has the limit)",
   );
 }

@@ -302,3 +302,30 @@ export function workgroupStorageBytes(code: string, entryPoint: string): Workgro
   }
   return { bytes: used.reduce((s, v) => s + roundUp(16, v.bytes), 0), vars: used };
 }
+
+/**
+ * What is wrong with `entryPoint`'s workgroup memory against a device's
+ * `maxComputeWorkgroupStorageSize`, or null when it fits or cannot be sized: Deno's wgpu
+ * creates such a pipeline without a word and lavapipe runs it, while a GPU's driver refuses it.
+ *
+ * @example
+ * ```ts
+ * import { workgroupStorageOver } from "./workgroup_storage.ts";
+ * const code = "var<workgroup> s: array<f32, 16384>;\n@compute @workgroup_size(64)\n" +
+ *   "fn main() { s[0] = 1.0; }";
+ * workgroupStorageOver(code, "main", 32768)?.startsWith("entry point main declares 65536 bytes"); // true
+ * workgroupStorageOver(code, "main", 65536); // null
+ * ```
+ */
+export function workgroupStorageOver(
+  code: string,
+  entryPoint: string,
+  limit: number,
+): string | null {
+  const use = workgroupStorageBytes(code, entryPoint);
+  if (use === null || use.bytes <= limit) return null;
+  const vars = use.vars.map((v) => `${v.name} ${v.bytes}`).join(", ");
+  return `entry point ${entryPoint} declares ${use.bytes} bytes of workgroup memory (${vars}; ` +
+    `each rounded up to 16), over this device's maxComputeWorkgroupStorageSize ${limit}: a GPU ` +
+    "refuses such a pipeline (Deno's wgpu does not check it, and lavapipe runs it)";
+}
