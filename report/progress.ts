@@ -4,7 +4,7 @@
  * @module
  */
 import type { CaseResult } from "../results/types.ts";
-import { isExpectedSkip, notCovered } from "./totals.ts";
+import { isExpectedSkip, isNotCovered } from "./totals.ts";
 import { cutText, visibleControls } from "./md_text.ts";
 import { plural } from "../util/plural.ts";
 
@@ -98,7 +98,7 @@ export function formatDuration(ms: number): string {
 // A case the matrix expects to run that the device refused is "not covered", as the run's
 // last line and summary.md count it: the progress line called it a "skip" one line above.
 function statusLabel(r: CaseResult): string {
-  return notCovered([r]).length > 0 ? "not covered" : isExpectedSkip(r) ? "skip" : r.status;
+  return isNotCovered(r) ? "not covered" : isExpectedSkip(r) ? "skip" : r.status;
 }
 
 /**

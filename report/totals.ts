@@ -150,9 +150,23 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
  * ```
  */
 export function notCovered(results: readonly CaseResult[]): CaseResult[] {
-  return results.filter((r) =>
-    r.status === "pass" && r.decision === "unsupported" && r.expect.support === "supported"
-  );
+  return results.filter(isNotCovered);
+}
+
+/**
+ * Whether one case is not covered ({@link notCovered}): refused where the matrix expects it
+ * to run.
+ *
+ * @example
+ * ```ts
+ * import { isNotCovered } from "./totals.ts";
+ * import type { CaseResult } from "../results/types.ts";
+ * const refused = { status: "pass", decision: "unsupported", expect: { support: "supported" } };
+ * isNotCovered(refused as CaseResult); // true
+ * ```
+ */
+export function isNotCovered(r: CaseResult): boolean {
+  return r.status === "pass" && r.decision === "unsupported" && r.expect.support === "supported";
 }
 
 /**
