@@ -96,12 +96,15 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     try {
       // answers Browser.getVersion over the debugging pipe (fd 4), then ends before the page
-      // opens: as a Chromium killed or crashed during start-up
+      // opens: as a Chromium killed or crashed during start-up. It waits for the harness's next
+      // command on fd 3 (5 s at most) before it ends: an exit right after the answer raced the
+      // harness reading it, and under load read as a program that never answered
       const fake = `${dir}/chromium-dies`;
       await Deno.writeTextFile(
         fake,
         "#!/bin/sh\n" +
           `printf '%s\\000' '{"id":1,"result":{"product":"HeadlessChrome/0-test"}}' >&4\n` +
+          "timeout 5 dd bs=1 count=1 <&3 >/dev/null 2>&1\n" +
           "echo 'test: ending now' >&2\nexit 0\n",
       );
       await Deno.chmod(fake, 0o755);
