@@ -1182,6 +1182,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "or remove the key",
     });
   }
+  issues.push(...longcatScaleIssues(c));
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
@@ -1500,6 +1501,38 @@ const ALWAYS_INTERLEAVED: Readonly<Record<string, string>> = {
   glm_moe_dsa: "transformers' GlmMoeDsaAttention",
   longcat_flash: "transformers' LongcatFlashMLA",
 };
+
+/** model_type of LongCat-Flash, whose latent scaling the models' code reads differently. */
+const LONGCAT_MODEL_TYPE = "longcat_flash";
+
+/**
+ * LongCat-Flash's latent scaling keys where the models' code disagrees: transformers'
+ * LongcatFlashMLA multiplies q and the kv latent by sqrt(hidden_size / rank) whatever the config
+ * says (LongcatFlashConfig has no such keys), vLLM's and SGLang's longcat_flash only where the
+ * key is true (vLLM's FlashConfig defaults both to false). A longcat_flash config that does not
+ * state true (LongCat-Flash's published config states both) is one spec in one and another in
+ * the other: refused naming the key, not read as either. The q key only with a low-rank q.
+ */
+function longcatScaleIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  if (c.model_type !== LONGCAT_MODEL_TYPE) return [];
+  const keys = [
+    ["mla_scale_q_lora", "q_lora_rank", c.q_lora_rank],
+    ["mla_scale_kv_lora", "kv_lora_rank", c.kv_lora_rank],
+  ] as const;
+  return keys.filter(([key, , rank]) => rank !== null && c[key] !== true).map(
+    ([key, rankKey, rank]) => ({
+      path: key,
+      value: c[key],
+      message: `${c[key] === undefined ? "is needed" : "must be true"} with model_type ` +
+        `${LONGCAT_MODEL_TYPE}, because the models' code disagrees otherwise: transformers' ` +
+        `LongcatFlashMLA always multiplies the latent by sqrt(hidden_size / ${rankKey}) = ` +
+        `${g6(Math.sqrt(c.hidden_size / (rank ?? 1)))} (it reads no such key), vLLM's and ` +
+        "SGLang's longcat_flash only when the key is true (vLLM defaults it to false); state " +
+        "true, as LongCat-Flash's published config does (or drop model_type to read the " +
+        "config as DeepSeek's MLA without the scaling)",
+    }),
+  );
+}
 
 /** openPangu-Ultra-MoE's names for the MLA widths, with DeepSeek's HF name of each. */
 const OPENPANGU_NAMES: Readonly<Record<string, string>> = {

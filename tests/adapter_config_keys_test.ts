@@ -34,11 +34,13 @@ function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
 // was read as NeoX halves, a pairing their code never uses.
 Deno.test("rope_interleave: false is refused where the model's code always interleaves", () => {
   for (const model_type of ["deepseek_v32", "glm_moe_dsa", "longcat_flash"]) {
-    const issues = issuesOf({ ...good, model_type, rope_interleave: false });
+    // LongCat-Flash's config states its latent scaling (longcatScaleIssues).
+    const base = model_type === "longcat_flash" ? { ...good, mla_scale_kv_lora: true } : good;
+    const issues = issuesOf({ ...base, model_type, rope_interleave: false });
     assert.deepEqual(issues.map((i) => i.path), ["rope_interleave"], model_type);
     assert.match(issues[0].message, /always rotates interleaved pairs/);
     assert.equal(
-      specFromConfig({ ...good, model_type, rope_interleave: true }, { name: "c" }).ropePairing,
+      specFromConfig({ ...base, model_type, rope_interleave: true }, { name: "c" }).ropePairing,
       "interleaved",
     );
   }

@@ -297,8 +297,9 @@ Deno.test("LongCat-Flash's latent scaling: sqrt(hidden / rank) on each latent, t
   const fields = reading.defaulted.map((d) => d.field);
   assert.ok(fields.includes("mla_scale_q_lora") && fields.includes("mla_scale_kv_lora"));
   const raw = await rawFixture("hf_longcat_flash_like_config.json");
+  // The same widths as DeepSeek's MLA (no model_type): no scaling.
   const plain = readConfig(
-    { ...raw, mla_scale_q_lora: false, mla_scale_kv_lora: false },
+    { ...raw, model_type: undefined, mla_scale_q_lora: false, mla_scale_kv_lora: false },
     { name: "plain" },
   ).spec;
   assert.equal(plain.qLatentScale, undefined);
@@ -306,14 +307,39 @@ Deno.test("LongCat-Flash's latent scaling: sqrt(hidden / rank) on each latent, t
   assert.equal(spec.softmaxScale, plain.softmaxScale);
   assert.deepEqual(spec.invFreq, plain.invFreq);
   // Without a low-rank q there is no q latent to scale.
-  const noQ = configError(() =>
-    readConfig({ ...raw, q_lora_rank: null, mla_scale_kv_lora: false }, { name: "c" })
-  );
+  const noQ = configError(() => readConfig({ ...raw, q_lora_rank: null }, { name: "c" }));
   assert.match(noQ.message, /mla_scale_q_lora: true needs a q_lora_rank, which is null/);
   // Decided for lavapipe's caps: on the GL fallback a model-size case is unsupported (exit 3).
   const r = await runCli(["explain", fixture("hf_longcat_flash_like_config.json"), "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /latent scaling .*q latent x 2, kv latent x 3\.4641/);
+});
+
+// transformers' LongcatFlashMLA (models/longcat_flash/modular_longcat_flash.py) multiplies q and
+// the kv latent by sqrt(hidden_size / rank) unconditionally (LongcatFlashConfig has no
+// mla_scale_* keys); vLLM's longcat_flash.py (FlashConfig defaults both to False) and SGLang's
+// scale only where the key is true. Before, a longcat_flash config without the keys, or with
+// false, was read as unscaled: vLLM's layer, not transformers'. Now the key is required as true.
+Deno.test("LongCat-Flash: mla_scale_* absent or false is refused where transformers and vLLM disagree", async () => {
+  const raw = await rawFixture("hf_longcat_flash_like_config.json");
+  const { mla_scale_q_lora: _q, mla_scale_kv_lora: _kv, ...bare } = raw;
+  const absent = configError(() => readConfig(bare, { name: "c" }));
+  assert.deepEqual(absent.issues.map((i) => i.path), ["mla_scale_q_lora", "mla_scale_kv_lora"]);
+  // transformers' factors, computed here from the fixture's widths: sqrt(6144 / 1536) = 2 and
+  // sqrt(6144 / 512) = 3.46410.
+  assert.match(absent.issues[0].message, /^is needed with model_type longcat_flash/);
+  assert.match(absent.issues[0].message, /sqrt\(hidden_size \/ q_lora_rank\) = 2 /);
+  assert.match(absent.issues[1].message, /sqrt\(hidden_size \/ kv_lora_rank\) = 3\.4641 /);
+  const off = configError(() => readConfig({ ...raw, mla_scale_kv_lora: false }, { name: "c" }));
+  assert.deepEqual(off.issues.map((i) => i.path), ["mla_scale_kv_lora"]);
+  assert.match(off.issues[0].message, /^must be true with model_type longcat_flash/);
+  // Without a low-rank q only the kv key is asked for; another model_type reads the keys as given.
+  const noQ = { ...bare, q_lora_rank: null, mla_scale_kv_lora: true };
+  assert.equal(readConfig(noQ, { name: "c" }).spec.kvLatentScale, Math.sqrt(6144 / 512));
+  assert.equal(
+    readConfig({ ...bare, model_type: "deepseek_v3" }, { name: "c" }).spec.qLatentScale,
+    undefined,
+  );
 });
 
 Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
