@@ -1849,6 +1849,37 @@ function nestedConfig(
   return { key, inner };
 }
 
+/** The keys that tell an MLA config's naming (detectConfigFormat), as messages list them. */
+const WIDTH_KEYS = [
+  "kv_lora_rank",
+  "qk_nope_head_dim",
+  "qk_rope_head_dim",
+  "qk_head_dim",
+  "qk_pos_emb_head_dim",
+] as const;
+
+/**
+ * Top-level objects other than {@link NESTED_CONFIG_KEYS} that hold MLA keys, in a config
+ * whose top level holds none (say an InternVL-style `llm_config`): which of a wrapper's
+ * nestings is its language model is the wrapper's code's choice, which this reader does not
+ * guess, so the file is refused naming the key to extract rather than called "not an MLA
+ * config".
+ */
+function unreadNestingIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  return Object.entries(obj)
+    .filter(([key, v]) =>
+      !NESTED_CONFIG_KEYS.includes(key) && isRecord(v) && detectConfigFormat(v) !== null
+    )
+    .map(([key, v]) => ({
+      path: key,
+      value: WIDTH_KEYS.filter((k) => k in (v as Record<string, unknown>)),
+      message: "holds MLA keys, but the top level has none and a nested language model is " +
+        `read only from ${NESTED_CONFIG_KEYS.join(" or ")} (Kimi-VL's, Kimi K3's, ` +
+        `Mistral Small 4's and DeepSeek-VL2's nestings): save the object under ${key} as a ` +
+        "config.json of its own and give that file",
+    }));
+}
+
 /** Read a nested config: its errors name their keys under the nesting key; the reading says so. */
 function readNested(
   nested: { key: string; inner: Record<string, unknown> },
@@ -1901,6 +1932,10 @@ export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReadi
   if (nested !== null) return readNested(nested, options);
   const mixed = options.format === undefined ? mixedNamingIssue(obj) : null;
   if (mixed) throw new ConfigError(options.name, [mixed]);
+  // A language model nested under another key: named, also with --format (which would read
+  // the wrapper's top level and ask for every MLA key).
+  const unread = detectConfigFormat(obj) === null ? unreadNestingIssues(obj) : [];
+  if (unread.length > 0) throw new ConfigError(options.name, unread);
   const format = options.format ?? detectConfigFormat(obj);
   if (format === null) {
     const notMla = notMlaIssues(obj).filter((i) => i.path === "model_type");

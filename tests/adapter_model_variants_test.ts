@@ -188,6 +188,31 @@ Deno.test("text_config: keys beside it, a differing copy, or a nesting of the wr
   assert.equal(hf.spec.mlaOutputGate, true);
 });
 
+// A wrapper that nests its language model under another key (InternVL's `llm_config` shape).
+// Before, the file was called "not an MLA config" (and with --format hf every MLA key was
+// "required"), naming neither the nesting nor what to do; now the key to extract is named.
+Deno.test("a language model nested under another key is refused naming that key", async () => {
+  const raw = await rawFixture("model_variants/gated_tiny.config.json");
+  const inner = raw.text_config as Record<string, unknown>;
+  const wrapper = { model_type: "internvl_chat", vision_config: { hidden_size: 8 } };
+  for (const format of [undefined, "hf", "megatron"] as const) {
+    const e = configError(() =>
+      readConfig({ ...wrapper, llm_config: inner }, { name: "w", ...(format ? { format } : {}) })
+    );
+    assert.deepEqual(e.issues.map((i) => i.path), ["llm_config"], String(format));
+    assert.match(e.message, /llm_config: \[.*"kv_lora_rank".*\] holds MLA keys/);
+    assert.match(e.message, /read only from text_config or language_config/);
+    assert.match(e.message, /save the object under llm_config as a config\.json of its own/);
+  }
+  // The object itself, given as its own file, is read.
+  assert.equal(readConfig(inner, { name: "llm" }).spec.kvLoraRank, 32);
+  // A top level with MLA keys is read as before, whatever else it nests.
+  assert.equal(readConfig({ ...inner, llm_config: inner }, { name: "t" }).spec.kvLoraRank, 32);
+  // No MLA keys anywhere: still "not an MLA config".
+  const none = configError(() => readConfig(wrapper, { name: "n" }));
+  assert.match(none.message, /is not an MLA config/);
+});
+
 Deno.test("each naming refuses the other's variant keys; --pairing on a NoPE spec is refused", async () => {
   const meg = await rawFixture("model_variants/megatron_unnormed_tiny.config.json");
   for (
