@@ -1244,12 +1244,20 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         }`,
     });
   }
-  if (c.index_topk !== undefined) {
+  const indexTopK = c.index_topk ??
+    (c.model_type !== undefined && SPARSE_MODEL_TYPES.includes(c.model_type)
+      ? SPARSE_DEFAULT_TOPK
+      : undefined);
+  if (indexTopK !== undefined) {
     defaulted.push({
       field: "index_topk",
-      value: c.index_topk,
-      note: "DeepSeek-V3.2's sparse attention attends to the keys its indexer picks; the " +
-        `harness computes dense MLA, the same only where a query sees at most ${c.index_topk} ` +
+      value: indexTopK,
+      note: (c.index_topk === undefined
+        ? `absent: model_type ${c.model_type}'s default (transformers' DeepseekV32Config and ` +
+          "GlmMoeDsaConfig, DeepSeek-V3.2's inference ModelArgs); "
+        : "") +
+        "DeepSeek-V3.2's sparse attention attends to the keys its indexer picks; the " +
+        `harness computes dense MLA, the same only where a query sees at most ${indexTopK} ` +
         "keys, and refuses cases with more (spec.sparse-attention)",
     });
   }
@@ -1331,7 +1339,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     yarn: rope.yarn,
     ropePairing: ropePairing ?? "interleaved",
     ...(minicpm3.longrope ? { longrope: minicpm3.longrope } : {}),
-    ...(c.index_topk === undefined ? {} : { indexTopK: c.index_topk }),
+    ...(indexTopK === undefined ? {} : { indexTopK }),
     ...(mistral4.softmaxWithoutYarnM ? { softmaxWithoutYarnM: true as const } : {}),
     ...(mistral4.queryTemperature ? { queryTemperature: mistral4.queryTemperature } : {}),
     ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
@@ -1533,6 +1541,16 @@ function longcatScaleIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
     }),
   );
 }
+
+/**
+ * model_types whose every layer is DeepSeek's sparse attention (DSA): transformers'
+ * DeepseekV32Config and GlmMoeDsaConfig, and DeepSeek-V3.2's inference ModelArgs, all default
+ * index_topk to {@link SPARSE_DEFAULT_TOPK}, so a config without the key is sparse, not dense.
+ */
+const SPARSE_MODEL_TYPES: readonly string[] = ["deepseek_v32", "glm_moe_dsa"];
+
+/** Their index_topk default. */
+const SPARSE_DEFAULT_TOPK = 2048;
 
 /** openPangu-Ultra-MoE's names for the MLA widths, with DeepSeek's HF name of each. */
 const OPENPANGU_NAMES: Readonly<Record<string, string>> = {

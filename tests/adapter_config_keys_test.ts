@@ -276,6 +276,39 @@ Deno.test("DeepSeek-V3.2's index_topk: dense MLA up to that many keys a query, r
   assert.equal(withParams(r.spec, { ropePairing: "neox" }).indexTopK, 16);
 });
 
+// DeepSeek-V3.2 and GLM-5 without index_topk: transformers' DeepseekV32Config and GlmMoeDsaConfig
+// (`index_topk: int = 2048`) and DeepSeek-V3.2's inference/model.py (ModelArgs.index_topk = 2048)
+// attend to 2048 picked keys a query all the same. Before, such a config was read as dense MLA at
+// any length (cases with 5000 keys a query "supported"); now 2048 is read, said in `defaulted`.
+Deno.test("index_topk absent: deepseek_v32 and glm_moe_dsa take their code's default 2048", () => {
+  const layout = (seqK: number) =>
+    ({ kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true }) as const;
+  for (const model_type of ["deepseek_v32", "glm_moe_dsa"]) {
+    const r = readConfig({ ...good, model_type }, { name: "c" });
+    assert.equal(r.spec.indexTopK, 2048, model_type);
+    const note = r.reading.defaulted.find((d) => d.field === "index_topk");
+    assert.equal(note?.value, 2048);
+    assert.match(note?.note ?? "", new RegExp(`absent: model_type ${model_type}'s default`));
+    const at = (seqK: number) =>
+      resolve(
+        { spec: r.spec, dtype: "f32", backend: "cpu-reference", layout: layout(seqK) },
+        LAVAPIPE,
+      );
+    assert.equal(at(2048).kind, "plan");
+    assert.equal(at(2049).kind, "unsupported", model_type);
+    // A stated value is read as given.
+    assert.equal(
+      readConfig({ ...good, model_type, index_topk: 16 }, { name: "c" }).spec.indexTopK,
+      16,
+    );
+  }
+  // Other model types stay dense without the key.
+  assert.equal(
+    readConfig({ ...good, model_type: "deepseek_v3" }, { name: "c" }).spec.indexTopK,
+    undefined,
+  );
+});
+
 // Mistral Small 4 (model_type mistral4, nested in a mistral3 wrapper's text_config), read as
 // transformers' Mistral4Attention computes it: the softmax scale is 1/sqrt(nope + rope) with no
 // YaRN m^2, and each query is multiplied by 1 + beta * ln(1 + floor(position / original)), which
