@@ -367,6 +367,28 @@ Deno.test("LongCat-Flash: mla_scale_* absent or false is refused where transform
   );
 });
 
+// GLM-4.7-Flash (model_type glm4_moe_lite): fixture keys as vLLM's tests quote zai-org's
+// config.json (tests/transformers_utils, _glm4_moe_lite_min_config). transformers'
+// Glm4MoeLiteAttention is DeepseekV3Attention: scale (nope + rope)^-0.5, YaRN's m^2 only with a
+// non-default RoPE type (none here); RoPE from Glm4MoeLiteRotaryEmbedding's default
+// inv_freq[i] = theta^(-2i / d), d = head_dim * partial_rotary_factor with head_dim mapped to
+// qk_rope_head_dim (attribute_map), pairs interleaved (rope_interleave defaults to True).
+Deno.test("GLM-4.7-Flash (glm4_moe_lite): the numbers its transformers code computes", async () => {
+  const { spec, reading } = await readConfigFile(fixture("hf_glm47_flash_config.json"));
+  assert.equal(spec.kChannels, 192 + 64);
+  assert.equal(spec.vChannels, 256);
+  assert.ok(Math.abs(spec.softmaxScale - 1 / 16) < 1e-15, String(spec.softmaxScale));
+  assert.equal(spec.yarn, null);
+  assert.equal(spec.ropePairing, "interleaved");
+  const d = Math.trunc(64 * 1.0);
+  assert.equal(spec.invFreq.length, d / 2);
+  spec.invFreq.forEach((f, i) => {
+    const want = 1 / 1e6 ** ((2 * i) / d);
+    assert.ok(Math.abs(f - want) <= 1e-12 * want, `inv_freq[${i}] ${f} != ${want}`);
+  });
+  assert.ok(reading.defaulted.some((d) => d.field === "rope_pairing"));
+});
+
 Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
   const r = await runCli(["explain", KIMI_LINEAR, "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
