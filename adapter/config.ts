@@ -1182,7 +1182,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "or remove the key",
     });
   }
-  issues.push(...longcatScaleIssues(c));
+  issues.push(...longcatScaleIssues(c), ...kimiLinearNopeIssues(c));
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
@@ -1551,6 +1551,26 @@ const SPARSE_MODEL_TYPES: readonly string[] = ["deepseek_v32", "glm_moe_dsa"];
 
 /** Their index_topk default. */
 const SPARSE_DEFAULT_TOPK = 2048;
+
+/**
+ * Kimi Linear's MLA (model_type kimi_linear) is NoPE in every code that runs it: Moonshot's
+ * modeling_kimi.py (KimiMLAAttention) and vLLM's kimi_linear.py assert `mla_use_nope`, and
+ * transformers' KimiLinearAttention applies no RoPE whatever the key says. A kimi_linear config
+ * without `mla_use_nope: true` would be read here with RoPE, which none of them computes:
+ * refused naming the key.
+ */
+function kimiLinearNopeIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  if (c.model_type !== "kimi_linear" || c.mla_use_nope === true) return [];
+  return [{
+    path: "mla_use_nope",
+    value: c.mla_use_nope,
+    message: `${c.mla_use_nope === undefined ? "is needed" : "must be true"} with model_type ` +
+      "kimi_linear: its MLA has no RoPE in any code that runs it (Moonshot's modeling_kimi.py " +
+      "and vLLM's kimi_linear.py assert mla_use_nope; transformers' KimiLinearAttention " +
+      "rotates nothing whatever the key says), so reading the qk_rope_head_dim channels with " +
+      "RoPE would be no model's layer; state true, as Kimi Linear's published config does",
+  }];
+}
 
 /** openPangu-Ultra-MoE's names for the MLA widths, with DeepSeek's HF name of each. */
 const OPENPANGU_NAMES: Readonly<Record<string, string>> = {

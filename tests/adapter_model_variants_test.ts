@@ -57,14 +57,32 @@ Deno.test("mla_use_nope: Kimi Linear's config is read without RoPE, not with rop
   // Without RoPE, a defaulted rope_theta or rope_scaling is no news.
   assert.ok(!fields.includes("rope_theta") && !fields.includes("rope_scaling"), fields.join());
 
-  // The same config without the key is RoPE'd MLA: the key is what changes the numbers.
+  // The same widths without the key (and without Kimi Linear's model_type, whose every code
+  // is NoPE: see below) are RoPE'd MLA: the key is what changes the numbers.
   const raw = await rawFixture("hf_kimi_linear_like_config.json");
   delete raw.mla_use_nope;
-  const roped = readConfig(raw, { name: "roped" }).spec;
+  const roped = readConfig({ ...raw, model_type: undefined }, { name: "roped" }).spec;
   assert.equal(roped.mlaUseNope, undefined);
   assert.ok(roped.invFreq.every((f) => f > 0));
-  const off = readConfig({ ...raw, mla_use_nope: false }, { name: "roped" }).spec;
+  const off = readConfig({ ...raw, model_type: undefined, mla_use_nope: false }, {
+    name: "roped",
+  }).spec;
   assert.deepEqual(off, roped, "false is the default");
+});
+
+// Moonshot's modeling_kimi.py (KimiMLAAttention: `assert self.use_nope`) and vLLM's
+// kimi_linear.py (`assert self.use_nope is True`) run no kimi_linear config without
+// mla_use_nope true, and transformers' KimiLinearAttention applies no RoPE whatever it says.
+// Before, such a config was read as RoPE'd MLA, which none of them computes; now refused.
+Deno.test("kimi_linear without mla_use_nope: true is refused, naming the key", async () => {
+  const raw = await rawFixture("hf_kimi_linear_like_config.json");
+  const { mla_use_nope: _n, ...bare } = raw;
+  const absent = configError(() => readConfig(bare, { name: "k" }));
+  assert.deepEqual(absent.issues.map((i) => i.path), ["mla_use_nope"]);
+  assert.match(absent.issues[0].message, /^is needed with model_type kimi_linear/);
+  const off = configError(() => readConfig({ ...raw, mla_use_nope: false }, { name: "k" }));
+  assert.match(off.message, /mla_use_nope: false must be true with model_type kimi_linear/);
+  assert.equal(readConfig(raw, { name: "k" }).spec.mlaUseNope, true);
 });
 
 Deno.test("mla_use_nope: every rotation of the float64 reference is the identity", () => {
