@@ -1244,6 +1244,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         }`,
     });
   }
+  defaulted.push(...deepseekV2NativeNote(c, rope.yarn));
   const indexTopK = c.index_topk ??
     (c.model_type !== undefined && SPARSE_MODEL_TYPES.includes(c.model_type)
       ? SPARSE_DEFAULT_TOPK
@@ -1569,6 +1570,32 @@ function kimiLinearNopeIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
       "and vLLM's kimi_linear.py assert mla_use_nope; transformers' KimiLinearAttention " +
       "rotates nothing whatever the key says), so reading the qk_rope_head_dim channels with " +
       "RoPE would be no model's layer; state true, as Kimi Linear's published config does",
+  }];
+}
+
+/**
+ * DeepSeek-V2's two codes disagree on its softmax scale under YaRN: the model repository's
+ * modeling_deepseek.py (its config's auto_map, which this reader follows) and vLLM's
+ * deepseek_v2.py multiply m(factor, mscale_all_dim)^2 in, transformers' own DeepseekV2Attention
+ * (model_type deepseek_v2 loaded without trust_remote_code) keeps (nope + rope)^-0.5. The spec
+ * is the model's; `defaulted` says what transformers' class computes instead, so a comparison
+ * with it is not a mystery.
+ */
+function deepseekV2NativeNote(
+  c: z.infer<typeof hfSchema>,
+  yarn: YarnParams | null,
+): DefaultedField[] {
+  if (c.model_type !== "deepseek_v2" || yarn === null || c.mla_use_nope === true) return [];
+  const m = yarnGetMscale(yarn.factor, yarn.mscaleAllDim);
+  if (m === 1) return [];
+  const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  return [{
+    field: "model_type",
+    value: "deepseek_v2",
+    note: `softmax scale m^2 / sqrt(${k}) = ${g6((m * m) / Math.sqrt(k))} (m = ${g6(m)}), as ` +
+      "DeepSeek-V2's modeling_deepseek.py (the config's auto_map code) and vLLM compute it; " +
+      "transformers' own DeepseekV2Attention (loaded without trust_remote_code) omits YaRN's " +
+      `m^2 and computes 1 / sqrt(${k}) = ${g6(1 / Math.sqrt(k))}: its output differs`,
   }];
 }
 

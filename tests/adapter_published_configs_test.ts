@@ -89,6 +89,31 @@ Deno.test("published Kimi-K2-Instruct config: beta 1/1 read as the model ships i
   assert.equal(spec.numHeads, 64);
 });
 
+// transformers' DeepseekV2Attention (models/deepseek_v2/modular_deepseek_v2.py) sets
+// `self.scaling = self.qk_head_dim ** (-0.5)` and never applies YaRN's mscale_all_dim, while
+// DeepSeek-V2's modeling_deepseek.py and vLLM's deepseek_v2.py multiply m^2 in. Before, explain
+// gave the m^2 scale alone, so a user comparing with transformers' class saw a 1.59x difference
+// and no word on it; now `defaulted` names both numbers.
+Deno.test("published DeepSeek-V2-Lite config: transformers' native class's scale is named", async () => {
+  const { spec, reading } = await readConfigFile(
+    new URL("DeepSeek-V2-Lite-Chat.config.json", PUBLISHED).pathname,
+  );
+  const m = 0.1 * 0.707 * Math.log(40) + 1; // yarn_get_mscale(40, mscale_all_dim 0.707)
+  assert.ok(Math.abs(spec.softmaxScale - (m * m) / Math.sqrt(192)) < 1e-12);
+  const note = reading.defaulted.find((d) => d.field === "model_type");
+  assert.equal(note?.value, "deepseek_v2");
+  assert.match(note?.note ?? "", new RegExp(`= ${((m * m) / Math.sqrt(192)).toPrecision(6)} `));
+  assert.match(
+    note?.note ?? "",
+    new RegExp(
+      `DeepseekV2Attention .* computes 1 / sqrt\\(192\\) = ${(1 / Math.sqrt(192)).toPrecision(6)}`,
+    ),
+  );
+  // DeepseekV3Attention applies m^2 as DeepSeek's code does: no such note.
+  const v3 = await readConfigFile(new URL("DeepSeek-V3.config.json", PUBLISHED).pathname);
+  assert.ok(!v3.reading.defaulted.some((d) => d.field === "model_type"));
+});
+
 Deno.test("explain on the published Kimi-K2 config.json: exit 0, k 192, scale 0.130861", async () => {
   const r = await runCli([
     "explain",
