@@ -1139,7 +1139,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       path: "rope_interleave",
       value: false,
       message: `is not read by ${alwaysInterleaved} (model_type ${c.model_type}), which always ` +
-        "rotates interleaved pairs (2i, 2i+1) (apply_rotary_pos_emb_interleave): false would " +
+        "rotates interleaved pairs (2i, 2i+1): false would " +
         "be read as NeoX halves here, another model; remove the key (or study the other " +
         "pairing with --pairing neox)",
     });
@@ -1506,6 +1506,9 @@ function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
  * attention class that does.
  */
 const ALWAYS_INTERLEAVED: Readonly<Record<string, string>> = {
+  // DeepseekV2Config has no rope_interleave; DeepseekV2Attention rotates complex pairs
+  // (apply_rotary_emb, view_as_complex), modeling_deepseek.py de-interleaves then rotate_half.
+  deepseek_v2: "DeepSeek-V2's modeling_deepseek.py or transformers' DeepseekV2Attention",
   deepseek_v32: "transformers' DeepseekV32Attention",
   glm_moe_dsa: "transformers' GlmMoeDsaAttention",
   longcat_flash: "transformers' LongcatFlashMLA",

@@ -31,9 +31,11 @@ function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
 
 // DeepSeek-V3.2, GLM-5 (glm_moe_dsa) and LongCat-Flash always rotate interleaved pairs in
 // transformers, whatever rope_interleave says. Before, rope_interleave: false in such a config
-// was read as NeoX halves, a pairing their code never uses.
+// was read as NeoX halves, a pairing their code never uses. DeepSeek-V2 (deepseek_v2) too:
+// DeepseekV2Config has no such key, DeepseekV2Attention rotates complex pairs (apply_rotary_emb)
+// and DeepSeek-V2's modeling_deepseek.py de-interleaves q_pe/k_pe first; it was read as NeoX.
 Deno.test("rope_interleave: false is refused where the model's code always interleaves", () => {
-  for (const model_type of ["deepseek_v32", "glm_moe_dsa", "longcat_flash"]) {
+  for (const model_type of ["deepseek_v2", "deepseek_v32", "glm_moe_dsa", "longcat_flash"]) {
     // LongCat-Flash's config states its latent scaling (longcatScaleIssues).
     const base = model_type === "longcat_flash" ? { ...good, mla_scale_kv_lora: true } : good;
     const issues = issuesOf({ ...base, model_type, rope_interleave: false });
