@@ -1109,6 +1109,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...megatronKeysInHf(obj),
     ...notMla,
     ...openPanguIssues(obj),
+    ...softcapIssues(obj),
   ];
   if (!parsed.success) {
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
@@ -1513,6 +1514,24 @@ const ALWAYS_INTERLEAVED: Readonly<Record<string, string>> = {
   glm_moe_dsa: "transformers' GlmMoeDsaAttention",
   longcat_flash: "transformers' LongcatFlashMLA",
 };
+
+/**
+ * `attn_logit_softcapping` (Gemma 2's key): TransMLA's MLAAttention, which converts Gemma 2 to
+ * MLA, passes it to its attention as `softcap`, each score s becoming c * tanh(s / c) before the
+ * softmax. The harness computes no cap, so a config that sets one is refused by name rather than
+ * read as plain MLA (null, absent or 0: no cap).
+ */
+function softcapIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  const v = obj.attn_logit_softcapping;
+  if (v === undefined || v === null || v === 0) return [];
+  return [{
+    path: "attn_logit_softcapping",
+    value: v,
+    message: "caps every attention score s at c * tanh(s / c) before the softmax (Gemma 2's " +
+      "key; TransMLA's MLAAttention passes it to its attention as softcap), which the harness " +
+      "does not compute: not supported (null or absent: no cap)",
+  }];
+}
 
 /** model_type of LongCat-Flash, whose latent scaling the models' code reads differently. */
 const LONGCAT_MODEL_TYPE = "longcat_flash";

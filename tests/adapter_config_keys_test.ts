@@ -448,6 +448,21 @@ Deno.test("openPangu: sink keys, sliding windows and MoME are refused by name, n
   assert.deepEqual(specFromConfig(unset, { name: "c" }), specFromConfig(good, { name: "c" }));
 });
 
+// TransMLA's Gemma 2 conversion (transmla/transformers/mla.py, MLAAttention) passes
+// `attn_logit_softcapping` to its attention as softcap: each score s becomes c * tanh(s / c).
+// Before, such a config was read as plain MLA, the cap ignored: another attention core.
+Deno.test("attn_logit_softcapping: a cap is refused by name, none is read as absent", () => {
+  const issues = issuesOf({ ...good, model_type: "gemma2mla", attn_logit_softcapping: 50 });
+  assert.deepEqual(issues.map((i) => i.path), ["attn_logit_softcapping"]);
+  assert.match(issues[0].message, /c \* tanh\(s \/ c\) before the softmax .* not supported/);
+  for (const none of [null, 0]) {
+    assert.deepEqual(
+      specFromConfig({ ...good, attn_logit_softcapping: none }, { name: "c" }),
+      specFromConfig(good, { name: "c" }),
+    );
+  }
+});
+
 // DeepSeek-V4's config.json holds q_lora_rank and qk_rope_head_dim, but its attention is
 // shared-KV MQA with compressed and sliding-window branches. Before, it was refused with
 // "kv_lora_rank is required" and "o_lora_rank: did you mean q_lora_rank?", or, with the MLA keys
