@@ -1246,6 +1246,16 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     });
   }
   defaulted.push(...deepseekV2NativeNote(c, rope.yarn));
+  const window = obj.sliding_window;
+  if (window !== undefined && window !== null && slidingWindowSwitchedOff(obj)) {
+    defaulted.push({
+      field: "sliding_window",
+      value: null,
+      note: `the config's ${JSON.stringify(window)} is not read: use_sliding_window is false ` +
+        "(Qwen2's switch; TransMLA's Llama-based MLA code builds a plain causal mask), so every " +
+        "query attends to all keys before it",
+    });
+  }
   const indexTopK = c.index_topk ??
     (c.model_type !== undefined && SPARSE_MODEL_TYPES.includes(c.model_type)
       ? SPARSE_DEFAULT_TOPK
@@ -1494,11 +1504,21 @@ function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
       "is not read (false or absent: no MoME)",
     ],
   ];
-  return why.filter(([key]) => set(key)).map(([key, message]) => ({
-    path: key,
-    value: obj[key],
-    message,
-  }));
+  return why
+    .filter(([key]) => set(key))
+    .filter(([key]) => !(key === "sliding_window" && slidingWindowSwitchedOff(obj)))
+    .map(([key, message]) => ({ path: key, value: obj[key], message }));
+}
+
+/**
+ * `use_sliding_window: false` beside `sliding_window` (Qwen2's switch, kept by TransMLA's
+ * conversion of Qwen2.5 to MLA, whose config says model_type deepseek_v3): the window is off.
+ * Qwen2's code reads the window only when the switch is on, and TransMLA's MLA model is Llama's
+ * (LlamaModel's plain causal mask, an MLAAttention that takes no window), so the key is unused
+ * and read as absent, said in `defaulted`.
+ */
+function slidingWindowSwitchedOff(obj: Record<string, unknown>): boolean {
+  return obj.use_sliding_window === false;
 }
 
 /**

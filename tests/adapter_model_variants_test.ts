@@ -407,6 +407,33 @@ Deno.test("GLM-4.7-Flash (glm4_moe_lite): the numbers its transformers code comp
   assert.ok(reading.defaulted.some((d) => d.field === "rope_pairing"));
 });
 
+// A TransMLA conversion of Qwen2.5 (fxmeng/TransMLA transmla/modify_config.py keeps the Qwen2
+// config's keys and writes model_type deepseek_v3, head_dim = qk_rope_head_dim = 64, nope = v =
+// the old head width, the LlamaMLA auto_map). Its MLAAttention (transmla/transformers/mla.py):
+// scale qk_head_dim^-0.5, apply_rotary_pos_emb_interleave with LlamaRotaryEmbedding's
+// theta^(-2i / head_dim); LlamaModel's plain causal mask. Qwen2's `sliding_window` rides along
+// with `use_sliding_window: false`. Before, the file was refused ("sliding_window: 131072 makes
+// the attention look only at the last sliding_window keys (openPangu's MLA ...)"), though no
+// code reads the window there; now it is read, the window named as unread in `defaulted`.
+Deno.test("TransMLA's Qwen2.5 config: sliding_window with use_sliding_window false is read as no window", async () => {
+  const { spec, reading } = await readConfigFile(fixture("hf_transmla_qwen_like_config.json"));
+  assert.equal(spec.kChannels, 128 + 64);
+  assert.ok(Math.abs(spec.softmaxScale - 1 / Math.sqrt(192)) < 1e-15);
+  assert.equal(spec.ropePairing, "interleaved");
+  spec.invFreq.forEach((f, i) => {
+    const want = 1 / 1e6 ** ((2 * i) / 64);
+    assert.ok(Math.abs(f - want) <= 1e-12 * want, `inv_freq[${i}]`);
+  });
+  const note = reading.defaulted.find((d) => d.field === "sliding_window");
+  assert.match(note?.note ?? "", /131072 is not read: use_sliding_window is false/);
+  // With the switch on (or absent) the window is refused, as before.
+  const raw = await rawFixture("hf_transmla_qwen_like_config.json");
+  for (const on of [true, undefined]) {
+    const e = configError(() => readConfig({ ...raw, use_sliding_window: on }, { name: "w" }));
+    assert.deepEqual(e.issues.map((i) => i.path), ["sliding_window"]);
+  }
+});
+
 Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
   const r = await runCli(["explain", KIMI_LINEAR, "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
