@@ -246,6 +246,9 @@ const hfSchema = z.object({
   mla_scale_kv_lora: z.boolean({ error: "must be true or false" }).optional(),
   // DeepSeek's code: biases on q_a_proj, kv_a_proj_with_mqa and o_proj.
   attention_bias: z.boolean({ error: "must be true or false" }).optional(),
+  // TransMLA's (transmla/transformers/mla.py): false builds no q_a_layernorm / kv_a_layernorm,
+  // the latents passed on as projected (its converter writes false unless --use-qkv-norm).
+  qk_latent_layernorm: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 // Megatron's q_lora_rank has two defaults: MLATransformerConfig's 512 and the
@@ -1306,6 +1309,15 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       });
     }
   }
+  if (c.qk_latent_layernorm === false) {
+    defaulted.push({
+      field: "qk_latent_layernorm",
+      value: false,
+      note: "no latent norms (TransMLA's MLAAttention builds no q_a_layernorm or " +
+        "kv_a_layernorm): the attention core is unchanged; `layer` and mode layer refuse the " +
+        "spec (spec.no-latent-norms: the harness's layer always applies them)",
+    });
+  }
   if (c.attention_bias === true) {
     defaulted.push({
       field: "attention_bias",
@@ -1359,6 +1371,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...(c.mla_scale_q_lora === true ? { mlaScaleQLora: true as const } : {}),
     ...(c.mla_scale_kv_lora === true ? { mlaScaleKvLora: true as const } : {}),
     ...(c.attention_bias === true ? { attentionBias: true as const } : {}),
+    ...(c.qk_latent_layernorm === false ? { noLatentNorms: true as const } : {}),
   };
   checkWeightBounds(params, options.name);
   return {
@@ -1667,6 +1680,7 @@ function openPanguNamingIssues(obj: Record<string, unknown>): ConfigIssue[] {
 
 /** The HF keys of other models' MLA variants (each changes what the model computes). */
 const HF_MODEL_VARIANT_KEYS: readonly string[] = [
+  "qk_latent_layernorm",
   "mla_use_nope",
   "mla_use_output_gate",
   "mla_scale_q_lora",

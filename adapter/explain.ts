@@ -201,7 +201,9 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
       : []),
     ...(spec.noLatentNorms
       ? [
-        "  no latent norms (Megatron without qk_layernorm): the attention core is unchanged, " +
+        `  no latent norms (${
+          spec.source === "megatron" ? "Megatron without qk_layernorm" : "qk_latent_layernorm false"
+        }): the attention core is unchanged, ` +
         "the full layer (`layer`) is refused",
       ]
       : []),

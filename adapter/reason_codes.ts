@@ -35,7 +35,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
   "spec.longrope-factors":
     "a LongRoPE (MiniCPM3) spec whose factor list is not the one the case's key count calls for",
   "spec.no-latent-norms":
-    "a full layer on a Megatron spec without qk_layernorm (no latent norms, which the layer applies)",
+    "a full layer on a spec without latent norms (Megatron without qk_layernorm, " +
+    "qk_latent_layernorm false), which the layer applies",
   "spec.output-gate":
     "a full layer on a spec whose model gates the attention output (mla_use_output_gate)",
   "spec.query-temperature":

@@ -93,8 +93,11 @@ export function layerReasons(spec: MlaSpec): Reason[] {
   if (spec.noLatentNorms === true) {
     reasons.push({
       code: NO_LATENT_NORMS_CODE,
-      message: `${spec.name} has no latent norms (Megatron without qk_layernorm: q_layernorm ` +
-        "and kv_layernorm are the identity), and the harness's layer always applies them; " +
+      message: `${spec.name} has no latent norms (${
+        spec.source === "megatron"
+          ? "Megatron without qk_layernorm: q_layernorm and kv_layernorm are the identity"
+          : "qk_latent_layernorm false: no q_a_layernorm or kv_a_layernorm"
+      }), and the harness's layer always applies them; ` +
         "the attention core alone (mode attention: run, bench) takes it",
     });
   }

@@ -434,6 +434,28 @@ Deno.test("TransMLA's Qwen2.5 config: sliding_window with use_sliding_window fal
   }
 });
 
+// TransMLA's MLAAttention builds q_a_layernorm / kv_a_layernorm only with qk_latent_layernorm
+// (`getattr(config, "qk_latent_layernorm", True)`), and its converter writes false unless
+// --use-qkv-norm. Before, the key was ignored and the full layer normalized the latents; now
+// the spec says there are none and a full layer is refused, the attention core unchanged.
+Deno.test("qk_latent_layernorm: false is read as no latent norms (layer refused, core unchanged)", async () => {
+  const raw = await rawFixture("hf_transmla_qwen_like_config.json");
+  const off = readConfig({ ...raw, qk_latent_layernorm: false }, { name: "t" });
+  assert.equal(off.spec.noLatentNorms, true);
+  assert.ok(off.reading.defaulted.some((d) => d.field === "qk_latent_layernorm"));
+  const reasons = layerReasons(off.spec);
+  assert.deepEqual(reasons.map((r) => r.code), ["spec.attention-bias", "spec.no-latent-norms"]);
+  assert.match(reasons[1].message, /qk_latent_layernorm false: no q_a_layernorm/);
+  const on = readConfig(raw, { name: "t" }).spec;
+  assert.equal(on.noLatentNorms, undefined);
+  assert.equal(off.spec.softmaxScale, on.softmaxScale);
+  assert.deepEqual(off.spec.invFreq, on.invFreq);
+  // In a Megatron config it is an HF key, refused by name (Megatron's own is qk_layernorm).
+  const meg = await rawFixture("model_variants/megatron_unnormed_tiny.config.json");
+  const e = configError(() => readConfig({ ...meg, qk_latent_layernorm: false }, { name: "m" }));
+  assert.match(e.message, /qk_latent_layernorm: false is a Hugging Face key with no Megatron/);
+});
+
 Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
   const r = await runCli(["explain", KIMI_LINEAR, "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
