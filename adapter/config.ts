@@ -2055,7 +2055,11 @@ export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReadi
   if (mixed) throw new ConfigError(options.name, [mixed]);
   // A language model nested under another key: named, also with --format (which would read
   // the wrapper's top level and ask for every MLA key).
-  const unread = detectConfigFormat(obj) === null ? unreadNestingIssues(obj) : [];
+  // Another of the harness's files is named as such first (it may nest snake_case MLA keys).
+  const unread =
+    detectConfigFormat(obj) === null && wrongFileKindIssue(obj, "model-config") === null
+      ? unreadNestingIssues(obj)
+      : [];
   if (unread.length > 0) throw new ConfigError(options.name, unread);
   const format = options.format ?? detectConfigFormat(obj);
   if (format === null) {

@@ -226,6 +226,12 @@ Deno.test("a language model nested under another key is refused naming that key"
   assert.equal(readConfig(inner, { name: "llm" }).spec.kvLoraRank, 32);
   // A top level with MLA keys is read as before, whatever else it nests.
   assert.equal(readConfig({ ...inner, llm_config: inner }, { name: "t" }).spec.kvLoraRank, 32);
+  // One of the harness's own files is still named as such, whatever it nests.
+  const caps = configError(() =>
+    readConfig({ adapter: {}, features: [], limits: {}, llm_config: inner }, { name: "c" })
+  );
+  assert.doesNotMatch(caps.message, /holds MLA keys/);
+  assert.match(caps.message, /shows /);
   // No MLA keys anywhere: still "not an MLA config".
   const none = configError(() => readConfig(wrapper, { name: "n" }));
   assert.match(none.message, /is not an MLA config/);
