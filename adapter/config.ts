@@ -1497,8 +1497,10 @@ function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
     [
       "sliding_window",
       "makes the attention look only at the last sliding_window keys (openPangu's MLA in the " +
-      "layers swa_layers names, in every layer without it); the harness computes full causal " +
-      "attention, so a sliding-window config is not read (null or absent: no window)",
+      "layers swa_layers names, in every layer without it; a conversion of a windowed model " +
+      "such as Gemma 2 or Mistral in its windowed layers); the harness computes full causal " +
+      "attention, so a sliding-window config is not read (null or absent: no window; beside " +
+      "use_sliding_window: false, Qwen2's switch, the window is off and read as none)",
     ],
     [
       "sliding_window_list",

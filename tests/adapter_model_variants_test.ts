@@ -437,6 +437,8 @@ Deno.test("TransMLA's Qwen2.5 config: sliding_window with use_sliding_window fal
   for (const on of [true, undefined]) {
     const e = configError(() => readConfig({ ...raw, use_sliding_window: on }, { name: "w" }));
     assert.deepEqual(e.issues.map((i) => i.path), ["sliding_window"]);
+    // The refusal says the switch that turns the window off, not only openPangu's reading.
+    assert.match(e.issues[0].message, /use_sliding_window: false, Qwen2's switch/);
   }
 });
 
