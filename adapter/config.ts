@@ -1322,7 +1322,9 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     defaulted.push({
       field: "attention_bias",
       value: true,
-      note: "biases on q_a_proj, kv_a_proj_with_mqa and o_proj: the attention core is " +
+      note: "biases on the attention's projections (DeepSeek's code: q_a_proj, " +
+        "kv_a_proj_with_mqa and o_proj; TransMLA's: q_proj or q_b_proj and kv_a_proj, none on " +
+        "o_proj): the attention core is " +
         "unchanged; `layer` and mode layer refuse the spec (spec.attention-bias: the " +
         "harness's layer has no biases)",
     });

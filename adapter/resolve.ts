@@ -85,7 +85,8 @@ export function layerReasons(spec: MlaSpec): Reason[] {
       message: `${spec.name} has attention biases (${
         spec.source === "megatron"
           ? "Megatron's add_bias_linear, true or absent: on linear_proj, its o_proj"
-          : "attention_bias: on q_a_proj, kv_a_proj_with_mqa and o_proj"
+          : "attention_bias: on the projections, in DeepSeek's code q_a_proj, " +
+            "kv_a_proj_with_mqa and o_proj"
       }), which the harness's layer does not add; the attention core alone (mode attention: ` +
         "run, bench) takes it",
     });
