@@ -196,6 +196,11 @@ export interface RunMatrixOptions {
    * hangs). Not reachable from the CLI or a matrix file.
    */
   testOnlyCaseRunner?: CaseRunner;
+  /**
+   * TEST ONLY: called after run.json says "running" and before results.jsonl is first
+   * changed (tests check what a kill at that moment leaves). Not reachable from the CLI.
+   */
+  testOnlyBeforeResults?: () => void | Promise<void>;
 }
 
 /** What a run selected. */
@@ -879,19 +884,6 @@ async function runInFolder(
         resolve: (asked) => resolveWarmupMs(asked, ctx.caps),
       });
     }
-    if (retried.length > 0) {
-      // results.jsonl keeps one line per case: the lines of the cases run again go (the file
-      // replaced whole, so a resume killed here leaves the kept lines, and those cases missing)
-      await writeTextAtomic(resultsPath, [...previous.values()].map(formatJsonlLine).join(""));
-      const ids = [...new Set(retried.map((r) => r.id))];
-      console.error(
-        `resume: ${plural(ids.length, "case")} that a device loss or a timeout ended ` +
-          `${ids.length === 1 ? "runs" : "run"} again: ${ids.slice(0, 5).join(", ")}${
-            ids.length > 5 ? `, and ${ids.length - 5} more` : ""
-          }`,
-      );
-    }
-    const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
     // The barrier findings of the run resumed: what its launches compiled in the cases kept
     // (another process's, so not in this one's list) is still this run's.
     const keptFindings = resumed && previous.size > 0 ? resumed.barrierFindings ?? [] : [];
@@ -929,7 +921,35 @@ async function runInFolder(
     for (const f of [...stale, ...(options.staleFiles ?? [])]) {
       await Deno.remove(`${options.out}/${f}`).catch(() => {});
     }
-    await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
+    // results.jsonl is changed below (a retried case's lines dropped, a replaced run's
+    // emptied) only once run.json no longer says the run before finished: a kill in between
+    // left a run.json "finished" over no results, or over a finished run's with cases missing.
+    // A resume says "running" at once (its results are this run's); a replaced run's run.json
+    // goes first (its results, left without it, are refused as a run unknown, not taken for
+    // this run's), and this run's is written once they are emptied.
+    const running = () =>
+      writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
+    if (options.resume) await running();
+    else {
+      await Deno.remove(statePath).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+    await options.testOnlyBeforeResults?.();
+    if (retried.length > 0) {
+      // results.jsonl keeps one line per case: the lines of the cases run again go (the file
+      // replaced whole, so a resume killed here leaves the kept lines, and those cases missing)
+      await writeTextAtomic(resultsPath, [...previous.values()].map(formatJsonlLine).join(""));
+      const ids = [...new Set(retried.map((r) => r.id))];
+      console.error(
+        `resume: ${plural(ids.length, "case")} that a device loss or a timeout ended ` +
+          `${ids.length === 1 ? "runs" : "run"} again: ${ids.slice(0, 5).join(", ")}${
+            ids.length > 5 ? `, and ${ids.length - 5} more` : ""
+          }`,
+      );
+    }
+    const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
+    if (!options.resume) await running();
     const progress = new ProgressReporter(mine.length, {
       out: options.progress,
       ...progressOptions(options.progressMode ?? "auto"),

@@ -114,3 +114,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "runner: a run killed as it replaces a finished run never leaves run.json 'finished' over changed results",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const ctx = await GpuContext.create();
+    try {
+      const out = `${dir}/out`;
+      const matrix = await tinyMatrix(dir);
+      const base = { matrix, out, ctx, progress: SILENT_PROGRESS };
+      // a finished run whose second case a device loss ended (a resume runs it again)
+      await runMatrix({
+        ...base,
+        testOnlyCaseRunner: async (c, o) => {
+          const r = await PASS_STUB(c, o);
+          return c.id.includes("sq=2") ? { ...r, status: "error", deviceLoss: true } : r;
+        },
+      });
+      assert.equal((await readRunState(`${out}/run.json`))?.state, "finished");
+      const lines = async () =>
+        (await Deno.readTextFile(`${out}/results.jsonl`)).split("\n").filter((l) => l).length;
+      assert.equal(await lines(), 2);
+      // the moment before results.jsonl changes: what a SIGKILL there would leave
+      const seen: { state: string | null; results: number }[] = [];
+      const atKill = async () => {
+        seen.push({
+          state: (await readRunState(`${out}/run.json`))?.state ?? null,
+          results: await lines(),
+        });
+      };
+      // a resume drops the lost case's line: run.json says "running" first
+      await runMatrix({
+        ...base,
+        resume: true,
+        testOnlyCaseRunner: PASS_STUB,
+        testOnlyBeforeResults: atKill,
+      });
+      // a run replacing the finished one empties results.jsonl: its run.json goes first
+      await runMatrix({ ...base, testOnlyCaseRunner: PASS_STUB, testOnlyBeforeResults: atKill });
+      assert.deepEqual(seen, [{ state: "running", results: 2 }, { state: null, results: 2 }]);
+      assert.equal((await readRunState(`${out}/run.json`))?.state, "finished");
+      assert.equal(await lines(), 2);
+    } finally {
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
