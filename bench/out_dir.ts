@@ -9,6 +9,7 @@ import { OutputPathError, refuseRunFolder } from "../report/output_paths.ts";
 import { BENCH_FILES, BENCH_RECORDS, BENCH_STATE } from "../report/output_paths.ts";
 import { plural } from "../util/plural.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { JsonlWriter } from "../report/jsonl.ts";
 import type { BenchRecord } from "./run_bench.ts";
 
 /**
@@ -433,4 +434,28 @@ export async function startBenchRecords(
     await writeTextAtomic(`${dir}/${BENCH_STATE}`, JSON.stringify(options.state, null, 2));
   }
   return stream;
+}
+
+/**
+ * Append one record to a bench's records.jsonl (the path {@link startBenchRecords} returns)
+ * and make it durable (`syncData`) before resolving, as run's results.jsonl lines are: the
+ * same writer (report/jsonl.ts). It was appended without a sync, so a power loss or a
+ * machine reset could lose records a `bench --resume` would have kept. A failed write
+ * rejects with the OS's error.
+ *
+ * @example
+ * ```ts ignore
+ * import { appendBenchRecord, startBenchRecords } from "./out_dir.ts";
+ * import type { BenchRecord } from "./run_bench.ts";
+ * declare const record: BenchRecord;
+ * await appendBenchRecord(await startBenchRecords("out/bench"), record);
+ * ```
+ */
+export async function appendBenchRecord(stream: string, record: BenchRecord): Promise<void> {
+  const writer = await JsonlWriter.open<BenchRecord>(stream);
+  try {
+    await writer.write(record);
+  } finally {
+    await writer.close();
+  }
 }

@@ -68,6 +68,7 @@ import {
 } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import {
+  appendBenchRecord,
   type BenchDevice,
   benchDeviceDifferences,
   type BenchOptions,
@@ -558,7 +559,7 @@ export function benchCommand() {
           if (!opts.json) console.error(progressLine(record));
           if (stream !== undefined) {
             try {
-              await Deno.writeTextFile(stream, JSON.stringify(record) + "\n", { append: true });
+              await appendBenchRecord(stream, record);
             } catch (e) {
               // A full disk, or a folder removed under the bench: it stops here, the folder
               // reads as a killed bench's (records.jsonl and bench.json, no report), and the

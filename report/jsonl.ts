@@ -25,7 +25,12 @@ const NEWLINE = 0x0a;
  * ```
  */
 export function formatJsonlLine(result: CaseResult): string {
-  const json = JSON.stringify(result);
+  return jsonLine(result);
+}
+
+/** A value as one JSONL line: results.jsonl's, or bench's records.jsonl's. */
+function jsonLine(value: unknown): string {
+  const json = JSON.stringify(value);
   // JSON.stringify escapes control characters, so a line never contains a raw newline.
   return json + "\n";
 }
@@ -92,7 +97,8 @@ export interface JsonlWriterOptions {
 }
 
 /**
- * Appends results to a JSONL file, one line per result. Each line is written with a
+ * Appends results to a JSONL file, one line per result (`T`: a {@link CaseResult} by
+ * default; bench's records.jsonl writes its records through it too). Each line is written with a
  * single write call on a file opened for append and then flushed to disk (`syncData`), so
  * after `write` resolves the line survives a crash. Writes are serialized: concurrent
  * calls land in call order, never interleaved.
@@ -110,7 +116,7 @@ export interface JsonlWriterOptions {
  * await w.close();
  * ```
  */
-export class JsonlWriter {
+export class JsonlWriter<T = CaseResult> {
   /** The file written. */
   readonly path: string;
   #file: Deno.FsFile;
@@ -131,7 +137,10 @@ export class JsonlWriter {
    * @param path the file
    * @param options truncate instead of append; sync after each line
    */
-  static async open(path: string, options: JsonlWriterOptions = {}): Promise<JsonlWriter> {
+  static async open<T = CaseResult>(
+    path: string,
+    options: JsonlWriterOptions = {},
+  ): Promise<JsonlWriter<T>> {
     if (!options.truncate) await repairJsonl(path);
     const file = await Deno.open(path, {
       write: true,
@@ -139,7 +148,7 @@ export class JsonlWriter {
       append: !options.truncate,
       truncate: options.truncate ?? false,
     });
-    return new JsonlWriter(path, file, options.sync ?? true);
+    return new JsonlWriter<T>(path, file, options.sync ?? true);
   }
 
   /** Lines written through this writer. */
@@ -152,9 +161,9 @@ export class JsonlWriter {
    *
    * @param result the case result
    */
-  write(result: CaseResult): Promise<void> {
+  write(result: T): Promise<void> {
     if (this.#closed) return Promise.reject(new Error(`JsonlWriter(${this.path}) is closed`));
-    const bytes = encoder.encode(formatJsonlLine(result));
+    const bytes = encoder.encode(jsonLine(result));
     const next = this.#queue.then(async () => {
       await writeAll(this.#file, bytes);
       if (this.#sync) await this.#file.syncData();

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { cliCommand } from "./helpers_cli.ts";
-import { startBenchRecords } from "../bench/out_dir.ts";
+import { appendBenchRecord, startBenchRecords } from "../bench/out_dir.ts";
+import type { BenchRecord } from "../bench/run_bench.ts";
 
 const gpu = await hasAdapter();
 const OLD = ["report.json", "results.csv", "summary.md", "report.html"];
@@ -23,6 +24,36 @@ Deno.test("startBenchRecords: removes the earlier bench's reports, empties recor
   }
   assert.equal(await Deno.readTextFile(`${out}/notes.txt`), "kept", "other files stay");
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("appendBenchRecord: each record is synced to disk before it resolves, as run's results are", async () => {
+  const out = await Deno.makeTempDir({ prefix: "mla_bench_sync_" });
+  const stream = await startBenchRecords(out);
+  // a power loss cannot be staged: the sync call that makes a line survive one is counted
+  const proto = Deno.FsFile.prototype;
+  const { syncData, sync } = proto;
+  let syncs = 0;
+  proto.syncData = function () {
+    syncs++;
+    return syncData.call(this);
+  };
+  proto.sync = function () {
+    syncs++;
+    return sync.call(this);
+  };
+  try {
+    const record = { id: "preset=tiny;path=absorbed", status: "error", reason: "stub" };
+    await appendBenchRecord(stream, record as unknown as BenchRecord);
+    assert.equal(syncs, 1, "the record's line was synced");
+    await appendBenchRecord(stream, { ...record, id: "b" } as unknown as BenchRecord);
+    assert.equal(syncs, 2);
+    const lines = (await Deno.readTextFile(stream)).split("\n");
+    assert.deepEqual(lines.map((l) => l && JSON.parse(l).id), [record.id, "b", ""]);
+  } finally {
+    proto.syncData = syncData;
+    proto.sync = sync;
+    await Deno.remove(out, { recursive: true });
+  }
 });
 
 Deno.test({
