@@ -14,6 +14,7 @@ import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.t
 import { passRole } from "../adapter/pass_roles.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
+import type { StopSignal } from "../util/stop_signals.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -151,7 +152,7 @@ export interface BenchReport {
 /** How a bench run was cut short: by which signal, and which cases did not run. */
 export interface BenchInterruption {
   /** The signal that stopped it. */
-  readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP";
+  readonly signal: StopSignal;
   /** Cases the run selected. */
   readonly selected: number;
   /** Ids of the selected cases that have no record (not run, or abandoned). */

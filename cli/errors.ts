@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { STOP_EXIT_CODES } from "../util/stop_signals.ts";
 
 /** Process exit codes of the harness. */
 export const EXIT = {
@@ -23,11 +24,11 @@ export const EXIT = {
 } as const;
 
 /** Exit code of a run or bench stopped by SIGINT (128 + 2). */
-export const EXIT_SIGINT = 130;
+export const EXIT_SIGINT: number = STOP_EXIT_CODES.SIGINT;
 /** Exit code of a run or bench stopped by SIGTERM (128 + 15). */
-export const EXIT_SIGTERM = 143;
+export const EXIT_SIGTERM: number = STOP_EXIT_CODES.SIGTERM;
 /** Exit code of a run stopped by SIGHUP (128 + 1): its terminal closed, its ssh session dropped. */
-export const EXIT_SIGHUP = 129;
+export const EXIT_SIGHUP: number = STOP_EXIT_CODES.SIGHUP;
 
 /**
  * An error the CLI prints as one message (no stack trace) and exits with.

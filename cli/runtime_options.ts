@@ -21,6 +21,7 @@ import {
   stopExitCode,
   type StopSignal,
 } from "./stop_signals.ts";
+import { STOP_SIGNALS } from "../util/stop_signals.ts";
 
 /**
  * The `--runtime` option.
@@ -200,16 +201,14 @@ export function exitOnStopDuringStart(
     }
     exit(code);
   };
-  const handlers = { SIGINT: on("SIGINT"), SIGTERM: on("SIGTERM"), SIGHUP: on("SIGHUP") };
-  for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) addStopListener(s, handlers[s]);
+  const handlers = new Map(STOP_SIGNALS.map((s) => [s, on(s)] as const));
+  for (const [s, handler] of handlers) addStopListener(s, handler);
   let disposed = false;
   return {
     dispose: () => {
       if (disposed) return;
       disposed = true;
-      for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-        removeStopListener(s, handlers[s]);
-      }
+      for (const [s, handler] of handlers) removeStopListener(s, handler);
     },
   };
 }

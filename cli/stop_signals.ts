@@ -10,10 +10,16 @@
  * @module
  */
 
-import { EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import {
+  addStopListener,
+  removeStopListener,
+  STOP_SIGNALS,
+  stopExitCode,
+  type StopSignal,
+} from "../util/stop_signals.ts";
 
-/** A signal a long command stops on. */
-export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+// the list of signals and their exit codes is util/stop_signals.ts's
+export { addStopListener, removeStopListener, stopExitCode, type StopSignal };
 
 /** The listeners of {@link listenForStop}, and what they have seen. */
 export interface StopSignals {
@@ -89,61 +95,20 @@ export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
   };
   const onTerm = atOnceOn("SIGTERM");
   const onHup = atOnceOn("SIGHUP");
-  listen.add("SIGINT", onInt);
-  listen.add("SIGTERM", onTerm);
-  listen.add("SIGHUP", onHup);
+  const handlers: Record<StopSignal, () => void> = {
+    SIGINT: onInt,
+    SIGTERM: onTerm,
+    SIGHUP: onHup,
+  };
+  for (const s of STOP_SIGNALS) listen.add(s, handlers[s]);
   return {
     afterCase: afterCase.signal,
     atOnce: atOnce.signal,
     stoppedBy: () => stoppedBy,
     dispose: () => {
-      listen.remove("SIGINT", onInt);
-      listen.remove("SIGTERM", onTerm);
-      listen.remove("SIGHUP", onHup);
+      for (const s of STOP_SIGNALS) listen.remove(s, handlers[s]);
     },
   };
-}
-
-/**
- * The exit code of a command a signal came to: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.
- *
- * @example
- * ```ts
- * import { stopExitCode } from "./stop_signals.ts";
- * stopExitCode("SIGTERM"); // 143
- * ```
- */
-export function stopExitCode(signal: StopSignal): number {
-  return signal === "SIGTERM" ? EXIT_SIGTERM : signal === "SIGHUP" ? EXIT_SIGHUP : EXIT_SIGINT;
-}
-
-/**
- * Deno.addSignalListener, where the platform has the signal (Windows has no SIGHUP there:
- * nothing is listened for).
- *
- * @example
- * ```ts ignore
- * import { addStopListener } from "./stop_signals.ts";
- * addStopListener("SIGHUP", () => {});
- * ```
- */
-export function addStopListener(signal: StopSignal, handler: () => void): void {
-  if (signal === "SIGHUP" && Deno.build.os === "windows") return;
-  Deno.addSignalListener(signal, handler);
-}
-
-/**
- * Deno.removeSignalListener, as {@link addStopListener} added it.
- *
- * @example
- * ```ts ignore
- * import { removeStopListener } from "./stop_signals.ts";
- * removeStopListener("SIGHUP", () => {});
- * ```
- */
-export function removeStopListener(signal: StopSignal, handler: () => void): void {
-  if (signal === "SIGHUP" && Deno.build.os === "windows") return;
-  Deno.removeSignalListener(signal, handler);
 }
 
 /**

@@ -28,7 +28,8 @@ import {
   upgradeMode,
 } from "../drift/mod.ts";
 import { checkRuntimeCombination } from "./runtime_options.ts";
-import { CliError, EXIT, EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { stopExitCode } from "../util/stop_signals.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { DEFAULT_FAIL_ON, loadComparable } from "../drift/mod.ts";
@@ -296,11 +297,7 @@ export function upgradeCheckCommand() {
           : e instanceof UpgradeInterrupted
           ? new CliError(
             e.message.slice("upgrade-check: ".length),
-            e.signal === "SIGINT"
-              ? EXIT_SIGINT
-              : e.signal === "SIGHUP"
-              ? EXIT_SIGHUP
-              : EXIT_SIGTERM,
+            stopExitCode(e.signal),
           )
           : e instanceof Error && e.message.startsWith("upgrade-check: ")
           ? new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra)

@@ -30,6 +30,7 @@ import { poolRounds } from "./pool.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
 import type { CompareReport } from "./types.ts";
 import { parseRuntimeSpec, runtimeSpecLabel } from "./runtime_spec.ts";
+import { listenableStopSignals, type StopSignal } from "../util/stop_signals.ts";
 
 /** One side of an upgrade check: the command that runs the matrix. */
 export interface UpgradeSide {
@@ -220,14 +221,14 @@ function notStarted(command: string, what: string, e: unknown): Error {
 const runningSides = new Set<Deno.ChildProcess>();
 
 /**
- * Ended by a signal (SIGINT, SIGTERM): the side's run was passed the signal and waited for,
- * the worktrees removed; the CLI exits 130 or 143.
+ * Ended by a signal (SIGINT, SIGTERM, SIGHUP: util/stop_signals.ts): the side's run was
+ * passed the signal and waited for, the worktrees removed; the CLI exits 130, 143 or 129.
  */
 export class UpgradeInterrupted extends Error {
   /** The signal that stopped it. */
-  readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP";
+  readonly signal: StopSignal;
   /** An interruption by `signal`. */
-  constructor(signal: "SIGINT" | "SIGTERM" | "SIGHUP") {
+  constructor(signal: StopSignal) {
     super(
       `upgrade-check: stopped by ${signal}; the side that was running was stopped too, the ` +
         'worktrees removed and no comparison written. Its "to finish the run" line above ' +
@@ -737,11 +738,8 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
   // them registered in the repository and the side's run going on alone).
   // SIGHUP (a terminal closed, an ssh session dropped) too, as run takes it: it killed the
   // check with its worktrees left registered and the side's run going on alone
-  let stoppedBy: "SIGINT" | "SIGTERM" | "SIGHUP" | null = null;
-  const signals = Deno.build.os === "windows"
-    ? (["SIGINT", "SIGTERM"] as const)
-    : (["SIGINT", "SIGTERM", "SIGHUP"] as const);
-  const listeners = signals.map((signal) => {
+  let stoppedBy: StopSignal | null = null;
+  const listeners = listenableStopSignals().map((signal) => {
     const onSignal = () => {
       stoppedBy ??= signal;
       for (const child of runningSides) {

@@ -20,6 +20,7 @@ import {
   timing,
 } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { STOP_SIGNALS } from "../util/stop_signals.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 
@@ -532,7 +533,8 @@ Deno.test("upgrade-check --to-ref .: this checkout as it is runs in the reposito
 
 Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktrees removed, UpgradeInterrupted (the signal ended it, leaving them)", async () => {
   // SIGHUP (a terminal closed) as SIGTERM: it killed the check, its worktrees left behind
-  for (const signal of ["SIGTERM", "SIGHUP"]) {
+  // and SIGINT (a Ctrl-C): every signal of util/stop_signals.ts
+  for (const signal of STOP_SIGNALS) {
     const dir = await Deno.makeTempDir();
     try {
       const root = new URL("../", import.meta.url).pathname;

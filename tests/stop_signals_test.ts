@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { listenForStop, stopExitCode, stoppedAfterLastCase } from "../cli/stop_signals.ts";
+import { EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM } from "../cli/errors.ts";
+import { listenableStopSignals, STOP_EXIT_CODES, STOP_SIGNALS } from "../util/stop_signals.ts";
 
 function fakeSignals() {
   const handlers = new Map<string, () => void>();
@@ -65,4 +67,25 @@ Deno.test("stoppedAfterLastCase: a signal that stopped nothing is said, with its
       "the reports are complete (not marked interrupted); exit 130",
   );
   assert.match(stoppedAfterLastCase("SIGTERM", { cases: 1 }), /the 1 case ran .*; exit 143$/);
+});
+
+Deno.test("util/stop_signals.ts: one list of stop signals, each exit 128 + its number, no SIGHUP on Windows", () => {
+  // the numbers of POSIX (Linux, macOS): SIGHUP 1, SIGINT 2, SIGTERM 15
+  assert.deepEqual(STOP_EXIT_CODES, { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 });
+  assert.deepEqual([...STOP_SIGNALS].sort(), Object.keys(STOP_EXIT_CODES).sort());
+  for (const s of STOP_SIGNALS) assert.equal(stopExitCode(s), STOP_EXIT_CODES[s], s);
+  assert.deepEqual([EXIT_SIGINT, EXIT_SIGTERM, EXIT_SIGHUP], [130, 143, 129]);
+  assert.deepEqual(listenableStopSignals("windows"), ["SIGINT", "SIGTERM"]);
+  assert.deepEqual(listenableStopSignals("linux"), STOP_SIGNALS);
+  // listenForStop listens for each of them, and stops on each
+  for (const s of STOP_SIGNALS) {
+    const f = fakeSignals();
+    const stop = listenForStop({ log: () => {}, listen: f.listen });
+    assert.deepEqual([...f.handlers.keys()], [...STOP_SIGNALS]);
+    f.handlers.get(s)!();
+    assert.equal(stop.stoppedBy(), s);
+    assert.equal(stop.afterCase.aborted || stop.atOnce.aborted, true, s);
+    stop.dispose();
+    assert.equal(f.handlers.size, 0);
+  }
 });

@@ -686,3 +686,45 @@ Deno.test("SIGTERM to the runner stops its deno test processes and still prints 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SIGINT and SIGHUP to the runner stop it as SIGTERM does, exit 130 and 129 (util/stop_signals.ts)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "test_runner_stop_" });
+  try {
+    const mark = `${dir}/hang.pid`;
+    await Deno.writeTextFile(
+      `${dir}/b_hang_test.ts`,
+      'Deno.test("b hangs", async () => {\n' +
+        `  await Deno.writeTextFile(${JSON.stringify(mark)}, String(Deno.pid));\n` +
+        "  await new Promise((r) => setTimeout(r, 60_000));\n});\n",
+    );
+    for (const [signal, code] of [["SIGINT", 130], ["SIGHUP", 129]] as const) {
+      await Deno.remove(mark).catch(() => {});
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../tools/test_runner.ts", import.meta.url).pathname, dir],
+        env: { DENO_WEBGPU_BACKEND: "vulkan", NO_COLOR: "1", DENO_JOBS: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const output = child.output();
+      let ended = false;
+      output.finally(() => ended = true);
+      let pid = "";
+      while (pid === "" && !ended) {
+        await new Promise((r) => setTimeout(r, 100));
+        pid = await Deno.readTextFile(mark).catch(() => "");
+      }
+      assert.notEqual(pid, "", `${signal}: the runner ended before the hanging test started`);
+      child.kill(signal);
+      const r = await output;
+      const out = new TextDecoder().decode(r.stdout).replace(ANSI_COLOR, "");
+      assert.equal(r.code, code, `${signal}: ${out}`);
+      assert.match(out, new RegExp(`test_runner: ${signal}: stopping 1 running deno test process`));
+      assert.match(
+        out.trim().split("\n").at(-1)!,
+        new RegExp(`^test_runner: stopped by ${signal}: deno test ended without its summary`),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

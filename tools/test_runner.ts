@@ -63,6 +63,7 @@
  * @module
  */
 import { chooseBackend, systemProbe } from "../gpu/backend_choice.ts";
+import { listenableStopSignals, stopExitCode, type StopSignal } from "../util/stop_signals.ts";
 
 /**
  * ANSI colour codes (deno test colours its output even into a pipe), global: for `replace`.
@@ -539,7 +540,7 @@ function writeAllSync(to: { writeSync(p: Uint8Array): number }, text: string): v
 const running = new Set<Deno.ChildProcess>();
 
 /** The signal that stopped the runner (SIGINT, SIGTERM, SIGHUP), null while none has. */
-let stoppedBy: Deno.Signal | null = null;
+let stoppedBy: StopSignal | null = null;
 
 /** Starts a command, kept in {@link running} until it ends. */
 function spawnTracked(cmd: Deno.Command): Deno.ChildProcess {
@@ -557,8 +558,7 @@ function spawnTracked(cmd: Deno.Command): Deno.ChildProcess {
  * that removes the listeners.
  */
 function stopOnSignals(): () => void {
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  const listeners = signals.map((sig) => {
+  const listeners = listenableStopSignals().map((sig) => {
     const listener = () => {
       if (stoppedBy !== null) return;
       stoppedBy = sig;
@@ -643,7 +643,7 @@ async function main(args: string[]): Promise<number> {
   const unlisten = stopOnSignals();
   try {
     const code = await runAll(args);
-    return stoppedBy === null ? code : 128 + (SIGNALS[stoppedBy] ?? 1);
+    return stoppedBy === null ? code : stopExitCode(stoppedBy);
   } finally {
     unlisten();
   }
@@ -735,7 +735,7 @@ async function runAll(args: string[]): Promise<number> {
           `test_runner: stopped by ${stoppedBy}: deno test ended without its summary ` +
             "(no counts: the run did not finish)",
         );
-        return 128 + (SIGNALS[stoppedBy] ?? 1);
+        return stopExitCode(stoppedBy);
       }
       return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
     }

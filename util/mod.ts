@@ -3,7 +3,8 @@
  * digests, median and quantile, atomic file writes and existence checks, near-miss names, the
  * JSON-object test, the race of work against a time limit, the seeded generator of every
  * random draw (test inputs, the step test's shuffles), a count with its noun in the right number,
- * records of one key merged with their labels joined, JSON with its non-finite numbers spelled.
+ * records of one key merged with their labels joined, JSON with its non-finite numbers spelled,
+ * the signals a long command stops on and their exit codes.
  *
  * @example
  * ```ts
@@ -26,3 +27,4 @@ export * from "./error_site.ts";
 export * from "./plural.ts";
 export * from "./merge_labels.ts";
 export * from "./spelled_json.ts";
+export * from "./stop_signals.ts";
