@@ -6,7 +6,7 @@
  * @module
  */
 import { formatTuning } from "../adapter/plan_tuning.ts";
-import type { CaseResult, RunReport } from "../results/types.ts";
+import type { CaseResult, RunReport, TimingRecord } from "../results/types.ts";
 import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, MAX_BARRIER_ROWS, skipMessage } from "./junit.ts";
@@ -491,7 +491,8 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       "|---|---:|---:|---:|---|",
     );
     for (const r of slow) {
-      const k = r.timing ? r.timing.medianMs.toFixed(3) : "–";
+      const left = r.timing ? clockFaultNote(r.timing) : null;
+      const k = r.timing ? r.timing.medianMs.toFixed(3) + (left ? ` (${left})` : "") : "–";
       const x = r.timing?.outsideCoreMs !== undefined ? r.timing.outsideCoreMs.toFixed(1) : "–";
       out.push(`| ${code(r.id)} | ${secs(r.wallMs)} | ${k} | ${x} | ${label(r)} |`);
     }
@@ -501,7 +502,10 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
         "core of the expanded path; a full-layer case (mode=layer): the whole layer, timed " +
         "wall-clock. Cache construction is timed once: the expanded path's K/V " +
         "expansion (with q packing and RoPE), the gemm absorbed path's copy of the latent " +
-        "cache into a texture.",
+        "cache into a texture." +
+        (slow.some((r) => r.timing?.clockFaults)
+          ? ` "N of M left out": ${CLOCK_FAULT_WORDS}.`
+          : ""),
       "",
     );
   }
@@ -724,4 +728,26 @@ export async function appendStepSummary(
     return false;
   }
   return true;
+}
+
+/** What {@link clockFaultNote}'s "left out" means, as a sentence's end. */
+export const CLOCK_FAULT_WORDS = "timed repetitions whose GPU timestamps went backwards or " +
+  "did not advance (no time), not in the median";
+
+/**
+ * The timed repetitions of a case left out of its kernel median (results/types.ts
+ * `clockFaults`: their GPU timestamps went backwards or did not advance) as the short words
+ * summary.md's and report.html's time cell shows beside the median, or null when none was:
+ * the median of the others alone read as every repetition's.
+ *
+ * @example
+ * ```ts
+ * import { clockFaultNote } from "./markdown.ts";
+ * clockFaultNote({ source: "timestamp-query", samplesMs: [2, 3, 4], medianMs: 3, clockFaults: 1 });
+ * // "1 of 4 left out"
+ * ```
+ */
+export function clockFaultNote(timing: TimingRecord): string | null {
+  const n = timing.clockFaults ?? 0;
+  return n > 0 ? `${n} of ${timing.samplesMs.length + n} left out` : null;
 }

@@ -829,6 +829,26 @@ Deno.test("html run: an expanded case's K/V expansion has its own column (cache 
   assert.match(row.slice(0, row.indexOf("</tr>")), /2\.500<\/td><td class="n">16576\.2<\/td>/);
 });
 
+Deno.test("html run: a kernel median some repetitions were left out of (clock faults) says how many", async () => {
+  const base = runFixture();
+  const expanded = base.results.find((r) => r.params?.path === "expanded")!;
+  const timed = {
+    ...expanded,
+    timing: { source: "timestamp-query", samplesMs: [2, 3], medianMs: 2.5, clockFaults: 1 },
+  };
+  const html = await runReportHtml({
+    ...base,
+    results: base.results.map((r) => r === expanded ? timed : r),
+  });
+  const row = html.slice(html.indexOf(`<tr data-id="${expanded.id}">`));
+  assert.match(
+    row.slice(0, row.indexOf("</tr>")),
+    /<td class="n">2\.500 <span class="clock" title="timed repetitions whose GPU timestamps went backwards[^"]*">\(1 of 3 left out\)<\/span><\/td>/,
+  );
+  // said of that case alone
+  assert.equal(html.split("left out)").length - 1, 1);
+});
+
 Deno.test("bench summary: the targets say which device class they are for", () => {
   const targets = [
     { target: "prefill-expanded", id: "x", want: 0.25, got: 0.2, met: false, shortfall: 0.2 },

@@ -291,3 +291,23 @@ Deno.test("markdown: failures past MAX_FAILURE_ROWS point at the files that hold
     /…and 3 more failures \(all in junit\.xml and results\.jsonl; report\.html lists them up to its size cap\)\./,
   );
 });
+
+Deno.test("markdown: a median some repetitions were left out of (clock faults) says how many beside it", () => {
+  const timing = (clockFaults?: number) => ({
+    source: "timestamp-query",
+    samplesMs: [1, 2, 3],
+    medianMs: 2,
+    ...(clockFaults ? { clockFaults } : {}),
+  });
+  const md = toMarkdown(report([
+    result({ b: 1 }, { wallMs: 200, timing: timing(2) }),
+    result({ b: 2 }, { wallMs: 100, timing: timing() }),
+  ]));
+  const slow = md.slice(md.indexOf("### Slowest"), md.indexOf("### Environment"));
+  assert.match(slow, /\| `[^`]*b=1;[^`]*` \| 0\.20 \| 2\.000 \(2 of 5 left out\) \|/);
+  assert.match(slow, /\| `[^`]*b=2;[^`]*` \| 0\.10 \| 2\.000 \|/);
+  assert.match(slow, /"N of M left out": timed repetitions whose GPU timestamps went backwards/);
+  // none left out: no words
+  const clean = toMarkdown(report([result({ b: 2 }, { timing: timing() })]));
+  assert.doesNotMatch(clean, /left out/);
+});

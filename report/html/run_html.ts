@@ -12,6 +12,7 @@ import type {
   EnvironmentDifference,
   ParityRecord,
   RunReport,
+  TimingRecord,
 } from "../../results/types.ts";
 import type { GroupLine } from "../markdown.ts";
 import type { NotCoveredSummary } from "../not_covered.ts";
@@ -19,7 +20,13 @@ import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
 import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
-import { casesOfText, groupCountsText, groupLines } from "../markdown.ts";
+import {
+  casesOfText,
+  CLOCK_FAULT_WORDS,
+  clockFaultNote,
+  groupCountsText,
+  groupLines,
+} from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
@@ -787,7 +794,7 @@ function groupsHtml(
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">${
-          r.timing ? num(r.timing.medianMs, 3) : "–"
+          r.timing ? num(r.timing.medianMs, 3) + clockFaultHtml(r.timing) : "–"
         }</td><td class="n">${
           r.timing?.outsideCoreMs === undefined ? "–" : r.timing.outsideCoreMs.toFixed(1)
         }</td>` +
@@ -849,6 +856,17 @@ function bareGroupsHtml(
       }.</p>`
       : "") +
     "</div>";
+}
+
+/**
+ * Beside a kernel median, the repetitions left out of it (markdown.ts `clockFaultNote`), its
+ * title saying why; "" when none was.
+ */
+function clockFaultHtml(timing: TimingRecord): string {
+  const note = clockFaultNote(timing);
+  return note === null
+    ? ""
+    : ` <span class="clock" title="${escapeHtml(CLOCK_FAULT_WORDS)}">(${escapeHtml(note)})</span>`;
 }
 
 /** A group's table of cases: the header, then `rows`. */
