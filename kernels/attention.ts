@@ -12,6 +12,7 @@ import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../ada
 import { createUnwrittenStorage, readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import { GpuScopeError } from "../gpu/errors.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { MAX_TIMED_PASSES, PassTimer, type Timing } from "../gpu/timing.ts";
@@ -129,6 +130,35 @@ function scopeLabel(backend: string): string {
   const module = backendModuleOf(backend);
   return `backend ${backend}${module === undefined ? "" : ` (module ${module})`}: what its ` +
     "launch() encoded was refused by WebGPU";
+}
+
+/**
+ * What WebGPU says of a command recorded into an encoder that has ended (wgpu: "Encoding must
+ * not have ended"; Dawn: "... already finished", "... has ended").
+ */
+const ENCODING_ENDED =
+  /must not have ended|already (?:been )?(?:ended|finished)|has (?:already )?ended/i;
+
+/**
+ * A user backend's launch() that returned before its commands were recorded (a promise it
+ * started and did not await: a helper that encodes, a kit.kernel compile) recorded them after
+ * the harness ended the encoder: WebGPU's "Encoding must not have ended" named no cause (and,
+ * when the late commands came after the case, it failed a later case). Such an error gets the
+ * hint; any other is returned as it is.
+ */
+function withLateEncodingHint(e: unknown, backend: string): unknown {
+  if (!(e instanceof GpuScopeError) || isBundledBackend(backend)) return e;
+  if (!ENCODING_ENDED.test(e.message)) return e;
+  const hint = " (did launch() return before its commands were recorded? The harness ends " +
+    "the encoder once launch() resolves: await every promise launch() starts (a helper that " +
+    "encodes, kit.kernel) before it returns; with several cases, the launch that did so may " +
+    "be an earlier case's)";
+  Object.defineProperty(e, "message", {
+    value: e.message + hint,
+    configurable: true,
+    writable: true,
+  });
+  return e;
 }
 
 /**
@@ -302,6 +332,8 @@ export async function runAttention(
       if (options.session) await options.session({ device, passes: kit.passes });
       return { outputs: { out, lse }, timing };
     });
+  } catch (e) {
+    throw withLateEncodingHint(e, plan.backend);
   } finally {
     timer?.destroy();
     for (const b of owned) b.destroy();

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { keysPerBlock } from "../adapter/loop_budget.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import {
@@ -351,6 +351,33 @@ gpuTest(
       backend: "wgsl-absorbed",
       layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: false },
     }],
+  },
+);
+
+gpuTest(
+  "a user launch() that returns before it has encoded gets a hint beside WebGPU's 'Encoding must not have ended'",
+  async () => {
+    const ctx = await gpu();
+    const m = await loadBackendModule("tests/fixtures/backends/launch_not_awaited.ts");
+    const spec = presetSpec("tiny");
+    const plan = resolve({
+      spec,
+      dtype: "f32",
+      backend: m.module.id,
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+    }, ctx.caps);
+    if (!isGpuPlan(plan)) throw new Error(`not a GPU plan: ${JSON.stringify(plan)}`);
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+    await assert.rejects(
+      () => runAttention(ctx, plan, { spec, inputs, timing: false }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /^backend naive-not-awaited \(module tests\/fixtures\/backends\/launch_not_awaited\.ts\): what its launch\(\) encoded was refused by WebGPU: validation error: .*\(did launch\(\) return before its commands were recorded\? .*await every promise launch\(\) starts/,
+        );
+        return true;
+      },
+    );
   },
 );
 
