@@ -132,12 +132,23 @@ function scopeLabel(backend: string): string {
     "launch() encoded was refused by WebGPU";
 }
 
+/** "backend <id> (module <m>): launch()", as a user launch's errors begin. */
+function userLaunchOrigin(backend: string): string {
+  const module = backendModuleOf(backend);
+  return `backend ${backend}${module === undefined ? "" : ` (module ${module})`}: launch()`;
+}
+
 /**
  * What WebGPU says of a command recorded into an encoder that has ended (wgpu: "Encoding must
  * not have ended"; Dawn: "... already finished", "... has ended").
  */
 const ENCODING_ENDED =
   /must not have ended|already (?:been )?(?:ended|finished)|has (?:already )?ended/i;
+
+/** What a launch() that returned before it had recorded its commands is asked, and told. */
+const NOT_AWAITED_HINT = "did launch() return before its commands were recorded? The harness " +
+  "ends the encoder once launch() resolves: await every promise launch() starts (a helper " +
+  "that encodes, kit.kernel) before it returns";
 
 /**
  * A user backend's launch() that returned before its commands were recorded (a promise it
@@ -149,10 +160,8 @@ const ENCODING_ENDED =
 function withLateEncodingHint(e: unknown, backend: string): unknown {
   if (!(e instanceof GpuScopeError) || isBundledBackend(backend)) return e;
   if (!ENCODING_ENDED.test(e.message)) return e;
-  const hint = " (did launch() return before its commands were recorded? The harness ends " +
-    "the encoder once launch() resolves: await every promise launch() starts (a helper that " +
-    "encodes, kit.kernel) before it returns; with several cases, the launch that did so may " +
-    "be an earlier case's)";
+  const hint = ` (${NOT_AWAITED_HINT}; with several cases, the launch that did so may be an ` +
+    "earlier case's)";
   Object.defineProperty(e, "message", {
     value: e.message + hint,
     configurable: true,
@@ -322,7 +331,16 @@ export async function runAttention(
         stride: r + rope,
         offset: r,
       });
+      const before = kit.passes.length;
       await launcher(plan, buffers, kit);
+      // A launch() that resolved before it dispatched (a promise it did not await) left out
+      // and lse unwritten: the case failed parity on NaN everywhere, naming no cause.
+      if (kit.passes.length === before && !isBundledBackend(plan.backend)) {
+        throw new Error(
+          `${userLaunchOrigin(plan.backend)} encoded no pass (kit.dispatch was not called ` +
+            `before it resolved): ${NOT_AWAITED_HINT}`,
+        );
+      }
       timer?.resolve(enc);
       const t0 = performance.now();
       device.queue.submit([enc.finish()]);

@@ -220,9 +220,12 @@ function launchNamingOrigin(m: BackendModule, module: string | undefined) {
   };
 }
 
-/** How the error of a user launcher begins ({@link launchNamingOrigin}), here or in a page. */
+/**
+ * How the error of a user launcher begins ({@link launchNamingOrigin}; kernels/attention.ts's
+ * for a launch() that encoded no pass or whose passes WebGPU refused), here or in a page.
+ */
 const USER_LAUNCH_ORIGIN =
-  /^backend [a-z][a-z0-9._-]*(?: \(module .*?\))?: (?:launch\(\) threw|what its launch\(\) encoded was refused by WebGPU)/;
+  /^backend [a-z][a-z0-9._-]*(?: \(module .*?\))?: (?:launch\(\) (?:threw|encoded no pass)|what its launch\(\) encoded was refused by WebGPU)/;
 
 /**
  * Whether `e` is the error of a user backend's `launch()` (its message names the backend,
