@@ -443,6 +443,16 @@ async function claimFolder(
   const resultsPath = `${out}/${RUN_FILES.results}`;
   if (!options.resume) {
     if ((held.results > 0 || held.half) && !held.finished) {
+      // Results no run.json describes (a harness older than run.json, or a run killed as it
+      // replaced a finished one: that run.json goes first): --resume refuses them, so it is
+      // not offered ("--resume finishes it" was, and --resume then refused)
+      if (held.header === null && held.results > 0) {
+        throw new ReportFileError(
+          out,
+          `${headerlessResults(held.results)}, so --resume cannot finish their run; ` +
+            "--force starts over, or pick another --out",
+        );
+      }
       const what = held.header
         ? `a half-finished run of ${describeRun(held.header)}`
         : `a half-finished run (no ${RUN_FILES.state} or ${RUN_FILES.report}: matrix unknown)`;

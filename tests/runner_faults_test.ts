@@ -240,7 +240,16 @@ gpuTest(
     // The same holds for a folder from before run.json existed (results.jsonl only).
     await Deno.remove(`${out}/run.json`);
     await Deno.remove(`${out}/report.json`);
-    await assert.rejects(runMatrix(base(ctx, matrix, out)), /matrix unknown/);
+    // (--resume is not offered: it refuses such a folder)
+    await assert.rejects(runMatrix(base(ctx, matrix, out)), (e: unknown) => {
+      assert.ok(e instanceof ReportFileError);
+      assert.match(
+        e.message,
+        /no run\.json or report\.json .*: their matrix, filter and environment are unknown, so --resume cannot finish their run; --force starts over/,
+      );
+      assert.doesNotMatch(e.message, /--resume finishes/);
+      return true;
+    });
     // ... and --resume refuses it too: its results' matrix and environment are unknown
     await assert.rejects(
       runMatrix({ ...base(ctx, matrix, out), resume: true }),
