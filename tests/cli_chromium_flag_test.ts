@@ -9,6 +9,7 @@ import { CliError } from "../cli/errors.ts";
 import { runCli } from "./helpers_cli.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import { hasAdapter } from "../gpu/device.ts";
+import { stopExitCode } from "../util/stop_signals.ts";
 
 const gpu = await hasAdapter();
 
@@ -152,6 +153,9 @@ for (
     ["SIGINT", "bench"],
     ["SIGINT", "devices"],
     ["SIGTERM", "compile"],
+    // a terminal closed: as SIGTERM, exit 129 (util/stop_signals.ts)
+    ["SIGHUP", "run"],
+    ["SIGHUP", "devices"],
   ] as const
 ) {
   // devices and compile have no cases and no folder: they exited 130 / 143 with no word
@@ -160,7 +164,7 @@ for (
     // compare-runtimes starts Deno's device before the browser
     ignore: command === "compare-runtimes" && !gpu,
     name: `CLI: ${signal} while ${command} starts the browser says so, exit ${
-      signal === "SIGINT" ? 130 : 143
+      stopExitCode(signal)
     }${caseless ? "" : ", no run.lock left"}`,
     fn: async () => {
       // it exited 130/143 with no word, and its run.lock stayed behind (the next run took it
@@ -195,7 +199,7 @@ for (
           child.kill(signal);
           const out = await child.output();
           const stderr = new TextDecoder().decode(out.stderr);
-          assert.equal(out.code, signal === "SIGINT" ? 130 : 143, stderr);
+          assert.equal(out.code, stopExitCode(signal), stderr);
           assert.match(
             stderr,
             new RegExp(
