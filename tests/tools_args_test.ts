@@ -113,29 +113,35 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
   }
 });
 
-Deno.test("history_scale: Ctrl-C removes its temp database (it was left in the temp folder), exit 130", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "history_scale_tmp_" });
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../tools/history_scale.ts", import.meta.url).pathname],
-      env: { TMPDIR: tmp },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output = child.output();
-    let ended = false;
-    output.finally(() => ended = true);
-    // its database folder is there: the year of runs is being appended
-    while (!ended && [...Deno.readDirSync(tmp)].length === 0) {
-      await new Promise((r) => setTimeout(r, 100));
+// SIGHUP (a closed terminal) too since session 60: it killed the tool with its database left.
+for (const [signal, code] of [["SIGINT", 130], ["SIGHUP", 129]] as const) {
+  Deno.test(`history_scale: ${signal} removes its temp database (it was left in the temp folder), exit ${code}`, async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "history_scale_tmp_" });
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../tools/history_scale.ts", import.meta.url).pathname],
+        env: { TMPDIR: tmp },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const output = child.output();
+      let ended = false;
+      output.finally(() => ended = true);
+      // its database folder is there: the year of runs is being appended
+      while (!ended && [...Deno.readDirSync(tmp)].length === 0) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill(signal);
+      const r = await output;
+      const err = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, code, err);
+      assert.match(
+        err,
+        new RegExp(`^history_scale: stopped by ${signal}; its temp database was removed$`, "m"),
+      );
+      assert.deepEqual([...Deno.readDirSync(tmp)], [], "nothing left in the temp folder");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
     }
-    child.kill("SIGINT");
-    const r = await output;
-    const err = new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 130, err);
-    assert.match(err, /^history_scale: stopped by SIGINT; its temp database was removed$/m);
-    assert.deepEqual([...Deno.readDirSync(tmp)], [], "nothing left in the temp folder");
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  });
+}

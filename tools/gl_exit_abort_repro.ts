@@ -30,6 +30,13 @@
 import { parseArgs } from "node:util";
 import { parseSummary } from "./test_runner.ts";
 import { buildSharedLibrary } from "./c_shim.ts";
+import {
+  addStopListener,
+  removeStopListener,
+  STOP_SIGNALS,
+  stopExitCode,
+  type StopSignal,
+} from "../util/stop_signals.ts";
 
 /** What each generated module does with WebGPU. */
 export type Touch = "device" | "adapter" | "none";
@@ -302,18 +309,17 @@ if (import.meta.main) {
   };
   // Stopped (Ctrl-C, a timeout's SIGTERM), it left its temp folder of test modules behind, and
   // with SIGTERM its deno test process ran on: both are removed, then it exits 130/143.
-  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
+  const onSignal = (signal: StopSignal) => () => {
     stopAll();
     try {
       Deno.removeSync(dir, { recursive: true });
     } catch { /* gone */ }
     console.error(`gl_exit_abort_repro: stopped by ${signal}; its temp folder ${dir} removed`);
-    Deno.exit(signal === "SIGINT" ? 130 : 143);
+    Deno.exit(stopExitCode(signal));
   };
-  const onInt = onSignal("SIGINT");
-  const onTerm = onSignal("SIGTERM");
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
+  // util/stop_signals.ts's list: SIGHUP (a closed terminal) too, exit 129
+  const handlers = STOP_SIGNALS.map((signal) => [signal, onSignal(signal)] as const);
+  for (const [signal, handler] of handlers) addStopListener(signal, handler);
   try {
     let command: string[];
     if (shape === "workers") {
@@ -385,8 +391,7 @@ if (import.meta.main) {
         `${args["glvnd-shim"] ? `, glvnd shim active in ${shimActive} of ${runs} runs` : ""})`,
     );
   } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    Deno.removeSignalListener("SIGTERM", onTerm);
+    for (const [signal, handler] of handlers) removeStopListener(signal, handler);
     stopAll();
     for (const p of busy) await p.status;
     await Deno.remove(dir, { recursive: true });

@@ -16,6 +16,12 @@ import { CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { SYNTHETIC_FINGERPRINT } from "./synthetic_fingerprint.ts";
 import { toolCounts } from "./tool_args.ts";
+import {
+  addStopListener,
+  STOP_SIGNALS,
+  stopExitCode,
+  type StopSignal,
+} from "../util/stop_signals.ts";
 
 /** What {@link historyScale} measured. */
 export interface HistoryScale {
@@ -135,13 +141,12 @@ if (import.meta.main) {
   );
   // Ctrl-C or SIGTERM: the temp database (113 MiB at the default size) is removed, not left in
   // the temp folder as it was
+  // (SIGHUP too: a closed terminal; util/stop_signals.ts's list and exit codes)
   const stop = new AbortController();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => stop.abort(sig));
-  }
+  for (const sig of STOP_SIGNALS) addStopListener(sig, () => stop.abort(sig));
   const stopped = () => {
     console.error(`history_scale: stopped by ${stop.signal.reason}; its temp database was removed`);
-    Deno.exit(stop.signal.reason === "SIGTERM" ? 143 : 130);
+    Deno.exit(stopExitCode(stop.signal.reason as StopSignal));
   };
   let r: HistoryScale;
   try {

@@ -2,7 +2,8 @@
  * The signals a long command stops on (SIGINT: a Ctrl-C; SIGTERM: a CI runner's time limit;
  * SIGHUP: a terminal closed, an ssh session dropped) and the exit code each gives, 128 + the
  * signal's number: one list, which `run`, `bench`, `compare-runtimes`, `baseline update`,
- * `upgrade-check` (drift/upgrade_check.ts) and tools/test_runner.ts listen for and exit by,
+ * `upgrade-check` (drift/upgrade_check.ts), tools/test_runner.ts, tools/history_scale.ts and
+ * tools/gl_exit_abort_repro.ts listen for and exit by,
  * where each wrote its own.
  *
  * @module
