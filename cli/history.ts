@@ -14,12 +14,20 @@ import {
   minSegmentOf,
   runList,
   shortRevision,
+  STEP_CORRECTIONS,
   STEP_PERMUTATIONS,
   stepRunsNeeded,
   stepSearchRuns,
   tooShortForStep,
 } from "../drift/mod.ts";
-import type { HistoryMetric, HistoryStep, Series, SeriesPoint } from "../drift/mod.ts";
+import type {
+  HistoryMetric,
+  HistoryStep,
+  Series,
+  SeriesPoint,
+  StepCorrection,
+  StepTest,
+} from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
 import { runReportFile } from "./run_report_input.ts";
 import type { RunReport } from "../results/types.ts";
@@ -89,6 +97,8 @@ export function historyText(
   const rev = (r: string | null) => r === null ? "-" : shortRevision(r);
   const allRuns = [...new Set(series.flatMap((s) => s.points.map((p) => p.runId)))]
     .sort((a, b) => a - b);
+  const test = series[0]?.stepTest;
+  if (test?.correction === "benjamini-hochberg") lines.push(correctionText(test));
   for (const s of series) {
     const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
     lines.push(`${title}: ${metric} over ${plural(s.points.length, "run")}`);
@@ -212,6 +222,37 @@ export function historyText(
     } else if (s.steps.length === 0) lines.push("  no step change");
   }
   return lines.join("\n");
+}
+
+/**
+ * The line that says how the series of a query were tested together: Benjamini-Hochberg
+ * across the step searches, the level a step was held to, and how many runs a lone step
+ * among them needs (a nightly of 10 runs over 2,000 cases can show none: it says so).
+ *
+ * @example
+ * ```ts
+ * import { correctionText } from "./history.ts";
+ * correctionText({
+ *   correction: "benjamini-hochberg",
+ *   searches: 40,
+ *   alpha: 0.05,
+ *   threshold: 0,
+ *   loneStepRuns: 14,
+ * }); // "steps tested across 40 series at once (Benjamini-Hochberg ...)..."
+ * ```
+ */
+export function correctionText(test: StepTest): string {
+  const lone = test.alpha / test.searches;
+  return `steps tested across ${test.searches} series at once (Benjamini-Hochberg, ` +
+    `false-discovery rate ${test.alpha}): ` +
+    (test.threshold > 0
+      ? `a step is flagged where its p <= ${test.threshold.toPrecision(2)}`
+      : "no series passed, so no step is flagged") +
+    `; a lone step among them needs p <= ${lone.toPrecision(2)}, ` +
+    (test.loneStepRuns === null
+      ? "which no number of runs up to 64 reaches"
+      : `which takes at least ${test.loneStepRuns} runs`) +
+    " (--correction none tests each series alone)";
 }
 
 /**
@@ -485,7 +526,10 @@ export function historyCommand() {
         "when the medians on its two sides differ by at least --min-change and a permutation test " +
         "at --alpha (the best Mann-Whitney z over every split, against seeded shuffles of the " +
         "runs) says they are not in random order, each side at least --min-segment runs " +
-        "(drift/step_detect.ts). A slow " +
+        "(drift/step_detect.ts). With more than one series, the series are tested together " +
+        "(--correction, default bh: Benjamini-Hochberg false-discovery control at --alpha; " +
+        "tested one by one, about 4% of 2,000 series of pure noise had a step, so " +
+        "--fail-on-step over a large filter failed most nights). A slow " +
         "creep shows as a step even when no single night moved much. With several matching " +
         "cases, their geometric mean per run is a series too. Exit 0 (1 with --fail-on-step " +
         "when a step is flagged), 2 on bad input (a case filter or --device that matches no " +
@@ -513,6 +557,15 @@ export function historyCommand() {
       "--alpha <p>",
       "significance of the step's permutation test (default 0.05; above 1/2000, its smallest p)",
       parseAlpha,
+    )
+    .addOption(
+      new Option(
+        "--correction <method>",
+        "how many series are tested at once: bh (Benjamini-Hochberg: of the steps flagged, at " +
+          "most a share --alpha are noise on average; its level rises with the steps found, " +
+          "where Holm's would stay at alpha / series for an upgrade that moved many cases) or " +
+          "none (each series alone at --alpha, as with one series)",
+      ).choices(STEP_CORRECTIONS).default("bh" as StepCorrection),
     )
     .option(
       "--min-segment <n>",
@@ -585,6 +638,7 @@ export function historyCommand() {
             minChange: opts.minChange,
             alpha: opts.alpha,
             minSegment: opts.minSegment,
+            correction: opts.correction,
           });
         } catch (e) {
           if (e instanceof RangeError) {

@@ -13,12 +13,13 @@ import { baselineFromReport } from "./baseline.ts";
 import type { Baseline } from "./types.ts";
 import { deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
-import { geometricMean } from "./stats.ts";
+import { benjaminiHochberg, geometricMean } from "./stats.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
 import {
   DEFAULT_STEP_ALPHA,
   detectSteps,
+  firstSplitP,
   minSegmentOf,
   minStepRuns,
   type Step,
@@ -131,6 +132,42 @@ export interface Series {
    * error metric of exactly 0 has no geometric mean); absent when none was.
    */
   readonly noMean?: readonly number[];
+  /**
+   * How its steps were tested, the same for every series of one query (absent: a series
+   * made without {@link HistoryStore.series}, tested alone).
+   */
+  readonly stepTest?: StepTest;
+}
+
+/** Which correction for testing many series at once `history --correction` names. */
+export const STEP_CORRECTIONS = ["bh", "none"] as const;
+
+/** One of {@link STEP_CORRECTIONS}. */
+export type StepCorrection = typeof STEP_CORRECTIONS[number];
+
+/**
+ * How the steps of a query's series were tested: each step search (a series' runs of one
+ * device, timed alike, on one input) with enough runs for a step is one test; with more than
+ * one and correction "bh", the Benjamini-Hochberg threshold over their first splits' p-values
+ * at `alpha` (a false-discovery rate) is the level every split is held to.
+ */
+export interface StepTest {
+  /** "benjamini-hochberg" (several searches, corrected) or "none" (one search, or --correction none). */
+  readonly correction: "benjamini-hochberg" | "none";
+  /** Step searches tested together (searches with too few runs for any step are not). */
+  readonly searches: number;
+  /** The significance asked for (--alpha): a false-discovery rate when corrected. */
+  readonly alpha: number;
+  /**
+   * The level a split's p is held to: a step needs p <= threshold when corrected (0: no
+   * search passed), p < alpha when not.
+   */
+  readonly threshold: number;
+  /**
+   * The fewest runs in which a lone step among the searches can be flagged (at p <= alpha /
+   * searches when corrected: more than one series alone needs); null when none is enough.
+   */
+  readonly loneStepRuns: number | null;
 }
 
 /**
@@ -253,6 +290,120 @@ export function stepRunsNeeded(
   options: { readonly minSegment?: number; readonly alpha?: number } = {},
 ): number | null {
   return minStepRuns(minSegmentOf(options.minSegment), options.alpha ?? DEFAULT_STEP_ALPHA);
+}
+
+/**
+ * The step options every search of one query uses, and how they test (see {@link StepTest}).
+ * Each search with at least {@link stepRunsNeeded} runs (fewer can have no step at `alpha`
+ * even alone) is one test. With more than one and `correction` "bh" (the default), the
+ * first split of each is tested at `alpha` / tests resolution, and the Benjamini-Hochberg
+ * threshold over those p-values is the level every split of every search is held to.
+ *
+ * Why Benjamini-Hochberg (false-discovery rate) and not Holm (family-wise error): tested one
+ * by one at 0.05, about 4% of 2,000 series of pure noise had a step (80 a night), so a nightly
+ * failing on steps over a large filter failed most nights. Holm stops that but holds a night
+ * where an upgrade moved 500 cases to alpha / 2000 for the first of them, and finds few;
+ * Benjamini-Hochberg holds a lone step to the same alpha / 2000, but its level rises with the
+ * steps found (k of them: alpha k / m), and of the steps it flags at most a share alpha are
+ * noise on average, also where the cases' timings move together (one device's load), the
+ * positive dependence it allows.
+ *
+ * @example
+ * ```ts
+ * import { correctedStepOptions } from "./history.ts";
+ * const flat = [1, 1, 1, 1, 1, 1, 1, 1];
+ * correctedStepOptions([flat, flat], {}).stepTest.correction; // "benjamini-hochberg"
+ * correctedStepOptions([flat], {}).stepTest.correction; // "none"
+ * ```
+ */
+export function correctedStepOptions(
+  searches: readonly (readonly number[])[],
+  options: StepOptions & {
+    readonly correction?: StepCorrection;
+    /** Filled with each tested search's first-split p, when corrected. */
+    readonly firstP?: Map<readonly number[], number>;
+  } = {},
+): { stepOptions: StepOptions; stepTest: StepTest } {
+  const alpha = options.alpha ?? DEFAULT_STEP_ALPHA;
+  const need = stepRunsNeeded(options);
+  const tested = need === null ? [] : searches.filter((v) => v.length >= need);
+  const plain = { minSegment: options.minSegment, minChange: options.minChange, alpha };
+  if ((options.correction ?? "bh") === "none" || tested.length <= 1) {
+    return {
+      stepOptions: plain,
+      stepTest: {
+        correction: "none",
+        searches: tested.length,
+        alpha,
+        threshold: alpha,
+        loneStepRuns: need,
+      },
+    };
+  }
+  const level = alpha / tested.length;
+  // a lone step is held to alpha / searches, resolved to it (the inclusive p <= of the
+  // correction, as detectSteps's strict p < is given it)
+  const loneStepRuns = minStepRuns(minSegmentOf(options.minSegment), level * (1 + 1e-9), {
+    level,
+  });
+  const ps = tested.map((v) => {
+    const p = firstSplitP(v, { ...plain, level });
+    options.firstP?.set(v, p);
+    return p;
+  });
+  const threshold = benjaminiHochberg(ps, alpha);
+  return {
+    // detectSteps keeps p < alpha; the threshold keeps p <= it (0: nothing is kept)
+    stepOptions: { ...plain, alpha: threshold * (1 + 1e-9), level },
+    stepTest: {
+      correction: "benjamini-hochberg",
+      searches: tested.length,
+      alpha,
+      threshold,
+      loneStepRuns,
+    },
+  };
+}
+
+/** What {@link heldSteps} gives: the steps of one search, and how they were tested. */
+export interface StepHeld {
+  /** How the searches were tested. */
+  readonly stepTest: StepTest;
+  /** The steps of one of the searches given (the same array), or of other values. */
+  steps(values: readonly number[]): Step[];
+}
+
+/**
+ * {@link correctedStepOptions} with its first-split p-values kept: a search whose first split
+ * is above the corrected threshold has no step, and is not shuffled a second time (two
+ * thousand cases' permutation tests are most of `history`'s time).
+ *
+ * @example
+ * ```ts
+ * import { heldSteps } from "./history.ts";
+ * const flat = [1, 1, 1, 1, 1, 1, 1, 1];
+ * heldSteps([flat, flat], {}).steps(flat); // []
+ * ```
+ */
+export function heldSteps(
+  searches: readonly (readonly number[])[],
+  options: StepOptions & { readonly correction?: StepCorrection } = {},
+): StepHeld {
+  const firstP = new Map<readonly number[], number>();
+  const { stepOptions, stepTest } = correctedStepOptions(searches, { ...options, firstP });
+  return {
+    stepTest,
+    steps: (values) => {
+      const p = firstP.get(values);
+      if (
+        stepTest.correction !== "none" &&
+        (stepTest.threshold === 0 || (p ?? 0) > stepTest.threshold)
+      ) {
+        return [];
+      }
+      return detectSteps(values, stepOptions);
+    },
+  };
 }
 
 /** How long a database another process is writing is waited for (ms). */
@@ -997,7 +1148,7 @@ export class HistoryStore {
   series(
     filter: string | null,
     metric: HistoryMetric,
-    options: StepOptions & { deviceKey?: string } = {},
+    options: StepOptions & { deviceKey?: string; correction?: StepCorrection } = {},
   ): Series[] {
     if (!(HISTORY_METRICS as readonly string[]).includes(metric)) {
       throw new DriftInputError(
@@ -1101,7 +1252,8 @@ export class HistoryStore {
         }`;
       return { ...env, changes: [text, ...env.changes] };
     };
-    const steps = (points: readonly SeriesPoint[], caseIds: readonly string[]): HistoryStep[] => {
+    // The step searches: each series' points of one device, timed alike, on one input
+    const groupsOf = (points: readonly SeriesPoint[]): number[][] => {
       const byDevice = new Map<string, number[]>();
       points.forEach((p, i) => {
         const key = stepGroupKey(p);
@@ -1109,9 +1261,17 @@ export class HistoryStore {
         if (at) at.push(i);
         else byDevice.set(key, [i]);
       });
-      return [...byDevice.values()]
-        .flatMap((at) =>
-          detectSteps(at.map((i) => points[i].value), options).map((st) => {
+      return [...byDevice.values()];
+    };
+    const steps = (
+      points: readonly SeriesPoint[],
+      caseIds: readonly string[],
+      searches: readonly { at: number[]; values: number[] }[],
+      held: StepHeld,
+    ): HistoryStep[] =>
+      searches
+        .flatMap(({ at, values }) =>
+          held.steps(values).map((st) => {
             const before = st.index > 0 ? points[at[st.index - 1]] : undefined;
             const here = points[at[st.index]];
             return {
@@ -1122,12 +1282,14 @@ export class HistoryStore {
           })
         )
         .sort((a, b) => a.index - b.index);
-    };
-    const out: Series[] = [...byCase.keys()].sort().map((id) => {
-      const points = byCase.get(id)!;
-      return { caseId: id, points, steps: steps(points, [id]) };
-    });
-    if (out.length > 1) {
+    const found: { caseId: string; points: SeriesPoint[]; caseIds: string[]; noMean?: number[] }[] =
+      [...byCase.keys()].sort().map((id) => ({
+        caseId: id,
+        points: byCase.get(id)!,
+        caseIds: [id],
+      }));
+
+    if (found.length > 1) {
       const perRun = new Map<
         number,
         {
@@ -1138,7 +1300,7 @@ export class HistoryStore {
           inputs: Set<string>;
         }
       >();
-      for (const s of out) {
+      for (const s of found) {
         for (const p of s.points) {
           const e = perRun.get(p.runId) ??
             { point: p, values: [], ids: [], timings: new Set(), inputs: new Set() };
@@ -1171,14 +1333,24 @@ export class HistoryStore {
           if (g === null) noMean.push(e.point.runId);
           return g === null ? [] : [{ ...e.point, ...timing, cases, value: g }];
         });
-      out.push({
+      found.push({
         caseId: "*",
         points,
-        steps: steps(points, [...byCase.keys()]),
+        caseIds: [...byCase.keys()],
         ...(noMean.length > 0 ? { noMean } : {}),
       });
     }
-    return out;
+    const searchesOf = found.map((s) =>
+      groupsOf(s.points).map((at) => ({ at, values: at.map((i) => s.points[i].value) }))
+    );
+    const held = heldSteps(searchesOf.flat().map((g) => g.values), options);
+    return found.map(({ caseId, points, caseIds, noMean }, i) => ({
+      caseId,
+      points,
+      steps: steps(points, caseIds, searchesOf[i], held),
+      ...(noMean !== undefined ? { noMean } : {}),
+      stepTest: held.stepTest,
+    }));
   }
 
   /**

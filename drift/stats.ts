@@ -164,3 +164,26 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[]): MannWh
   const z = Math.max(0, Math.abs(u - mu) - 0.5) / sigma;
   return { u, p: Math.min(1, erfc(z / Math.SQRT2)), method: "normal", n1, n2 };
 }
+
+/**
+ * The Benjamini-Hochberg threshold of p-values tested together at false-discovery rate
+ * `alpha`: the largest p_(k) with p_(k) <= alpha k / m (m: how many were tested, p_(k) the
+ * k-th smallest), every p at or below it a discovery; 0 when none is. Of the discoveries made
+ * where no effect exists, at most a share `alpha` are false on average (independent tests, or
+ * tests positively dependent, as timings of one device's cases are).
+ *
+ * @example
+ * ```ts
+ * import { benjaminiHochberg } from "./stats.ts";
+ * benjaminiHochberg([0.001, 0.2, 0.5, 0.9], 0.05); // 0.001 (0.001 <= 0.05 * 1 / 4)
+ * benjaminiHochberg([0.02, 0.2, 0.5, 0.9], 0.05); // 0 (0.02 > 0.0125)
+ * ```
+ */
+export function benjaminiHochberg(ps: readonly number[], alpha: number): number {
+  const sorted = [...ps].sort((a, b) => a - b);
+  const m = sorted.length;
+  for (let k = m; k >= 1; k--) {
+    if (sorted[k - 1] <= alpha * k / m) return sorted[k - 1];
+  }
+  return 0;
+}

@@ -31,6 +31,13 @@
  * under alpha still, the permutation test's own guard). The shuffles are
  * seeded (`makePrng(n, "step-permutations")`), so a series gives the same p every time.
  *
+ * That is the rate of one series. `history` tests the series of a query together
+ * (drift/history.ts `correctedStepOptions`, Benjamini-Hochberg at alpha across them, session
+ * 60): over one night of 2,000 noise series of 10 runs, tested one by one 3.05% (61) were
+ * flagged, corrected none; `deno run -A tools/step_noise_rate.ts --series 2000 --step 10 40`.
+ * A lone step among 2,000 series needs p <= 0.05 / 2000, which a rank test reaches only with
+ * about 21 runs (10 runs' best order has p 0.0065): `history` says so.
+ *
  * @module
  */
 import { midRanks } from "./stats.ts";
@@ -95,6 +102,12 @@ export interface StepOptions {
   minChange?: number;
   /** Significance of the rank test (default 0.05). */
   alpha?: number;
+  /**
+   * The smallest level a p-value must be told apart from (see {@link splitPermutationP}'s
+   * `level`): where many series are tested at once, their corrected level can lie below the
+   * 1 / 2000 of {@link STEP_PERMUTATIONS} shuffles. Unset: those shuffles alone.
+   */
+  level?: number;
 }
 
 /** The median of sorted values, computed as util/stats.ts `median` computes it. */
@@ -202,7 +215,7 @@ export function detectSteps(values: readonly number[], options: StepOptions = {}
     const change = relativeChange(before, after);
     // The permutation test (thousands of shuffles) only where the change is large enough.
     if (Math.abs(change) < minChange) return;
-    const p = splitPermutationP(values.slice(lo, hi), minSegment);
+    const p = splitPermutationP(values.slice(lo, hi), minSegment, { level: options.level });
     if (p >= alpha) return;
     steps.push({ index: best, before, after, change, p });
     search(lo, best);
@@ -210,6 +223,37 @@ export function detectSteps(values: readonly number[], options: StepOptions = {}
   };
   search(0, values.length);
   return steps.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * The p-value of the first split {@link detectSteps} would test in `values` (the whole
+ * series), or 1 when no split has a change of `minChange` (no step can be flagged) or the
+ * series is shorter than two segments. Where many series are searched at once
+ * (drift/history.ts), these p-values are what the false-discovery correction ranks: a series
+ * has a step at some level exactly when this p is below it.
+ *
+ * @example
+ * ```ts
+ * import { firstSplitP } from "./step_detect.ts";
+ * firstSplitP([1, 1.01, 0.99, 1, 1.3, 1.31, 1.29, 1.3]) < 0.05; // true
+ * firstSplitP([1, 1, 1, 1, 1, 1, 1, 1]); // 1
+ * ```
+ */
+export function firstSplitP(
+  values: readonly number[],
+  options: Omit<StepOptions, "alpha"> = {},
+): number {
+  const minSegment = minSegmentOf(options.minSegment);
+  const minChange = options.minChange ?? 0.05;
+  if (values.some((v) => !Number.isFinite(v))) {
+    throw new RangeError("firstSplitP needs finite values");
+  }
+  if (values.length < 2 * minSegment) return 1;
+  const best = bestL1Split(values, 0, values.length, minSegment, { minChange });
+  if (best < 0) return 1;
+  const change = relativeChange(median(values.slice(0, best)), median(values.slice(best)));
+  if (Math.abs(change) < minChange) return 1;
+  return splitPermutationP(values, minSegment, { level: options.level });
 }
 
 /**
@@ -263,9 +307,22 @@ function reachesRankZ(
 }
 
 /**
+ * Shuffles that reach the observed statistic after which a refined p-value stops (Besag and
+ * Clifford's sequential p-value): p is then this count over the shuffles done.
+ */
+const REFINE_STOP_COUNT = 10;
+
+/**
  * The permutation p-value of a segment (see the module doc): how often a seeded shuffle of
  * its values has a split that separates them by rank at least as well as the best split of
  * the values in their order.
+ *
+ * With `level` below what {@link STEP_PERMUTATIONS} shuffles resolve (1 / 2000, the level a
+ * false-discovery correction over many series asks for), a segment whose first shuffles reach
+ * its statistic fewer than 10 times goes on shuffling, the same seeded sequence, until 10
+ * have (p = 10 / shuffles done; Besag and Clifford's sequential test) or 2 / level shuffles
+ * are done (p = (1 + count) / (1 + shuffles)); its first 1999 shuffles, and so the p of a
+ * segment they resolve, are those without `level`.
  *
  * @example
  * ```ts
@@ -274,7 +331,11 @@ function reachesRankZ(
  * splitPermutationP([1, 1.3, 1, 1.3, 1, 1.3, 1, 1.3], 3) > 0.5; // true
  * ```
  */
-export function splitPermutationP(values: readonly number[], minSegment: number): number {
+export function splitPermutationP(
+  values: readonly number[],
+  minSegment: number,
+  options: { readonly level?: number } = {},
+): number {
   const { ranks } = midRanks(values);
   const moments = rankSumMoments(ranks.length);
   const observed = maxRankZ(ranks, minSegment, moments);
@@ -283,7 +344,7 @@ export function splitPermutationP(values: readonly number[], minSegment: number)
   const rng = makePrng(values.length, "step-permutations");
   const shuffled = Float64Array.from(ranks);
   let count = 0;
-  for (let b = 0; b < STEP_PERMUTATIONS; b++) {
+  const shuffleOnce = () => {
     // Fisher-Yates
     for (let i = shuffled.length - 1; i > 0; i--) {
       const j = rng.int(i + 1);
@@ -292,8 +353,18 @@ export function splitPermutationP(values: readonly number[], minSegment: number)
       shuffled[j] = t;
     }
     if (reachesRankZ(shuffled, minSegment, moments, reach)) count++;
+  };
+  for (let b = 0; b < STEP_PERMUTATIONS; b++) shuffleOnce();
+  const level = options.level;
+  const most = level === undefined || !(level > 0) ? 0 : Math.ceil(2 / level);
+  if (count >= REFINE_STOP_COUNT || most <= STEP_PERMUTATIONS) {
+    return (1 + count) / (1 + STEP_PERMUTATIONS);
   }
-  return (1 + count) / (1 + STEP_PERMUTATIONS);
+  for (let b = STEP_PERMUTATIONS; b < most; b++) {
+    shuffleOnce();
+    if (count >= REFINE_STOP_COUNT) return count / (b + 1);
+  }
+  return (1 + count) / (1 + most);
 }
 
 /** Runs {@link minStepRuns} looks at, at most: past them it says none is enough. */
@@ -308,6 +379,8 @@ const stepRunsMemo = new Map<string, number | null>();
  * show a step, whatever they hold: with the default 3 a side and alpha 0.05, 6 and 7 runs
  * reach only p 0.103 and 0.093, so a 10x step in 6 runs read as "no step change". Null when no
  * count up to 64 reaches it (an alpha at or below the test's smallest p, 1 / 2000).
+ * With `level`, p is resolved to it as {@link splitPermutationP} does (a lone step among many
+ * series tested at once: alpha is then their corrected level).
  *
  * @example
  * ```ts
@@ -316,16 +389,24 @@ const stepRunsMemo = new Map<string, number | null>();
  * minStepRuns(3, 0.0001); // null
  * ```
  */
-export function minStepRuns(minSegment: number, alpha: number): number | null {
+export function minStepRuns(
+  minSegment: number,
+  alpha: number,
+  options: { readonly level?: number } = {},
+): number | null {
   const m = minSegmentOf(minSegment);
-  const key = `${m} ${alpha}`;
+  const level = options.level;
+  const key = `${m} ${alpha} ${level}`;
   const known = stepRunsMemo.get(key);
   if (known !== undefined) return known;
   let found: number | null = null;
-  if (alpha > 1 / (1 + STEP_PERMUTATIONS)) {
+  const smallest = level !== undefined && level > 0
+    ? 1 / (1 + Math.max(STEP_PERMUTATIONS, Math.ceil(2 / level)))
+    : 1 / (1 + STEP_PERMUTATIONS);
+  if (alpha > smallest) {
     for (let n = 2 * m; n <= MAX_STEP_RUNS; n++) {
       const sorted = Array.from({ length: n }, (_, i) => i);
-      if (splitPermutationP(sorted, m) < alpha) {
+      if (splitPermutationP(sorted, m, { level }) < alpha) {
         found = n;
         break;
       }

@@ -6,9 +6,16 @@
  *
  * Usage: `deno run tools/step_noise_rate.ts [lengths...]` (default 10 12 20 40).
  *
+ * With `--series M`: for each length, M noise series tested at once, as `history` tests the
+ * cases of one filter, and the share flagged each alone (`--correction none`) and under the
+ * Benjamini-Hochberg correction `history` applies by default (drift/history.ts
+ * `correctedStepOptions`); `--step` also puts a +30% step halfway through the first series and
+ * says whether each way finds it.
+ *
  * @module
  */
 import { detectSteps } from "../drift/step_detect.ts";
+import { correctedStepOptions } from "../drift/history.ts";
 import { makePrng } from "../util/prng.ts";
 import { toolArgs } from "./tool_args.ts";
 
@@ -34,11 +41,76 @@ export function noiseFlagRate(length: number, options: { count?: number } = {}):
   return flagged / count;
 }
 
+/** What {@link noiseFlagShares} finds in one night of many series. */
+export interface NightFlags {
+  /** Share of the series flagged when each is tested alone. */
+  readonly alone: number;
+  /** Share flagged under the Benjamini-Hochberg correction across them. */
+  readonly corrected: number;
+  /** With `step`: whether the stepped series is flagged alone, and corrected. */
+  readonly stepFound?: { readonly alone: boolean; readonly corrected: boolean };
+}
+
+/**
+ * `series` noise series of `length` values tested at once (one night's cases), flagged each
+ * alone and under `history`'s default correction; with `step`, the first series gets a +30%
+ * step at its middle (a real regression among the noise).
+ *
+ * @example
+ * ```ts
+ * import { noiseFlagShares } from "./step_noise_rate.ts";
+ * noiseFlagShares(12, { series: 50 }).corrected <= 0.05; // true
+ * ```
+ */
+export function noiseFlagShares(
+  length: number,
+  options: { readonly series?: number; readonly step?: boolean } = {},
+): NightFlags {
+  const count = options.series ?? 2000;
+  const rng = makePrng(length, "noise-series");
+  const all = Array.from(
+    { length: count },
+    () => Array.from({ length }, () => 1 + 0.05 * rng.normal()),
+  );
+  if (options.step) {
+    all[0] = all[0].map((v, i) => i >= Math.floor(length / 2) ? v * 1.3 : v);
+  }
+  const alone = correctedStepOptions(all, { correction: "none" }).stepOptions;
+  const corrected = correctedStepOptions(all).stepOptions;
+  const flaggedAlone = all.map((xs) => detectSteps(xs, alone).length > 0);
+  const flaggedCorrected = all.map((xs) => detectSteps(xs, corrected).length > 0);
+  const share = (f: boolean[]) => f.filter(Boolean).length / count;
+  return {
+    alone: share(flaggedAlone),
+    corrected: share(flaggedCorrected),
+    ...(options.step
+      ? { stepFound: { alone: flaggedAlone[0], corrected: flaggedCorrected[0] } }
+      : {}),
+  };
+}
+
 if (import.meta.main) {
-  const usage = "usage: deno run -A tools/step_noise_rate.ts [LENGTH ...]\n\n" +
+  const usage =
+    "usage: deno run -A tools/step_noise_rate.ts [--series M [--step]] [LENGTH ...]\n\n" +
     "The share of 1000 noise series of each LENGTH (default 10 12 20 40) in which " +
-    "`history`'s step detection flags a step.";
-  const { positionals } = toolArgs({ options: {}, allowPositionals: true }, usage);
+    "`history`'s step detection flags a step.\n" +
+    "  --series M  M series of each LENGTH tested at once (one night of M cases): the share " +
+    "flagged each alone and under history's Benjamini-Hochberg correction\n" +
+    "  --step      with --series: a +30% step halfway through the first series; says whether " +
+    "each way finds it";
+  const { positionals, values } = toolArgs({
+    options: { series: { type: "string" }, step: { type: "boolean" } },
+    allowPositionals: true,
+  }, usage);
+  const series = values.series === undefined ? undefined : Number(values.series);
+  if (series !== undefined && (!Number.isInteger(series) || series < 1)) {
+    console.error(`step_noise_rate: --series must be an integer >= 1\n${usage}`);
+    Deno.exit(2);
+  }
+  if (values.step && series === undefined) {
+    console.error(`step_noise_rate: --step needs --series\n${usage}`);
+    Deno.exit(2);
+  }
   const lengths = positionals.length ? positionals.map(Number) : [10, 12, 20, 40];
   if (lengths.some((n) => !Number.isInteger(n) || n < 2)) {
     console.error(
@@ -47,6 +119,19 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   for (const n of lengths) {
-    console.log(`${n} runs: ${noiseFlagRate(n).toFixed(3)} of 1000 noise series flagged`);
+    if (series === undefined) {
+      console.log(`${n} runs: ${noiseFlagRate(n).toFixed(3)} of 1000 noise series flagged`);
+      continue;
+    }
+    const f = noiseFlagShares(n, { series, step: values.step });
+    const found = f.stepFound === undefined
+      ? ""
+      : `; the +30% step found alone: ${f.stepFound.alone ? "yes" : "no"}, corrected: ${
+        f.stepFound.corrected ? "yes" : "no"
+      }`;
+    console.log(
+      `${n} runs, ${series} series at once: flagged ${f.alone.toFixed(4)} each alone, ` +
+        `${f.corrected.toFixed(4)} corrected (Benjamini-Hochberg)${found}`,
+    );
   }
 }

@@ -1,0 +1,99 @@
+// Steps of many series tested at once (history's --correction, default Benjamini-Hochberg):
+// tested one by one at 0.05, a few percent of pure-noise series had a step, so a nightly
+// failing on steps over a large filter failed most nights; corrected, noise flags none, a
+// real step among 2,000 series is still found, and one series alone is tested as before.
+import assert from "node:assert/strict";
+import { benjaminiHochberg } from "../drift/stats.ts";
+import { correctedStepOptions, heldSteps, HistoryStore } from "../drift/history.ts";
+import { detectSteps } from "../drift/step_detect.ts";
+import { makePrng } from "../util/prng.ts";
+import { caseResult, reportOf } from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const noise = (n: number, spread: number, rng: ReturnType<typeof makePrng>) =>
+  Array.from({ length: n }, () => 1 + spread * rng.normal());
+
+Deno.test("benjaminiHochberg: the largest p(k) <= alpha k / m, or 0", () => {
+  assert.equal(benjaminiHochberg([0.001, 0.2, 0.5, 0.9], 0.05), 0.001);
+  assert.equal(benjaminiHochberg([0.02, 0.2, 0.5, 0.9], 0.05), 0);
+  // step-up: p(2) = 0.024 <= 0.05 * 2 / 4 passes, so p(1) = 0.02 does too
+  assert.equal(benjaminiHochberg([0.9, 0.024, 0.02, 0.5], 0.05), 0.024);
+  assert.equal(benjaminiHochberg([], 0.05), 0);
+});
+
+Deno.test("history steps corrected: noise series flag none; one +30% step among 2,000 series is found", () => {
+  const rng = makePrng(5, "correction-test");
+  // 300 noise series of 10 nights (5% spread): alone, some have a "step"; corrected, none
+  const night = Array.from({ length: 300 }, () => noise(10, 0.05, rng));
+  const alone = correctedStepOptions(night, { correction: "none" }).stepOptions;
+  assert.ok(night.filter((xs) => detectSteps(xs, alone).length > 0).length >= 3);
+  const held = heldSteps(night);
+  assert.equal(held.stepTest.correction, "benjamini-hochberg");
+  assert.equal(held.stepTest.searches, 300);
+  assert.equal(night.filter((xs) => held.steps(xs).length > 0).length, 0);
+  // 2,000 series of 24 nights (1% spread), the 7th slower by 30% from night 13
+  const many = Array.from({ length: 2000 }, () => noise(24, 0.01, rng));
+  many[7] = many[7].map((v, i) => i >= 12 ? v * 1.3 : v);
+  const big = heldSteps(many);
+  assert.equal(big.stepTest.searches, 2000);
+  assert.ok(big.stepTest.threshold > 0 && big.stepTest.threshold <= 0.05 / 2000);
+  const flagged = many.flatMap((xs, i) => big.steps(xs).length > 0 ? [i] : []);
+  assert.deepEqual(flagged, [7]);
+  assert.equal(big.steps(many[7])[0].index, 12);
+});
+
+Deno.test("history steps corrected: one series alone is tested as it always was", () => {
+  const rng = makePrng(9, "correction-single");
+  for (let i = 0; i < 20; i++) {
+    const xs = noise(12, 0.05, rng);
+    const held = heldSteps([xs]);
+    assert.equal(held.stepTest.correction, "none");
+    assert.deepEqual(held.steps(xs), detectSteps(xs));
+  }
+});
+
+Deno.test("history --fail-on-step over many noise cases: exit 0 corrected, 1 with --correction none; the text says how it tested", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const rng = makePrng(3, "correction-cli");
+    const ids = Array.from(
+      { length: 40 },
+      (_, k) => `preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=${k + 1};layout=bshd;causal=1`,
+    );
+    const values = ids.map(() => noise(10, 0.05, rng));
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 10; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        const results = ids.map((id, k) => {
+          const r = caseResult(id, values[k][night], night * 100 + k);
+          return { ...r, timing: { ...r.timing!, medianMs: values[k][night] } };
+        });
+        await store.append(
+          reportOf(results, {
+            startedAt: `2026-01-${day}T02:00:00.000Z`,
+            endedAt: `2026-01-${day}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+    } finally {
+      store.close();
+    }
+    const plain = await runCli(["history", "--db", db, "--fail-on-step", "--correction", "none"]);
+    assert.equal(plain.code, 1, "noise alone: some series has a step");
+    const r = await runCli(["history", "--db", db, "--fail-on-step"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^steps tested across 41 series at once \(Benjamini-Hochberg, false-discovery rate 0\.05\): no series passed[^\n]*a lone step among them needs p <= 0\.0012, which takes at least \d+ runs/,
+    );
+    const json = await runCli(["history", "--db", db, "--json"]);
+    const first = JSON.parse(json.stdout)[0];
+    assert.equal(first.stepTest.correction, "benjamini-hochberg");
+    assert.equal(first.stepTest.searches, 41);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
