@@ -52,6 +52,22 @@ function parseFraction(value: string): number {
 }
 
 /**
+ * `--min-change`: the smallest relative change of the medians, |after / before - 1|, any
+ * number above 0. Above 1 it asks for more than a doubling (2: three times slower), which
+ * only a rise can meet (a fall is at most -100%, to 0): "only steps that doubled". It was
+ * refused as "between 0 and 1", as if a change were a fraction of something.
+ */
+function parseMinChange(value: string): number {
+  const v = Number(value);
+  if (value.trim() === "" || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidArgumentError(
+      `"${value}" must be a relative change above 0 (0.05: 5%; 1: a doubling)`,
+    );
+  }
+  return v;
+}
+
+/**
  * `--alpha`: a fraction above the permutation test's smallest p, 1 / (1 + shuffles). At or
  * below it no series can have a step flagged, so `--fail-on-step` could never fail and the
  * JSON said `"steps": []` for every series, read as "no step" by a nightly job.
@@ -552,7 +568,12 @@ export function historyCommand() {
       "first append these runs (report.json files or run folders; all are checked first and stored in one transaction, all or none, and a run already stored is not added again)",
     )
     .option("--label <text>", "label of the runs added with --add (without --add: exit 2)")
-    .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)
+    .option(
+      "--min-change <ratio>",
+      "smallest relative step, |after / before - 1| of the medians (default 0.05: 5%; 1: a " +
+        "doubling, and above 1 only a rise can reach it, a fall being at most -100%)",
+      parseMinChange,
+    )
     .option(
       "--alpha <p>",
       "significance of the step's permutation test (default 0.05; above 1/2000, its smallest p)",

@@ -97,3 +97,55 @@ Deno.test("history --fail-on-step over many noise cases: exit 0 corrected, 1 wit
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history --min-change above 1: only steps of that ratio (1: a doubling) are flagged; 0 and words are refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const ids = ["sk=20", "sk=30"].map((sk) =>
+      `preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;${sk};layout=bshd;causal=1`
+    );
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 12; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        // from night 7 the first case takes twice as long, the second 50% longer
+        const ms = [night >= 6 ? 2 : 1, night >= 6 ? 1.5 : 1].map((v, k) =>
+          v * (1 + 0.002 * ((night * 7 + k * 3) % 5))
+        );
+        const results = ids.map((id, k) => {
+          const r = caseResult(id, ms[k], night * 10 + k);
+          return { ...r, timing: { ...r.timing!, medianMs: ms[k] } };
+        });
+        await store.append(
+          reportOf(results, {
+            startedAt: `2026-01-${day}T02:00:00.000Z`,
+            endedAt: `2026-01-${day}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+    } finally {
+      store.close();
+    }
+    const all = await runCli(["history", "--db", db, "--json"]);
+    assert.deepEqual(
+      JSON.parse(all.stdout).map((s: { steps: unknown[] }) => s.steps.length),
+      [1, 1, 1],
+      all.stderr,
+    );
+    const r = await runCli(["history", "--db", db, "--json", "--min-change", "1"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      JSON.parse(r.stdout).map((s: { caseId: string; steps: unknown[] }) => s.steps.length),
+      [1, 0, 0],
+    );
+    for (const bad of ["0", "-1", "lots", ""]) {
+      const b = await runCli(["history", "--db", db, "--min-change", bad]);
+      assert.equal(b.code, 2, `${bad}: ${b.stdout}`);
+      assert.match(b.stderr, /must be a relative change above 0/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
