@@ -16,6 +16,7 @@ import { isAbsolute, resolve as resolvePath } from "node:path";
 import { matrixFileOf } from "../matrix/expand.ts";
 import { pathExists } from "../util/fs.ts";
 import {
+  checkDenoVersionsOnNpm,
   checkUpgradeOutputs,
   COMPARE_FILES,
   compareSummaryLine,
@@ -133,7 +134,9 @@ export function upgradeCheckCommand() {
     .description(
       "Is this upgrade safe for our kernels? Runs the same matrix under two Deno versions " +
         "(--from/--to, each fetched from npm with `npx --yes deno@X`, DENO_TLS_CA_STORE=system,mozilla " +
-        "set for them) or two git revisions of the harness and kernels (--from-ref/--to-ref, each " +
+        "set for them; a version `npm view deno versions` does not list is exit 2 before " +
+        "anything runs, naming the nearest ones, and where npm cannot be asked a line says so and " +
+        "the check goes on) or two git revisions of the harness and kernels (--from-ref/--to-ref, each " +
         "checked out with `git worktree add` into a temporary folder and removed afterwards), " +
         "one after the other, then prints the compare report of the second against the first " +
         "(also in <out>/compare.md and <out>/compare.json, and appended to $GITHUB_STEP_SUMMARY " +
@@ -240,6 +243,9 @@ export function upgradeCheckCommand() {
       // a bad --matrix or --filter is exit 2 here, as run gives it, not after a Deno download
       // (revisions: what both revisions agree on, before any worktree is made)
       await precheckUpgradeSelection(opts);
+      // a Deno version npm does not have is exit 2 now, not when its side runs (after the
+      // other side's minutes); offline, a line says it could not be checked
+      await checkDenoVersionsOnNpm(opts);
       // a run's folder: its compare.md and compare.json (run --baseline) would be replaced
       await refuseRunFolder(
         opts.out,

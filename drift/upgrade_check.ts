@@ -374,6 +374,144 @@ export async function missingProgram(
   return null;
 }
 
+/** The Deno versions npm has, or why they could not be listed. */
+export type NpmDenoVersions = { readonly versions: readonly string[] } | {
+  readonly error: string;
+};
+
+/** How long `npm view deno versions` is waited for (ms): offline, npm retries for a minute. */
+const NPM_VIEW_TIMEOUT_MS = 20_000;
+
+/**
+ * The versions of the `deno` package on npm, as npx sees them: `npm view deno versions
+ * --json` (the same npm configuration, registry and proxy as npx), one try, at most 20 s;
+ * `{ error }` saying why when npm is missing, offline or answers what is not a list.
+ *
+ * @example
+ * ```ts ignore
+ * import { npmDenoVersions } from "./upgrade_check.ts";
+ * const r = await npmDenoVersions(); // { versions: ["0.0.1", ..., "2.9.6"] }
+ * ```
+ */
+export async function npmDenoVersions(): Promise<NpmDenoVersions> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("npm", {
+      args: ["view", "deno", "versions", "--json", "--fetch-retries=0"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(NPM_VIEW_TIMEOUT_MS),
+    }).output();
+  } catch (e) {
+    return {
+      error: e instanceof Deno.errors.NotFound
+        ? "npm is not on PATH"
+        : e instanceof Error && e.name === "AbortError"
+        ? `npm gave no answer in ${NPM_VIEW_TIMEOUT_MS / 1000} s`
+        : e instanceof Error
+        ? e.message
+        : String(e),
+    };
+  }
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    const why = new TextDecoder().decode(out.stderr).split("\n").find((l) => /error/i.test(l));
+    return { error: `npm view exited ${out.code}${why ? `: ${why.trim()}` : ""}` };
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    const list = typeof v === "string" ? [v] : v;
+    if (Array.isArray(list) && list.every((x) => typeof x === "string")) {
+      return { versions: list };
+    }
+  } catch {
+    // said below
+  }
+  return { error: "npm view answered what is not a list of versions" };
+}
+
+/** a.b.c[-pre] as numbers, for ordering (a prerelease before its release). */
+function versionKey(v: string): [number, number, number, string] {
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:-(.*))?$/.exec(v);
+  if (!m) return [-1, -1, -1, v];
+  return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] ?? "\uffff"];
+}
+
+function compareVersions(a: string, b: string): number {
+  const [ka, kb] = [versionKey(a), versionKey(b)];
+  for (let i = 0; i < 3; i++) if (ka[i] !== kb[i]) return (ka[i] as number) - (kb[i] as number);
+  return ka[3] < kb[3] ? -1 : ka[3] > kb[3] ? 1 : 0;
+}
+
+/**
+ * The versions of `versions` nearest to `wanted` that exist: the latest one below it and the
+ * first one above it (releases only, unless `wanted` is a prerelease).
+ *
+ * @example
+ * ```ts
+ * import { nearestVersions } from "./upgrade_check.ts";
+ * nearestVersions("2.9.7", ["2.9.5", "2.9.6", "2.10.0"]); // ["2.9.6", "2.10.0"]
+ * nearestVersions("9.0.0", ["2.9.5", "2.9.6"]); // ["2.9.6"]
+ * ```
+ */
+export function nearestVersions(wanted: string, versions: readonly string[]): string[] {
+  const pre = wanted.includes("-");
+  const sorted = versions.filter((v) => pre || !v.includes("-")).sort(compareVersions);
+  const below = sorted.filter((v) => compareVersions(v, wanted) < 0).at(-1);
+  const above = sorted.find((v) => compareVersions(v, wanted) > 0);
+  return [below, above].filter((v): v is string => v !== undefined);
+}
+
+/**
+ * Refuse a `--from`/`--to` Deno version npm does not have, before anything runs (it was
+ * found only when its side ran, after the other side's minutes): DriftInputError (exit 2)
+ * naming the version and the nearest ones that exist. When npm cannot be asked (offline, no
+ * npm), `warn` says the check could not be made, and the check goes on.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkDenoVersionsOnNpm } from "./upgrade_check.ts";
+ * await checkDenoVersionsOnNpm({ from: "2.9.5", to: "2.9.70" });
+ * // throws DriftInputError: --to: Deno 2.9.70 is not on npm ...; the nearest there: 2.9.6
+ * ```
+ */
+export async function checkDenoVersionsOnNpm(
+  o: Pick<UpgradeCheckOptions, "from" | "to">,
+  options: {
+    readonly list?: () => Promise<NpmDenoVersions>;
+    readonly warn?: (line: string) => void;
+  } = {},
+): Promise<void> {
+  const wanted = ([["--from", o.from], ["--to", o.to]] as const).flatMap(([flag, spec]) => {
+    if (spec === undefined) return [];
+    const parsed = parseRuntimeSpec(spec, flag);
+    return parsed.kind === "deno" ? [{ flag, version: parsed.version }] : [];
+  });
+  if (wanted.length === 0) return;
+  const listed = await (options.list ?? npmDenoVersions)();
+  if ("error" in listed) {
+    (options.warn ?? ((l: string) => console.error(l)))(
+      `upgrade-check: could not check that Deno ${wanted.map((w) => w.version).join(" and ")} ${
+        wanted.length === 1 ? "is" : "are"
+      } on npm (npm view deno versions: ${listed.error}); ` +
+        "going on: npx will say if one is not",
+    );
+    return;
+  }
+  for (const { flag, version } of wanted) {
+    if (listed.versions.includes(version)) continue;
+    const near = nearestVersions(version, listed.versions);
+    throw new DriftInputError(
+      flag,
+      `Deno ${version} is not on npm (npm view deno versions), so npx --yes deno@${version} ` +
+        `cannot fetch it; ${
+          near.length === 0 ? "npm lists no Deno version" : `the nearest there: ${near.join(", ")}`
+        }`,
+    );
+  }
+}
+
 /**
  * Check the matrix and filter before any side runs. Two Deno versions (or chromium) run
  * this checkout's harness: the checks `run` makes (matrix/select.ts: the same errors, exit

@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import {
   DriftInputError,
   type GitRunner,
+  nearestVersions,
   precheckUpgradeSelection,
   upgradeCheck,
   upgradeMode,
   upgradePrograms,
 } from "../drift/mod.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
+import { pathExists } from "../util/fs.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -568,4 +570,62 @@ Deno.test("precheckUpgradeSelection: two sides that are the same are warned of (
   await check({ fromRef: "v1", toRef: "HEAD" });
   await check({ from: "2.9.5", to: "2.9.6" });
   assert.deepEqual(warned, []);
+});
+
+tmpTest(
+  "upgrade-check with a Deno version npm does not have: exit 2 at once naming the nearest ones; npm unreachable: a line, and the check goes on",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/bin`);
+    // an npx that would run a side: it records that it was started
+    await Deno.writeTextFile(
+      `${dir}/bin/npx`,
+      `#!/bin/sh\necho started >> "${dir}/npx-started"\nexit 3\n`,
+      { mode: 0o755 },
+    );
+    const npm = (body: string) =>
+      Deno.writeTextFile(`${dir}/bin/npm`, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    await npm(`echo '["2.9.4", "2.9.5", "2.9.6", "2.10.0-rc.1"]'`);
+    const check = (to: string) =>
+      runCli(
+        [
+          "upgrade-check",
+          "--from",
+          "2.9.5",
+          "--to",
+          to,
+          "--filter",
+          "preset=tiny",
+          "--out",
+          `${dir}/up`,
+        ],
+        { PATH: `${dir}/bin` },
+        { all: true },
+      );
+    const r = await check("2.9.70");
+    assert.equal(r.code, 2, r.stderr);
+    assertNoTrace(r);
+    assert.equal(
+      errorOf(r),
+      "error: --to: Deno 2.9.70 is not on npm (npm view deno versions), so npx --yes " +
+        "deno@2.9.70 cannot fetch it; the nearest there: 2.9.6",
+    );
+    assert.equal(await pathExists(`${dir}/npx-started`), false, "no side was started");
+    assert.equal(await pathExists(`${dir}/up`), false, "no --out made");
+    // npm fails (offline): said, and the sides run (this npx fails them: exit 3)
+    await npm("echo 'npm error code ENOTFOUND' >&2\nexit 1");
+    const offline = await check("2.9.6");
+    assert.equal(offline.code, 3, offline.stderr);
+    assert.match(
+      offline.stderr,
+      /upgrade-check: could not check that Deno 2\.9\.5 and 2\.9\.6 are on npm \(npm view deno versions: npm view exited 1: npm error code ENOTFOUND\); going on/,
+    );
+    assert.equal(await pathExists(`${dir}/npx-started`), true);
+  },
+);
+
+Deno.test("nearestVersions: the latest release below and the first above", () => {
+  const list = ["2.9.4", "2.9.5", "2.9.6", "2.10.0-rc.1", "2.10.0"];
+  assert.deepEqual(nearestVersions("2.9.7", list), ["2.9.6", "2.10.0"]);
+  assert.deepEqual(nearestVersions("1.0.0", list), ["2.9.4"]);
+  assert.deepEqual(nearestVersions("2.10.0-rc.2", list), ["2.10.0-rc.1", "2.10.0"]);
 });
