@@ -14,6 +14,7 @@ import {
   stepGroupKey,
   stepRunsNeeded,
   stepSearchRuns,
+  type StepTest,
   tooShortForSteps,
 } from "./history.ts";
 import { DEFAULT_STEP_ALPHA, minSegmentOf } from "./step_detect.ts";
@@ -48,6 +49,17 @@ export interface HistoryHtmlOptions {
    * `minSegment`, how many runs a step needs (history.ts `stepRunsNeeded`).
    */
   readonly alpha?: number;
+}
+
+/** The Steps fact's part for series tested together (history --correction bh). */
+function correctedText(t: StepTest): string {
+  return `tested across ${t.searches} series at once (Benjamini-Hochberg, false-discovery rate ${t.alpha}): ${
+    t.threshold > 0 ? `a step needs p <= ${t.threshold.toPrecision(2)}` : "none passed"
+  }, a lone step p <= ${(t.alpha / t.searches).toPrecision(2)} (${
+    t.loneStepRuns === null
+      ? "no number of runs is enough"
+      : `${plural(t.loneStepRuns, "run")} at least`
+  })`;
 }
 
 /**
@@ -161,6 +173,10 @@ export async function historyReportHtml(
   // Every run's Deno and revision, with the runs of each (the header named the newest run's
   // alone, as if every run had it).
   const byRun = new Map(series.flatMap((s) => s.points).map((p) => [p.runId, p]));
+  // the series were tested together (history --correction bh): "p < alpha" is not their level
+  const corrected = series[0]?.stepTest?.correction === "benjamini-hochberg"
+    ? series[0].stepTest
+    : undefined;
   const orderedRuns = [...byRun.values()].sort((a, b) => a.runId - b.runId);
   return htmlPage({
     title: options.title ?? `History: ${metric}`,
@@ -173,7 +189,7 @@ export async function historyReportHtml(
         "Steps",
         `at least ${plural(minSegment, "run")} on each side, p < ${alpha} (${
           need === null ? "no number of runs is enough" : `${plural(need, "run")} a series at least`
-        })`,
+        })${corrected === undefined ? "" : `; ${correctedText(corrected)}`}`,
       ],
       ["Deno", valuesByRuns(orderedRuns, (p) => p.deno)],
       [

@@ -83,8 +83,13 @@ Deno.test("history --fail-on-step over many noise cases: exit 0 corrected, 1 wit
     }
     const plain = await runCli(["history", "--db", db, "--fail-on-step", "--correction", "none"]);
     assert.equal(plain.code, 1, "noise alone: some series has a step");
-    const r = await runCli(["history", "--db", db, "--fail-on-step"]);
+    const r = await runCli(["history", "--db", db, "--fail-on-step", "--html", `${dir}/h.html`]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // the page's Steps fact says the level too (it said "p < 0.05" alone)
+    assert.match(
+      await Deno.readTextFile(`${dir}/h.html`),
+      /tested across 41 series at once \(Benjamini-Hochberg, false-discovery rate 0\.05\): none passed, a lone step p &lt;= 0\.0012/,
+    );
     assert.match(
       r.stdout,
       /^steps tested across 41 series at once \(Benjamini-Hochberg, false-discovery rate 0\.05\): no series passed[^\n]*a lone step among them needs p <= 0\.0012, which takes at least \d+ runs/,
