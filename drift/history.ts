@@ -23,6 +23,7 @@ import {
   minSegmentOf,
   minStepRuns,
   type Step,
+  STEP_PERMUTATIONS,
   type StepOptions,
 } from "./step_detect.ts";
 import { plural } from "../util/plural.ts";
@@ -321,7 +322,7 @@ export function correctedStepOptions(
   options: StepOptions & {
     readonly correction?: StepCorrection;
     /** Filled with each tested search's first-split p, when corrected. */
-    readonly firstP?: Map<readonly number[], number>;
+    readonly firstPs?: Map<readonly number[], number>;
   } = {},
 ): { stepOptions: StepOptions; stepTest: StepTest } {
   const alpha = options.alpha ?? DEFAULT_STEP_ALPHA;
@@ -340,15 +341,25 @@ export function correctedStepOptions(
       },
     };
   }
-  const level = alpha / tested.length;
   // a lone step is held to alpha / searches, resolved to it (the inclusive p <= of the
   // correction, as detectSteps's strict p < is given it)
-  const loneStepRuns = minStepRuns(minSegmentOf(options.minSegment), level * (1 + 1e-9), {
-    level,
+  const lone = alpha / tested.length;
+  const loneStepRuns = minStepRuns(minSegmentOf(options.minSegment), lone * (1 + 1e-9), {
+    level: lone,
   });
-  const ps = tested.map((v) => {
-    const p = firstSplitP(v, { ...plain, level });
-    options.firstP?.set(v, p);
+  // The p-values are resolved to the level the steps found call for: first from the shuffles
+  // every search gets; where those find k steps, alpha k / searches, and shuffles go on only
+  // where a p is under 10 / 2000 (a year of nights where an upgrade moved every case took
+  // three times as long resolving each to alpha / searches).
+  const coarse = tested.map((v) => firstSplitP(v, plain));
+  const coarseCut = benjaminiHochberg(coarse, alpha);
+  const found = coarseCut > 0 ? coarse.filter((p) => p <= coarseCut).length : 0;
+  const level = alpha * Math.max(1, found) / tested.length;
+  const ps = tested.map((v, i) => {
+    const p = coarse[i] <= 10 / (1 + STEP_PERMUTATIONS)
+      ? firstSplitP(v, { ...plain, level })
+      : coarse[i];
+    options.firstPs?.set(v, p);
     return p;
   });
   const threshold = benjaminiHochberg(ps, alpha);
@@ -390,7 +401,7 @@ export function heldSteps(
   options: StepOptions & { readonly correction?: StepCorrection } = {},
 ): StepHeld {
   const firstP = new Map<readonly number[], number>();
-  const { stepOptions, stepTest } = correctedStepOptions(searches, { ...options, firstP });
+  const { stepOptions, stepTest } = correctedStepOptions(searches, { ...options, firstPs: firstP });
   return {
     stepTest,
     steps: (values) => {
@@ -401,7 +412,7 @@ export function heldSteps(
       ) {
         return [];
       }
-      return detectSteps(values, stepOptions);
+      return detectSteps(values, { ...stepOptions, firstP: p });
     },
   };
 }

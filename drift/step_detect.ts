@@ -108,6 +108,11 @@ export interface StepOptions {
    * 1 / 2000 of {@link STEP_PERMUTATIONS} shuffles. Unset: those shuffles alone.
    */
   level?: number;
+  /**
+   * The p of the whole series' first split when it is known (drift/history.ts computes it
+   * for the correction, with the same `level`): not shuffled again.
+   */
+  firstP?: number;
 }
 
 /** The median of sorted values, computed as util/stats.ts `median` computes it. */
@@ -215,7 +220,9 @@ export function detectSteps(values: readonly number[], options: StepOptions = {}
     const change = relativeChange(before, after);
     // The permutation test (thousands of shuffles) only where the change is large enough.
     if (Math.abs(change) < minChange) return;
-    const p = splitPermutationP(values.slice(lo, hi), minSegment, { level: options.level });
+    const p = lo === 0 && hi === values.length && options.firstP !== undefined
+      ? options.firstP
+      : splitPermutationP(values.slice(lo, hi), minSegment, { level: options.level });
     if (p >= alpha) return;
     steps.push({ index: best, before, after, change, p });
     search(lo, best);

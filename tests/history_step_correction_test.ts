@@ -154,3 +154,21 @@ Deno.test("history --min-change above 1: only steps of that ratio (1: a doubling
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history steps corrected: where many series step, p is not resolved past what their level needs", () => {
+  // 80 series of 30 nights, every one +30% from night 16 (an upgrade moved every case): the
+  // level is alpha k / 80 with k = 80, so the 1999 shuffles every search gets suffice (each p
+  // a multiple of 1 / 2000); resolving each to 0.05 / 80 took 3x the time on a year of nights
+  const rng = makePrng(11, "correction-many");
+  const all = Array.from(
+    { length: 80 },
+    () => noise(30, 0.01, rng).map((v, i) => i >= 15 ? v * 1.3 : v),
+  );
+  const held = heldSteps(all);
+  assert.ok(held.stepTest.threshold >= 0.0005, String(held.stepTest.threshold));
+  for (const xs of all) {
+    const [step] = held.steps(xs);
+    assert.equal(step.index, 15);
+    assert.equal(Math.round(step.p * 2000), step.p * 2000, `p ${step.p}`);
+  }
+});
