@@ -142,11 +142,11 @@ export function upgradeCheckCommand() {
         "(also in <out>/compare.md and <out>/compare.json, and appended to $GITHUB_STEP_SUMMARY " +
         "when set, in place of the sides' run summaries; a check that stops without a " +
         "comparison appends why there). Needs run permission: --from/--to " +
-        "start npx, so `deno run -A main.ts upgrade-check ...`; --from-ref/--to-ref start git " +
+        "start npm and npx, so `deno run -A main.ts upgrade-check ...`; --from-ref/--to-ref start git " +
         "and deno, which `deno task harness` allows. Exit 1 on regressions, or a --backend " +
         "that ran none of the cases expected to run on a side (as run fails), 2 on bad input " +
         "(checked before any side starts: --matrix and --filter as run checks them with " +
-        "--from/--to; with --from-ref/--to-ref the filter's shape, that each revision exists " +
+        "--from/--to, and a Deno version npm does not list; with --from-ref/--to-ref the filter's shape, that each revision exists " +
         "and has the matrix, and run's full check where a revision selects a bundled " +
         "matrix's cases with this checkout's matrix/ code, each revision's run checking the " +
         "filter's keys and values otherwise; --html against the check's own outputs; after " +
