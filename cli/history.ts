@@ -59,7 +59,8 @@ function parseFraction(value: string): number {
  */
 function parseMinChange(value: string): number {
   const v = Number(value);
-  if (value.trim() === "" || !Number.isFinite(v) || v <= 0) {
+  // decimal only, as the integer flags: Number() takes 0x10 and " 1 "
+  if (!/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || !Number.isFinite(v) || v <= 0) {
     throw new InvalidArgumentError(
       `"${value}" must be a relative change above 0 (0.05: 5%; 1: a doubling)`,
     );

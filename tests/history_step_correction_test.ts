@@ -145,7 +145,7 @@ Deno.test("history --min-change above 1: only steps of that ratio (1: a doubling
       JSON.parse(r.stdout).map((s: { caseId: string; steps: unknown[] }) => s.steps.length),
       [1, 0, 0],
     );
-    for (const bad of ["0", "-1", "lots", ""]) {
+    for (const bad of ["0", "-1", "lots", "", "0x10", "1e999"]) {
       const b = await runCli(["history", "--db", db, "--min-change", bad]);
       assert.equal(b.code, 2, `${bad}: ${b.stdout}`);
       assert.match(b.stderr, /must be a relative change above 0/);
