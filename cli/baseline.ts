@@ -558,7 +558,20 @@ export function baselineCommand() {
       if (opts.history) {
         const store = await HistoryStore.open(opts.history);
         try {
-          await store.append(ran, { label: "baseline", backend: baseline.backend });
+          // said as run --history says it (the same report given twice was not added again,
+          // without a word)
+          const known = store.findRun(ran);
+          const earlier = known === null ? store.findEarlierStop(ran) : null;
+          const id = await store.append(ran, { label: "baseline", backend: baseline.backend });
+          console.error(
+            known === null
+              ? earlier === null
+                ? `history: run ${id} appended to ${opts.history}`
+                : `history: run ${id} of ${opts.history} replaced by its resumed run`
+              : `history: ${
+                opts.fromReport ?? opts.out
+              } is already run ${id} of ${opts.history}; not added again`,
+          );
         } catch (e) {
           throw historyRefusal(e, opts.history, opts.fromReport ?? opts.out, `${path} written`);
         } finally {

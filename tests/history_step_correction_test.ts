@@ -172,3 +172,37 @@ Deno.test("history steps corrected: where many series step, p is not resolved pa
     assert.equal(Math.round(step.p * 2000), step.p * 2000, `p ${step.p}`);
   }
 });
+
+Deno.test("baseline update --from-report --history says what became of the run, as run --history does (twice: not added again)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const report = reportOf([caseResult(
+      "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1",
+      1,
+      1,
+    )]);
+    await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(report));
+    const args = [
+      "baseline",
+      "update",
+      "--from-report",
+      `${dir}/report.json`,
+      "--dir",
+      `${dir}/baselines`,
+      "--history",
+      `${dir}/h.sqlite`,
+      "--replace",
+    ];
+    const first = await runCli(args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /^history: run 1 appended to .*h\.sqlite$/m);
+    const again = await runCli(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /^history: .*report\.json is already run 1 of .*h\.sqlite; not added again$/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
