@@ -545,8 +545,10 @@ export function historyCommand() {
         "runs) says they are not in random order, each side at least --min-segment runs " +
         "(drift/step_detect.ts). With more than one series, the series are tested together " +
         "(--correction, default bh: Benjamini-Hochberg false-discovery control at --alpha; " +
-        "tested one by one, about 4% of 2,000 series of pure noise had a step, so " +
-        "--fail-on-step over a large filter failed most nights). A slow " +
+        "tested one by one, 3 to 5% of 2,000 series of pure noise had a step, so " +
+        "--fail-on-step over a large filter failed most nights; a lone step among N series " +
+        "is held to p <= alpha / N, which 2,000 series of 10 runs cannot reach: the output " +
+        "says how many runs it takes). A slow " +
         "creep shows as a step even when no single night moved much. With several matching " +
         "cases, their geometric mean per run is a series too. Exit 0 (1 with --fail-on-step " +
         "when a step is flagged), 2 on bad input (a case filter or --device that matches no " +
@@ -583,7 +585,7 @@ export function historyCommand() {
     .addOption(
       new Option(
         "--correction <method>",
-        "how many series are tested at once: bh (Benjamini-Hochberg: of the steps flagged, at " +
+        "how the series of one query are tested together: bh (Benjamini-Hochberg: of the steps flagged, at " +
           "most a share --alpha are noise on average; its level rises with the steps found, " +
           "where Holm's would stay at alpha / series for an upgrade that moved many cases) or " +
           "none (each series alone at --alpha, as with one series)",
