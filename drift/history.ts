@@ -356,7 +356,7 @@ export function correctedStepOptions(
   const found = coarseCut > 0 ? coarse.filter((p) => p <= coarseCut).length : 0;
   const level = alpha * Math.max(1, found) / tested.length;
   const ps = tested.map((v, i) => {
-    const p = coarse[i] <= 10 / (1 + STEP_PERMUTATIONS)
+    const p = coarse[i] <= 10 / (1 + STEP_PERMUTATIONS) && Math.ceil(2 / level) > STEP_PERMUTATIONS
       ? firstSplitP(v, { ...plain, level })
       : coarse[i];
     options.firstPs?.set(v, p);
