@@ -252,12 +252,19 @@ function latentDeviceReasons(q: SupportQuery): Reason[] {
   });
 }
 
-/** {@link deviceReasons} of a dense (expanded) kernel: K and V widths, and the latent it expands. */
+/**
+ * {@link deviceReasons} of a dense (expanded) kernel: K and V widths, and the latent cache it
+ * expands. expand_kv.wgsl (and, on cpu-class devices, the cache's texture copy) reads each
+ * cache row [latent | k_pe] as (r + rope) / 4 vec4s, so the RoPE width must be a multiple of 4
+ * too: a k_channels of 4 = 2 + 2 passed, and the expansion then read rows at a truncated
+ * stride (a wrong answer on a GPU) or threw on a fractional KEY_VEC4 (lavapipe).
+ */
 function denseDeviceReasons(q: SupportQuery): Reason[] {
   return deviceReasons(q, {
     k_channels: q.spec.kChannels,
     v_channels: q.spec.vChannels,
     kv_lora_rank: q.spec.kvLoraRank,
+    qk_rope_head_dim: q.spec.qkRopeHeadDim,
   });
 }
 

@@ -69,6 +69,22 @@ Deno.test("every failing reason is returned, not only the first", () => {
   assert.ok(u.reasons[1].message.startsWith("kv_lora_rank = 30"));
 });
 
+Deno.test("the expanded backends refuse a RoPE width that is not a multiple of 4", () => {
+  // k_channels 16 = 14 + 2 and r = 32 are vec4 widths, but the cache rows the expansion
+  // reads as vec4s are r + rope = 34 wide: it ran at a truncated row stride (GPU) or threw
+  // "KEY_VEC4 = 8.5 must be a non-negative integer" (lavapipe).
+  const odd = withParams(presetSpec("tiny"), { qkNopeHeadDim: 14, qkRopeHeadDim: 2 });
+  const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 2, seqK: 5, causal: true };
+  const gpuClass: DeviceCaps = { ...caps, deviceClass: "gpu", smCount: 132 };
+  for (const c of [caps, gpuClass]) {
+    for (const backend of ["wgsl-expanded", "wgsl-expanded-tiled", "wgsl-expanded-gemm"]) {
+      const u = asUnsupported(resolve({ spec: odd, layout, dtype: "f32", backend }, c));
+      assert.deepEqual(u.reasons.map((r) => r.code), ["shape.not-vec4"], backend);
+      assert.ok(u.reasons[0].message.startsWith("qk_rope_head_dim = 2"), backend);
+    }
+  }
+});
+
 Deno.test("auto with nothing left returns every backend's reasons (no silent default)", () => {
   // 4 x 32768 keys: V3's expanded K (6.4 GB in f16) is over lavapipe's 2 GiB maxBufferSize.
   const long: LayoutRequest = { ...decode, seqK: 32768 };
