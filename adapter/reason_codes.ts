@@ -22,6 +22,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
   "device.too-slow": "the case is too large for the GL fallback (adapter/slow_device.ts)",
   "dtype.f16-unavailable": "dtype f16 needs the WebGPU feature shader-f16",
   "layout.no-keys": "no sequence has a key (sk = 0): nothing to bind or attend",
+  "layout.no-queries":
+    "no sequence has a query token (packed cu_seqlens all equal): nothing to compute",
   "limits.buffer-too-large": "a buffer passes maxBufferSize or a binding-size limit",
   "limits.texture-size": "a texture passes maxTextureDimension2D",
   "limits.workgroup-size": "the workgroup passes the device's workgroup-size limits",

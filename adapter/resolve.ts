@@ -211,6 +211,34 @@ export function noKeysReason(layout: NormalizedLayout): Reason | null {
   };
 }
 
+/** Reason code of a layout with no query token ({@link noQueriesReason}). */
+export const NO_QUERIES_CODE = "layout.no-queries";
+
+/**
+ * Why no backend runs a layout with no query token (every sequence of a packed layout has
+ * zero queries, e.g. cu_seqlens 0,0), or null when some sequence has one. There is nothing
+ * to compute: the plan's q and output buffers would be 0 bytes, which the gemm kernels
+ * bound (a WebGPU validation error: "binding size is zero"), and a parity check of zero
+ * rows has no shape to compare.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { noQueriesReason } from "./resolve.ts";
+ * noQueriesReason(normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 0], cuSeqlensK: [0, 3], causal: false }))
+ *   ?.code; // "layout.no-queries"
+ * ```
+ */
+export function noQueriesReason(layout: NormalizedLayout): Reason | null {
+  if (layout.totalQ > 0) return null;
+  return {
+    code: NO_QUERIES_CODE,
+    message: `no sequence has a query token (${layout.seqs.length} sequence(s), 0 queries ` +
+      `and ${layout.totalK} keys in all): there is nothing to compute; give at least one ` +
+      "sequence a query (sequences with no query beside others are covered)",
+  };
+}
+
 /** Reason code of a plan that does not run the KV splits a case forces ({@link forcedSplitsReason}). */
 export const KV_SPLITS_CODE = "variant.kv-splits";
 
@@ -355,6 +383,7 @@ function tryBackend(
     ...harnessGrids,
     ...[
       ...gpuOnly,
+      noQueriesReason(layout),
       sparseAttentionReason(req.spec, layout),
       queryTemperatureReason(req.spec, layout),
       longropeReason(req.spec, layout),

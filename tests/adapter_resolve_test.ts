@@ -85,6 +85,29 @@ Deno.test("the expanded backends refuse a RoPE width that is not a multiple of 4
   }
 });
 
+Deno.test("a packed layout with no query token is refused on every backend: layout.no-queries", () => {
+  // cu_seqlens 0,0,0 with keys: the gemm backends were planned with 0-byte q buffers and the
+  // run failed with "validation error: Buffer with 'q' label binding size is zero"; the
+  // others ran and the parity check threw on its empty shape.
+  const layout: LayoutRequest = {
+    kind: "thd",
+    cuSeqlensQ: [0, 0, 0],
+    cuSeqlensK: [0, 3, 5],
+    causal: false,
+  };
+  const spec = presetSpec("tiny");
+  for (const backend of [...Object.keys(BUNDLED_BACKENDS), "auto", "auto:absorbed"]) {
+    const u = asUnsupported(resolve({ spec, layout, dtype: "f32", backend }, caps));
+    const codes = u.reasons.map((r) => r.code);
+    assert.ok(codes.includes("layout.no-queries"), `${backend}: ${codes.join()}`);
+    const reason = u.reasons.find((r) => r.code === "layout.no-queries")!;
+    assert.match(reason.message, /2 sequence\(s\), 0 queries and 5 keys/, backend);
+  }
+  // One sequence with queries beside empty ones is covered.
+  const one: LayoutRequest = { ...layout, cuSeqlensQ: [0, 0, 1] };
+  assert.equal(resolve({ spec, layout: one, dtype: "f32", backend: "auto" }, caps).kind, "plan");
+});
+
 Deno.test("auto with nothing left returns every backend's reasons (no silent default)", () => {
   // 4 x 32768 keys: V3's expanded K (6.4 GB in f16) is over lavapipe's 2 GiB maxBufferSize.
   const long: LayoutRequest = { ...decode, seqK: 32768 };
