@@ -79,6 +79,13 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     ["step_noise_rate.ts", ["-x"], /^Unknown option '-x'.*\nusage: /],
     ["compile_time.ts", ["--zzz"], /^Unknown option '--zzz'.*\nusage: /],
     ["bandwidth_probe.ts", ["x"], /^Unexpected argument 'x'.*\nusage: /],
+    // checked before the device is asked for
+    [
+      "fuzz_cases.ts",
+      ["--count", "abc"],
+      /^--count "abc": expected a whole number, at least 1\nusage: /,
+    ],
+    ["fuzz_cases.ts", ["--no-run"], /^--no-run needs --caps <file>/],
   ];
   for (const [tool, args, want] of bad) {
     const r = await runTool(tool, args);
@@ -101,6 +108,7 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     "load_cost_probe.ts",
     "texture_timestamp_probe.ts",
     "test_runner.ts",
+    "fuzz_cases.ts",
   ];
   for (const tool of helped) {
     const r = await runTool(tool, ["--help"]);
