@@ -1376,17 +1376,18 @@ const expandedTiled: Backend = {
     const tuning = resolvedTuning(q.caps?.tuning);
     // The query tile fills the device's SMs where their count is known, within the GL
     // fallback's workgroup-element cap there (tiled_plan.ts, slow_device.ts).
+    const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
     const tile = fa2QueryTile({
       queryLens: layout.seqs.map((s) => s.qLen),
       heads: spec.numHeads,
       smCount: deviceClassOf(q.caps)?.smCount ?? null,
       shape,
       maxWorkgroupElements: q.workgroupElementCap,
+      maxWorkgroupBytes: q.caps === null ? null : wgLimit,
       workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
     });
     const { queryTile } = tile;
     const workgroupSize = fa2WorkgroupSize(queryTile);
-    const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
     // The score GEMM's chunk of the head width: the widest that fits the device's
     // workgroup memory (and the GL fallback's element cap); without caps, the 16 KiB every
     // WebGPU device has.
@@ -1495,6 +1496,7 @@ const expandedTiled: Backend = {
           workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
           target: tile.target,
           elementCap: tile.elementCap,
+          ...(tile.bytesCap === null ? {} : { workgroupBytesCap: tile.bytesCap }),
         },
         ...budgetSplitsField(budget, fit, budgetSplits),
         // The 4 x 4 micro-tile's loops, as the tiled decode's (kernels/unroll.ts).

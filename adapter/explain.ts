@@ -489,6 +489,15 @@ function fa2Lines(
       ...chunk,
     ];
   }
+  if (c.workgroupBytesCap !== undefined) {
+    return [
+      `${head}; larger tiles would exceed the device's maxComputeWorkgroupStorageSize ` +
+      `${c.workgroupBytesCap} bytes at any chunk width, so tiles of at most ${v.queryTile} ` +
+      "queries" +
+      (c.target === null ? "" : `, at least ${perSm} per SM of ${smCount} where they reach it`),
+      ...chunk,
+    ];
+  }
   if (c.target === null) {
     return [
       `${head}; the SM count is unknown, so the largest tile (a caps file's smCount or ` +

@@ -733,6 +733,11 @@ export interface Fa2QueryTileChoice {
    * adapter/slow_device.ts), or null: none.
    */
   readonly elementCap: number | null;
+  /**
+   * The workgroup memory (bytes) that held the tile below the largest the element cap
+   * allows, or null: none did.
+   */
+  readonly bytesCap: number | null;
 }
 
 /**
@@ -744,7 +749,8 @@ export interface Fa2QueryTileChoice {
  * grid that leaves SMs idle a smaller tile both fills them and shortens that tile; a
  * long prefill keeps 64 queries, which stage each key tile for more rows. With
  * `maxWorkgroupElements` (the GL fallback, adapter/slow_device.ts) only the tiles within
- * that many workgroup-memory elements are candidates, the smallest tile if none is.
+ * that many workgroup-memory elements are candidates, the smallest tile if none is; with
+ * `maxWorkgroupBytes` only those whose narrowest chunk fits that many bytes, where one does.
  *
  * @example
  * ```ts
@@ -756,6 +762,9 @@ export interface Fa2QueryTileChoice {
  * // tiny widths on the GL fallback (1024 elements at most): 64 queries do not fit.
  * fa2QueryTile({ queryLens: [4], heads: 4, smCount: null, shape: { qkVec4: 6, vVec4: 4 },
  *   maxWorkgroupElements: 1024 }).queryTile; // 32
+ * // MiniCPM3's widths (24 and 16 vec4s) on a 16 KiB device: 64 queries need 18692 bytes.
+ * fa2QueryTile({ queryLens: [4096], heads: 40, smCount: null, shape: { qkVec4: 24, vVec4: 16 },
+ *   maxWorkgroupBytes: 16384 }).queryTile; // 32
  * ```
  */
 export function fa2QueryTile(
@@ -763,29 +772,43 @@ export function fa2QueryTile(
     queryLens: readonly number[];
     heads: number;
     smCount: number | null;
-    /** With `maxWorkgroupElements` (the GL fallback's cap): the kernel's widths. */
+    /** With `maxWorkgroupElements` or `maxWorkgroupBytes`: the kernel's widths. */
     shape?: Fa2Shape;
     /** Only tiles within this many workgroup-memory elements (else the smallest tile). */
     maxWorkgroupElements?: number | null;
+    /**
+     * Only tiles whose narrowest chunk fits this many bytes of workgroup memory (the device's
+     * maxComputeWorkgroupStorageSize), where one does: else the tiles as without it, and the
+     * plan is refused on its bytes.
+     */
+    maxWorkgroupBytes?: number | null;
     /** Workgroups per SM the grid should reach (default {@link FA2_WORKGROUPS_PER_SM}). */
     workgroupsPerSm?: number;
   },
 ): Fa2QueryTileChoice {
   const grid = (qt: number) => fa2Grid(o.queryLens, o.heads, qt);
   const cap = o.maxWorkgroupElements ?? null;
+  const bytes = o.maxWorkgroupBytes ?? null;
   const smallest = FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
   const shape = o.shape;
-  const fitting = cap === null || shape === undefined
+  const byElements = cap === null || shape === undefined
     ? FA2_QUERY_TILES
     : FA2_QUERY_TILES.filter((qt) => fa2WorkgroupElements(shape, qt, 1) <= cap);
-  const tiles = fitting.length > 0 ? fitting : [smallest];
-  const elementCap = tiles[0] === FA2_QUERY_TILE ? null : cap;
+  const elementTiles = byElements.length > 0 ? byElements : [smallest];
+  // A 64-query tile whose V tile and probabilities pass a 16 KiB device (MiniCPM3's widths:
+  // 18692 bytes at the narrowest chunk) was refused, where 32 queries fit (13700).
+  const byBytes = bytes === null || shape === undefined
+    ? elementTiles
+    : elementTiles.filter((qt) => fa2WorkgroupBytes(shape, qt, 1) <= bytes);
+  const tiles = byBytes.length > 0 ? byBytes : elementTiles;
+  const elementCap = elementTiles[0] === FA2_QUERY_TILE ? null : cap;
+  const bytesCap = tiles[0] === elementTiles[0] ? null : bytes;
   if (o.smCount === null) {
-    return { queryTile: tiles[0], workgroups: grid(tiles[0]), target: null, elementCap };
+    return { queryTile: tiles[0], workgroups: grid(tiles[0]), target: null, elementCap, bytesCap };
   }
   const target = (o.workgroupsPerSm ?? FA2_WORKGROUPS_PER_SM) * o.smCount;
   const queryTile = tiles.find((qt) => grid(qt) >= target) ?? tiles[tiles.length - 1];
-  return { queryTile, workgroups: grid(queryTile), target, elementCap };
+  return { queryTile, workgroups: grid(queryTile), target, elementCap, bytesCap };
 }
 /** Loop iterations per key tile added to {@link fa2LoopIterations} as a margin. */
 export const FA2_LOOP_MARGIN = 4;

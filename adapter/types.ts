@@ -461,6 +461,11 @@ export interface QueryTileChoice {
   readonly target: number | null;
   /** The GL fallback's workgroup-element cap the tile was held to, or null: none. */
   readonly elementCap: number | null;
+  /**
+   * The device's workgroup memory (bytes) that held the tile below the largest (absent:
+   * none did; the tiles of larger queries would not fit it at any chunk width).
+   */
+  readonly workgroupBytesCap?: number;
 }
 
 /** Kernel variant parameters chosen by a backend: every launch parameter of its kernels. */

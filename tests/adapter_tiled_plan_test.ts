@@ -11,6 +11,7 @@ import { explainCase, formatExplanation } from "../adapter/explain.ts";
 import { resolveLayerPlan } from "../runner/layer_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
+import { withParams } from "../adapter/spec.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
 import {
   fa2BudgetKvSplits,
@@ -556,18 +557,21 @@ Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 
     workgroups: 256,
     target: 264,
     elementCap: null,
+    bytesCap: null,
   });
   assert.deepEqual(tile([1024], 132), {
     queryTile: 32,
     workgroups: 512,
     target: 264,
     elementCap: null,
+    bytesCap: null,
   });
   assert.deepEqual(tile([4096], 132), {
     queryTile: 64,
     workgroups: 1024,
     target: 264,
     elementCap: null,
+    bytesCap: null,
   });
   // Packed sequences count their own tiles: 3 x 100 queries = 3 x 2 tiles of 64.
   assert.equal(tile([100, 100, 100], 48).queryTile, 64); // 96 >= 96
@@ -578,6 +582,7 @@ Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 
     workgroups: 64,
     target: null,
     elementCap: null,
+    bytesCap: null,
   });
 
   // The plans: workgroup size 2 x BQ, bytes and loop counts at that tile.
@@ -756,7 +761,13 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
       shape: v2,
       maxWorkgroupElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS,
     }),
-    { queryTile: 16, workgroups: 8, target: null, elementCap: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS },
+    {
+      queryTile: 16,
+      workgroups: 8,
+      target: null,
+      elementCap: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS,
+      bytesCap: null,
+    },
   );
   const glFa2 = plan(GL, "wgsl-expanded-tiled", 4, 20)!;
   assert.deepEqual([glFa2.queryTile, glFa2.workgroupSize, glFa2.chunkVec4], [32, 64, 6]);
@@ -780,6 +791,58 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
   );
   // one chunk is said as one
   assert.match(text("wgsl-expanded-tiled", 4), /\(1 chunk, 2 barriers each, per 32-key tile;/);
+});
+
+Deno.test("FA2 on a 16 KiB device: a query tile that does not fit gives way to one that does", () => {
+  // MiniCPM3-4B's widths (k 96, v 64: 24 and 16 vec4s). At 64 queries the V tile (8192
+  // bytes), the probabilities (8704) and the row arrays pass 16384 bytes at any chunk
+  // (18692 at one vec4); at 32 queries 13700. The plan was refused with
+  // limits.workgroup-storage ("use backend wgsl-expanded").
+  const cpm = withParams(presetSpec("tiny"), {
+    numHeads: 40,
+    kvLoraRank: 256,
+    qkNopeHeadDim: 64,
+    qkRopeHeadDim: 32,
+    vHeadDim: 64,
+  });
+  const shape = { qkVec4: 24, vVec4: 16 };
+  assert.equal(fa2WorkgroupBytes(shape, 64, 1), 18692);
+  assert.equal(fa2WorkgroupBytes(shape, 32, 1), 13700);
+  const prefill: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 4096, seqK: 4096, causal: true };
+  const small = { ...H100, limits: { ...H100.limits, maxComputeWorkgroupStorageSize: 16384 } };
+  for (
+    const caps of [small, {
+      ...small,
+      smCount: undefined,
+      adapter: { ...small.adapter, device: "x" },
+    }]
+  ) {
+    const r = resolve(
+      { spec: cpm, dtype: "f32", backend: "wgsl-expanded-tiled", layout: prefill },
+      caps,
+    );
+    assert.equal(r.kind, "plan", JSON.stringify(r.kind === "unsupported" && r.reasons));
+    if (r.kind !== "plan") return;
+    assert.equal(r.variant.queryTile, 32);
+    assert.ok(fa2WorkgroupBytes(shape, 32, r.variant.chunkVec4!) <= 16384);
+    assert.equal(r.variant.queryTileChoice?.workgroupBytesCap, 16384);
+    assert.match(
+      formatExplanation(
+        explainCase(
+          { spec: cpm, dtype: "f32", backend: "wgsl-expanded-tiled", layout: prefill },
+          caps,
+        ),
+      ),
+      /larger tiles would exceed the device's maxComputeWorkgroupStorageSize 16384 bytes at any chunk width, so tiles of at most 32 queries/,
+    );
+  }
+  // At 32 KiB the plan is as before: 64 queries, and no cap in the plan.
+  const r = resolve(
+    { spec: cpm, dtype: "f32", backend: "wgsl-expanded-tiled", layout: prefill },
+    H100,
+  );
+  assert.equal(r.kind === "plan" && r.variant.queryTile, 64);
+  assert.equal(r.kind === "plan" && r.variant.queryTileChoice?.workgroupBytesCap, undefined);
 });
 
 Deno.test("FA2 KV splits: a GPU's dense decode fills its SMs through them; a prefill, a CPU or few keys take one", () => {
