@@ -10,8 +10,9 @@ import { backendWords, shellWord } from "./finish_commands.ts";
 /**
  * The command that explains a case as `run` resolved it (`explain --case`), for a failure
  * card: a case id copied from a report, with no shape to retype. The run's matrix, its
- * `--config-root`, its `--backend-module`s and its `--backend` (when it had them) come along:
- * the case is found where the run found it and resolved on the backend it ran on.
+ * `--config-root`, its `--backend-module`s (each where the report recorded it is: an absolute
+ * path) and its `--backend` (when it had them) come along: the case is found where the run
+ * found it and resolved on the backend it ran on.
  *
  * @example
  * ```ts
@@ -22,7 +23,9 @@ import { backendWords, shellWord } from "./finish_commands.ts";
  */
 export function explainCommandFor(
   id: string,
-  run: Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">,
+  run:
+    & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">
+    & Partial<Pick<RunReport, "backendModulePaths">>,
 ): string {
   return [
     "deno task harness explain --case",

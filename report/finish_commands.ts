@@ -69,6 +69,7 @@ export function runCommandFor(
       RunReport,
       "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
     >
+    & Partial<Pick<RunReport, "backendModulePaths">>
     & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows" | "caseTimeoutS">>
     & { readonly fingerprint?: Pick<RunReport["fingerprint"], "browser"> },
   out: string,
@@ -114,17 +115,31 @@ export function runCommandFor(
 /**
  * `--backend-module <path>` for each user module a run loaded, then `--backend <id>` when it
  * ran every case on one: the words a command needs to run or explain its cases as it did.
+ * Each module is named where the report recorded it is (`backendModulePaths`: a local file's
+ * absolute path, a URL as given), so the command finds it from the harness's folder, where
+ * `deno task harness` runs: the path as typed was read from the folder the run started in,
+ * and from another named nothing. A report from before the paths were recorded: as typed.
  *
  * @example
  * ```ts
  * import { backendWords } from "./finish_commands.ts";
  * backendWords({ backend: "naive", backendModules: ["b/mod.ts"] }).join(" ");
  * // "--backend-module b/mod.ts --backend naive"
+ * backendWords({
+ *   backend: "naive",
+ *   backendModules: ["b/mod.ts"],
+ *   backendModulePaths: ["/work/b/mod.ts"],
+ * }).join(" ");
+ * // "--backend-module /work/b/mod.ts --backend naive"
  * ```
  */
-export function backendWords(r: Pick<RunReport, "backend" | "backendModules">): string[] {
+export function backendWords(
+  r: Pick<RunReport, "backend" | "backendModules"> & Partial<Pick<RunReport, "backendModulePaths">>,
+): string[] {
+  const typed = r.backendModules ?? [];
+  const paths = r.backendModulePaths?.length === typed.length ? r.backendModulePaths : typed;
   return [
-    ...(r.backendModules ?? []).flatMap((m) => ["--backend-module", shellWord(m)]),
+    ...paths.flatMap((m) => ["--backend-module", shellWord(m)]),
     ...(r.backend === undefined ? [] : ["--backend", shellWord(r.backend)]),
   ];
 }

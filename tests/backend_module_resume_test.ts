@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { loadBackendModule } from "../kernels/backend_module.ts";
-import { explainCommandFor, runCommandFor } from "../report/mod.ts";
+import { explainCommandFor, finishCommands, runCommandFor } from "../report/mod.ts";
+import { toMarkdown } from "../report/markdown.ts";
+import { runReportHtml } from "../report/html/run_html.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { runReportProblem } from "../report/validate.ts";
@@ -13,7 +15,7 @@ import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 import { stoppedRun } from "./stub_runner.ts";
 import { backendModulePath } from "../runner/run_matrix.ts";
-import { report } from "./report_util.ts";
+import { report, result } from "./report_util.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
 
@@ -47,15 +49,17 @@ Deno.test({
       assert.deepEqual(state.report.backendModulePaths, [`${Deno.cwd()}/${NAIVE}`]);
       assert.equal(runReportProblem(json), null);
       const resume = runCommandFor(report, out, true);
+      // the module where it is: the command runs from the harness's folder, not the user's
       assert.equal(
         resume,
-        `deno task harness run --matrix ${matrix} --backend-module ${NAIVE} --backend naive ` +
-          `--out ${out} --resume`,
+        `deno task harness run --matrix ${matrix} --backend-module ${Deno.cwd()}/${NAIVE} ` +
+          `--backend naive --out ${out} --resume`,
       );
       assert.ok((await Deno.readTextFile(`${out}/summary.md`)).includes(resume));
-      assert.match(
-        explainCommandFor("x", report),
-        /--backend-module examples\/backends\/naive\/mod\.ts --backend naive$/,
+      assert.ok(
+        explainCommandFor("x", report).endsWith(
+          `--backend-module ${Deno.cwd()}/${NAIVE} --backend naive`,
+        ),
       );
       // the printed command, run: it loads the module and finishes the run on it
       const words = resume.replace("deno task harness ", "").split(" ");
@@ -78,6 +82,35 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("summary.md and report.html: the resume and explain commands name a module typed in another folder where it is", async () => {
+  // `deno run -A main.ts run --backend-module mine.ts` in /home/u/proj: `mine.ts` from the
+  // harness's folder (where `deno task harness` runs) named nothing
+  const failed = result({ preset: "tiny", b: 2 }, { status: "fail", backend: "mine" });
+  const ids = [failed.id, result({ preset: "tiny", b: 4 }).id];
+  const r = report([failed], {
+    matrixIds: ids,
+    shardIds: ids,
+    interrupted: true,
+    backend: "mine",
+    backendModules: ["mine.ts"],
+    backendModulePaths: ["/home/u/proj/mine.ts"],
+  });
+  const words = "--backend-module /home/u/proj/mine.ts --backend mine";
+  const finish = finishCommands(r, "out/x");
+  const [resume] = finish;
+  assert.ok(resume.includes(` ${words} `), resume);
+  const md = toMarkdown(r, { finish });
+  assert.ok(md.includes(resume), md);
+  assert.ok(md.includes(`--matrix smoke ${words}\``), md);
+  const html = await runReportHtml(r, { finish });
+  assert.ok(html.includes(`--matrix smoke ${words}</code>`), "explain command in report.html");
+  assert.ok(html.includes(resume.replaceAll("'", "&#39;")), "resume command in report.html");
+  assert.ok(!/--backend-module mine\.ts/.test(md + html));
+  // a report from before the paths were recorded: as typed
+  const old = { ...r, backendModulePaths: undefined };
+  assert.ok(explainCommandFor("x", old).endsWith("--backend-module mine.ts --backend mine"));
 });
 
 Deno.test("backendModulePath: a local file's absolute path from the folder the run started in, a URL as given", () => {

@@ -734,7 +734,9 @@ function messageHtml(message: string): string {
 
 function failureCard(
   r: CaseResult,
-  run: Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">,
+  run:
+    & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">
+    & Partial<Pick<RunReport, "backendModulePaths">>,
 ): string {
   const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
   // In a scroll box of its own: ten columns are wider than the card on a narrow screen.
