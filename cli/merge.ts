@@ -83,6 +83,13 @@ export function mergeLines(m: MergeResult, folders: number): string[] {
         "report.json: removed, or a library run, runMatrix without writeReports, wrote none)",
     );
   }
+  for (const x of m.otherModuleFiles ?? []) {
+    // two copies of one module (shards run from two checkouts): one kernel, said
+    lines.push(
+      `backend module from another file: ${x}; their contents are the same (the kernel ` +
+        "hashes agree), so one kernel ran: the merged report names the first folder's",
+    );
+  }
   for (const x of m.corruptTails) lines.push(`half-written last line dropped: ${x}`);
   for (const x of m.mismatched) lines.push(`environment differs: ${x}`);
   for (const x of m.uncheckedConfigs ?? []) {

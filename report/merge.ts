@@ -85,6 +85,14 @@ export interface MergeResult {
    * `environmentMix`).
    */
   readonly mismatched: string[];
+  /**
+   * Folders whose run loaded its user backend modules (`--backend-module`) from other files
+   * than the first folder's, one line each (`"<dir> loaded --backend-module /v/m.ts, <first>
+   * --backend-module /w/m.ts"`): their contents are the same kernel (the fingerprints' kernel
+   * hashes agree; other contents are refused), and the merged report names the first
+   * folder's. Absent or empty: every folder loaded the same files.
+   */
+  readonly otherModuleFiles?: readonly string[];
   /** Folders whose results.jsonl ended in a truncated line (it was skipped). */
   readonly corruptTails: string[];
   /**
@@ -266,12 +274,18 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     // would be credited to the first folder's.
     const mix = environmentMix(first.fingerprint, r.fingerprint);
     if (mix.blocking.length > 0) {
+      // a user backend's files (kernel.<id>:<file>) or modules that differ: which file each
+      // loaded, where the hashes alone named a file by its base name only
+      const modules = mix.blocking.some((c) => /^kernel\.[^:]+:/.test(c.field)) ||
+          !sameList(moduleFiles(r), moduleFiles(first))
+        ? `; this folder's run loaded ${modulesText(r)}, ${firstDir}'s ${modulesText(first)}`
+        : "";
       throw new ReportFileError(
         path,
         `ran in another environment than ${firstDir} (${
           mix.blocking.map((c) => `${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`)
             .join("; ")
-        }); a merged report has one environment: rerun the shards on one`,
+        }${modules}); a merged report has one environment: rerun the shards on one`,
       );
     }
     if (r.backend !== first.backend) {
@@ -467,13 +481,11 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ...(first.configRoot !== undefined && reports.every((r) => r.configRoot === first.configRoot)
       ? { configRoot: first.configRoot }
       : {}),
-    // the modules a --backend of theirs comes from (the backend itself must agree, above)
-    // (where every shard records where they are, those decide: shards started in two folders
-    // spell one module two ways, and the merge lost it)
-    ...(first.backendModules !== undefined &&
-        (reports.every((r) => r.backendModulePaths !== undefined)
-          ? reports.every((r) => sameList(r.backendModulePaths, first.backendModulePaths))
-          : reports.every((r) => sameList(r.backendModules, first.backendModules)))
+    // the modules a --backend of theirs comes from (the backend itself must agree, above):
+    // the first folder's. Shards that loaded other files have the same kernel hashes (their
+    // contents are one kernel: else refused above), and `otherModuleFiles` says which
+    // folder loaded which; dropping them left the merge's commands without the module.
+    ...(first.backendModules !== undefined
       ? {
         backendModules: first.backendModules,
         ...(first.backendModulePaths !== undefined
@@ -505,10 +517,16 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   const uncheckedConfigs = readsConfigs
     ? dirs.filter((_, i) => reports[i].configDigests === undefined)
     : [];
+  const otherModuleFiles = dirs.flatMap((dir, i) =>
+    sameList(moduleFiles(reports[i]), moduleFiles(first))
+      ? []
+      : [`${dir} loaded ${modulesText(reports[i])}, ${firstDir} ${modulesText(first)}`]
+  );
   return {
     report,
     missing,
     duplicated,
+    otherModuleFiles,
     mismatched: found.map((c) =>
       `${c.dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`
     ),
@@ -709,6 +727,22 @@ export async function writeRunOutputs(
 }
 
 /** Whether two optional lists hold the same strings in the same order. */
+/**
+ * Where a report's user backend modules are: their recorded paths (absolute), else as typed
+ * (a report from before the paths were recorded).
+ */
+function moduleFiles(r: RunReport): readonly string[] {
+  return r.backendModulePaths ?? r.backendModules ?? [];
+}
+
+/** A report's user backend modules, for a message: "--backend-module /w/b/mod.ts". */
+function modulesText(r: RunReport): string {
+  const files = moduleFiles(r);
+  return files.length === 0
+    ? "no --backend-module"
+    : files.map((f) => `--backend-module ${f}`).join(" ");
+}
+
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === b?.[i]);
 }

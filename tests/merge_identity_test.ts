@@ -77,7 +77,7 @@ Deno.test("merge: shards of another --backend (or none) are refused naming both;
   });
 });
 
-Deno.test("merge: shards that typed one --backend-module two ways (from two folders) keep it, with where it is", async () => {
+Deno.test("merge: shards that typed one --backend-module two ways keep it; two files of one content are merged and said, of two contents refused naming each file", async () => {
   await withTempDir(async (tmp) => {
     const all = configResults();
     const mod = (typed: string, path: string): Partial<RunReport> => ({
@@ -99,13 +99,54 @@ Deno.test("merge: shards that typed one --backend-module two ways (from two fold
       "/w/b/mod.ts",
     ]]);
     assert.equal(runReportProblem(m.report), null);
-    // the same words for two files: not one module
+    assert.deepEqual(m.otherModuleFiles, []);
+    // The same words for two files with the same contents (two checkouts): one kernel, so
+    // merged, said, and the first folder's kept. Before, the module was dropped without a
+    // word: the merge's resume and explain commands named --backend naive and no module.
     await shardDir(`${tmp}/b`, all, all.slice(2), {
       shard: "2/2",
       ...mod("b/mod.ts", "/v/b/mod.ts"),
     });
     const two = await mergeRuns([`${tmp}/a`, `${tmp}/b`]);
-    assert.equal(two.report.backendModules, undefined);
+    assert.deepEqual([two.report.backendModules, two.report.backendModulePaths], [
+      ["b/mod.ts"],
+      ["/w/b/mod.ts"],
+    ]);
+    const said =
+      `${tmp}/b loaded --backend-module /v/b/mod.ts, ${tmp}/a --backend-module /w/b/mod.ts`;
+    assert.deepEqual(two.otherModuleFiles, [said]);
+    assert.ok(
+      mergeLines(two, 2).includes(
+        `backend module from another file: ${said}; their contents are the same (the kernel ` +
+          "hashes agree), so one kernel ran: the merged report names the first folder's",
+      ),
+    );
+    // Other contents: refused (as before), now naming the file each folder loaded.
+    const base = report([]).fingerprint;
+    const hashed = (h: string) => ({
+      fingerprint: { ...base, kernelHashes: { ...base.kernelHashes, "naive:mod.ts": h } },
+    });
+    await shardDir(`${tmp}/a`, all, all.slice(0, 2), {
+      shard: "1/2",
+      ...mod("b/mod.ts", "/w/b/mod.ts"),
+      ...hashed("1111111111111111"),
+    });
+    await shardDir(`${tmp}/b`, all, all.slice(2), {
+      shard: "2/2",
+      ...mod("b/mod.ts", "/v/b/mod.ts"),
+      ...hashed("2222222222222222"),
+    });
+    await assert.rejects(mergeRuns([`${tmp}/a`, `${tmp}/b`]), (e: unknown) => {
+      assert.ok(e instanceof ReportFileError);
+      assert.ok(
+        e.message.includes(
+          "(kernel.naive:mod.ts 1111111111111111 → 2222222222222222; this folder's run " +
+            `loaded --backend-module /v/b/mod.ts, ${tmp}/a's --backend-module /w/b/mod.ts); `,
+        ),
+        e.message,
+      );
+      return true;
+    });
   });
 });
 
