@@ -26,7 +26,7 @@ import {
   compareRuntimes,
   ComparisonStopped,
 } from "../runner/compare_runtimes.ts";
-import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
+import { backendModulePath, selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
 import { runKernelHashes } from "../runner/fingerprint.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -262,6 +262,12 @@ export function comparisonMarkdown(
     backend?: string;
     /** The user backend modules `--backend-module` loaded, as given (absent: none). */
     backendModules?: readonly string[];
+    /**
+     * Where each of `backendModules` is, one for one (runner/run_matrix.ts
+     * `backendModulePath`: a local file's absolute path): said beside a module given by
+     * another path.
+     */
+    backendModulePaths?: readonly string[];
   },
 ): string {
   const i = header.interrupted;
@@ -283,7 +289,11 @@ export function comparisonMarkdown(
     ...(header.backendModules?.length
       ? [
         `- backend modules: ${
-          header.backendModules.map((m) => mdCell(m, Infinity)).join(", ")
+          header.backendModules.map((m, i) => {
+            const at = header.backendModulePaths?.[i];
+            return mdCell(m, Infinity) +
+              (at === undefined || at === m ? "" : ` (${mdCell(at, Infinity)})`);
+          }).join(", ")
         } (--backend-module)`,
       ]
       : []),
@@ -810,7 +820,14 @@ export function compareRuntimesCommand() {
           ...(stopped ? { stopped } : {}),
           // which backend and modules ran, as run's report.json records them
           ...(backend !== undefined ? { backend } : {}),
-          ...(opts.backendModule.length > 0 ? { backendModules: opts.backendModule } : {}),
+          // and where each is, as run.json records it: as typed, a relative path named a
+          // file only from the folder the comparison started in
+          ...(opts.backendModule.length > 0
+            ? {
+              backendModules: opts.backendModule,
+              backendModulePaths: opts.backendModule.map((m) => backendModulePath(m)),
+            }
+            : {}),
         };
         const barrierFindings = loaded.length > 0 ? userBarrierFindings() : undefined;
         // each whole or absent: a kill while writing leaves no half file

@@ -282,6 +282,10 @@ Deno.test({
       const report = JSON.parse(await Deno.readTextFile(`${dir}/ok/compare-runtimes.json`));
       assert.equal(report.backend, "naive");
       assert.deepEqual(report.backendModules, ["examples/backends/naive/mod.ts"]);
+      // where it is, as run.json records it (as typed it named a file only from here)
+      assert.deepEqual(report.backendModulePaths, [
+        `${Deno.cwd()}/examples/backends/naive/mod.ts`,
+      ]);
       assert.deepEqual(report.barrierFindings, []);
       assert.equal(report.totals.cases, 1);
       assert.equal(report.totals.compared, 1);
@@ -289,7 +293,7 @@ Deno.test({
       assert.equal(report.cases[0].chromium.backend, "naive");
       assert.match(
         await Deno.readTextFile(`${dir}/ok/compare-runtimes.md`),
-        /^- backend modules: examples\/backends\/naive\/mod\.ts \(--backend-module\)$/m,
+        /^- backend modules: examples\/backends\/naive\/mod\.ts \(\/\S+\/examples\/backends\/naive\/mod\.ts\) \(--backend-module\)$/m,
       );
       // naive computes the absorbed path: on an expanded case it ran nothing, exit 1 as run's
       const none = await runHarness(

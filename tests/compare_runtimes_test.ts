@@ -560,10 +560,15 @@ Deno.test("compareRuntimes --backend: every case on it in both runtimes, recorde
     sameDriver: false,
     matrix: "smoke",
     backend: "wgsl-expanded",
-    backendModules: ["my/mod.ts"],
+    backendModules: ["my/mod.ts", "/w/b.ts"],
+    backendModulePaths: ["/w/my/mod.ts", "/w/b.ts"],
   });
   assert.match(md, /^- backend: wgsl-expanded \(--backend, every case in both\)$/m);
-  assert.match(md, /^- backend modules: my\/mod\.ts \(--backend-module\)$/m);
+  // and where a module given by a relative path is (compare-runtimes.json records both)
+  assert.match(
+    md,
+    /^- backend modules: my\/mod\.ts \(\/w\/my\/mod\.ts\), \/w\/b\.ts \(--backend-module\)$/m,
+  );
 });
 
 Deno.test("compare-runtimes: a case that fails or errors in a runtime says why, on the console and in the .md", async () => {
