@@ -290,7 +290,8 @@ export class ChromiumGpu {
     this.#server = parts.server;
     this.#options = options;
     this.#timeoutMs = timeoutMs;
-    this.caps = { ...parts.init.caps, ...environmentCapsOverrides() };
+    // the page's adapter: a tuning measured on another device says so, as under Deno
+    this.caps = { ...parts.init.caps, ...environmentCapsOverrides(parts.init.caps.adapter) };
     this.identity = identityOf(parts.browser, parts.init);
   }
 
@@ -581,7 +582,7 @@ export class ChromiumGpu {
     );
     this.#browser = browser;
     this.#page = page;
-    this.caps = { ...init.caps, ...environmentCapsOverrides() };
+    this.caps = { ...init.caps, ...environmentCapsOverrides(init.caps.adapter) };
     this.identity = identityOf(browser, init);
     this.#lost = false;
     await this.#bounded(phase, deadline, (at) => this.#loadUserBackends(at));

@@ -255,19 +255,21 @@ let environment: GpuEnvironment = denoEnvironment;
 
 /**
  * The user's settings for the device from this process's environment (MLA_HARNESS_SM_COUNT,
- * MLA_HARNESS_DEVICE_CLASS) as caps fields, for a device whose caps are read elsewhere: a
- * browser page reads no environment, so `--runtime chromium` adds these to the page's caps
- * on the Deno side (browser/chromium_gpu.ts), where the plans are made. A bad value throws
- * the same ConfigError as for a device of this process.
+ * MLA_HARNESS_DEVICE_CLASS, MLA_HARNESS_TUNING) as caps fields, for a device whose caps are
+ * read elsewhere: a browser page reads no environment, so `--runtime chromium` adds these to
+ * the page's caps on the Deno side (browser/chromium_gpu.ts), where the plans are made. A bad
+ * value throws the same ConfigError as for a device of this process. Given the device's
+ * `adapter`, a tuning file measured on another device says so in its `tuningFrom`, as it
+ * does for a device of this process.
  *
  * @example
  * ```ts
  * import { environmentCapsOverrides } from "./device.ts";
- * environmentCapsOverrides(); // {} when neither variable is set
+ * environmentCapsOverrides(); // {} when no variable is set
  * ```
  */
-export function environmentCapsOverrides(): UserCaps {
-  return userCapsOf(denoEnvironment);
+export function environmentCapsOverrides(adapter?: DeviceCaps["adapter"]): UserCaps {
+  return userCapsOf(denoEnvironment, adapter);
 }
 
 /** The caps fields a user sets through an environment (SM count, device class, tuning). */

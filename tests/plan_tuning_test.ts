@@ -39,7 +39,7 @@ import type {
   LayoutRequest,
   PlanTuning,
 } from "../adapter/types.ts";
-import { hasAdapter, TUNING_ENV, tuningOf } from "../gpu/device.ts";
+import { environmentCapsOverrides, hasAdapter, TUNING_ENV, tuningOf } from "../gpu/device.ts";
 import { parityOn, planOn } from "./backend_parity_helpers.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { CAPS, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
@@ -416,6 +416,46 @@ Deno.test("otherDeviceClause: a tuning measured on another device is named, one 
     otherDeviceClause("NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)", lavapipe) ?? "",
     /^\(measured on NVIDIA H100 .*, not on this device: llvmpipe \(LLVM 15\.0\.6, 256 bits\) \(vendor 65541, device 0\)/,
   );
+});
+
+Deno.test("environmentCapsOverrides (a Chromium page's caps): a tuning measured on another device says so, as under Deno", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  const before = Deno.env.get(TUNING_ENV);
+  try {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        knobs: { tiledMaxRows: 2 },
+        device: "NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)",
+      }),
+    );
+    Deno.env.set(TUNING_ENV, file);
+    // the page's adapter: before, the clause was left out (no adapter was given)
+    const page = environmentCapsOverrides(LAVAPIPE_CAPS.adapter);
+    assert.deepEqual(page.tuning, { tiledMaxRows: 2 });
+    assert.equal(
+      page.tuningFrom,
+      `${TUNING_ENV}=${file} ${
+        otherDeviceClause(
+          "NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)",
+          LAVAPIPE_CAPS.adapter,
+        )
+      }`,
+    );
+    // measured on this one: nothing more
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ knobs: { tiledMaxRows: 2 }, device: tuningDeviceOf(LAVAPIPE_CAPS.adapter) }),
+    );
+    assert.equal(
+      environmentCapsOverrides(LAVAPIPE_CAPS.adapter).tuningFrom,
+      `${TUNING_ENV}=${file}`,
+    );
+  } finally {
+    if (before === undefined) Deno.env.delete(TUNING_ENV);
+    else Deno.env.set(TUNING_ENV, before);
+    await Deno.remove(file);
+  }
 });
 
 Deno.test("a run's plan tuning is in its fingerprint: compare attributes the changed plans to it", () => {
