@@ -143,11 +143,16 @@ export interface Fault {
  *   walks starts (the tile-relative mask's u32 wrap).
  * - `tile-keys-past-first`: a query tile whose last query sees keys past the first
  *   query's, rounded up to whole 4-key blocks (expanded_gemm.wgsl's values pass).
+ * - `f16-score-rounding`: a rounding to f16 of absorbed_tiled.wgsl's partial scores that
+ *   moves the scores more than the f16 tolerance lets through: an attention case (a layer
+ *   case's tolerance is looser) whose scores are large and summed in long f16 chains, over
+ *   enough keys (runner/fault_reach.ts `f16ScoreRounding` derives and measures it).
  */
 export type FaultReach =
   | { readonly need: "partial-query-tile" }
   | { readonly need: "several-key-tiles" | "key-tile-past-row"; readonly kernel: KeyWalk }
-  | { readonly need: "tile-keys-past-first" };
+  | { readonly need: "tile-keys-past-first" }
+  | { readonly need: "f16-score-rounding" };
 
 /** The key walk of a tiled kernel (see {@link FaultReach}). */
 export type KeyWalk = "absorbed-tiled" | "fa2";
@@ -1008,6 +1013,9 @@ export const TILED_FAULTS: readonly Fault[] = [
       replacement: "vec4<f16>($1",
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
+      // f16's rounding of the scores, caught only where it passes the f16 tolerance: tiny's
+      // cases run it and pass (runner/fault_reach.ts f16ScoreRounding)
+      reach: { need: "f16-score-rounding" },
     },
   ),
   sourceFault(

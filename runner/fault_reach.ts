@@ -171,7 +171,7 @@ function missOfPlan(
   const blind = fault.blindOn?.[r.backend];
   if (blind !== undefined) return `runs on ${r.backend}, ${BLIND} (${blind})`;
   const reach = fault.reach !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)
-    ? reachMiss(fault.reach, r)
+    ? reachMiss(fault.reach, r, { layer: c.params.mode === "layer" })
     : null;
   return reach === null ? null : `its plan executes it but ${NO_INPUT}: ${reach}`;
 }
@@ -206,13 +206,96 @@ function splitRanges(
 }
 
 /**
+ * The rounding error, in f16 roundings of a unit score, that storing absorbed_tiled.wgsl's
+ * partial scores in f16 adds to a score (tiled-f16-partial-scores), below which the f16
+ * tolerance lets it through ({@link f16ScoreRounding}). Measured on lavapipe against the
+ * f16 absorbed tolerance (parity/tolerance.ts: cos_diff 2.3e-7; measure again when it
+ * changes): 4.7 (V2-Lite; V3 5.7, tiny-kimi's 4-query tiles 4.2) was caught, 3.7 and less
+ * (tiny-yarn, tiny, Moonlight) was not in most cases (cos_diff 3e-8 to 2.3e-7).
+ */
+export const F16_SCORE_ROUNDING_MIN = 4.2;
+
+/**
+ * The visible keys a query of an attention case needs for tiled-f16-partial-scores to show
+ * ({@link f16ScoreRounding}): with fewer, the rows' outputs weigh few scores and moved less.
+ * Measured on lavapipe: V2-Lite f16 decodes over 64 or 600 keys caught it in all 21 cases
+ * (the smoke matrix's and others, bshd and thd, causal or not, 1 or 2 queries), over 4 or
+ * 8 keys in 3 of 16.
+ */
+export const F16_SCORE_ROUNDING_KEYS = 64;
+
+/** What {@link f16ScoreRounding} returns. */
+export interface F16ScoreRounding {
+  /** The scores' spread (standard deviation) under the harness's inputs. */
+  readonly scoreStd: number;
+  /** Products each f16 chain of an invocation sums (its q segment's vec4s). */
+  readonly chain: number;
+  /** The rounding error the f16 chains add to a score, in f16 roundings of a unit score. */
+  readonly error: number;
+}
+
+/**
+ * How much tiled-f16-partial-scores moves a score of a wgsl-absorbed-tiled plan (f16
+ * storage). The fault keeps each invocation's partial dot products, vec4 lanes of `chain`
+ * products each (its q segment: ceil(key chunks / segments) chunks of 2 vec4s), in f16: every
+ * product and every running sum is rounded to f16, then the lanes' four sums (in f16 too).
+ * A rounding adds an error of the rounded value's size times f16's unit roundoff; over a
+ * chain of n products of spread p the running sums grow as sqrt(j) p, so a score of K
+ * products takes a variance of about K p² ((n + 3) / 2 - 1 / n + 9 / 4) roundings. The
+ * harness's inputs (reference/inputs.ts: unit normals, W_UK of spread 1/sqrt(r)) make K p²
+ * the score's variance before the softmax scale, kChannels, so after it the error is
+ * `scoreStd * sqrt(...)`, with `scoreStd = softmaxScale * sqrt(kChannels)` (the YaRN m²,
+ * 1 without YaRN). It shows where that error passes the f16 tolerance: V2-Lite's (1.59, 10
+ * products a chain: 4.7) does, tiny's (1, 2 or 4: 2.1, 2.4), tiny-yarn's (1.59, 2 or 4:
+ * 3.3, 3.7) and Moonlight's (1, 10: 2.9) do not ({@link F16_SCORE_ROUNDING_MIN}).
+ *
+ * @example
+ * ```ts ignore
+ * import { f16ScoreRounding } from "./fault_reach.ts";
+ * declare const plan: import("../adapter/types.ts").GpuPlan; // V2-Lite f16, 16 heads a tile
+ * f16ScoreRounding(plan); // { scoreStd: 1.59, chain: 10, error: 4.68 }
+ * ```
+ */
+export function f16ScoreRounding(plan: GpuPlan): F16ScoreRounding {
+  const v = plan.variant;
+  const a = plan.attention;
+  const perChunk = v.dtype === "f16" ? 2 : 1;
+  const chunks = a.keyWidth / 4 / perChunk;
+  const segments = Math.max(1, Math.floor(v.workgroupSize / (v.headsPerTile * v.queryTile)));
+  const chain = Math.ceil(chunks / Math.min(segments, chunks)) * perChunk;
+  const scoreStd = a.softmaxScale * Math.sqrt(a.kChannels);
+  const error = scoreStd * Math.sqrt((chain + 3) / 2 - 1 / chain + 9 / 4);
+  return { scoreStd, chain, error };
+}
+
+/**
  * Why a bundled backend's plan runs a fault's code where no input shows it (its
  * {@link Fault.reach}), or null when some input can: read from the plan's query tiles,
- * key tiles (`keysPerBlock`) and KV splits as the kernel walks them.
+ * key tiles (`keysPerBlock`) and KV splits as the kernel walks them; for the f16 rounding of
+ * the scores, from the scores' size and chains, the keys and whether it is a layer case.
  */
-function reachMiss(reach: FaultReach, plan: GpuPlan): string | null {
+function reachMiss(reach: FaultReach, plan: GpuPlan, options: { layer: boolean }): string | null {
   const v = plan.variant;
   const layout = plan.layout;
+  if (reach.need === "f16-score-rounding") {
+    if (options.layer) {
+      return "it is a layer case, whose f16 tolerance (cos_diff) is looser than the f16 " +
+        "rounding of the scores moves its output";
+    }
+    const r = f16ScoreRounding(plan);
+    const round = (x: number) => Math.round(x * 100) / 100;
+    if (r.error < F16_SCORE_ROUNDING_MIN) {
+      return `the f16 rounding of its scores stays within the f16 tolerance: an error of ` +
+        `about ${round(r.error)} f16 roundings a score (scores of spread ${round(r.scoreStd)} ` +
+        `summed in f16 chains of ${r.chain} ${nounFor(r.chain, "product")}), where ` +
+        `${F16_SCORE_ROUNDING_MIN} or more shows`;
+    }
+    let most = 0;
+    for (let q = 0; q < layout.totalQ; q++) most = Math.max(most, visibleKeyCount(layout, q));
+    return most >= F16_SCORE_ROUNDING_KEYS ? null : `no query of it sees ` +
+      `${F16_SCORE_ROUNDING_KEYS} keys (at most ${most}): over fewer, the f16 rounding of ` +
+      "the scores moves the output less than the f16 tolerance";
+  }
   const qt = v.queryTile;
   const tiles = tilesOf(plan);
   const perTile = `${qt} ${nounFor(qt, "query", "queries")} a tile`;
@@ -418,6 +501,9 @@ const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
     "than where a later key tile starts (a prefill longer than a key tile)",
   "tile-keys-past-first": "a causal prefill in which a query tile's last query sees keys " +
     "past its first query's, rounded up to 4",
+  "f16-score-rounding": `an f16 attention case (not a layer case) of a preset whose scores ` +
+    `the f16 rounding moves past the f16 tolerance (DeepSeek-V2-Lite, V3), whose queries ` +
+    `see ${F16_SCORE_ROUNDING_KEYS} keys or more`,
 };
 
 /** ` (its own case: b=1, sq=40, sk=70, causal)` for a uniform layout, else "". */

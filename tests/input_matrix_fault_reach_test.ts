@@ -17,6 +17,7 @@ import {
   checkFaultReached,
   faultMiss,
   faultMissCounts,
+  faultMisses,
   faultMissWarning,
 } from "../runner/fault_reach.ts";
 import { faultSlipped, faultUncaught, plantedFaultText } from "../report/verdict.ts";
@@ -895,6 +896,65 @@ Deno.test("a fault whose code needs a partial query tile, several key tiles or a
       assert.match(
         e.message,
         /; it shows only in a case with a partial query tile \(queries per sequence not a multiple of its plan's query tile\); select cases it shows in, e\.g\. --filter 'preset=tiny;path=absorbed;dtype=f32' \(its own case: b=1, sq=6, sk=40, causal\)$/,
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("tiled-f16-partial-scores shows only where the f16 rounding of the scores passes the f16 tolerance: not tiny, few keys or a layer", async () => {
+  // Measured on lavapipe over the smoke matrix: its 12 tiny and 8 tiny-yarn f16 absorbed
+  // cases ran it and 18 passed, so `--filter preset=tiny` said "not caught", exit 4, where
+  // it cannot show; V2-Lite's decodes over 64 keys failed, all of them.
+  const f = fault("tiled-f16-partial-scores");
+  const f16 = { dtype: "f16", path: "absorbed", b: 2, layout: "bshd" };
+  const small = await faultMiss(
+    cases({ ...f16, preset: ["tiny", "tiny-yarn"], sq: [1, 4], sk: 20 }),
+    f,
+    caps,
+  );
+  assert.deepEqual([...small?.keys() ?? []].map((k) => k.replace(/about [\d.]+/, "about N")), [
+    ...[[1, 2], [1, 4], [1.59, 2], [1.59, 4]].map(([spread, chain]) =>
+      "its plan executes it but no input can show it there: the f16 rounding of its scores " +
+      "stays within the f16 tolerance: an error of about N f16 roundings a score (scores of " +
+      `spread ${spread} summed in f16 chains of ${chain} products), where 4.2 or more shows`
+    ),
+  ]);
+  // V2-Lite's scores, over few keys, or in a layer case: not either
+  const lite = { ...f16, preset: "deepseek-v2-lite", sq: 1 };
+  const few = await faultMiss(cases({ ...lite, sk: [8, 63] }), f, caps);
+  assert.deepEqual(
+    [...few?.keys() ?? []],
+    [8, 63].map((n) =>
+      "its plan executes it but no input can show it there: no query of it sees 64 keys (at " +
+      `most ${n}): over fewer, the f16 rounding of the scores moves the output less than the ` +
+      "f16 tolerance"
+    ),
+  );
+  const layer = await faultMiss(
+    cases({ ...lite, mode: "layer", sq: 64, sk: 64, b: 1 }),
+    f,
+    caps,
+  );
+  assert.match([...layer?.keys() ?? []].join(), /it is a layer case, whose f16 tolerance/);
+  // where it shows, a pass is still the fault not caught (exit 4): nothing calls it clean
+  const shows = cases({ ...lite, sk: 64, layout: ["bshd", "thd"] });
+  assert.deepEqual(await faultMisses(shows, f, caps), []);
+  const passed = {
+    plantedFault: f.id,
+    plantedFaultClean: [],
+    results: shows.map((c) => ({ id: c.id, status: "pass" as const })),
+  };
+  assert.equal(faultSlipped(passed), true);
+  // and a run of only tiny cases is refused before it runs (exit 2), naming where it shows
+  await assert.rejects(
+    () => checkFaultReached(cases({ ...f16, preset: "tiny", sq: 4, sk: 20 }), f, caps),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /tiled-f16-partial-scores would never show in this run/);
+      assert.match(
+        e.message,
+        /it shows only in an f16 attention case \(not a layer case\) of a preset whose scores the f16 rounding moves past the f16 tolerance \(DeepSeek-V2-Lite, V3\), whose queries see 64 keys or more; /,
       );
       return true;
     },
