@@ -143,6 +143,9 @@ export interface Fault {
  *   walks starts (the tile-relative mask's u32 wrap).
  * - `tile-keys-past-first`: a query tile whose last query sees keys past the first
  *   query's, rounded up to whole 4-key blocks (expanded_gemm.wgsl's values pass).
+ * - `later-sequence`: a sequence with queries whose keys start past the key buffer's first
+ *   key (a second sequence with keys): a fault that reads a sequence's keys from the
+ *   buffer's start reads the same keys in a case of one sequence.
  * - `f16-score-rounding`: a rounding to f16 of absorbed_tiled.wgsl's partial scores that
  *   moves the scores more than the f16 tolerance lets through: an attention case (a layer
  *   case's tolerance is looser) whose scores are large and summed in long f16 chains, over
@@ -152,7 +155,8 @@ export type FaultReach =
   | { readonly need: "partial-query-tile" }
   | { readonly need: "several-key-tiles" | "key-tile-past-row"; readonly kernel: KeyWalk }
   | { readonly need: "tile-keys-past-first" }
-  | { readonly need: "f16-score-rounding" };
+  | { readonly need: "f16-score-rounding" }
+  | { readonly need: "later-sequence" };
 
 /** The key walk of a tiled kernel (see {@link FaultReach}). */
 export type KeyWalk = "absorbed-tiled" | "fa2";
@@ -1037,6 +1041,8 @@ export const TILED_FAULTS: readonly Fault[] = [
       pattern: "k_rows[k0 + kb + k]",
       replacement: "k_rows[kb + k]",
       scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+      // one sequence's keys start at key 0: k0 is 0 (smoke's b=1 prefills passed with it)
+      reach: { need: "later-sequence" },
     },
   ),
   sourceFault(
@@ -1342,6 +1348,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "key_rows(qm.y, kb, nk - 1u)",
       replacement: "key_rows(0u, kb, nk - 1u)",
       scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+      // one sequence's first key is key 0 (smoke's b=1 prefill passed with it)
+      reach: { need: "later-sequence" },
     },
   ),
   sourceFault(

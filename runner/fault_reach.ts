@@ -277,6 +277,11 @@ export function f16ScoreRounding(plan: GpuPlan): F16ScoreRounding {
 function reachMiss(reach: FaultReach, plan: GpuPlan, options: { layer: boolean }): string | null {
   const v = plan.variant;
   const layout = plan.layout;
+  if (reach.need === "later-sequence") {
+    return layout.seqs.some((q) => q.qLen > 0 && q.kLen > 0 && q.kStart > 0) ? null : "its " +
+      "keys are one sequence's, from the key buffer's first key: read from the buffer's " +
+      "start they are the same keys";
+  }
   if (reach.need === "f16-score-rounding") {
     if (options.layer) {
       return "it is a layer case, whose f16 tolerance (cos_diff) is looser than the f16 " +
@@ -501,6 +506,8 @@ const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
     "than where a later key tile starts (a prefill longer than a key tile)",
   "tile-keys-past-first": "a causal prefill in which a query tile's last query sees keys " +
     "past its first query's, rounded up to 4",
+  "later-sequence": "a case of several sequences (b > 1, or packed thd sequences), whose " +
+    "later sequences' keys start past the key buffer's first key",
   "f16-score-rounding": `an f16 attention case (not a layer case) of a preset whose scores ` +
     `the f16 rounding moves past the f16 tolerance (DeepSeek-V2-Lite, V3), whose queries ` +
     `see ${F16_SCORE_ROUNDING_KEYS} keys or more`,

@@ -960,3 +960,29 @@ Deno.test("tiled-f16-partial-scores shows only where the f16 rounding of the sco
     },
   );
 });
+
+Deno.test("a fault that reads a sequence's keys from the key buffer's start cannot show in a case of one sequence", async () => {
+  // smoke's b=1 prefills ran tiled-sequence-start-ignored and gemm-sequence-start-ignored
+  // and passed (their only sequence starts at key 0: the faulty read is the right one), so
+  // `--filter 'preset=tiny;b=1'` said "not caught", exit 4; every b=2 and thd case failed
+  for (const id of ["tiled-sequence-start-ignored", "gemm-sequence-start-ignored"]) {
+    const f = fault(id);
+    const one = { preset: "tiny", dtype: "f32", path: "absorbed", sq: 40, sk: 70, b: 1 };
+    const miss = await faultMiss(cases(one), f, caps);
+    assert.deepEqual(miss && [...miss.keys()], [
+      "its plan executes it but no input can show it there: its keys are one sequence's, " +
+      "from the key buffer's first key: read from the buffer's start they are the same keys",
+    ], id);
+    assert.equal(await faultMiss(cases({ ...one, b: 2 }), f, caps), null, id);
+    assert.equal(await faultMiss(cases({ ...one, layout: "thd", b: 2 }), f, caps), null, id);
+    await assert.rejects(
+      () => checkFaultReached(cases(one), f, caps),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes(
+          "it shows only in a case of several sequences (b > 1, or packed thd sequences), " +
+            "whose later sequences' keys start past the key buffer's first key;",
+        ),
+    );
+  }
+});
