@@ -146,7 +146,23 @@ function missOfPlan(
     }
   }
   const packed = fault.packedTexture;
-  if (packed !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
+  if (packed === "any" && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
+    const v = r.variant;
+    const textures = [
+      v.cacheTexture,
+      v.queryTexture,
+      v.probTexture,
+      v.keyTexture,
+      v.valueTexture,
+      v.weightTexture,
+      v.expandTextures?.latent,
+      v.expandTextures?.weights,
+    ];
+    if (!textures.some((t) => t?.format === "rgba32uint")) {
+      return "no texture of its plan holds packed f16 rows (rgba32uint): the faulted code " +
+        "packs rows only into one";
+    }
+  } else if (packed === "cacheTexture" && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
     const format = r.variant[packed]?.format;
     if (format !== "rgba32uint") {
       return `its plan's ${packed} is ${format ?? "absent"}, not packed f16 rows ` +

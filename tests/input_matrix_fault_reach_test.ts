@@ -363,6 +363,21 @@ Deno.test("a packed-rows fault misses a plan whose cache texture is not packed",
   ]]);
   const lite = cases({ ...tiny, preset: "deepseek-v2-lite", dtype: "f16", path: "absorbed" });
   assert.equal(await faultMiss(lite, hi, caps), null);
+  // the packing copy (cache_texture.wgsl): whichever texture is packed. Over smoke's tiny
+  // f16 absorbed cases (no texture packed) it ran, passed, and the run said exit 4; its
+  // expanded ones pack K and V (caught, as V2-Lite's absorbed cache)
+  const swapped = fault("gemm-packed-halves-swapped");
+  const none = await faultMiss(f16, swapped, caps);
+  assert.deepEqual(none && [...none], [[
+    "no texture of its plan holds packed f16 rows (rgba32uint): the faulted code packs rows " +
+    "only into one",
+    1,
+  ]]);
+  assert.equal(
+    await faultMiss(cases({ ...tiny, dtype: "f16", path: "expanded" }), swapped, caps),
+    null,
+  );
+  assert.equal(await faultMiss(lite, swapped, caps), null);
 });
 
 Deno.test("every fault's own scenario (bshd) is reached: no reach rule says it cannot show there", async () => {
