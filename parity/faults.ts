@@ -144,6 +144,8 @@ export interface Fault {
  *   walks starts (the tile-relative mask's u32 wrap).
  * - `tile-keys-past-first`: a query tile whose last query sees keys past the first
  *   query's, rounded up to whole 4-key blocks (expanded_gemm.wgsl's values pass).
+ * - `decode-tile`: a plan of one-query tiles (`queryTile` 1): code of the decode tile only
+ *   (expanded.wgsl's packed decode), which a prefill tile's plan compiles but never runs.
  * - `later-sequence`: a sequence with queries whose keys start past the key buffer's first
  *   key (a second sequence with keys): a fault that reads a sequence's keys from the
  *   buffer's start reads the same keys in a case of one sequence.
@@ -157,7 +159,8 @@ export type FaultReach =
   | { readonly need: "several-key-tiles" | "key-tile-past-row"; readonly kernel: KeyWalk }
   | { readonly need: "tile-keys-past-first" }
   | { readonly need: "f16-score-rounding" }
-  | { readonly need: "later-sequence" };
+  | { readonly need: "later-sequence" }
+  | { readonly need: "decode-tile" };
 
 /** The key walk of a tiled kernel (see {@link FaultReach}). */
 export type KeyWalk = "absorbed-tiled" | "fa2";
@@ -822,6 +825,9 @@ export const FAULTS: readonly Fault[] = [
       replacement: "return mat4x4<acc_t>(q0 * a.lo,",
       scenario: TINY_F16_DECODE_PACKED,
       dtype: "f16",
+      // the decode tile's packed code (QT == 1): smoke's tiny f16 expanded prefills (4- and
+      // 12-query tiles) ran it unchanged and passed
+      reach: { need: "decode-tile" },
     },
   ),
   sourceFault(
@@ -834,6 +840,9 @@ export const FAULTS: readonly Fault[] = [
       replacement: "acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.lo;",
       scenario: TINY_F16_DECODE_PACKED,
       dtype: "f16",
+      // the decode tile's packed code (QT == 1): smoke's tiny f16 expanded prefills (4- and
+      // 12-query tiles) ran it unchanged and passed
+      reach: { need: "decode-tile" },
     },
   ),
   sourceFault(

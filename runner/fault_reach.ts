@@ -293,6 +293,11 @@ export function f16ScoreRounding(plan: GpuPlan): F16ScoreRounding {
 function reachMiss(reach: FaultReach, plan: GpuPlan, options: { layer: boolean }): string | null {
   const v = plan.variant;
   const layout = plan.layout;
+  if (reach.need === "decode-tile") {
+    const qt = v.queryTile;
+    return qt === 1 ? null : `its plan runs prefill tiles (${qt} queries a tile): the faulted ` +
+      "code is the decode tile's (one query a tile)";
+  }
   if (reach.need === "later-sequence") {
     return layout.seqs.some((q) => q.qLen > 0 && q.kLen > 0 && q.kStart > 0) ? null : "its " +
       "keys are one sequence's, from the key buffer's first key: read from the buffer's " +
@@ -522,6 +527,7 @@ const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
     "than where a later key tile starts (a prefill longer than a key tile)",
   "tile-keys-past-first": "a causal prefill in which a query tile's last query sees keys " +
     "past its first query's, rounded up to 4",
+  "decode-tile": "a decode case, whose plan runs one-query tiles",
   "later-sequence": "a case of several sequences (b > 1, or packed thd sequences), whose " +
     "later sequences' keys start past the key buffer's first key",
   "f16-score-rounding": `an f16 attention case (not a layer case) of a preset whose scores ` +

@@ -1001,3 +1001,19 @@ Deno.test("a fault that reads a sequence's keys from the key buffer's start cann
     );
   }
 });
+
+Deno.test("a fault in the dense kernel's packed decode tile cannot show in a prefill plan", async () => {
+  // smoke's tiny f16 expanded prefills (4-query tiles, and the layer's 12 queries) ran
+  // expanded-packed-scores-hi-dropped and expanded-packed-values-hi-lost unchanged (the
+  // code is under `if (QT == 1u)`) and passed: a run of them said "not caught", exit 4
+  for (const id of ["expanded-packed-scores-hi-dropped", "expanded-packed-values-hi-lost"]) {
+    const f = fault(id);
+    const f16 = { ...tiny, dtype: "f16", path: "expanded" };
+    const prefill = await faultMiss(cases(f16), f, caps);
+    assert.deepEqual(prefill && [...prefill.keys()], [
+      "its plan executes it but no input can show it there: its plan runs prefill tiles (4 " +
+      "queries a tile): the faulted code is the decode tile's (one query a tile)",
+    ], id);
+    assert.equal(await faultMiss(cases({ ...f16, sq: 1 }), f, caps), null, id);
+  }
+});
