@@ -146,6 +146,9 @@ export interface Fault {
  *   query's, rounded up to whole 4-key blocks (expanded_gemm.wgsl's values pass).
  * - `decode-tile`: a plan of one-query tiles (`queryTile` 1): code of the decode tile only
  *   (expanded.wgsl's packed decode), which a prefill tile's plan compiles but never runs.
+ * - `several-softmax-groups`: more (query token, head) rows than the gemm softmax's
+ *   workgroup holds (gemm_softmax.wgsl: n = ceil(rows / WG) workgroups): its workgroup order
+ *   over one workgroup is that workgroup.
  * - `later-sequence`: a sequence with queries whose keys start past the key buffer's first
  *   key (a second sequence with keys): a fault that reads a sequence's keys from the
  *   buffer's start reads the same keys in a case of one sequence.
@@ -160,7 +163,8 @@ export type FaultReach =
   | { readonly need: "tile-keys-past-first" }
   | { readonly need: "f16-score-rounding" }
   | { readonly need: "later-sequence" }
-  | { readonly need: "decode-tile" };
+  | { readonly need: "decode-tile" }
+  | { readonly need: "several-softmax-groups" };
 
 /** The key walk of a tiled kernel (see {@link FaultReach}). */
 export type KeyWalk = "absorbed-tiled" | "fa2";
@@ -1602,6 +1606,9 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "select(n - 1u - g / 2u, g / 2u, g % 2u == 0u)",
       replacement: "select(g / 2u, g / 2u, g % 2u == 0u)",
       scenario: EXPANDED_PREFILL_20,
+      // one workgroup (g = 0) is block 0 either way: smoke's tiny decodes (2 tokens x 4
+      // heads, an 8-row workgroup) ran it and passed
+      reach: { need: "several-softmax-groups" },
     },
   ),
   sourceFault(

@@ -298,6 +298,12 @@ function reachMiss(reach: FaultReach, plan: GpuPlan, options: { layer: boolean }
     return qt === 1 ? null : `its plan runs prefill tiles (${qt} queries a tile): the faulted ` +
       "code is the decode tile's (one query a tile)";
   }
+  if (reach.need === "several-softmax-groups") {
+    const rows = layout.totalQ * plan.attention.numHeads;
+    return rows > v.workgroupSize ? null : `its ${rows} (query token, head) ` +
+      `${nounFor(rows, "row")} fit one softmax workgroup of ${v.workgroupSize}: the ` +
+      "faulted order changes only which workgroup takes which of several blocks";
+  }
   if (reach.need === "later-sequence") {
     return layout.seqs.some((q) => q.qLen > 0 && q.kLen > 0 && q.kStart > 0) ? null : "its " +
       "keys are one sequence's, from the key buffer's first key: read from the buffer's " +
@@ -528,6 +534,8 @@ const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
   "tile-keys-past-first": "a causal prefill in which a query tile's last query sees keys " +
     "past its first query's, rounded up to 4",
   "decode-tile": "a decode case, whose plan runs one-query tiles",
+  "several-softmax-groups": "a case of more (query token, head) rows than its plan's " +
+    "softmax workgroup holds",
   "later-sequence": "a case of several sequences (b > 1, or packed thd sequences), whose " +
     "later sequences' keys start past the key buffer's first key",
   "f16-score-rounding": `an f16 attention case (not a layer case) of a preset whose scores ` +

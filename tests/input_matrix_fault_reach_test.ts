@@ -1017,3 +1017,19 @@ Deno.test("a fault in the dense kernel's packed decode tile cannot show in a pre
     assert.equal(await faultMiss(cases({ ...f16, sq: 1 }), f, caps), null, id);
   }
 });
+
+Deno.test("a fault in the gemm softmax's workgroup order cannot show where one workgroup holds every row", async () => {
+  // smoke's 24 tiny decodes (2 tokens x 4 heads: one 8-row workgroup) ran
+  // gemm-softmax-order-folded and passed: a run of them said "not caught", exit 4
+  const f = fault("gemm-softmax-order-folded");
+  for (const path of ["absorbed", "expanded"]) {
+    const decode = { ...tiny, sq: 1, path };
+    const miss = await faultMiss(cases(decode), f, caps);
+    assert.deepEqual(miss && [...miss.keys()], [
+      "its plan executes it but no input can show it there: its 8 (query token, head) rows " +
+      "fit one softmax workgroup of 8: the faulted order changes only which workgroup takes " +
+      "which of several blocks",
+    ], path);
+    assert.equal(await faultMiss(cases({ ...decode, b: 3 }), f, caps), null, path);
+  }
+});
