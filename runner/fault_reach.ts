@@ -118,9 +118,13 @@ function missOfPlan(
     // what runCase gives the kernel: a change that leaves the spec and plan as they are (no
     // YaRN factor to leave out, no causal offset to drop, one sequence) runs the clean case
     const changed = fault.apply.change({ spec: options.spec, plan: r });
-    return JSON.stringify(changed.plan) === JSON.stringify(r) &&
-        JSON.stringify(changed.spec) === JSON.stringify(options.spec)
-      ? "the fault leaves its spec and plan as they are (what it changes is not in this case)"
+    if (JSON.stringify(changed.spec) !== JSON.stringify(options.spec)) return null;
+    if (JSON.stringify(changed.plan) === JSON.stringify(r)) {
+      return "the fault leaves its spec and plan as they are (what it changes is not in this case)";
+    }
+    return isGpuPlan(changed.plan) && positionsShiftedAlike(r, changed.plan)
+      ? "the fault moves each sequence's query and key RoPE positions by one amount: RoPE " +
+        "is relative, so its scores are as they were"
       : null;
   }
   if (fault.dtype !== undefined && c.params.dtype !== fault.dtype) {
@@ -190,6 +194,34 @@ function missOfPlan(
     ? reachMiss(fault.reach, r, { layer: c.params.mode === "layer" })
     : null;
   return reach === null ? null : `its plan executes it but ${NO_INPUT}: ${reach}`;
+}
+
+/**
+ * Whether `changed` differs from `plan` only in its RoPE positions, each sequence's query and
+ * key positions moved by one amount (positions-not-restarted in a self-attention prefill: a
+ * later sequence's queries and keys both counted from the batch's first token). RoPE scores
+ * depend on the query position less the key position, so nothing a kernel computes changes.
+ */
+function positionsShiftedAlike(plan: GpuPlan, changed: GpuPlan): boolean {
+  const a = plan.layout, b = changed.layout;
+  const rest = (p: GpuPlan) =>
+    JSON.stringify({ ...p, layout: { ...p.layout, qPositions: [], kPositions: [] } });
+  if (rest(plan) !== rest(changed)) return false;
+  if (a.qPositions.length !== b.qPositions.length) return false;
+  if (a.kPositions.length !== b.kPositions.length) return false;
+  const shift = new Map<number, number>();
+  const same = (seq: number, d: number) => {
+    const had = shift.get(seq);
+    if (had === undefined) shift.set(seq, d);
+    return had === undefined || had === d;
+  };
+  for (let t = 0; t < a.qPositions.length; t++) {
+    if (!same(a.qSeqId[t], b.qPositions[t] - a.qPositions[t])) return false;
+  }
+  for (let t = 0; t < a.kPositions.length; t++) {
+    if (!same(a.kSeqId[t], b.kPositions[t] - a.kPositions[t])) return false;
+  }
+  return true;
 }
 
 /** The query tiles of a plan as [first query, count] pairs (kernels/tables.ts queryTiles). */

@@ -250,6 +250,33 @@ Deno.test("a plan fault that leaves a case's plan as it is cannot show there: co
     const miss = await faultMiss(square, fault(id), caps);
     assert.deepEqual(miss && [...miss], [[noop, 1]], id);
   }
+  // positions-not-restarted over several square sequences (smoke's tiny-yarn b=2 prefills
+  // of 24 x 24): the second sequence's queries and keys both move by 24, which relative
+  // RoPE does not see; those 8 cases passed and a run of them said "not caught", exit 4
+  const shift = "the fault moves each sequence's query and key RoPE positions by one amount: " +
+    "RoPE is relative, so its scores are as they were";
+  for (const layout of ["bshd", "thd"]) {
+    const prefills = cases({
+      ...tiny,
+      preset: "tiny-yarn",
+      sq: 24,
+      sk: 24,
+      layout,
+      path: "absorbed",
+    });
+    const miss = await faultMiss(prefills, fault("positions-not-restarted"), caps);
+    assert.deepEqual(miss && [...miss], [[shift, 1]], layout);
+    // a decode's queries move by another amount than its keys: shown (and caught)
+    assert.equal(
+      await faultMiss(
+        cases({ ...tiny, sq: 1, layout, path: "absorbed" }),
+        fault("positions-not-restarted"),
+        caps,
+      ),
+      null,
+      layout,
+    );
+  }
   // one position short shows in a square prefill too (query 0 then sees no key)
   assert.equal(await faultMiss(square, fault("causal-diagonal-excluded"), caps), null);
   // without a causal mask the kernels never read the causal offset: `run --plant-fault
