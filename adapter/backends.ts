@@ -1397,7 +1397,10 @@ const expandedTiled: Backend = {
       maxChunkVec4: tuning.fa2MaxChunkVec4,
     });
     const wgBytes = fa2WorkgroupBytes(shape, queryTile, chunkVec4);
-    if (q.caps !== null && wgBytes > wgLimit) {
+    // A width that is no whole number of vec4s (refused above) gives no real tile size: the
+    // bytes would be computed from fractional widths, a second reason that means nothing.
+    const wholeVec4 = !reasons.some((r) => r.code === "shape.not-vec4");
+    if (q.caps !== null && wholeVec4 && wgBytes > wgLimit) {
       reasons.push({
         code: "limits.workgroup-storage",
         message:

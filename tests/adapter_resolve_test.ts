@@ -85,6 +85,30 @@ Deno.test("the expanded backends refuse a RoPE width that is not a multiple of 4
   }
 });
 
+Deno.test("wgsl-expanded-tiled: a width that is no whole number of vec4s is one reason, not a tile size too", () => {
+  // v_head_dim 129 on a 16 KiB gpu-class device: before, beside shape.not-vec4, a second
+  // reason said "the 64-query x 32-key tiles need 30980 bytes (v_head_dim 129)", computed from
+  // 32.25 vec4s.
+  const spec = withParams(presetSpec("deepseek-v2-lite"), { vHeadDim: 129 });
+  const small: DeviceCaps = {
+    ...caps,
+    deviceClass: "gpu",
+    smCount: 1,
+    limits: { ...caps.limits, maxComputeWorkgroupStorageSize: 16384 },
+  };
+  const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 256, seqK: 256, causal: true };
+  const u = asUnsupported(
+    resolve({ spec, layout, dtype: "f32", backend: "wgsl-expanded-tiled" }, small),
+  );
+  assert.deepEqual(u.reasons.map((r) => r.code), ["shape.not-vec4"]);
+  // A whole-vec4 width over the same device's memory still gets the tile's bytes.
+  const wide = withParams(presetSpec("deepseek-v2-lite"), { vHeadDim: 512 });
+  const w = asUnsupported(
+    resolve({ spec: wide, layout, dtype: "f32", backend: "wgsl-expanded-tiled" }, small),
+  );
+  assert.ok(w.reasons.some((r) => r.code === "limits.workgroup-storage"));
+});
+
 Deno.test("a packed layout with no query token is refused on every backend: layout.no-queries", () => {
   // cu_seqlens 0,0,0 with keys: the gemm backends were planned with 0-byte q buffers and the
   // run failed with "validation error: Buffer with 'q' label binding size is zero"; the
