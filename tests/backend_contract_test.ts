@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { floating as notAwaitedFloating } from "./fixtures/backends/launch_not_awaited.ts";
 import assert from "node:assert/strict";
 import { keysPerBlock } from "../adapter/loop_budget.ts";
 import { presetSpec } from "../adapter/presets.ts";
@@ -365,13 +366,16 @@ gpuTest(
       /did launch\(\) return before its commands were recorded\? .*await every promise launch\(\) starts/;
     // none of its passes encoded when it resolved: out and lse read back NaN, a parity failure
     // naming no cause; one pass left to a callback: WebGPU's bare "Encoding must not have ended"
+    // The late one first: the not-awaited one's floating launch dispatches on the shared device
+    // whenever its compile ends, which landed in the next run's error scope on a loaded machine
+    // (a full run failed on "Buffer with 'q_nope' label has been destroyed"); it is waited for.
     for (
       const [fixture, said] of [
-        ["launch_not_awaited", /: launch\(\) encoded no pass \(kit\.dispatch was not called/],
         [
           "launch_dispatch_late",
           /: what its launch\(\) encoded was refused by WebGPU: validation error: /,
         ],
+        ["launch_not_awaited", /: launch\(\) encoded no pass \(kit\.dispatch was not called/],
       ] as const
     ) {
       const m = await loadBackendModule(`tests/fixtures/backends/${fixture}.ts`);
@@ -392,6 +396,7 @@ gpuTest(
         },
       );
     }
+    await Promise.all(notAwaitedFloating);
   },
 );
 
