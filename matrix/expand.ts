@@ -173,7 +173,8 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
     });
     if (g.expect) {
       const backends = asList((g.axes as Axes).backend ?? "") as string[];
-      for (const p of expectProblems(g.expect, backends)) {
+      const paths = asList((g.axes as Axes).path ?? CASE_DEFAULTS.path) as string[];
+      for (const p of expectProblems(g.expect, backends, { paths })) {
         issues.push({
           path: `groups[${gi}].expect${p.path ? `.${p.path}` : ""}`,
           value: p.value,

@@ -15,6 +15,11 @@
  *   whose `backend` axis names a backend that is not bundled (a user backend, loaded with
  *   `--backend-module`, may define its own codes; docs/backends.md); elsewhere only the
  *   bundled backends answer, and they use the codes listed here.
+ * - a prefix names a backend that answers for every case of the group: one of the GPU
+ *   backends `auto:<path>` tries for the group's path (a group of both paths, or a prefix
+ *   of the other path's backend or of cpu-reference, which auto never tries, would never
+ *   match on the other cases), or, in a group with a `backend` axis, the one backend it
+ *   names (a case gives only its own backend's codes).
  * - the codes of `invalid` are fragments of the error message, not reason codes: not
  *   checked here.
  *
@@ -54,10 +59,20 @@ export interface ExpectProblem {
   readonly message: string;
 }
 
+/** Options of {@link expectProblems}. */
+export interface ExpectProblemsOptions {
+  /**
+   * The values of the group's `path` axis (default: the default path, absorbed); read only
+   * in a group without a `backend` axis, whose cases `auto:<path>` resolves.
+   */
+  readonly paths?: readonly string[];
+}
+
 /**
- * The problems of one `expect` entry (empty when it is fine): `supported` with codes, and
- * an `unsupported` code that is no reason code (see the module's rule). `backends` are the
- * values of the group's `backend` axis ("" or absent: the bundled backends of the path).
+ * The problems of one `expect` entry (empty when it is fine): `supported` with codes, an
+ * `unsupported` code that is no reason code, and a backend prefix no case of the group can
+ * give (see the module's rule). `backends` are the values of the group's `backend` axis
+ * ("" or absent: the bundled backends of the path).
  *
  * @example
  * ```ts
@@ -66,11 +81,15 @@ export interface ExpectProblem {
  * // [{ path: "codes[0]", value: "dtype.f16-unavailabel",
  * //    message: 'is not a reason code; did you mean "dtype.f16-unavailable"? ...' }]
  * expectProblems({ support: "unsupported", codes: ["naive.too-big"] }, ["naive"]); // []
+ * expectProblems({ support: "unsupported", codes: ["wgsl-absorbed:dtype.f16-unavailable"] }, [], {
+ *   paths: ["expanded"],
+ * }).length; // 1: auto:expanded never tries wgsl-absorbed
  * ```
  */
 export function expectProblems(
   expect: CaseExpect,
   backends: readonly string[],
+  options: ExpectProblemsOptions = {},
 ): ExpectProblem[] {
   const codes = expect.codes ?? [];
   if (expect.support === "supported") {
@@ -101,6 +120,17 @@ export function expectProblems(
       );
       return;
     }
+    if (prefix !== null) {
+      const never = prefixNeverAnswers(prefix, backends, options.paths ?? ["absorbed"]);
+      if (never !== null) {
+        problem(
+          `${never}, so this code would never be among their reasons and those cases would ` +
+            `be reported unexpected; leave the prefix out ("${code}" matches ` +
+            "the code from whichever backend gives it)",
+        );
+        return;
+      }
+    }
     if (REASON_CODES.includes(code)) return;
     const namespace = code.includes(".") ? code.slice(0, code.indexOf(".")) : "";
     const own = !HARNESS_CODE_NAMESPACES.includes(namespace) && code !== "";
@@ -125,4 +155,32 @@ export function expectProblems(
     );
   });
   return problems;
+}
+
+/**
+ * Why a bundled backend's prefix could not be given for some case of a group, or null when it
+ * can be: the group's `backend` axis names another backend too, or (no such axis) the
+ * backend is not one `auto:<path>` tries for each of the group's paths.
+ */
+function prefixNeverAnswers(
+  prefix: string,
+  backends: readonly string[],
+  paths: readonly string[],
+): string | null {
+  const named = backends.filter((b) => b !== "");
+  if (named.length > 0) {
+    const others = named.filter((b) => b !== prefix);
+    return others.length === 0 ? null : `names backend "${prefix}", but the group's backend ` +
+      `axis runs cases on ${others.join(", ")}, which give only their own codes`;
+  }
+  const backend = BUNDLED_BACKENDS[prefix];
+  if (backend.runsOn !== "gpu") {
+    return `names backend "${prefix}", which auto:<path> never tries for the group's cases ` +
+      "(it is the reference)";
+  }
+  const others = [...new Set(paths)].filter((p) => p !== backend.path);
+  return others.length === 0
+    ? null
+    : `names backend "${prefix}" of the ${backend.path} path, which auto:${others[0]} never ` +
+      `tries (the group's ${others[0]} cases run on that path's backends)`;
 }

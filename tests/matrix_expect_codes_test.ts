@@ -59,15 +59,64 @@ Deno.test("an unknown reason code is refused, naming the nearest code and the li
 });
 
 Deno.test("a backend prefix must be a bundled backend's (auto:<path> adds those)", () => {
-  const ok = ["wgsl-absorbed-gemm:dtype.f16-unavailable", "wgsl-expanded:limits.buffer-too-large"];
-  validateMatrix(
-    { name: "m", groups: [{ axes, expect: { support: "unsupported", codes: ok } }] },
-    "m",
-  );
+  const ok = ["wgsl-absorbed-gemm:dtype.f16-unavailable", "wgsl-absorbed:limits.buffer-too-large"];
+  validateMatrix({
+    name: "m",
+    groups: [
+      { axes, expect: { support: "unsupported", codes: ok } },
+      {
+        axes: { ...axes, path: "expanded" },
+        expect: { support: "unsupported", codes: ["wgsl-expanded:limits.buffer-too-large"] },
+      },
+    ],
+  }, "m");
   const e = matrixError([
     { axes, expect: { support: "unsupported", codes: ["wgsl-absorbd:dtype.f16-unavailable"] } },
   ]);
   assert.match(e.message, /prefix "wgsl-absorbd", which is no bundled backend.*"wgsl-absorbed"/);
+});
+
+Deno.test("a backend prefix no case of the group can give is refused, naming why", () => {
+  // each of these ran and read "unexpectedly unsupported: dtype.f16-unavailable" for a case
+  // that was refused for exactly that code: the prefix named a backend that never answered
+  const f16 = (prefix: string) => ({
+    support: "unsupported",
+    codes: [`${prefix}:dtype.f16-unavailable`],
+  });
+  const e = matrixError([
+    { name: "other-path", axes: { ...axes, path: "expanded" }, expect: f16("wgsl-absorbed") },
+    {
+      name: "both",
+      axes: { ...axes, path: ["absorbed", "expanded"] },
+      expect: f16("wgsl-absorbed"),
+    },
+    { name: "reference", axes: { ...axes, sk: 8, path: "expanded" }, expect: f16("cpu-reference") },
+    { name: "axis", axes: { ...axes, backend: "wgsl-expanded" }, expect: f16("wgsl-absorbed") },
+    {
+      name: "axis-2",
+      axes: { ...axes, sk: 9, backend: ["wgsl-absorbed", "wgsl-absorbed-gemm"] },
+      expect: f16("wgsl-absorbed"),
+    },
+  ]);
+  assert.match(
+    e.message,
+    /groups\[0\]\.expect\.codes\[0\]: "wgsl-absorbed:dtype\.f16-unavailable" names backend "wgsl-absorbed" of the absorbed path, which auto:expanded never tries.*leave the prefix out \("dtype\.f16-unavailable" matches/,
+  );
+  assert.match(e.message, /groups\[1\]\.expect\.codes\[0\]: .* auto:expanded never tries/);
+  assert.match(e.message, /groups\[2\]\.expect\.codes\[0\]: .* "cpu-reference", which auto/);
+  assert.match(
+    e.message,
+    /groups\[3\]\.expect\.codes\[0\]: .* backend axis runs cases on wgsl-expanded,/,
+  );
+  assert.match(e.message, /groups\[4\]\.expect\.codes\[0\]: .* runs cases on wgsl-absorbed-gemm,/);
+  // the backend a group's one backend axis value names, and a path's own backends, are fine
+  validateMatrix({
+    name: "m",
+    groups: [
+      { axes: { ...axes, backend: "wgsl-expanded" }, expect: f16("wgsl-expanded") },
+      { axes: { ...axes, sk: 8, path: "expanded" }, expect: f16("wgsl-expanded-gemm") },
+    ],
+  }, "m");
 });
 
 Deno.test("a group naming a user backend may expect its own codes, not misspelt harness ones", () => {
