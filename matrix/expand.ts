@@ -606,14 +606,19 @@ export function checkCaseCount(
     : "";
   const { count, exact } = countCases(m, options);
   if (count <= max) return;
+  // past 2^53 - 1 the count is no exact integer, and --max-cases takes none that large: its
+  // suggestion read "raise the limit with --max-cases 288230376151711740", which is refused
+  const raisable = Number.isSafeInteger(count);
   throw new ConfigError(source, [{
     path: "groups",
     value: count,
     message:
       `${exact ? "cases" : "cases at most (counted before excludes)"}${
         options.filter ? " after the filter" : ""
-      } are more than the limit of ${max}; select fewer with --filter or smaller axes, or ` +
-      `raise the limit with --max-cases ${count}${shard}`,
+      } are more than the limit of ${max}; select fewer with --filter or smaller axes` +
+      (raisable
+        ? `, or raise the limit with --max-cases ${count}${shard}`
+        : ` (no --max-cases reaches that many: it takes integers up to ${Number.MAX_SAFE_INTEGER})`),
   }], "too many cases");
 }
 

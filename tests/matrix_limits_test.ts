@@ -85,6 +85,19 @@ Deno.test("a 10^8-case matrix is counted, not expanded, and refused with --max-c
       `100000000 cases are more than the limit of ${DEFAULT_MAX_CASES}.*--max-cases 100000000`,
     ),
   );
+  // past 2^53 the count is no integer --max-cases takes: no --max-cases is suggested
+  const r = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  const vast = validateMatrix({
+    name: "v",
+    groups: [{ axes: { b: r(4096), sq: r(4096), sk: r(4096), heads: r(1024), splits: r(4096) } }],
+  }, "vast.json");
+  const ev = configError(() => expandMatrix(vast, "vast.json"));
+  assert.match(
+    ev.message,
+    /groups: 288230376151711740 cases are more than the limit of 100000; select fewer with --filter or smaller axes \(no --max-cases/,
+  );
+  assert.match(ev.message, /no --max-cases reaches that many/);
+  assert.doesNotMatch(ev.message, /raise the limit with --max-cases/);
   // lazily expanded: the first cases come at once, whatever the total
   const it = iterateCases(m, "huge.json");
   const first = [it.next().value, it.next().value];
