@@ -20,6 +20,7 @@ import {
 import { type CaseFilter, caseId, matchesFilter } from "./case_id.ts";
 import { expectProblems } from "./reason_codes.ts";
 import { unknownPresets } from "./preset_names.ts";
+import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { idValueProblem, MAX_LAYOUT_TOKENS, parseMatrixFile } from "./schema.ts";
 import {
@@ -635,6 +636,19 @@ function spelledTwice(preset: string, spellings: PresetSpellings | undefined): s
 }
 
 /**
+ * The head count of a bundled preset (a `heads` override equal to it is the preset's own
+ * case), or null for a config path, whose count is read only when its case runs.
+ */
+function presetHeads(preset: string, cache: Map<string, number | null>): number | null {
+  let heads = cache.get(preset);
+  if (heads === undefined) {
+    heads = PRESET_NAMES.includes(preset) ? presetSpec(preset).numHeads : null;
+    cache.set(preset, heads);
+  }
+  return heads;
+}
+
+/**
  * The cases of a validated matrix, generated one at a time in file order (memory does
  * not grow with the number of cases, except for the ids kept to find repeats). A filter
  * narrows each axis before the product, so a filtered run never walks the whole matrix.
@@ -653,6 +667,10 @@ export function* iterateCases(
   options: { filter?: CaseFilter | null; presetSpellings?: PresetSpellings } = {},
 ): Generator<Case> {
   const where = new Map<string, number>();
+  // a heads override equal to a preset's own count runs the case heads 0 (the spec's) runs:
+  // each case by the id it would have with heads 0, and the id and group that first had it
+  const sameAs = new Map<string, { id: string; gi: number }>();
+  const heads = new Map<string, number | null>();
   for (const [gi, g] of m.groups.entries()) {
     const axes = groupAxes(g, options.filter ?? null);
     if (axes.some(([, values]) => values.length === 0)) continue;
@@ -674,6 +692,23 @@ export function* iterateCases(
               spelledTwice(params.preset, options.presetSpellings)
             }`,
           }], "invalid matrix");
+        }
+        const own = presetHeads(params.preset, heads);
+        if (own !== null && (params.heads === 0 || params.heads === own)) {
+          const key = caseId({ ...params, heads: 0 });
+          const first = sameAs.get(key);
+          if (first !== undefined) {
+            throw new ConfigError(source, [{
+              path: `groups[${gi}]`,
+              value: id,
+              message: `runs the case ${JSON.stringify(first.id)} of groups[${first.gi}] ` +
+                `under another id: heads ${own} is ${params.preset}'s own head count, what ` +
+                "heads 0 (the spec's) runs, so the one case would run twice; give heads " +
+                `0 or ${own}, not both, or exclude one ({"preset": "${params.preset}", ` +
+                `"heads": ${own}})`,
+            }], "invalid matrix");
+          }
+          sameAs.set(key, { id, gi });
         }
         where.set(id, gi);
         yield {
