@@ -26,6 +26,8 @@ import { profileLimitWarnings } from "../runner/case_request.ts";
 import { nearest } from "../util/edit_distance.ts";
 import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 import { selectCases } from "../runner/run_matrix.ts";
+import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
+import { ConfigError } from "../adapter/errors.ts";
 import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import {
   CONFIG_ROOT_HELP,
@@ -352,8 +354,27 @@ async function explainCaseOf(
   const loaded = await loadBackendModuleOptions(opts.backendModule);
   const backend = opts.given("backend") ? checkBackendId(opts.backend) : undefined;
   const matrix = opts.matrix ?? "smoke";
-  const { all, baseDir } = await selectCases({ matrix, configRoot: opts.configRoot });
-  const c = all.find((x) => x.id === id);
+  // the case's own id is a filter that selects it: a matrix over --max-cases's default, which
+  // a run with --max-cases ran, was refused "raise the limit with --max-cases" (an option
+  // explain has not); the whole matrix is loaded only to say a case it lacks
+  const found = await selectCases({ matrix, filter: id, configRoot: opts.configRoot })
+    .then((s) => ({ ...s, c: s.all.find((x) => x.id === id) }), () => undefined);
+  const { all, baseDir } = found?.c !== undefined
+    ? found
+    : await selectCases({ matrix, configRoot: opts.configRoot }).catch((e: unknown) => {
+      // too many to list the nearest: not "raise the limit with --max-cases", which explain
+      // has not (the case is not among them whatever the limit)
+      if (
+        !(e instanceof ConfigError) || !e.message.startsWith(`${matrix}: too many cases`)
+      ) throw e;
+      throw new CliError(
+        `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (more than ` +
+          `${DEFAULT_MAX_CASES} cases, too many to name the nearest); \`run --matrix ${matrix} ` +
+          "--filter '<key>=<value>'` selects cases by their keys",
+        EXIT.badInput,
+      );
+    });
+  const c = found?.c ?? all.find((x) => x.id === id);
   if (c === undefined) {
     throw new CliError(
       `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${
