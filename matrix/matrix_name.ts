@@ -6,8 +6,12 @@
  * @module
  */
 import { basename, resolve } from "node:path";
+import { BUNDLED_MATRICES } from "./expand.ts";
 
-const isFile = (m: string) => m.endsWith(".json") || m.includes("/");
+// `run --matrix` reads any value but a bundled name as a file, `mm` as well as `./mm`: a
+// file named without .json or a folder (`--matrix mm`, resumed as `--matrix ./mm`) was taken
+// for another matrix than the same file written with a `./`
+const isFile = (m: string) => !BUNDLED_MATRICES.includes(m);
 
 /**
  * Whether two matrix names given on this machine are one matrix: the same bundled name, or
@@ -17,6 +21,7 @@ const isFile = (m: string) => m.endsWith(".json") || m.includes("/");
  * ```ts
  * import { sameMatrixHere } from "./matrix_name.ts";
  * sameMatrixHere("./m.json", "m.json"); // true
+ * sameMatrixHere("./mine", "mine"); // true: a file either way
  * sameMatrixHere("a/m.json", "b/m.json"); // false
  * ```
  */
