@@ -17,6 +17,7 @@
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
+import { wrongFileKindIssue } from "../adapter/file_kind.ts";
 import type { CaseFilter } from "./case_id.ts";
 import type { CaseParams, MatrixFile } from "./types.ts";
 
@@ -208,8 +209,15 @@ export async function checkConfigPaths(
         // Not JSON at all (cut short, a BOM, a key twice): every case of it would be
         // "config rejected", exit 1 read as a regression, where a missing file is exit 2.
         // A group that expects "invalid" tests exactly that, and keeps it a case result.
+        // Nor is another of the harness's files (a matrix, a run's report.json: a config
+        // path given the wrong file), which every case rejects the same way too.
         const problem = await readJsonFile(r.path, { what: "config" }).then(
-          () => null,
+          (raw) => {
+            const other = wrongFileKindIssue(raw, "model-config");
+            return other === null
+              ? null
+              : `is not a model config: its key ${other.path} ${other.message}`;
+          },
           (e: unknown) => e instanceof ConfigError ? e.issues[0]?.message ?? e.message : null,
         );
         if (problem !== null) {

@@ -279,3 +279,30 @@ Deno.test("loadMatrix: a config file that is not JSON is refused on load unless 
     assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
   });
 });
+
+// A config path naming another of the harness's files (a matrix, a run's report.json) loaded,
+// and each of its cases ran to "config rejected: ... not a model config" (exit 1, read as a
+// regression). It is refused on load as a file that is not JSON is, naming what the file is;
+// a group that expects "invalid" still tests such a file as a case.
+Deno.test("loadMatrix: a config path naming a matrix or a run report is refused on load", async () => {
+  await withDir(async (dir) => {
+    await write(`${dir}/other.json`, [{ axes: { preset: "tiny" } }]);
+    await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify({ version: 1, results: [] }));
+    await write(`${dir}/m.json`, [{ name: "g", axes: { preset: ["other.json", "report.json"] } }]);
+    const e = await loadMatrix(`${dir}/m.json`).then(() => null, (e: unknown) => e);
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(
+      e.message,
+      /m\.json: malformed config file\n {2}groups\[0\]\.axes\.preset\[0\]: "other\.json" names a file that is not a model config: its key groups shows it is a matrix.*so every case of it would be rejected/,
+    );
+    assert.match(
+      e.message,
+      /preset\[1\]: "report\.json" names a file that is not a model config: .* run report/,
+    );
+    await write(`${dir}/m.json`, [{
+      axes: { preset: "other.json" },
+      expect: { support: "invalid", codes: ["not a model config"] },
+    }]);
+    assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
+  });
+});
