@@ -141,6 +141,31 @@ async function readFromCwdHint(preset: string, place: ConfigPlace): Promise<stri
 }
 
 /**
+ * For a config path that names no file: a hint when the matrix file is a symbolic link and
+ * the path, read from the folder of the link's target, names a file (config paths are read
+ * from the folder of the matrix path as given, which a link to a matrix elsewhere is not),
+ * or "".
+ */
+async function readFromLinkTargetHint(
+  preset: string,
+  matrix: string,
+  place: ConfigPlace,
+): Promise<string> {
+  if (isAbsolute(preset)) return "";
+  const link = await Deno.lstat(matrix).catch(() => null);
+  if (link === null || !link.isSymlink) return "";
+  const target = await Deno.realPath(matrix).catch(() => null);
+  if (target === null) return "";
+  const there = resolve(dirname(target), preset);
+  if (there === resolve(place.baseDir, preset)) return "";
+  const info = await Deno.stat(there).catch(() => null);
+  if (info === null || !info.isFile) return "";
+  return `; ${matrix} is a symbolic link to ${target}, and config paths are read from the ` +
+    `folder of the matrix path given (${place.baseDir}), not of the link's target, where ` +
+    `${JSON.stringify(preset)} is ${there}: give --matrix ${target}`;
+}
+
+/**
  * The absolute path of a config path, or why it may not be read: outside the root
  * (lexically, or after following symbolic links).
  *
@@ -236,7 +261,11 @@ export async function checkConfigPaths(
           value: preset,
           message: `${info === null ? "names no file" : "is a folder"} (it resolves to ` +
             `${r.path}, from ${place.baseDir}); give the path of a config.json, or a preset ` +
-            `name${await readFromRootHint(preset, place) || await readFromCwdHint(preset, place)}`,
+            `name${
+              await readFromRootHint(preset, place) ||
+              await readFromLinkTargetHint(preset, source, place) ||
+              await readFromCwdHint(preset, place)
+            }`,
         });
       }
     }

@@ -96,3 +96,31 @@ Deno.test("loadMatrix: a config path meant from the current folder says how to w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// A matrix run through a symbolic link to it (`ln -s ci/m.json m.json`) reads its config paths
+// from the link's folder, where they name nothing: the refusal said where the path resolved,
+// not that the link's target's folder holds the file. It now says so and names the target.
+Deno.test("loadMatrix: a matrix given through a symbolic link names its target's config", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-config-link-hint-" }));
+  try {
+    await Deno.mkdir(`${dir}/ci/configs`, { recursive: true });
+    await Deno.copyFile(CONFIG, `${dir}/ci/configs/v2.json`);
+    await Deno.writeTextFile(
+      `${dir}/ci/m.json`,
+      JSON.stringify({ name: "m", groups: [{ axes: { preset: "configs/v2.json" } }] }),
+    );
+    await Deno.symlink(`${dir}/ci/m.json`, `${dir}/m.json`);
+    assert.match(
+      await refusal(`${dir}/m.json`),
+      new RegExp(
+        `"configs/v2\\.json" names no file .*; ${dir}/m\\.json is a symbolic link to ` +
+          `${dir}/ci/m\\.json, and config paths are read from the folder of the matrix path ` +
+          `given \\(${dir}\\), not of the link's target, .*: give --matrix ${dir}/ci/m\\.json`,
+      ),
+    );
+    // through its target it loads
+    assert.equal((await loadMatrix(`${dir}/ci/m.json`)).cases.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
