@@ -10,8 +10,10 @@ import { readJsonFile } from "../adapter/json_file.ts";
 import { didYouMean } from "../util/edit_distance.ts";
 import { wrongFileKindIssue } from "../adapter/file_kind.ts";
 import { thdQueriesOfSequence, thdRunsAsWritten } from "../adapter/layout.ts";
+import { loadSpec } from "../adapter/source.ts";
 import {
   checkConfigPaths,
+  configFileOf,
   configPlace,
   isConfigPath,
   normalizeConfigPaths,
@@ -635,14 +637,23 @@ function spelledTwice(preset: string, spellings: PresetSpellings | undefined): s
   }: one file, so one case; name it once)`;
 }
 
+/** The head count of each config path a matrix names (and reads), as its cases run it. */
+export type ConfigHeads = ReadonlyMap<string, number>;
+
 /**
- * The head count of a bundled preset (a `heads` override equal to it is the preset's own
- * case), or null for a config path, whose count is read only when its case runs.
+ * The head count of a bundled preset or of a config path in `configs` (a `heads` override
+ * equal to it is the preset's own case), or null (a config that does not read).
  */
-function presetHeads(preset: string, cache: Map<string, number | null>): number | null {
+function presetHeads(
+  preset: string,
+  configs: ConfigHeads | undefined,
+  cache: Map<string, number | null>,
+): number | null {
   let heads = cache.get(preset);
   if (heads === undefined) {
-    heads = PRESET_NAMES.includes(preset) ? presetSpec(preset).numHeads : null;
+    heads = PRESET_NAMES.includes(preset)
+      ? presetSpec(preset).numHeads
+      : configs?.get(preset) ?? null;
     cache.set(preset, heads);
   }
   return heads;
@@ -664,7 +675,11 @@ function presetHeads(preset: string, cache: Map<string, number | null>): number 
 export function* iterateCases(
   m: MatrixFile,
   source: string,
-  options: { filter?: CaseFilter | null; presetSpellings?: PresetSpellings } = {},
+  options: {
+    filter?: CaseFilter | null;
+    presetSpellings?: PresetSpellings;
+    configHeads?: ConfigHeads;
+  } = {},
 ): Generator<Case> {
   const where = new Map<string, number>();
   // a heads override equal to a preset's own count runs the case heads 0 (the spec's) runs:
@@ -693,7 +708,7 @@ export function* iterateCases(
             }`,
           }], "invalid matrix");
         }
-        const own = presetHeads(params.preset, heads);
+        const own = presetHeads(params.preset, options.configHeads, heads);
         if (own !== null && (params.heads === 0 || params.heads === own)) {
           const key = caseId({ ...params, heads: 0 });
           const first = sameAs.get(key);
@@ -747,6 +762,7 @@ export function expandMatrix(
     maxCases?: number;
     filter?: CaseFilter | null;
     presetSpellings?: PresetSpellings;
+    configHeads?: ConfigHeads;
     shard?: { index: number; count: number };
   } = {},
 ): Case[] {
@@ -782,6 +798,24 @@ export interface LoadMatrixOptions {
   configRoot?: string;
   /** The shard the caller takes of the selection (named when the limit refuses it). */
   shard?: { index: number; count: number };
+}
+
+/**
+ * The head count of each config path of a matrix (normalized, read from `baseDir`) whose
+ * file reads as a config; one that does not is left out (its cases report it).
+ */
+async function headsOfConfigs(m: MatrixFile, baseDir: string): Promise<ConfigHeads> {
+  const paths = new Set(
+    m.groups.flatMap((g) => asList((g.axes as Axes).preset ?? [])).filter((p): p is string =>
+      typeof p === "string" && isConfigPath(p)
+    ),
+  );
+  const heads = new Map<string, number>();
+  for (const p of paths) {
+    const spec = await loadSpec(configFileOf(p, baseDir)).catch(() => null);
+    if (spec !== null) heads.set(p, spec.numHeads);
+  }
+  return heads;
 }
 
 /**
@@ -862,7 +896,13 @@ export async function loadMatrix(
   const { file, spellings } = normalizeConfigPaths(written, place);
   checkExcludes(file, nameOrPath);
   const filter = options.filter ? normalizeFilterPresets(options.filter, place) : null;
-  const cases = expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings });
+  const configHeads = await headsOfConfigs(file, place.baseDir);
+  const cases = expandMatrix(file, nameOrPath, {
+    ...options,
+    filter,
+    presetSpellings: spellings,
+    configHeads,
+  });
   // A filter narrows the walk, so a case two groups repeat outside it went unsaid: the same
   // file was refused unfiltered and ran filtered (one nightly job red, its neighbour green).
   // The whole matrix is walked for repeats too, when it is within the limit and the default
@@ -870,7 +910,7 @@ export async function loadMatrix(
   // under a narrow filter must not be walked whole there).
   const walkable = Math.min(options.maxCases ?? DEFAULT_MAX_CASES, DEFAULT_MAX_CASES);
   if (filter && countCases(file).count <= walkable) {
-    for (const _ of iterateCases(file, nameOrPath, { presetSpellings: spellings }));
+    for (const _ of iterateCases(file, nameOrPath, { presetSpellings: spellings, configHeads }));
   }
   const oversized = oversizedCases(cases);
   if (oversized.length) throw new ConfigError(nameOrPath, oversized, "case too large");

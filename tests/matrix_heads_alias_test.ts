@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
+import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
 
 function expandError(groups: unknown[]): string {
   try {
@@ -49,4 +49,37 @@ Deno.test("expandMatrix: heads equal to the preset's own count beside heads 0 is
     ).length,
     4,
   );
+});
+
+Deno.test("loadMatrix: a config path's own head count beside heads 0 is refused too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-heads-alias-" });
+  try {
+    await Deno.copyFile(
+      new URL(
+        "../matrix/bundled/configs/published/DeepSeek-V2-Lite-Chat.config.json",
+        import.meta.url,
+      ),
+      `${dir}/v2.json`,
+    );
+    const write = (groups: unknown[]) =>
+      Deno.writeTextFile(`${dir}/m.json`, JSON.stringify({ name: "m", groups }));
+    // DeepSeek-V2-Lite has 16 heads; the two spellings of the path name one file
+    await write([
+      { name: "a", axes: { preset: "v2.json", sk: 8 } },
+      { name: "b", axes: { preset: "./v2.json", heads: [2, 16], sk: 8 } },
+    ]);
+    const e = await loadMatrix(`${dir}/m.json`).then(() => null, (e: unknown) => e);
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(
+      e.message,
+      /groups\[1\]: "preset=v2\.json;heads=16;.*" runs the case "preset=v2\.json;path=.*" of groups\[0\] under another id: heads 16 is v2\.json's own head count/,
+    );
+    await write([
+      { name: "a", axes: { preset: "v2.json", sk: 8 } },
+      { name: "b", axes: { preset: "./v2.json", heads: [2, 8], sk: 8 } },
+    ]);
+    assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
