@@ -135,17 +135,23 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
     });
   }
   // the reports group cases by this label: two groups of one label would read as one group
+  // (as the reports show it: "a" and "a " or "a  b" and "a b" read as one label there)
   const labels = new Map<string, number>();
   m.groups.forEach((g, gi) => {
     const label = g.name ?? `groups[${gi}]`;
-    const first = labels.get(label);
-    if (first === undefined) labels.set(label, gi);
+    const shown = label.trim().replace(/\s+/g, " ");
+    const first = labels.get(shown);
+    if (first === undefined) labels.set(shown, gi);
     else {
+      const other = m.groups[first].name ?? `groups[${first}]`;
       issues.push({
         path: `groups[${gi}]${g.name === undefined ? "" : ".name"}`,
         value: label,
-        message: `is also the label of groups[${first}]; the reports group cases by it, so ` +
-          "the two groups would read as one: give each group its own name",
+        message:
+          `is also the label of groups[${first}]${
+            other === label ? "" : ` (${JSON.stringify(other)}, which reads the same)`
+          }; the reports group cases by it, so the two groups would read as one: give each ` +
+          "group its own name",
       });
     }
   });

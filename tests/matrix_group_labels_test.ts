@@ -75,3 +75,22 @@ Deno.test("run: a matrix with two groups of one name is exit 2, no output folder
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// summary.md and report.html print a label as it reads: "a" and "a " (or "a  b" and "a b")
+// were two groups that read as one there.
+Deno.test("validateMatrix: two names that differ only in spaces are refused as one label", () => {
+  const message = refusal({
+    name: "m",
+    groups: [
+      { name: "decode", axes: { preset: "tiny" } },
+      { name: "decode ", axes: { preset: "tiny", sq: 4 } },
+      { name: "long  prefill", axes: { preset: "tiny", sq: 8 } },
+      { name: "long prefill", axes: { preset: "tiny", sq: 9 } },
+    ],
+  });
+  assert.match(
+    message,
+    /groups\[1\]\.name: "decode " is also the label of groups\[0\] \("decode", which reads the same\)/,
+  );
+  assert.match(message, /groups\[3\]\.name: "long prefill" is also the label of groups\[2\]/);
+});
