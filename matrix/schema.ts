@@ -20,7 +20,8 @@
  * ```
  *
  * Axes (each a value or a list of values; absent axes take the default):
- * preset (name or config path), heads (0 = the spec's), path (absorbed | expanded),
+ * preset (name or config path), heads (0 = the spec's; the preset's own count beside 0 in
+ * the matrix is one case under two ids, refused on load: matrix/expand.ts `iterateCases`), path (absorbed | expanded),
  * dtype (f32 | f16), b (>= 1), sq (>= 1), sk (>= 0), varlen (none | normal |
  * normal-empty), layout (bshd | sbhd | thd), causal (bool), splits (0 = adapter's
  * choice), page (page size of a paged cache with a shuffled block table; 0 =
@@ -44,7 +45,8 @@
  * loaded: matrix/expand.ts `checkExcludes`).
  *
  * A group's `name` (or `groups[i]` when it has none) labels its cases in the reports; two
- * groups of one label are refused (matrix/expand.ts `validateMatrix`).
+ * groups of one label, or of labels that differ only in spaces, are refused
+ * (matrix/expand.ts `validateMatrix`).
  *
  * A config path in `preset` is read relative to the matrix file's folder and must stay
  * inside it (or inside `run --config-root`); see matrix/config_paths.ts.
