@@ -152,6 +152,9 @@ export interface Fault {
  * - `later-sequence`: a sequence with queries whose keys start past the key buffer's first
  *   key (a second sequence with keys): a fault that reads a sequence's keys from the
  *   buffer's start reads the same keys in a case of one sequence.
+ * - `key-count-past-vec4`: a query whose visible key count is not a multiple of 4: its score
+ *   row's last vec4 holds slots past its keys (gemm_softmax.wgsl's masked slots); a row of
+ *   whole vec4s has none, so code that keeps them changes nothing.
  * - `f16-score-rounding`: a rounding to f16 of absorbed_tiled.wgsl's partial scores that
  *   moves the scores more than the f16 tolerance lets through: an attention case (a layer
  *   case's tolerance is looser) whose scores are large and summed in long f16 chains, over
@@ -163,6 +166,7 @@ export type FaultReach =
   | { readonly need: "tile-keys-past-first" }
   | { readonly need: "f16-score-rounding" }
   | { readonly need: "later-sequence" }
+  | { readonly need: "key-count-past-vec4" }
   | { readonly need: "decode-tile" }
   | { readonly need: "several-softmax-groups" };
 
@@ -1330,6 +1334,9 @@ export const GEMM_FAULTS: readonly Fault[] = [
         "wgsl-expanded-gemm": "its values pass weighs only the keys each query sees " +
           "(weigh4_seen), so the slots past them are never read",
       },
+      // The softmax walks a row's ceil(keys / 4) vec4s only: a row of a multiple of 4 keys
+      // has no masked slot (smoke's tiny decodes of 20 keys and non-causal runs passed)
+      reach: { need: "key-count-past-vec4" },
     },
   ),
   sourceFault(

@@ -341,6 +341,18 @@ function reachMiss(reach: FaultReach, plan: GpuPlan, options: { layer: boolean }
       "keys are one sequence's, from the key buffer's first key: read from the buffer's " +
       "start they are the same keys";
   }
+  if (reach.need === "key-count-past-vec4") {
+    // gemm_softmax.wgsl walks a row's ceil(keys / 4) score vec4s; the slots of the last one
+    // past its keys hold copies of its last key's score (key_rows clamps to the last key),
+    // which the values pass weighs with that key's value unless the softmax zeroes them
+    const counts = new Set<number>();
+    for (let q = 0; q < layout.totalQ; q++) counts.add(visibleKeyCount(layout, q));
+    if ([...counts].some((n) => n % 4 !== 0)) return null;
+    const sorted = [...counts].sort((a, b) => a - b);
+    const seen = sorted.length > 6 ? `${sorted.slice(0, 6).join(", ")}, ...` : sorted.join(", ");
+    return `every query of it sees a multiple of 4 keys (${seen}): its score rows end on ` +
+      "whole vec4s, so no row has a masked slot for the faulted softmax to keep";
+  }
   if (reach.need === "f16-score-rounding") {
     if (options.layer) {
       return "it is a layer case, whose f16 tolerance (cos_diff) is looser than the f16 " +
@@ -568,6 +580,8 @@ const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
   "decode-tile": "a decode case, whose plan runs one-query tiles",
   "several-softmax-groups": "a case of more (query token, head) rows than its plan's " +
     "softmax workgroup holds",
+  "key-count-past-vec4": "a case in which some query sees a number of keys that is not a " +
+    "multiple of 4 (a causal prefill, or sequences of such lengths)",
   "later-sequence": "a case of several sequences (b > 1, or packed thd sequences), whose " +
     "later sequences' keys start past the key buffer's first key",
   "f16-score-rounding": `an f16 attention case (not a layer case) of a preset whose scores ` +

@@ -1060,3 +1060,36 @@ Deno.test("a fault in the gemm softmax's workgroup order cannot show where one w
     assert.equal(await faultMiss(cases({ ...decode, b: 3 }), f, caps), null, path);
   }
 });
+
+Deno.test("gemm-masked-slots-kept cannot show where every query sees a multiple of 4 keys", async () => {
+  // smoke's tiny decodes of 20 keys, its non-causal runs and the paged thd decode (0 and
+  // 100 keys) ran it and passed: the softmax walks whole vec4s of a row's keys, so a row of
+  // 4n keys has no masked slot to keep; a run of them said "not caught", exit 4
+  const f = fault("gemm-masked-slots-kept");
+  const decode = { ...tiny, sq: 1, path: "absorbed" };
+  const whole = (counts: string) =>
+    "its plan executes it but no input can show it there: every query of it sees a multiple " +
+    `of 4 keys (${counts}): its score rows end on whole vec4s, so no row has a masked slot ` +
+    "for the faulted softmax to keep";
+  const miss = await faultMiss(cases({ ...decode, causal: [true, false] }), f, caps);
+  assert.deepEqual(miss && [...miss], [[whole("20"), 2]]);
+  assert.deepEqual(
+    [...(await faultMissCounts(cases({ ...tiny, path: "absorbed", causal: false }), f, caps))],
+    [[whole("20"), 1]],
+  );
+  // 21 keys, or a causal prefill (its queries see 17 to 20 keys): a masked slot, shown
+  assert.equal(await faultMiss(cases({ ...decode, sk: 21 }), f, caps), null);
+  assert.deepEqual(await faultMisses(cases({ ...tiny, path: "absorbed" }), f, caps), []);
+  await assert.rejects(
+    () => checkFaultReached(cases(decode), f, caps),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /gemm-masked-slots-kept would never show in this run/);
+      assert.match(
+        e.message,
+        /it shows only in a case in which some query sees a number of keys that is not a multiple of 4/,
+      );
+      return true;
+    },
+  );
+});
