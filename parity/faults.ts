@@ -155,6 +155,11 @@ export interface Fault {
  * - `key-count-past-vec4`: a query whose visible key count is not a multiple of 4: its score
  *   row's last vec4 holds slots past its keys (gemm_softmax.wgsl's masked slots); a row of
  *   whole vec4s has none, so code that keeps them changes nothing.
+ * - `f16-accumulation`: f16 accumulation of a kernel's scores and outputs (`kernel`: whose
+ *   score chains, absorbed.wgsl's, absorbed_tiled.wgsl's or expanded_fa2.wgsl's): any
+ *   attention case shows it, a layer case (looser tolerance, o_proj after the core) only
+ *   where its scores are summed in long f16 chains (runner/fault_reach.ts
+ *   `f16AccumulationChain`).
  * - `f16-score-rounding`: a rounding to f16 of absorbed_tiled.wgsl's partial scores that
  *   moves the scores more than the f16 tolerance lets through: an attention case (a layer
  *   case's tolerance is looser) whose scores are large and summed in long f16 chains, over
@@ -165,10 +170,14 @@ export type FaultReach =
   | { readonly need: "several-key-tiles" | "key-tile-past-row"; readonly kernel: KeyWalk }
   | { readonly need: "tile-keys-past-first" }
   | { readonly need: "f16-score-rounding" }
+  | { readonly need: "f16-accumulation"; readonly kernel: F16AccumulationKernel }
   | { readonly need: "later-sequence" }
   | { readonly need: "key-count-past-vec4" }
   | { readonly need: "decode-tile" }
   | { readonly need: "several-softmax-groups" };
+
+/** The kernel whose score chains an f16-accumulation fault rounds (see {@link FaultReach}). */
+export type F16AccumulationKernel = "absorbed" | "absorbed-tiled" | "fa2";
 
 /** The key walk of a tiled kernel (see {@link FaultReach}). */
 export type KeyWalk = "absorbed-tiled" | "fa2";
@@ -614,6 +623,8 @@ export const FAULTS: readonly Fault[] = [
       replacement: "alias acc_t = f16;",
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
+      // tiny's layer cases run it and pass (runner/fault_reach.ts f16AccumulationChain)
+      reach: { need: "f16-accumulation", kernel: "absorbed" },
     },
   ),
   sourceFault(
@@ -1021,6 +1032,8 @@ export const TILED_FAULTS: readonly Fault[] = [
       replacement: "alias acc_t = f16;",
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
+      // tiny's layer cases run it and pass (runner/fault_reach.ts f16AccumulationChain)
+      reach: { need: "f16-accumulation", kernel: "absorbed-tiled" },
     },
   ),
   sourceFault(
@@ -1218,6 +1231,8 @@ export const TILED_FAULTS: readonly Fault[] = [
       layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 600, causal: true },
     },
     dtype: "f16",
+    // tiny's layer cases run it and pass (runner/fault_reach.ts f16AccumulationChain)
+    reach: { need: "f16-accumulation", kernel: "fa2" },
   }),
 ];
 

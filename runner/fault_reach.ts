@@ -18,7 +18,7 @@ import { pathMismatch } from "../adapter/registry.ts";
 import { isGpuPlan } from "../adapter/resolve.ts";
 import type { BackendId, DeviceCaps, GpuPlan, MlaSpec, Resolution } from "../adapter/types.ts";
 import type { Case } from "../matrix/types.ts";
-import type { Fault, FaultReach, KeyWalk } from "../parity/faults.ts";
+import type { F16AccumulationKernel, Fault, FaultReach, KeyWalk } from "../parity/faults.ts";
 import { queryTiles } from "../kernels/tables.ts";
 import { caseRequest, resolveCase } from "./case_request.ts";
 import { caseBackend, caseSeed } from "./run_case.ts";
@@ -317,6 +317,42 @@ export function f16ScoreRounding(plan: GpuPlan): F16ScoreRounding {
 }
 
 /**
+ * The score chain, in f16 products, below which a layer case does not show an f16
+ * accumulation fault (f16-accumulation, tiled-f16-accumulation, fa2-f16-accumulation:
+ * {@link f16AccumulationChain}). Any attention case shows them: over the smoke matrix's
+ * tiny and tiny-yarn f16 attention cases on lavapipe they moved cos_diff to 1.7e-7 to
+ * 1.8e-6 against the f16 tolerance (2.3e-7 absorbed, 3.5e-7 expanded) and were caught in
+ * 64 of 66 (the rest by a hair: a case that can show it and passes is still "not
+ * caught"). A layer case compares the output after o_proj against the layer's looser f16
+ * tolerance (cos_diff 4.1e-7): measured on lavapipe, chains of 6 to 24 products (tiny and
+ * tiny-yarn, all three kernels; DeepSeek-V2-Lite on absorbed_tiled.wgsl, 18) passed with
+ * cos_diff 1.4e-7 to 4.0e-7; DeepSeek-V2-Lite's 144 (absorbed.wgsl) and 192
+ * (expanded_fa2.wgsl) failed (cos_diff 5.5e-7, 7.3e-7). The bound lies between (about
+ * their geometric mean); measure again when the layer's tolerance changes.
+ */
+export const F16_ACCUMULATION_LAYER_CHAIN = 64;
+
+/**
+ * How many products each f16 running sum of a score adds under an f16 accumulation fault
+ * (acc_t = f16), by kernel: absorbed.wgsl sums a key's keyWidth / 4 vec4 products in its
+ * four lanes (keyWidth / 4 each); absorbed_tiled.wgsl an invocation's q segment
+ * ({@link f16ScoreRounding}); expanded_fa2.wgsl one fma a channel of the key into the
+ * key's score (keyWidth, k_channels).
+ *
+ * @example
+ * ```ts ignore
+ * import { f16AccumulationChain } from "./fault_reach.ts";
+ * declare const plan: import("../adapter/types.ts").GpuPlan; // tiny, wgsl-absorbed
+ * f16AccumulationChain(plan, "absorbed"); // 10: (32 + 8) / 4
+ * ```
+ */
+export function f16AccumulationChain(plan: GpuPlan, kernel: F16AccumulationKernel): number {
+  if (kernel === "absorbed-tiled") return f16ScoreRounding(plan).chain;
+  const width = plan.attention.keyWidth;
+  return kernel === "fa2" ? width : Math.ceil(width / 4);
+}
+
+/**
  * Why a bundled backend's plan runs a fault's code where no input shows it (its
  * {@link Fault.reach}), or null when some input can: read from the plan's query tiles,
  * key tiles (`keysPerBlock`) and KV splits as the kernel walks them; for the f16 rounding of
@@ -340,6 +376,14 @@ function reachMiss(reach: FaultReach, plan: GpuPlan, options: { layer: boolean }
     return layout.seqs.some((q) => q.qLen > 0 && q.kLen > 0 && q.kStart > 0) ? null : "its " +
       "keys are one sequence's, from the key buffer's first key: read from the buffer's " +
       "start they are the same keys";
+  }
+  if (reach.need === "f16-accumulation") {
+    if (!options.layer) return null;
+    const chain = f16AccumulationChain(plan, reach.kernel);
+    return chain >= F16_ACCUMULATION_LAYER_CHAIN ? null : `it is a layer case whose scores ` +
+      `are summed in f16 chains of ${chain} ${nounFor(chain, "product")}: the f16 ` +
+      "accumulation moves its output (after o_proj) less than the layer's f16 tolerance " +
+      `(cos_diff); chains of ${F16_ACCUMULATION_LAYER_CHAIN} or more move it past`;
   }
   if (reach.need === "key-count-past-vec4") {
     // gemm_softmax.wgsl walks a row's ceil(keys / 4) score vec4s; the slots of the last one
@@ -580,6 +624,9 @@ const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
   "decode-tile": "a decode case, whose plan runs one-query tiles",
   "several-softmax-groups": "a case of more (query token, head) rows than its plan's " +
     "softmax workgroup holds",
+  "f16-accumulation": "an f16 attention case, or a layer case whose scores are summed in " +
+    `f16 chains of ${F16_ACCUMULATION_LAYER_CHAIN} products or more (DeepSeek-V2-Lite's on ` +
+    "absorbed.wgsl, 144; on expanded_fa2.wgsl, 192)",
   "key-count-past-vec4": "a case in which some query sees a number of keys that is not a " +
     "multiple of 4 (a causal prefill, or sequences of such lengths)",
   "later-sequence": "a case of several sequences (b > 1, or packed thd sequences), whose " +
