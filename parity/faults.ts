@@ -124,6 +124,13 @@ export interface Fault {
    */
   readonly packedTexture?: "cacheTexture" | "any";
   /**
+   * The variant of a kernel with `// @sg:` and `// @nosg` lines (absorbed_tiled.wgsl) the
+   * rewritten lines are code in: true, the subgroup variant's (`// @sg:`); false, the other's
+   * (`// @nosg`). In the other variant they are comments, so a plan of it runs the clean
+   * code and `run --plant-fault` says so. Absent: lines both variants run.
+   */
+  readonly subgroups?: boolean;
+  /**
    * What of a bundled backend's plan the faulted code needs to show (derived from its
    * rewrite and the kernel's tiles: runner/fault_reach.ts): a plan without it runs the
    * fault where no input can show it, and `run --plant-fault` says so.
@@ -283,10 +290,12 @@ export function sourceFault(
     packedTexture?: "cacheTexture" | "any";
     /** {@link Fault.reach}. */
     reach?: FaultReach;
+    /** {@link Fault.subgroups}. */
+    subgroups?: boolean;
   },
 ): Fault {
   const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly, sharedRows } = options;
-  const { variantOver, packedTexture, reach } = options;
+  const { variantOver, packedTexture, reach, subgroups } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
   // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a
   // check); a kernel specialized as f32 keeps its `// @enable-f16` line (kernels/source.ts)
@@ -306,6 +315,7 @@ export function sourceFault(
     ...(variantOver === undefined ? {} : { variantOver }),
     ...(packedTexture === undefined ? {} : { packedTexture }),
     ...(reach === undefined ? {} : { reach }),
+    ...(subgroups === undefined ? {} : { subgroups }),
   };
 }
 
@@ -913,6 +923,8 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "for (var g = 0u; g < SEGS; g++)",
       replacement: "for (var g = 1u; g < SEGS; g++)",
+      // `// @nosg` lines: comments in the subgroup variant (wgsl-absorbed-tiled-sg)
+      subgroups: false,
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -924,6 +936,8 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "let kd = ktile[k + 1u].c[i][seg];",
       replacement: "let kd = ktile[k].c[i][seg];",
+      // `// @nosg` lines: comments in the subgroup variant (wgsl-absorbed-tiled-sg)
+      subgroups: false,
       // two keys a trip only where the plan unrolls the loops (tiledKeysPerTrip)
       scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
     },
@@ -1046,6 +1060,8 @@ export const TILED_FAULTS: readonly Fault[] = [
       // dot_chunk keeps f32): their zero and every addend become f16.
       pattern: /vec4<acc_t>\((0\.0\); \/\/ @nosg|qreg)/g,
       replacement: "vec4<f16>($1",
+      // `// @nosg` lines: comments in the subgroup variant (wgsl-absorbed-tiled-sg)
+      subgroups: false,
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
       // f16's rounding of the scores, caught only where it passes the f16 tolerance: tiny's
@@ -1710,6 +1726,8 @@ export const SUBGROUP_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "subgroupAdd(pair_score(",
       replacement: "(pair_score(",
+      // `// @sg:` lines: comments in the other variant (wgsl-absorbed-tiled)
+      subgroups: true,
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -1721,6 +1739,8 @@ export const SUBGROUP_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "pair_score(p, qt, htile, sg_rank, sg_lanes)",
       replacement: "pair_score(p, qt, htile, 0u, sg_lanes)",
+      // `// @sg:` lines: comments in the other variant (wgsl-absorbed-tiled)
+      subgroups: true,
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -1732,6 +1752,8 @@ export const SUBGROUP_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "let sg_index = subgroupBroadcastFirst(ticket);",
       replacement: "let sg_index = 0u * subgroupBroadcastFirst(ticket);",
+      // `// @sg:` lines: comments in the other variant (wgsl-absorbed-tiled)
+      subgroups: true,
       scenario: TINY_ABSORBED_MTP,
     },
   ),

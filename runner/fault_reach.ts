@@ -18,7 +18,13 @@ import { pathMismatch } from "../adapter/registry.ts";
 import { isGpuPlan } from "../adapter/resolve.ts";
 import type { BackendId, DeviceCaps, GpuPlan, MlaSpec, Resolution } from "../adapter/types.ts";
 import type { Case } from "../matrix/types.ts";
-import type { F16AccumulationKernel, Fault, FaultReach, KeyWalk } from "../parity/faults.ts";
+import {
+  type F16AccumulationKernel,
+  type Fault,
+  type FaultReach,
+  type KeyWalk,
+  SUBGROUP_BACKEND,
+} from "../parity/faults.ts";
 import { queryTiles } from "../kernels/tables.ts";
 import { caseRequest, resolveCase } from "./case_request.ts";
 import { caseBackend, caseSeed } from "./run_case.ts";
@@ -133,6 +139,13 @@ function missOfPlan(
   }
   if (!mayCompile(r.backend, fault.apply.file)) {
     return `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
+  }
+  if (
+    fault.subgroups !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend) &&
+    (r.variant.subgroups ?? false) !== fault.subgroups
+  ) {
+    return `its plan runs ${variantOf(!fault.subgroups, fault.apply.file)}, in which the ` +
+      `lines the fault rewrites are comments: it runs the clean code`;
   }
   // one split: the split code does not run, or changes nothing (a bundled backend's plan)
   const splits = fault.splitsOnly === undefined || !Object.hasOwn(BUNDLED_BACKENDS, r.backend)
@@ -592,6 +605,18 @@ export function faultMissWarning(
     `cannot show it (${reasons}): their passes say nothing about the checks`;
 }
 
+/** "the subgroup variant of absorbed_tiled.wgsl (`// @sg:` lines)", or the other's. */
+function variantOf(subgroups: boolean, file: string): string {
+  return subgroups
+    ? `the subgroup variant of ${file} (its \`// @sg:\` lines)`
+    : `the non-subgroup variant of ${file} (its \`// @nosg\` lines)`;
+}
+
+/** Whether a bundled backend runs the subgroup variant of its kernels. */
+function runsSubgroups(backend: BackendId): boolean {
+  return backend === SUBGROUP_BACKEND;
+}
+
 /** Where a fault would show: the file it rewrites and the backends that compile it. */
 function faultHome(fault: Fault): string {
   const s = fault.scenario;
@@ -600,12 +625,17 @@ function faultHome(fault: Fault): string {
   if (fault.apply.kind === "plan") {
     return `it changes what the kernel is given in an attention case run on the GPU; ${where}`;
   }
-  const backends = backendsCompiling(fault.apply.file);
+  // a variant's lines: only the backends that run that variant run them
+  const sg = fault.subgroups;
+  const backends = backendsCompiling(fault.apply.file)
+    .filter((b) => sg === undefined || runsSubgroups(b) === sg);
   const blind = Object.keys(fault.blindOn ?? {});
-  return `it rewrites ${fault.apply.file}, which ${
+  const file = sg === undefined ? fault.apply.file : variantOf(sg, fault.apply.file);
+  const needs = sg === true ? ", on a device with the WebGPU feature subgroups" : "";
+  return `it rewrites ${file}, which ${
     backends.length === 0
       ? "no backend compiles"
-      : `only ${backends.join(", ")} ${backends.length === 1 ? "compiles" : "compile"}`
+      : `only ${backends.join(", ")} ${backends.length === 1 ? "compiles" : "compile"}${needs}`
   }${blind.length === 0 ? "" : ` (no input shows it on ${blind.join(", ")})`}${
     fault.reach === undefined ? "" : `; it shows only in ${REACH_NEEDS[fault.reach.need]}`
   }; ${where}${sizesOf(s.layout)}`;

@@ -23,6 +23,7 @@ import {
 import { faultSlipped, faultUncaught, plantedFaultText } from "../report/verdict.ts";
 import { H100_CAPS, LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
+import { readKernelFile, specializeSource } from "../kernels/source.ts";
 
 const gpu = await hasAdapter();
 const fault = (id: string): Fault => ALL_FAULTS.find((f) => f.id === id)!;
@@ -1140,4 +1141,51 @@ Deno.test("an f16 accumulation fault shows in any f16 attention case, in a layer
       },
     );
   }
+});
+
+Deno.test("a fault in one variant's lines of absorbed_tiled.wgsl says so: the other variant runs the clean code", async () => {
+  // tiled-f16-partial-scores rewrites `// @nosg` lines, commented out in the subgroup
+  // variant, yet its refusal said "which only wgsl-absorbed-tiled, wgsl-absorbed-tiled-sg
+  // compile"; the sg faults' said the same of `// @sg:` lines, commented out in the other
+  const strip = (s: string) => s.replace(/\/\/.*$/gm, "").replace(/\s+/g, " ");
+  const raw = await readKernelFile("absorbed_tiled.wgsl");
+  for (const f of ALL_FAULTS) {
+    if (f.apply.kind !== "source" || f.apply.file !== "absorbed_tiled.wgsl") continue;
+    for (const subgroups of [false, true]) {
+      const code = specializeSource(raw, { dtype: f.dtype ?? "f32", subgroups });
+      const runs: boolean = strip(f.apply.mutate(f.apply.file, code)) !== strip(code);
+      assert.equal(runs, f.subgroups === undefined || f.subgroups === subgroups, f.id);
+    }
+  }
+  // the refusal names the variant and the backend that runs it
+  const sg = cases({ ...tiny, path: "absorbed" });
+  await assert.rejects(
+    () => checkFaultReached(sg, fault("sg-partials-not-summed"), caps),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.includes(
+        "it rewrites the subgroup variant of absorbed_tiled.wgsl (its `// @sg:` lines), which " +
+          "only wgsl-absorbed-tiled-sg compiles, on a device with the WebGPU feature subgroups;",
+      ),
+  );
+  await assert.rejects(
+    () =>
+      checkFaultReached(cases({ ...tiny, dtype: "f16" }), fault("tiled-f16-partial-scores"), caps),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.includes(
+        "it rewrites the non-subgroup variant of absorbed_tiled.wgsl (its `// @nosg` lines), " +
+          "which only wgsl-absorbed-tiled compiles;",
+      ),
+  );
+  // a plan of the other variant runs the clean code (a device with subgroups)
+  const withSg = { ...H100_CAPS, features: [...H100_CAPS.features, "subgroups"] };
+  const miss = await faultMiss(
+    cases({ ...tiny, path: "absorbed" }),
+    fault("tiled-partial-segment-dropped"),
+    withSg,
+    { backend: "wgsl-absorbed-tiled-sg" },
+  );
+  assert.deepEqual(miss && [...miss.keys()], [
+    "its plan runs the subgroup variant of absorbed_tiled.wgsl (its `// @sg:` lines), in " +
+    "which the lines the fault rewrites are comments: it runs the clean code",
+  ]);
 });
