@@ -436,7 +436,9 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
     },
     ...peaks.filter(([, peak], i) => i === 0 || Math.abs(Math.log10(peak / c.fmaGflops)) > 0.15)
       .map(([name, peak]): LineLabel => ({
-        text: `${name.replace(/^.*, /, "")} ${num(peak, 0)} GFLOP/s`,
+        // The header's figure (one decimal): a whole number read 5.46 as "5" against the
+        // header's 5.5, and a peak under 0.5 GFLOP/s (a software adapter's f16) as "0".
+        text: `${name.replace(/^.*, /, "")} ${num(peak, 1)} GFLOP/s`,
         along: flat(peak),
         usual: { align: "right", dx: -4, dy: -7 },
       })),

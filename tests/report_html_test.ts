@@ -551,7 +551,7 @@ Deno.test("html bench: the roofline's ceiling labels cover no point, even one wh
     const x0 = anchor === "start" ? Number(x) : Number(x) - w;
     return { text, x0, x1: x0 + w, y0: Number(y) - 8.8, y1: Number(y) + 2.75 };
   });
-  assert.deepEqual(labels.map((l) => l.text), ["texture read 30.0 GB/s", "FMA f32 200 GFLOP/s"]);
+  assert.deepEqual(labels.map((l) => l.text), ["texture read 30.0 GB/s", "FMA f32 200.0 GFLOP/s"]);
   const points = [...roof.svg.matchAll(
     /<path role="graphics-symbol" aria-roledescription="point" transform="translate\(([-\d.e]+),([-\d.e]+)\)" d="M([\d.]+),/g,
   )].map(([, x, y, r]) => ({ x: Number(x), y: Number(y), r: Number(r) }));
@@ -567,6 +567,24 @@ Deno.test("html bench: the roofline's ceiling labels cover no point, even one wh
       );
     }
   }
+});
+
+Deno.test("html bench: the roofline's FMA labels give the header's figures, a peak under 1 GFLOP/s included", async () => {
+  // A software adapter's peaks: the labels read "FMA f32 1 GFLOP/s" and "FMA f16 0 GFLOP/s"
+  // (rounded to whole GFLOP/s) under a header saying 0.8 and 0.3.
+  const base = benchFixture();
+  const report = {
+    ...base,
+    ceilings: { ...base.ceilings, fmaGflops: 0.8, fma32Gflops: 0.8, fmaF16Gflops: 0.3 },
+  };
+  const html = await benchReportHtml(report);
+  assert.ok(html.includes("FMA f32 0.8 GFLOP/s, FMA f16 0.3 GFLOP/s"), "the header's figures");
+  const labels = [
+    ...figure(html, "roofline").svg.matchAll(
+      /<text[^>]*aria-roledescription="text mark"[^>]*>([^<]*)<\/text>/g,
+    ),
+  ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
+  assert.deepEqual(labels, ["FMA f32 0.8 GFLOP/s", "FMA f16 0.3 GFLOP/s"]);
 });
 
 Deno.test("html bench: each case's passes in a step, stacked by role; construction left out; no plot without passes", async () => {
