@@ -68,6 +68,26 @@ function assertSelfContained(html: string): void {
   assert.ok(!/<script[^>]*\bsrc=/i.test(html), "the page loads a script");
 }
 
+Deno.test("html run: a run with failures shows them before the cases it did not cover", async () => {
+  // `run --runtime chromium` of a matrix with f16 cases and a refused config: the red page's
+  // "Not covered on this device" section (amber: its reasons, fix and ids) came first and the
+  // unexpected decisions that made it red were below it, screens down on a phone.
+  const refused = (b: number) =>
+    result({ b, dtype: "f16" }, {
+      decision: "unsupported",
+      message: "unsupported: no shader-f16",
+      out: undefined,
+      backend: undefined,
+      reasons: [{ code: "dtype.f16-unavailable", message: "dtype f16 needs shader-f16" }],
+    });
+  const failed = result({ b: 9 }, { status: "fail", out: parity(false) });
+  const html = await runReportHtml(report([refused(1), refused(2), failed]));
+  const failures = html.indexOf('<section id="failures">');
+  const notCovered = html.indexOf('<section id="not-covered">');
+  assert.ok(failures > 0 && notCovered > 0, "both sections");
+  assert.ok(failures < notCovered, "the failures come before what was not covered");
+});
+
 Deno.test("html run: the planted failure comes first, with its parity details", async () => {
   const html = await runReportHtml(runFixture());
   const failures = html.indexOf('<section id="failures">');

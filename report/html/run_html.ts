@@ -480,8 +480,6 @@ function build(
   }
   const differs = report.environmentDiffers ?? [];
   if (differs.length > 0) sections.push(differsSection(differs));
-  const gap = reportNotCovered(report);
-  if (gap !== null) sections.push(notCoveredSection(gap));
   if (bad.length > 0) {
     // Every failure keeps its card (but past shape.cards); past the first few they fold, so
     // the plots stay near.
@@ -508,6 +506,10 @@ function build(
       section("failures", `Failures and unexpected decisions (${bad.length})`, cards),
     );
   }
+  // After the failures: what was not covered turns a page amber, never red, and its reasons
+  // and ids (open up to 20) pushed the failures that made it red screens down.
+  const gap = reportNotCovered(report);
+  if (gap !== null) sections.push(notCoveredSection(gap));
   if (plots !== null) sections.push(plots);
   const withCard = new Set(carded.map((r) => r.id));
   const withRow = new Set(bad.slice(0, rowed).map((r) => r.id));
