@@ -88,6 +88,31 @@ Deno.test("html run: a run with failures shows them before the cases it did not 
   assert.ok(failures < notCovered, "the failures come before what was not covered");
 });
 
+Deno.test("html run: a group whose cases failed on non-finite values says so by its worst headroom", async () => {
+  // `run --backend-module <a kernel writing a NaN and an inf>`: every case failed on
+  // nonfinite-mismatch, its finite errors within tolerance, and each group read "4 failed;
+  // worst headroom 0.0380", a figure that says within tolerance.
+  const nonfinite = (b: number, headroom: number) =>
+    result({ b }, {
+      status: "fail",
+      out: { ...parity(false), checks: ["nonfinite-mismatch"], headroom },
+      lse: { ...parity(true), headroom: 0.01 },
+    });
+  const html = await runReportHtml(
+    report([nonfinite(1, 0.038), nonfinite(2, 0.02), result({ b: 3 }, { group: "clean" })]),
+  );
+  assert.match(
+    html,
+    /: 2 cases: 0 passed, 2 failed; worst headroom 0\.0380 \(2 failed on nonfinite-mismatch, which headroom does not measure\)<\/summary>/,
+  );
+  // a group whose failures are past the rule, or that has none, reads as before
+  assert.match(html, /<b>clean<\/b>: 1 case: 1 passed; worst headroom [^<(]*<\/summary>/);
+  const past = await runReportHtml(report([
+    result({ b: 1 }, { status: "fail", out: { ...parity(false), headroom: 3 } }),
+  ]));
+  assert.match(past, /1 failed; worst headroom 3\.0000<\/summary>/);
+});
+
 Deno.test("html run: the planted failure comes first, with its parity details", async () => {
   const html = await runReportHtml(runFixture());
   const failures = html.indexOf('<section id="failures">');

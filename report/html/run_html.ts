@@ -237,6 +237,38 @@ export function worstHeadroom(r: CaseResult): number | undefined {
 }
 
 /**
+ * A group's worst headroom in words: the largest of its cases' {@link worstHeadroom}, and,
+ * where cases failed on a check the headroom does not measure (non-finite values, cos_diff)
+ * with every finite error within tolerance, how many and on which checks: a group of
+ * failures read "worst headroom 0.0380", a figure that says within tolerance.
+ *
+ * @example
+ * ```ts
+ * import { worstHeadroomText } from "./run_html.ts";
+ * import type { CaseResult } from "../../results/types.ts";
+ * declare const results: CaseResult[];
+ * worstHeadroomText(results); // e.g. "0.0380 (4 failed on nonfinite-mismatch, which headroom does not measure)"
+ * ```
+ */
+export function worstHeadroomText(results: readonly CaseResult[]): string {
+  const hs = results.map(worstHeadroom).filter((x): x is number => x !== undefined);
+  const worst = num(hs.length ? maxOf(hs) : undefined);
+  const checks = new Set<string>();
+  let failed = 0;
+  for (const r of results) {
+    const sides = [r.out, r.lse].filter((p) =>
+      p !== undefined && !p.pass && !(p.headroom !== undefined && p.headroom > 1)
+    );
+    if (sides.length === 0) continue;
+    failed++;
+    for (const p of sides) for (const c of p!.checks) checks.add(c);
+  }
+  if (failed === 0) return worst;
+  const on = checks.size > 0 ? ` on ${[...checks].join(", ")}` : "";
+  return `${worst} (${failed} failed${on}, which headroom does not measure)`;
+}
+
+/**
  * The points of the headroom plot: one per (case, side) with a recorded headroom.
  *
  * @example
@@ -788,10 +820,9 @@ function groupsHtml(
   }
   const counts = new Map(failures.lines.map((g) => [g.group, g]));
   const parts = [filterBox()];
-  const bare: { name: string; text: string; worst: number | undefined; marked: boolean }[] = [];
+  const bare: { name: string; text: string; worst: string; marked: boolean }[] = [];
   for (const [name, rs] of groups) {
-    const hs = rs.map(worstHeadroom).filter((x): x is number => x !== undefined);
-    const worst = hs.length ? maxOf(hs) : undefined;
+    const worst = worstHeadroomText(rs);
     const line = counts.get(name);
     const rows = detail
       ? rs.map((r) =>
@@ -820,7 +851,7 @@ function groupsHtml(
     }
     parts.push(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
-        `<b>${escapeHtml(name)}</b>: ${escapeHtml(text)}; worst headroom ${num(worst)}` +
+        `<b>${escapeHtml(name)}</b>: ${escapeHtml(text)}; worst headroom ${escapeHtml(worst)}` +
         `</summary>\n${rows === "" ? noRows(rs.length, detail) : caseTable(rows)}</details>`,
     );
   }
@@ -834,7 +865,7 @@ function groupsHtml(
  * rest counted.
  */
 function bareGroupsHtml(
-  bare: readonly { name: string; text: string; worst: number | undefined; marked: boolean }[],
+  bare: readonly { name: string; text: string; worst: string; marked: boolean }[],
 ): string {
   const ordered = [...bare.filter((g) => g.marked), ...bare.filter((g) => !g.marked)];
   const shown = ordered.slice(0, CAPPED_BARE_GROUPS);
@@ -849,7 +880,7 @@ function bareGroupsHtml(
     `<th>worst headroom</th></tr>\n${
       shown.map((g) =>
         `<tr><td>${escapeHtml(g.name)}</td><td>${escapeHtml(g.text)}</td>` +
-        `<td class="n">${num(g.worst)}</td></tr>`
+        `<td class="n">${escapeHtml(g.worst)}</td></tr>`
       ).join("\n")
     }</table>` +
     (left.length > 0
