@@ -388,8 +388,13 @@ const ROOFLINE_HEIGHT = 340;
 
 async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise<string> {
   const c = report.ceilings;
-  const lo = Math.min(...pts.map((p) => p.intensity)) / 4;
-  const hi = Math.max(...pts.map((p) => p.intensity)) * 4;
+  // The x axis: whole decades around 4x the points' range, as a log scale rounds them. The
+  // roofs span all of it: drawn over the 4x range alone they stopped short of the plot's
+  // right end, and a ridge near there (SwiftShader's, 12.4 FLOP/byte) left no flat peak.
+  const [lo, hi] = decadeDomain(
+    Math.min(...pts.map((p) => p.intensity)) / 4,
+    Math.max(...pts.map((p) => p.intensity)) * 4,
+  );
   // The roofline of each compute ceiling: min(memory bandwidth x intensity, FMA peak), drawn
   // from its ridge point; a log x grid of 40 points is enough for straight log-log lines.
   // The memory slope is the best of the copy, read and texture-read ceilings, as the
@@ -413,7 +418,7 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
   const frame = {
     width: ROOFLINE_WIDTH,
     height: ROOFLINE_HEIGHT,
-    x: decadeDomain(lo, hi),
+    x: [lo, hi] as const,
     y: decadeDomain(Math.min(...gs), Math.max(...gs)),
   } as const;
   const xScale = { type: "log" as const, domain: [...frame.x], nice: false };

@@ -614,6 +614,20 @@ Deno.test("html bench: the roofline's ceiling labels cover no point, even one wh
   }
 });
 
+Deno.test("html bench: the roofs span the roofline plot's whole x axis, the flat peak to its right end", async () => {
+  // The roofs were drawn over 4x the points' range (here 1.5 to 400 FLOP/byte) on an axis of
+  // whole decades (1 to 1000): they stopped short of both ends, and `bench --runtime chromium`
+  // (SwiftShader's ridge 12.4 FLOP/byte, the points' 4x range ending at 12.9) showed no flat peak.
+  const roof = figure(await benchReportHtml(benchFixture()), "roofline");
+  const line = /<g class="mark-line role-mark layer_0_marks"[^>]*><path[^>]* d="([^"]*)"/.exec(
+    roof.svg,
+  );
+  assert.ok(line, "the roof's line");
+  const xs = [...line[1].matchAll(/[ML]([-\d.e]+),/g)].map((m) => Number(m[1]));
+  assert.equal(Math.min(...xs), 0, "from the axis' left end");
+  assert.equal(Math.max(...xs), 560, "to its right end (the plot is 560 px wide)");
+});
+
 Deno.test("html bench: the roofline's FMA labels give the header's figures, a peak under 1 GFLOP/s included", async () => {
   // A software adapter's peaks: the labels read "FMA f32 1 GFLOP/s" and "FMA f16 0 GFLOP/s"
   // (rounded to whole GFLOP/s) under a header saying 0.8 and 0.3.
