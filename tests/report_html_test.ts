@@ -113,6 +113,30 @@ Deno.test("html run: a group whose cases failed on non-finite values says so by 
   assert.match(past, /1 failed; worst headroom 3\.0000<\/summary>/);
 });
 
+Deno.test("html run: a case a device loss ended says so on its card, and how to run it again", async () => {
+  // `run --runtime chromium` whose GPU process died mid-case: the card read only "error ...
+  // OperationError: Instance dropped in popErrorScope", as if the kernels had failed; the
+  // terminal said it was a device loss and that --resume runs it again.
+  const lost = result({ b: 1 }, {
+    status: "error",
+    message: "OperationError: Instance dropped in popErrorScope",
+    out: undefined,
+    deviceLoss: true,
+  });
+  const broken = result({ b: 2 }, { status: "error", message: "WGSL: error", out: undefined });
+  const html = await runReportHtml(report([lost, broken]));
+  const card = (id: string) => {
+    const at = html.indexOf(`<div class="failure" data-id="${id}">`);
+    assert.ok(at > 0, `a card for ${id}`);
+    return html.slice(at, html.indexOf('<p class="explain">', at));
+  };
+  assert.match(
+    card(lost.id),
+    /Ended by a device loss or --case-timeout, not by its kernels: the run's command again with <code>--resume<\/code> \(the same --out\) runs it again, keeping the rest\./,
+  );
+  assert.doesNotMatch(card(broken.id), /device loss/, "a kernel's own error says nothing of it");
+});
+
 Deno.test("html run: the planted failure comes first, with its parity details", async () => {
   const html = await runReportHtml(runFixture());
   const failures = html.indexOf('<section id="failures">');

@@ -791,6 +791,13 @@ function failureCard(
       r.backend === undefined ? "" : `; backend <code>${escapeHtml(r.backend)}</code>`
     }</p>${expect}` +
     `${messageHtml(r.message)}${table}` +
+    // A Chromium GPU process that died left only "OperationError: Instance dropped in
+    // popErrorScope" here, read as the kernels' error; the terminal said what it was.
+    (r.deviceLoss === true
+      ? `<p class="note device-loss">Ended by a device loss or --case-timeout, not by its ` +
+        `kernels: the run's command again with <code>--resume</code> (the same --out) runs it ` +
+        `again, keeping the rest.</p>`
+      : "") +
     `<p class="explain">explain it as run resolved it: <code>${
       escapeHtml(explainCommandFor(r.id, run))
     }</code></p></div>`;
