@@ -15,7 +15,7 @@ import {
   RUN_FIXTURE_HEADROOM_POINTS,
   runFixture,
 } from "./report_html_fixtures.ts";
-import { withTempDir } from "./report_util.ts";
+import { report, result, withTempDir } from "./report_util.ts";
 
 function chromiumPath(): string | null {
   try {
@@ -163,6 +163,24 @@ Deno.test({
         assert.deepEqual(bench.errors(), []);
         assert.deepEqual(bench.requests(), []);
         await bench.page.close();
+
+        // A case id with a long config path (`run --matrix m.json` whose preset is a file in
+        // nested folders): its unbroken path set the id column's least width, 60em, and at
+        // 1200 px the case table scrolled sideways, its message column squeezed off screen to
+        // a word a line, each row 300 px tall.
+        const path = "a_really_long_folder_name_for_configs_that_users_do_make/" +
+          "another_level_of_nesting_here/deepseek_v2_lite_chat_finetuned_v0.3.1_final.json";
+        const long = report([1, 2].map((b) => result({ preset: path, b })));
+        await Deno.writeTextFile(`${dir}/long.html`, await runReportHtml(long));
+        const wide = await open(browser, `${dir}/long.html`, 1200);
+        const tables = await wide.page.evaluate(`(() => {
+          document.querySelectorAll("details").forEach((d) => { d.open = true; });
+          return [...document.querySelectorAll("details.group table")].map((t) =>
+            ({ scroll: t.scrollWidth, box: t.clientWidth }));
+        })()`) as { scroll: number; box: number }[];
+        assert.ok(tables.length > 0, "a case table");
+        for (const t of tables) assert.ok(t.scroll <= t.box, `sideways: ${JSON.stringify(t)}`);
+        await wide.page.close();
 
         // At 400 px the page does not scroll sideways: long header facts and commands wrap,
         // tables scroll in their own box (the run page was 702 px wide)
