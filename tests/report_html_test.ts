@@ -50,7 +50,7 @@ import {
 } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 import { drawn, figure } from "./chart_svg.ts";
-import { parity, report, result, withTempDir } from "./report_util.ts";
+import { fingerprint, parity, report, result, withTempDir } from "./report_util.ts";
 import type { ParityRecord } from "../results/types.ts";
 
 /** The x of each item a layer draws (its `translate(x,y)`). */
@@ -135,6 +135,33 @@ Deno.test("html run: a case a device loss ended says so on its card, and how to 
     /Ended by a device loss or --case-timeout, not by its kernels: the run's command again with <code>--resume<\/code> \(the same --out\) runs it again, keeping the rest\./,
   );
   assert.doesNotMatch(card(broken.id), /device loss/, "a kernel's own error says nothing of it");
+});
+
+Deno.test("html run: a run in Chromium explains a failure on its browser's adapter, not Deno's", async () => {
+  // `run --runtime chromium`: the card's `explain --case` resolved the case on this process's
+  // adapter (lavapipe: a loop budget, shader-f16), not SwiftShader in Chromium, where it ran.
+  const bad = result({ b: 1 }, { status: "unexpected", decision: "supported" });
+  const browser = {
+    name: "chromium",
+    version: "HeadlessChrome/150.0.7871.100",
+    path: "/opt/my chrome/chrome",
+    userAgent: "Mozilla/5.0",
+  };
+  const inChromium = { ...report([bad]), fingerprint: fingerprint({ browser }) };
+  const explain = (html: string) => /<p class="explain">([\s\S]*?)<\/p>/.exec(html)![1];
+  const chromium = explain(await runReportHtml(inChromium));
+  assert.ok(
+    chromium.includes(
+      "on the adapter of the Chromium it ran in: <code>deno task harness devices --runtime " +
+        "chromium --chromium &#39;/opt/my chrome/chrome&#39; --json &gt; chromium-caps.json</code>",
+    ),
+    chromium,
+  );
+  assert.match(chromium, /--matrix smoke --caps chromium-caps\.json<\/code>$/);
+  // in Deno: the command alone, as before
+  const deno = explain(await runReportHtml(report([bad])));
+  assert.match(deno, /^explain it as run resolved it: <code>deno task harness explain --case /);
+  assert.doesNotMatch(deno, /--caps/);
 });
 
 Deno.test("html run: the planted failure comes first, with its parity details", async () => {

@@ -31,7 +31,7 @@ import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "../verdict.ts";
-import { finishCommands } from "../finish_commands.ts";
+import { finishCommands, shellWord } from "../finish_commands.ts";
 import { notRunGroups } from "../case_groups.ts";
 import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds, notRunIds } from "../totals.ts";
@@ -766,10 +766,39 @@ function messageHtml(message: string): string {
     : `<p>${escapeHtml(message)}</p>`;
 }
 
+/**
+ * The card's explain command. A run in Chromium decided on the adapter of its browser, not
+ * on Deno's: its command alone resolved the case on this process's adapter (lavapipe: a loop
+ * budget and shader-f16 that SwiftShader in Chromium lacks), so the card gives the `devices
+ * --runtime chromium --json` that records the browser's caps and `explain --caps` on them.
+ */
+function explainHtml(
+  id: string,
+  run:
+    & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules" | "fingerprint">
+    & Partial<Pick<RunReport, "backendModulePaths">>,
+): string {
+  const explain = explainCommandFor(id, run);
+  const browser = run.fingerprint.browser;
+  if (browser === undefined) {
+    return `<p class="explain">explain it as run resolved it: <code>${
+      escapeHtml(explain)
+    }</code></p>`;
+  }
+  const caps = "chromium-caps.json";
+  const devices = `deno task harness devices --runtime chromium --chromium ${
+    shellWord(browser.path)
+  } --json > ${caps}`;
+  return `<p class="explain">explain it as run resolved it, on the adapter of the Chromium it ` +
+    `ran in: <code>${escapeHtml(devices)}</code>, then <code>${
+      escapeHtml(`${explain} --caps ${caps}`)
+    }</code></p>`;
+}
+
 function failureCard(
   r: CaseResult,
   run:
-    & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">
+    & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules" | "fingerprint">
     & Partial<Pick<RunReport, "backendModulePaths">>,
 ): string {
   const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
@@ -798,9 +827,7 @@ function failureCard(
         `kernels: the run's command again with <code>--resume</code> (the same --out) runs it ` +
         `again, keeping the rest.</p>`
       : "") +
-    `<p class="explain">explain it as run resolved it: <code>${
-      escapeHtml(explainCommandFor(r.id, run))
-    }</code></p></div>`;
+    explainHtml(r.id, run) + `</div>`;
 }
 
 function groupsHtml(
