@@ -179,20 +179,27 @@ export function findChromium(
       `${named}: is a folder, not a file; name the Chromium or Chrome executable (e.g. ` +
         `${DEBIAN_CHROMIUM_PATH}, or the chrome file inside this folder)`,
     );
+  // A bare name (`--chromium chromium-headless-shell`, `CHROME_PATH=google-chrome`) is a file
+  // in this folder, not looked up on PATH: told only to install what was installed, a reader
+  // could not see why; the message says a path is wanted, and how to get it.
+  const missing = (named: string, value: string) =>
+    new ChromiumNotFoundError(
+      value.includes("/")
+        ? `${named}: no such file; ${hint}`
+        : `${named}: no such file in this folder; --chromium and CHROME_PATH take the ` +
+          `executable's path, not a command name looked up on PATH: give ` +
+          `"$(command -v ${value})" where it is installed; else ${hint}`,
+    );
   if (flag !== undefined && flag.trim() !== "") {
     if (probe.isDirectory?.(flag)) throw folder(`--chromium ${flag}`);
-    if (!probe.isFile(flag)) {
-      throw new ChromiumNotFoundError(`--chromium ${flag}: no such file; ${hint}`);
-    }
+    if (!probe.isFile(flag)) throw missing(`--chromium ${flag}`, flag);
     if (probe.isExecutable?.(flag) === false) throw notExecutable(`--chromium ${flag}`);
     return { path: flag, source: "flag" };
   }
   const env = probe.env("CHROME_PATH")?.trim();
   if (env) {
     if (probe.isDirectory?.(env)) throw folder(`CHROME_PATH=${env}`);
-    if (!probe.isFile(env)) {
-      throw new ChromiumNotFoundError(`CHROME_PATH=${env}: no such file; ${hint}`);
-    }
+    if (!probe.isFile(env)) throw missing(`CHROME_PATH=${env}`, env);
     if (probe.isExecutable?.(env) === false) throw notExecutable(`CHROME_PATH=${env}`);
     return { path: env, source: "env" };
   }

@@ -59,6 +59,28 @@ Deno.test("findChromium: nothing found, or a named file missing, says how to ins
     () => findChromium(undefined, probe({ CHROME_PATH: "/gone" }, [DEBIAN_CHROMIUM_PATH])),
     /CHROME_PATH=\/gone: no such file/,
   );
+  // A command name, as on a command line (`--chromium chromium-headless-shell`): told to
+  // install what was installed, since only the current folder was looked in.
+  for (
+    const [flag, env, named] of [
+      ["chromium-headless-shell", {}, "--chromium chromium-headless-shell"],
+      [undefined, { CHROME_PATH: "google-chrome" }, "CHROME_PATH=google-chrome"],
+    ] as const
+  ) {
+    assert.throws(() => findChromium(flag, probe(env, [DEBIAN_CHROMIUM_PATH])), (e: Error) => {
+      assert.ok(e instanceof ChromiumNotFoundError);
+      const name = named.replace(/^.*[ =]/, "");
+      assert.ok(
+        e.message.startsWith(
+          `${named}: no such file in this folder; --chromium and CHROME_PATH take the ` +
+            `executable's path, not a command name looked up on PATH: give ` +
+            `"$(command -v ${name})" where it is installed; else install it with`,
+        ),
+        e.message,
+      );
+      return true;
+    });
+  }
 });
 
 Deno.test("wire: a case request carries float64 tensors bit for bit, outputs float32", () => {
