@@ -433,17 +433,22 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
     const from = Math.min(hi, Math.max(lo, peak / mem.gbps));
     return [{ x: hi, y: peak }, ...(from < hi ? [{ x: from, y: peak }] : [])];
   };
+  const closePeak = (peak: number) => Math.abs(Math.log10(peak / c.fmaGflops)) <= 0.15;
+  const closeF16 = c.fmaF16Gflops !== null && closePeak(c.fmaF16Gflops) ? c.fmaF16Gflops : null;
   const wanted: LineLabel[] = [
     {
       text: memName,
       along: [{ x: lo, y: mem.gbps * lo }, { x: slopeEnd, y: mem.gbps * slopeEnd }],
       usual: { align: "left", dx: 4, dy: 12 },
     },
-    ...peaks.filter(([, peak], i) => i === 0 || Math.abs(Math.log10(peak / c.fmaGflops)) > 0.15)
-      .map(([name, peak]): LineLabel => ({
+    ...peaks.filter(([, peak], i) => i === 0 || !closePeak(peak))
+      .map(([name, peak], i): LineLabel => ({
         // The header's figure (one decimal): a whole number read 5.46 as "5" against the
         // header's 5.5, and a peak under 0.5 GFLOP/s (a software adapter's f16) as "0".
-        text: `${name.replace(/^.*, /, "")} ${num(peak, 1)} GFLOP/s`,
+        // An f16 peak too close to label apart is named in the f32 label: its line was
+        // drawn unlabelled, a second flat roof no reader could name.
+        text: `${name.replace(/^.*, /, "")} ${num(peak, 1)}` +
+          (i === 0 && closeF16 !== null ? `, f16 ${num(closeF16, 1)}` : "") + " GFLOP/s",
         along: flat(peak),
         usual: { align: "right", dx: -4, dy: -7 },
       })),

@@ -695,6 +695,19 @@ Deno.test("html bench: the roofline's FMA labels give the header's figures, a pe
     ),
   ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
   assert.deepEqual(labels, ["FMA f32 0.8 GFLOP/s", "FMA f16 0.3 GFLOP/s"]);
+  // An f16 peak within 0.15 decades of f32's (an H200: 42048 against 39898) had its flat line
+  // drawn with no label; the f32 label now names both.
+  const close = await benchReportHtml({
+    ...base,
+    ceilings: { ...base.ceilings, fmaGflops: 200, fmaF16Gflops: 220 },
+  });
+  const closeLabels = [
+    ...figure(close, "roofline").svg.matchAll(
+      /<text[^>]*aria-roledescription="text mark"[^>]*>([^<]*)<\/text>/g,
+    ),
+  ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
+  assert.deepEqual(closeLabels, ["FMA f32 200.0, f16 220.0 GFLOP/s"]);
+  assert.equal(drawn(figure(close, "roofline").svg, "line"), 2, "both roofs drawn");
 });
 
 Deno.test("html bench: each case's passes in a step, stacked by role; construction left out; no plot without passes", async () => {
