@@ -160,7 +160,7 @@ export function compareCommand() {
             plural(current.scope.length, "selected case")
           } (an interrupted run, or a merge missing shards); ${
             notRun === 1 ? "it is" : "they are"
-          } compared as removed`,
+          } not run: not compared (not counted as removed)`,
         );
       }
       const md = await writeCompareOutputs(report, { md: opts.md, json: opts.json });

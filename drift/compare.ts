@@ -402,7 +402,8 @@ function side(b: Baseline): CompareSide {
 
 /**
  * The sentences that say a compared side's run is incomplete: how many of its selected
- * cases have no result, and how they read in the comparison (the current run's: removed;
+ * cases have no result, and how they read in the comparison (the current run's: not run, not
+ * compared;
  * the baseline's: the current results for them are "new"). Empty when both are complete.
  *
  * @example
@@ -423,7 +424,7 @@ export function incompleteSides(
         plural(s.missing, "of its selected cases has", "of its selected cases have")
       } no result (${
         which === "current"
-          ? "counted as removed"
+          ? "not run: not compared, and no drift"
           : "the current run's results for them are counted as new"
       }).`,
     ];
@@ -665,8 +666,9 @@ export function maxRowsChange(
 /**
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
  * outside the current run's scope (another matrix, its filter or shard) are counted as out
- * of scope, not removed; a case the current run selected but has no result for, or that the
- * same matrix no longer has where the current filter would select it, is removed.
+ * of scope, not removed; a case the current run selected but has no result for (an interrupted
+ * run, a merge missing shards) is not run: not compared, counted in `current.missing`; a case
+ * that the same matrix no longer has where the current filter would select it is removed.
  *
  * @example
  * ```ts ignore
@@ -754,18 +756,16 @@ export function compareBaselines(
   }
   for (const b of base.cases) {
     if (curById.has(b.id)) continue;
-    if (scope.has(b.id) || selectable(b)) {
+    // a case the current run selected and has no result for (an interrupted run, a merge
+    // missing shards) is not run, not compared: the side's `missing` counts it (it read
+    // "24 removed" after a Ctrl-C, as if the matrix had dropped them)
+    if (scope.has(b.id)) continue;
+    if (selectable(b)) {
       cases.push({
         id: b.id,
         class: "removed",
         classes: ["removed"],
-        details: [
-          scope.has(b.id)
-            ? current.interrupted
-              ? "selected but no result: the current run was interrupted before it"
-              : "selected but no result (interrupted?)"
-            : "no longer in the matrix",
-        ],
+        details: ["no longer in the matrix"],
         metrics: [],
         speed: null,
         bitsChanged: false,

@@ -209,7 +209,7 @@ function comparePage(
       }, current ${escapeHtml(c.deviceKey)}): timings and bits are not expected to match.</p>`,
     ));
   }
-  // a side's run stopped early: its missing cases read as removed or new, not as drift
+  // a side's run stopped early: its missing cases read as not run or new, not as drift
   const incomplete = incompleteSides(report);
   if (incomplete.length > 0) {
     sections.push(section(

@@ -118,7 +118,7 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   if (b.deviceKey !== c.deviceKey) {
     lines.push(`> Different device keys: timings and bits are not expected to match.`, "");
   }
-  // a side's run stopped early: its missing cases read as removed or new, not as drift
+  // a side's run stopped early: its missing cases read as not run or new, not as drift
   for (const line of incompleteSides(report)) lines.push(`> ⚠ ${line}`, "");
   lines.push("### What changed in the environment", "");
   if (report.environment.summary.length === 0) {
@@ -202,6 +202,16 @@ export function compareSummaryLine(report: CompareReport): string {
   const parts = DRIFT_CLASSES.filter((k) => report.counts[k] > 0).map((k) =>
     `${report.counts[k]} ${k}`
   );
+  // the current run's cases without a result (Ctrl-C, a merge missing shards): not compared,
+  // said apart from the classes (they read "24 removed", as if the matrix had dropped them)
+  const missing = report.current.missing ?? 0;
+  if (missing > 0) {
+    parts.push(
+      `${missing} not run (${
+        report.current.interrupted ? "the run was interrupted" : "no result"
+      }: not compared)`,
+    );
+  }
   const g = report.speed.geomeanRatio;
   const fault = plantedFaultSides(report.baseline, report.current).map((f) =>
     `${f.side} with planted fault ${f.id}`

@@ -606,9 +606,16 @@ Deno.test("compare: an interrupted side is said in compare.md, the JSON and the 
     "no result in the baseline (its run selected the case but was interrupted before it); " +
     "now supported, pass",
   ]);
-  assert.deepEqual(byId.get(b)!.details, [
-    "selected but no result: the current run was interrupted before it",
-  ]);
+  // b: the current run stopped before it: not run, not compared, no class (it read "removed",
+  // as if the matrix had dropped it, in compare.md and the run's drift line)
+  assert.equal(byId.get(b), undefined);
+  assert.equal(r.counts.removed, 0);
+  assert.equal(compareBaselines(base, current, { failOn: ["removed"] }).regressions, 0);
+  assert.match(
+    compareSummaryLine(r),
+    /: 1 new, 1 unchanged, 1 not run \(the run was interrupted: not compared\);/,
+  );
+  assert.doesNotMatch(compareSummaryLine(r), /removed/);
   const md = compareToMarkdown(r);
   assert.ok(
     md.includes(
@@ -619,8 +626,8 @@ Deno.test("compare: an interrupted side is said in compare.md, the JSON and the 
   );
   assert.ok(
     md.includes(
-      "> ⚠ The current run was interrupted: 1 of its selected cases has no result (counted as " +
-        "removed).",
+      "> ⚠ The current run was interrupted: 1 of its selected cases has no result (not run: " +
+        "not compared, and no drift).",
     ),
     md,
   );
