@@ -705,6 +705,9 @@ export function runCommand() {
         if (lateStop !== null) {
           console.error(stoppedAfterLastCase(lateStop, { cases: report.results.length }));
         }
+        // a --baseline folder without this device's: said last, where a nightly's log ends
+        // (the warning above scrolled away; the exit code is the run's own, README)
+        if (drift.notChecked !== undefined) console.error(drift.notChecked);
         Deno.exitCode = report.interrupted
           ? (stop.afterCase.aborted || stop.atOnce.aborted ? exitOnStop() : EXIT.infra)
           : lateStop !== null

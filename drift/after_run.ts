@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { appendStepSummary, writeMarkdown } from "../report/markdown.ts";
+import { appendStepSummary, type MarkdownDriftNote, writeMarkdown } from "../report/markdown.ts";
 import { finishCommands, shellWord } from "../report/finish_commands.ts";
 import { notRunGroups } from "../report/case_groups.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
@@ -296,6 +296,29 @@ export interface DriftAfterRunResult {
   readonly compare: CompareReport | null;
   /** Cases with a class in `failOn` (0 without a comparison). */
   readonly regressions: number;
+  /**
+   * `--baseline <dir>` without this device's baseline: "drift not checked: no baseline for
+   * device X in DIR (baselines there: ...)", which summary.md and report.html say at their
+   * top and `run` prints last; absent otherwise.
+   */
+  readonly notChecked?: string;
+}
+
+/**
+ * The sentence that says a run's drift was not checked: no baseline for its device in the
+ * `--baseline` folder, and the keys the folder has.
+ *
+ * @example
+ * ```ts
+ * import { driftNotCheckedLine } from "./after_run.ts";
+ * driftNotCheckedLine("llvmpipe-65541-vulkan", "baselines", ["h200-vulkan"]);
+ * // "drift not checked: no baseline for device llvmpipe-65541-vulkan in baselines (baselines there: h200-vulkan)"
+ * ```
+ */
+export function driftNotCheckedLine(key: string, dir: string, have: readonly string[]): string {
+  return `drift not checked: no baseline for device ${key} in ${dir} (baselines there: ${
+    have.length ? have.join(", ") : "none"
+  })`;
 }
 
 /**
@@ -341,11 +364,37 @@ export function noBaselineWarning(
 }
 
 /**
+ * Write the run's report.html and summary.md again with the drift verdict at their top (a run
+ * that exits 1 on drift, or whose drift was not checked, must not read green there), with what
+ * the run wrote them with: the cases not run in their groups, and the commands that run them,
+ * which a page written again without them lost. A page the run did not write is left unwritten.
+ */
+async function rewritePages(
+  report: RunReport,
+  options: DriftAfterRunOptions,
+  verdict: MarkdownDriftNote,
+  html: { page?: string } = {},
+): Promise<void> {
+  const pages = {
+    notRunGroups: await notRunGroups(report),
+    finish: finishCommands(report, options.out, { runWords: options.finishWords }),
+  };
+  const page = `${options.out}/${RUN_FILES.html}`;
+  if (await pathExists(page)) {
+    await writeRunHtml(page, report, { ...pages, drift: { ...verdict, ...html } });
+  }
+  // summary.md too: it read ✅ while the run exited 1 on drift
+  const summary = `${options.out}/${RUN_FILES.summary}`;
+  if (await pathExists(summary)) await writeMarkdown(summary, report, { ...pages, drift: verdict });
+}
+
+/**
  * The drift step after `run`: append the run to the history database (`history`), and
  * compare it with its baseline (`baseline`), writing `<out>/compare.md` and
  * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY` with `stepSummary`)
  * and printing a summary line. A baselines directory without a file for this device
- * prints a warning and compares nothing (a new device class has no baseline yet: create it
+ * prints a warning, says "drift not checked" in summary.md and report.html (and in the
+ * result's `notChecked`), and compares nothing (a new device class has no baseline yet: create it
  * with `baseline update`); a baseline file that is missing or malformed, or a baseline
  * with no case in common with the run ({@link checkCasesInCommon}), throws DriftInputError
  * (compare.md and compare.json are then not written).
@@ -393,7 +442,16 @@ export async function driftAfterRun(
         minSamples: options.thresholds?.minSamples,
       }),
     );
-    return none;
+    // the pages say it too: a nightly that lost its baseline file read ✅ in summary.md and
+    // report.html, the warning on stderr only
+    const notChecked = driftNotCheckedLine(key, options.baseline, have);
+    await rewritePages(report, options, {
+      title: "Drift",
+      summary: notChecked,
+      regressions: 0,
+      notChecked: true,
+    });
+    return { ...none, notChecked };
   }
   warnRenamed(loc, key);
   const base = await readBaseline(loc.path);
@@ -413,32 +471,14 @@ export async function driftAfterRun(
     json: `${options.out}/${COMPARE_FILES.json}`,
     html: `${options.out}/${COMPARE_FILES.html}`,
   }, { title, base, current });
-  // The run's report.html was written before the comparison: written again, it says the
-  // drift verdict at the top (a run that exits 1 on drift must not read green there).
-  // (with what the run wrote them with: the cases not run in their groups, and the commands
-  // that run them, which a page written again without them lost)
-  const pages = {
-    notRunGroups: await notRunGroups(report),
-    finish: finishCommands(report, options.out, { runWords: options.finishWords }),
-  };
   // the verdict both pages put at their top
-  const verdict = {
+  await rewritePages(report, options, {
     title,
     summary: compareSummaryLine(cmp),
     regressions: cmp.regressions,
     // the fault's differences: not said as drift regressions at the page's top
     ...(cmp.plantedFault === undefined ? {} : { fault: true }),
-  };
-  const page = `${options.out}/${RUN_FILES.html}`;
-  if (await pathExists(page)) {
-    await writeRunHtml(page, report, {
-      ...pages,
-      drift: { ...verdict, page: COMPARE_FILES.html },
-    });
-  }
-  // summary.md too: it read ✅ while the run exited 1 on drift
-  const summary = `${options.out}/${RUN_FILES.summary}`;
-  if (await pathExists(summary)) await writeMarkdown(summary, report, { ...pages, drift: verdict });
+  }, { page: COMPARE_FILES.html });
   await options.beforeStepSummary?.();
   if (options.stepSummary) {
     await appendStepSummary(compareMd + "\n");

@@ -53,6 +53,11 @@ export interface MarkdownDriftNote {
   readonly regressions: number;
   /** A side ran with a planted fault: the differences are the fault's, not drift. */
   readonly fault?: boolean;
+  /**
+   * Nothing was compared (no baseline for this device in the `--baseline` folder): `summary`
+   * says so, the line reads as a warning, and so does the verdict (it read ✅).
+   */
+  readonly notChecked?: boolean;
 }
 
 const cell = mdCell;
@@ -261,7 +266,10 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   out.push(`${h} mla-harness: ${mdCode(report.matrix)}${scope ? ` (${scope})` : ""}`, "");
   // a run that exits 1 on drift (run --baseline) does not read green here either
   const drift = options.drift;
-  const verdict = runVerdict(report, { regressions: drift?.regressions });
+  const verdict = runVerdict(report, {
+    regressions: drift?.regressions,
+    driftNotChecked: drift?.notChecked,
+  });
   out.push(
     `${verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"} **${
       casesOfText(t)
@@ -275,10 +283,13 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
             plural(drift.regressions, "case")
           } differing from the baseline by the planted fault (the fault's differences, not drift)`
           : `; **${plural(drift.regressions, "drift regression")} against the baseline**`
-        : ""),
+        : "") +
+      (drift?.notChecked ? "; **drift not checked**" : ""),
     "",
   );
-  if (drift !== undefined) {
+  if (drift?.notChecked) {
+    out.push(`⚠️ **${mdCell(drift.summary, Infinity)}**`, "");
+  } else if (drift !== undefined) {
     out.push(
       `**${mdCell(drift.title, Infinity)}**: ${mdCell(drift.summary, Infinity)}. ` +
         "Details: compare.md (and compare.html).",

@@ -19,7 +19,8 @@ export interface RunVerdict {
    * lacks (`run` exits 1: unused_backends.ts `backendRanNothing`);
    * `warn`: none of those, but some cases were not covered (refused for want of a device
    * feature, or by a `--backend` of the other path), so not everything was verified, or the
-   * run had no case at all (a shard the hash gave none);
+   * run had no case at all (a shard the hash gave none), or its drift was not checked
+   * ({@link RunVerdictOptions} `driftNotChecked`);
    * `ok`: every case was verified, and there was one.
    */
   readonly level: "ok" | "warn" | "bad";
@@ -39,6 +40,11 @@ export interface RunVerdict {
 export interface RunVerdictOptions {
   /** Drift regressions against a baseline (`run --baseline`): any makes the run bad. */
   readonly regressions?: number;
+  /**
+   * `run --baseline` compared nothing (no baseline for this device in the folder): a run that
+   * would read `ok` reads `warn` (a nightly that lost its baseline file read ✅).
+   */
+  readonly driftNotChecked?: boolean;
 }
 
 /**
@@ -101,7 +107,11 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     : `The planted fault ${report.plantedFault} was not caught: no case failed.`;
   const headline = [coverage, failed, uncaught].filter((x) => x !== null).join(" ") || null;
   return {
-    level: bad ? "bad" : verified < selected || selected === 0 || uncaught !== null ? "warn" : "ok",
+    level: bad
+      ? "bad"
+      : verified < selected || selected === 0 || uncaught !== null || options.driftNotChecked
+      ? "warn"
+      : "ok",
     verified,
     selected,
     headline,

@@ -159,6 +159,38 @@ Deno.test("run --baseline: without drift the note is green; with no report.html 
   });
 });
 
+Deno.test("run --baseline <dir> without this device's baseline: summary.md and report.html say drift was not checked, not green", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/baselines`);
+    await Deno.writeTextFile(`${dir}/baselines/other-gpu-vulkan.json`, "{}");
+    const report = reportOf([caseResult(A, 1, 1)]);
+    await writeRunHtml(`${dir}/report.html`, report);
+    await writeMarkdown(`${dir}/summary.md`, report);
+    const r = await driftAfterRun(report, { baseline: `${dir}/baselines`, out: dir });
+    assert.equal(r.compare, null);
+    assert.equal(r.regressions, 0);
+    // the sentence the console prints last, and both pages say at their top
+    const said = new RegExp(
+      `^drift not checked: no baseline for device \\S+ in ${dir}/baselines \\(baselines ` +
+        "there: other-gpu-vulkan\\)$",
+    );
+    assert.match(r.notChecked ?? "", said);
+    // summary.md read ✅ with no word of it (the warning went to stderr only)
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    assert.match(md, /^⚠️ \*\*1 case\*\*: 1 pass, .*; \*\*drift not checked\*\*$/m);
+    assert.ok(md.includes(`⚠️ **${r.notChecked}**`), md);
+    assert.doesNotMatch(md, /✅/);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(html, /<p class="verdict warn" id="verdict">[^<]*; drift not checked/);
+    assert.ok(
+      html.includes(`<p class="note" id="drift-note"><b>${escapeHtml(r.notChecked!)}</b></p>`),
+      html,
+    );
+    // no comparison: no compare page
+    await assert.rejects(() => Deno.stat(`${dir}/compare.html`), Deno.errors.NotFound);
+  });
+});
+
 Deno.test("a comparison stopped halfway leaves none of an earlier comparison's files beside its own", async () => {
   await withTempDir(async (dir) => {
     const out = {

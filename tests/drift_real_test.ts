@@ -240,5 +240,16 @@ Deno.test({
       r.stderr,
     );
     assert.match(r.stdout, /history: run 1 appended/);
+    // said last, and in the pages: a nightly that lost its baseline read ✅ (stderr only)
+    const said = `drift not checked: no baseline for device ${key} in ${tmp}/my baselines ` +
+      "(baselines there: some-other-gpu-vulkan)";
+    assert.equal(r.stderr.trimEnd().split("\n").at(-1), said, r.stderr);
+    const md = await Deno.readTextFile(`${tmp}/out/summary.md`);
+    assert.ok(md.includes(`⚠️ **${said}**`), md);
+    assert.doesNotMatch(md, /✅/);
+    assert.match(
+      await Deno.readTextFile(`${tmp}/out/report.html`),
+      /id="drift-note"><b>drift not checked/,
+    );
   },
 });

@@ -83,8 +83,13 @@ export interface RunDriftNote {
    * fault's, and the verdict line says so rather than "N drift regressions".
    */
   readonly fault?: boolean;
-  /** The compare page, relative to report.html (e.g. "compare.html"). */
-  readonly page: string;
+  /** The compare page, relative to report.html (e.g. "compare.html"); none when not checked. */
+  readonly page?: string;
+  /**
+   * Nothing was compared (no baseline for this device in the `--baseline` folder): `summary`
+   * says so, in a warning's colour, and the verdict is a warning (it read green).
+   */
+  readonly notChecked?: boolean;
 }
 
 const BAD_ORDER: Readonly<Record<CaseResult["status"], number>> = {
@@ -494,11 +499,15 @@ function build(
   if (barriers.length > 0) sections.push(barrierSection(barriers));
   const drift = options.drift;
   if (drift !== undefined) {
+    // not checked (no baseline for this device): a warning, with no compare page to link
+    const page = drift.notChecked ? undefined : drift.page;
     sections.push(
-      `<p class="note ${drift.regressions > 0 ? "drift-bad" : "drift-ok"}" id="drift-note">` +
-        `<b>${escapeHtml(drift.title)}</b>: ${escapeHtml(drift.summary)}. Details: <a href="${
-          escapeHtml(drift.page)
-        }">${escapeHtml(drift.page)}</a> (and compare.md).</p>`,
+      page === undefined
+        ? `<p class="note" id="drift-note"><b>${escapeHtml(drift.summary)}</b></p>`
+        : `<p class="note ${drift.regressions > 0 ? "drift-bad" : "drift-ok"}" id="drift-note">` +
+          `<b>${escapeHtml(drift.title)}</b>: ${escapeHtml(drift.summary)}. Details: <a href="${
+            escapeHtml(page)
+          }">${escapeHtml(page)}</a> (and compare.md).</p>`,
     );
   }
   const missing = missingIds(report);
@@ -559,7 +568,10 @@ function build(
   );
   const fp = report.fingerprint;
   const a = adapterIdentity(fp.adapter);
-  const verdict = runVerdict(report, { regressions: drift?.regressions });
+  const verdict = runVerdict(report, {
+    regressions: drift?.regressions,
+    driftNotChecked: drift?.notChecked,
+  });
   const scope = [
     report.filter && `filter ${report.filter}`,
     report.shard && `shard ${report.shard}`,
@@ -596,6 +608,7 @@ function build(
             } differing from the baseline by the planted fault (the fault's differences, not drift)`
             : `; ${plural(drift.regressions, "drift regression")} against the baseline`
           : "") +
+        (drift?.notChecked ? "; drift not checked" : "") +
         // nothing, or only part, verified: said in words, not left to the counts
         (verdict.headline === null ? "" : `. ${verdict.headline}`),
     },
