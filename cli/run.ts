@@ -27,7 +27,12 @@ import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
-import { finishCommands, runCommandFor, shellWord } from "../report/finish_commands.ts";
+import {
+  absolutePath,
+  finishCommands,
+  runCommandFor,
+  shellWord,
+} from "../report/finish_commands.ts";
 import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { RUN_FILES } from "../report/merge.ts";
@@ -558,10 +563,15 @@ export function runCommand() {
       const resumeWords = [
         ...(opts.maxCases === DEFAULT_MAX_CASES ? [] : ["--max-cases", String(opts.maxCases)]),
         ...(opts.progress === "auto" ? [] : ["--progress", opts.progress]),
-        ...(opts.baseline === undefined ? [] : ["--baseline", shellWord(opts.baseline)]),
-        ...(opts.thresholds === undefined ? [] : ["--thresholds", shellWord(opts.thresholds)]),
+        // (their paths absolute: `deno task harness` runs in the harness's folder)
+        ...(opts.baseline === undefined
+          ? []
+          : ["--baseline", shellWord(absolutePath(opts.baseline))]),
+        ...(opts.thresholds === undefined
+          ? []
+          : ["--thresholds", shellWord(absolutePath(opts.thresholds))]),
         ...(opts.failOn === undefined ? [] : ["--fail-on", opts.failOn.join(",") || "none"]),
-        ...(opts.history === undefined ? [] : ["--history", shellWord(opts.history)]),
+        ...(opts.history === undefined ? [] : ["--history", shellWord(absolutePath(opts.history))]),
       ];
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       // `run --baseline`: summary.md goes to $GITHUB_STEP_SUMMARY once the drift step has

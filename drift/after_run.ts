@@ -7,7 +7,7 @@
  * @module
  */
 import { appendStepSummary, type MarkdownDriftNote, writeMarkdown } from "../report/markdown.ts";
-import { finishCommands, shellWord } from "../report/finish_commands.ts";
+import { absolutePath, finishCommands, shellWord } from "../report/finish_commands.ts";
 import { notRunGroups } from "../report/case_groups.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import type { RunReport } from "../results/types.ts";
@@ -324,7 +324,7 @@ export function driftNotCheckedLine(key: string, dir: string, have: readonly str
 /**
  * The warning of `run --baseline <dir>` when the folder has no baseline for this device: the
  * key, the keys it has, and the command that makes one from this run (`baseline update
- * --from-report`, which keeps its matrix, filter, backend and runtime: a `baseline update
+ * --from-report`, its paths absolute, which keeps its matrix, filter, backend and runtime: a `baseline update
  * --dir` alone would run the whole smoke matrix on the bundled backends), its paths quoted
  * for a shell; a run of fewer timed repetitions than `minSamples` is told that such a
  * baseline cannot test speed.
@@ -333,11 +333,11 @@ export function driftNotCheckedLine(key: string, dir: string, have: readonly str
  * ```ts
  * import { noBaselineWarning } from "./after_run.ts";
  * noBaselineWarning({ repeats: 10 }, {
- *   baseline: "my baselines", out: "out/x", key: "llvmpipe-65541-vulkan", have: [],
+ *   baseline: "/data/my baselines", out: "/data/out/x", key: "llvmpipe-65541-vulkan", have: [],
  * });
- * // "warning: no baseline for this device (llvmpipe-65541-vulkan) in my baselines (it has none);
+ * // "warning: no baseline for this device (llvmpipe-65541-vulkan) in /data/my baselines (it has none);
  * //  drift not checked. Create one from this run with: deno task harness baseline update
- * //  --from-report out/x --dir 'my baselines'"
+ * //  --from-report /data/out/x --dir '/data/my baselines'"
  * ```
  */
 export function noBaselineWarning(
@@ -356,7 +356,7 @@ export function noBaselineWarning(
   return `warning: no baseline for this device (${where.key}) in ${where.baseline} ` +
     `(it has ${where.have.length ? where.have.join(", ") : "none"}); drift not checked. ` +
     "Create one from this run with: deno task harness baseline update --from-report " +
-    `${shellWord(where.out)} --dir ${shellWord(where.baseline)}` +
+    `${shellWord(absolutePath(where.out))} --dir ${shellWord(absolutePath(where.baseline))}` +
     (repeats < min
       ? ` (its ${repeats} timed repetitions a case cannot test speed: run with --repeats ` +
         `${Math.max(10, min)} first for a baseline that does)`

@@ -5,14 +5,15 @@
  * @module
  */
 import type { RunReport } from "../results/types.ts";
-import { backendWords, shellWord } from "./finish_commands.ts";
+import { absolutePath, backendWords, matrixWord, shellWord } from "./finish_commands.ts";
 
 /**
  * The command that explains a case as `run` resolved it (`explain --case`), for a failure
  * card: a case id copied from a report, with no shape to retype. The run's matrix, its
  * `--config-root`, its `--backend-module`s (each where the report recorded it is: an absolute
  * path) and its `--backend` (when it had them) come along: the case is found where the run
- * found it and resolved on the backend it ran on.
+ * found it and resolved on the backend it ran on. A matrix file and `--config-root` are named
+ * by their absolute paths (`deno task harness` runs in the harness's folder).
  *
  * @example
  * ```ts
@@ -31,8 +32,10 @@ export function explainCommandFor(
     "deno task harness explain --case",
     shellWord(id),
     "--matrix",
-    shellWord(run.matrix),
-    ...(run.configRoot === undefined ? [] : ["--config-root", shellWord(run.configRoot)]),
+    shellWord(matrixWord(run.matrix)),
+    ...(run.configRoot === undefined
+      ? []
+      : ["--config-root", shellWord(absolutePath(run.configRoot))]),
     ...backendWords(run),
   ].join(" ");
 }

@@ -8,6 +8,8 @@
 import { DEFAULT_CASE_TIMEOUT_S, DEFAULT_MAX_ROWS } from "../results/types.ts";
 import type { RunReport } from "../results/types.ts";
 import { inShard } from "../matrix/case_id.ts";
+import { matrixFileOf } from "../matrix/expand.ts";
+import { isAbsolute, resolve } from "node:path";
 import { notRunIds } from "./totals.ts";
 
 /** A folder merged: its shard ("i/n", null: unsharded) and whether its run stopped early. */
@@ -47,17 +49,50 @@ export function shellWord(s: string): string {
 }
 
 /**
+ * A path as a command the harness prints names it: absolute, resolved from `cwd` (the folder
+ * the command runs in) where it was relative, so that it finds the file from the harness's
+ * folder, where `deno task harness` runs (a run started elsewhere printed a resume that
+ * pointed nowhere); an absolute path as it is.
+ *
+ * @example
+ * ```ts
+ * import { absolutePath } from "./finish_commands.ts";
+ * absolutePath("out/x", "/tmp/w"); // "/tmp/w/out/x"
+ * absolutePath("/data/b", "/tmp/w"); // "/data/b"
+ * ```
+ */
+export function absolutePath(path: string, cwd: string = Deno.cwd()): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+/**
+ * A `--matrix` value as a printed command names it: a bundled matrix's name as it is, a
+ * matrix file's path absolute ({@link absolutePath}).
+ *
+ * @example
+ * ```ts
+ * import { matrixWord } from "./finish_commands.ts";
+ * matrixWord("smoke", "/tmp/w"); // "smoke"
+ * matrixWord("m.json", "/tmp/w"); // "/tmp/w/m.json"
+ * ```
+ */
+export function matrixWord(matrix: string, cwd: string = Deno.cwd()): string {
+  return matrixFileOf(matrix) === undefined ? matrix : absolutePath(matrix, cwd);
+}
+
+/**
  * The `run` command of a report's selection (matrix, its config root, filter, shard, planted
  * fault, backend) into `out`, with `--resume` when `resume` is true: what finishes an
- * interrupted run.
+ * interrupted run. Its paths (a matrix file, `--config-root`, `--out`) are absolute, resolved
+ * from the current folder where they were relative ({@link absolutePath}).
  *
  * @example
  * ```ts
  * import { runCommandFor } from "./finish_commands.ts";
- * runCommandFor({ matrix: "smoke", filter: "preset=tiny", shard: null }, "out/z", true);
- * // "deno task harness run --matrix smoke --filter preset=tiny --out out/z --resume"
- * runCommandFor({ matrix: "smoke", filter: null, shard: null, repeats: 10 }, "out/z", true);
- * // "deno task harness run --matrix smoke --repeats 10 --out out/z --resume"
+ * runCommandFor({ matrix: "smoke", filter: "preset=tiny", shard: null }, "/w/out/z", true);
+ * // "deno task harness run --matrix smoke --filter preset=tiny --out /w/out/z --resume"
+ * runCommandFor({ matrix: "smoke", filter: null, shard: null, repeats: 10 }, "/w/out/z", true);
+ * // "deno task harness run --matrix smoke --repeats 10 --out /w/out/z --resume"
  * ```
  *
  * A run in Chromium (its fingerprint names the browser) resumes with `--runtime chromium
@@ -78,14 +113,14 @@ export function runCommandFor(
   const browser = r.fingerprint?.browser;
   return [
     "deno task harness run --matrix",
-    shellWord(r.matrix),
+    shellWord(matrixWord(r.matrix)),
     // a run in Chromium's WebGPU resumes there, in the same browser (in Deno's it is refused:
     // another environment)
     ...(browser === undefined
       ? []
       : ["--runtime", "chromium", "--chromium", shellWord(browser.path)]),
     // the matrix's config paths resolve inside it: else the resume is refused or reads others
-    ...(r.configRoot === undefined ? [] : ["--config-root", shellWord(r.configRoot)]),
+    ...(r.configRoot === undefined ? [] : ["--config-root", shellWord(absolutePath(r.configRoot))]),
     ...(r.filter === null ? [] : ["--filter", shellWord(r.filter)]),
     ...(r.shard === null ? [] : ["--shard", r.shard]),
     ...(r.plantedFault === undefined ? [] : ["--plant-fault", shellWord(r.plantedFault)]),
@@ -107,7 +142,7 @@ export function runCommandFor(
       ? []
       : ["--case-timeout", String(r.caseTimeoutS)]),
     "--out",
-    shellWord(out),
+    shellWord(absolutePath(out)),
     ...(resume ? ["--resume"] : []),
   ].join(" ");
 }
@@ -215,7 +250,9 @@ export function finishCommands(
     : out;
   return [
     ...runs,
-    `deno task harness merge ${dirs.map(shellWord).join(" ")} --out ${shellWord(mergeOut)}`,
+    `deno task harness merge ${dirs.map((d) => shellWord(absolutePath(d))).join(" ")} --out ${
+      shellWord(absolutePath(mergeOut))
+    }`,
   ];
 }
 

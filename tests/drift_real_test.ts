@@ -11,8 +11,12 @@ import { currentBackend, deviceKey } from "../drift/device_key.ts";
 import { hasAdapter, probeCaps } from "../gpu/device.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
-import { repoRoot } from "./drift_helpers.ts";
-import { runCli } from "./helpers_cli.ts";
+import { readUntilThen, runCli, WAITS_FOR_SIGINT_BACKEND } from "./helpers_cli.ts";
+import { writeTinyMatrix } from "./matrix_file_helpers.ts";
+import { baselineOf, repoRoot, supportedCase } from "./drift_helpers.ts";
+import { loadMatrix } from "../matrix/expand.ts";
+import { parseFilter } from "../matrix/case_id.ts";
+import { escapeHtml } from "../report/html/chart.ts";
 import { isGlFallback } from "../adapter/slow_device.ts";
 import { copyTree } from "../util/fs.ts";
 import { CAPS, type CaseSpec, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
@@ -251,5 +255,88 @@ Deno.test({
       await Deno.readTextFile(`${tmp}/out/report.html`),
       /id="drift-note"><b>drift not checked/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "run --baseline stopped by Ctrl-C from another folder: its cases not run are 'not run', not 'removed'; the resume names every path absolute",
+  ignore: !gpu,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir();
+    try {
+      // two absorbed cases of a matrix file; the fixture backend's launch waits for the
+      // SIGINT, so the run stops after the first case and the second is not run
+      await writeTinyMatrix(tmp, { sq: [1, 2], dtype: ["f32"], layout: ["bshd"] }, "m");
+      const filter = "path=absorbed";
+      const { cases } = await loadMatrix(`${tmp}/m.json`, { filter: parseFilter(filter) });
+      assert.equal(cases.length, 2);
+      const key = deviceKey({ adapter: (await probeCaps()).adapter }, BACKEND);
+      await Deno.mkdir(`${tmp}/bl`);
+      await Deno.writeTextFile(
+        `${tmp}/bl/${key}.json`,
+        JSON.stringify(
+          baselineOf(cases.map((c) => supportedCase(c.id)), { matrix: "m.json", filter }),
+        ),
+      );
+      // every path relative to the run's folder, which is not the harness's
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${repoRoot}/main.ts`,
+          "run",
+          "--matrix",
+          "m.json",
+          "--config-root",
+          ".",
+          "--filter",
+          filter,
+          ...WAITS_FOR_SIGINT_BACKEND,
+          "--repeats",
+          "0",
+          "--out",
+          "out",
+          "--baseline",
+          "bl",
+          "--history",
+          "h.sqlite",
+        ],
+        cwd: tmp,
+        env: { NO_COLOR: "1", DENO_WEBGPU_BACKEND: currentBackend() },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stdout = new Response(child.stdout).text();
+      const stderr = await readUntilThen(
+        child.stderr,
+        /fixture: launch started/,
+        () => child.kill("SIGINT"),
+      );
+      const status = await child.status;
+      const text = (await stdout) + stderr;
+      assert.equal(status.code, 130, text);
+      // the drift line: "1 not run", no "removed" (it read "1 removed", as if the matrix had
+      // dropped the case)
+      const md = await Deno.readTextFile(`${tmp}/out/summary.md`);
+      const drift = md.split("\n").find((l) => l.startsWith("**Drift against"));
+      assert.ok(drift, md);
+      assert.match(drift, /1 not run \(the run was interrupted: not compared\)/);
+      assert.doesNotMatch(drift, /removed/);
+      assert.doesNotMatch(await Deno.readTextFile(`${tmp}/out/compare.md`), /\| removed \| [1-9]/);
+      assert.match(text, /1 not run \(the run was interrupted: not compared\)/);
+      // the resume: every path absolute (typed relative, the command run from the harness's
+      // folder by `deno task` pointed nowhere), alike on the console and in both pages
+      const resume = `deno task harness run --matrix ${tmp}/m.json --config-root ${tmp} ` +
+        `--filter ${filter} --backend-module ${WAITS_FOR_SIGINT_BACKEND[1]} ` +
+        `--backend ${WAITS_FOR_SIGINT_BACKEND[3]} --repeats 0 --out ${tmp}/out --resume ` +
+        `--baseline ${tmp}/bl --history ${tmp}/h.sqlite`;
+      assert.ok(text.includes(`to finish the run: ${resume}\n`), text);
+      assert.ok(md.includes(resume), md);
+      const html = await Deno.readTextFile(`${tmp}/out/report.html`);
+      assert.ok(html.includes(escapeHtml(resume)), "report.html lacks the resume");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
   },
 });

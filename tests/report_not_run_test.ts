@@ -13,6 +13,8 @@ import {
   writeRunOutputs,
 } from "../report/mod.ts";
 import { escapeHtml, MAX_MISSING_HTML } from "../report/html/mod.ts";
+import { absolutePath, matrixWord } from "../report/finish_commands.ts";
+import { explainCommandFor } from "../report/explain_command.ts";
 import { inShard, parseFilter } from "../matrix/case_id.ts";
 import { loadMatrix } from "../matrix/expand.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -196,34 +198,34 @@ Deno.test("a merge of a finished unsharded run that lacks cases gives its resume
 Deno.test("runCommandFor: a run made with --backend is resumed with it (a resume without it is refused)", () => {
   const r = { matrix: "smoke", filter: "preset=tiny;dtype=f32", shard: null } as const;
   assert.equal(
-    runCommandFor({ ...r, backend: "wgsl-absorbed" }, "out/x", true),
+    runCommandFor({ ...r, backend: "wgsl-absorbed" }, "/o/x", true),
     "deno task harness run --matrix smoke --filter 'preset=tiny;dtype=f32' --backend wgsl-absorbed " +
-      "--out out/x --resume",
+      "--out /o/x --resume",
   );
-  assert.doesNotMatch(runCommandFor(r, "out/x", true), /--backend/);
+  assert.doesNotMatch(runCommandFor(r, "/o/x", true), /--backend/);
 });
 
 Deno.test("runCommandFor: a run's --repeats and --warmup-ms are repeated, the defaults left out (a resume without them mixed the sample counts)", () => {
   const r = { matrix: "smoke", filter: null, shard: null } as const;
   assert.equal(
-    runCommandFor({ ...r, repeats: 10, warmupMs: 200 }, "out/x", true),
-    "deno task harness run --matrix smoke --repeats 10 --warmup-ms 200 --out out/x --resume",
+    runCommandFor({ ...r, repeats: 10, warmupMs: 200 }, "/o/x", true),
+    "deno task harness run --matrix smoke --repeats 10 --warmup-ms 200 --out /o/x --resume",
   );
   assert.equal(
-    runCommandFor({ ...r, repeats: 3, warmupMs: "auto" }, "out/x", true),
-    "deno task harness run --matrix smoke --out out/x --resume",
+    runCommandFor({ ...r, repeats: 3, warmupMs: "auto" }, "/o/x", true),
+    "deno task harness run --matrix smoke --out /o/x --resume",
   );
 });
 
 Deno.test("runCommandFor: a run's --max-rows is repeated, the default left out (a resume without it checked the rest on 64 rows)", () => {
   const r = { matrix: "smoke", filter: null, shard: null } as const;
   assert.equal(
-    runCommandFor({ ...r, maxRows: 8 }, "out/x", true),
-    "deno task harness run --matrix smoke --max-rows 8 --out out/x --resume",
+    runCommandFor({ ...r, maxRows: 8 }, "/o/x", true),
+    "deno task harness run --matrix smoke --max-rows 8 --out /o/x --resume",
   );
   assert.equal(
-    runCommandFor({ ...r, maxRows: 64 }, "out/x", true),
-    "deno task harness run --matrix smoke --out out/x --resume",
+    runCommandFor({ ...r, maxRows: 64 }, "/o/x", true),
+    "deno task harness run --matrix smoke --out /o/x --resume",
   );
 });
 
@@ -233,16 +235,16 @@ Deno.test("runCommandFor: a run's --max-rows is repeated, the default left out (
 Deno.test("runCommandFor: a run's --case-timeout is repeated, the default left out", () => {
   const r = { matrix: "smoke", filter: null, shard: null } as const;
   assert.equal(
-    runCommandFor({ ...r, caseTimeoutS: 1200 }, "out/x", true),
-    "deno task harness run --matrix smoke --case-timeout 1200 --out out/x --resume",
+    runCommandFor({ ...r, caseTimeoutS: 1200 }, "/o/x", true),
+    "deno task harness run --matrix smoke --case-timeout 1200 --out /o/x --resume",
   );
   assert.equal(
-    runCommandFor({ ...r, caseTimeoutS: 0 }, "out/x", true),
-    "deno task harness run --matrix smoke --case-timeout 0 --out out/x --resume",
+    runCommandFor({ ...r, caseTimeoutS: 0 }, "/o/x", true),
+    "deno task harness run --matrix smoke --case-timeout 0 --out /o/x --resume",
   );
   assert.equal(
-    runCommandFor({ ...r, caseTimeoutS: 600 }, "out/x", true),
-    "deno task harness run --matrix smoke --out out/x --resume",
+    runCommandFor({ ...r, caseTimeoutS: 600 }, "/o/x", true),
+    "deno task harness run --matrix smoke --out /o/x --resume",
   );
 });
 
@@ -281,17 +283,17 @@ Deno.test("runCommandFor: a run in Chromium is resumed there, in its browser (th
     path: "/opt/my chrome/headless_shell",
     userAgent: "test",
   };
-  const line = runCommandFor({ ...r, fingerprint: { browser } }, "out/x", true);
+  const line = runCommandFor({ ...r, fingerprint: { browser } }, "/o/x", true);
   assert.equal(
     line,
     "deno task harness run --matrix smoke --runtime chromium --chromium '/opt/my chrome/headless_shell' " +
-      "--out out/x --resume",
+      "--out /o/x --resume",
   );
   const opts = await runOptionsOf(line);
   assert.equal(opts.runtime, "chromium");
   assert.equal(opts.chromium, "/opt/my chrome/headless_shell");
   // Deno's own WebGPU: no runtime words
-  assert.doesNotMatch(runCommandFor({ ...r, fingerprint: {} }, "out/x", true), /--runtime/);
+  assert.doesNotMatch(runCommandFor({ ...r, fingerprint: {} }, "/o/x", true), /--runtime/);
 });
 
 /** The options `run` parses from a suggested command line (its action replaced: nothing runs). */
@@ -377,4 +379,28 @@ Deno.test("report.json: caseTimeoutS is a number of seconds >= 0 or absent", () 
       /field "caseTimeoutS" must be a number of seconds >= 0/,
     );
   }
+});
+
+// A run started outside the harness's folder: its resume and explain commands named the
+// matrix file, --config-root, --out and the merge's folders as typed, which `deno task
+// harness` (run in the harness's folder) read from there: they pointed nowhere.
+Deno.test("runCommandFor, explainCommandFor, a merge's commands: relative paths made absolute, a bundled matrix's name kept", () => {
+  const cwd = Deno.cwd();
+  const r = { matrix: "m.json", filter: null, shard: null, configRoot: "cfg" } as const;
+  assert.equal(
+    runCommandFor(r, "out/x", true),
+    `deno task harness run --matrix ${cwd}/m.json --config-root ${cwd}/cfg --out ${cwd}/out/x ` +
+      "--resume",
+  );
+  assert.equal(
+    explainCommandFor("preset=tiny", { ...r, backendModules: [] }),
+    `deno task harness explain --case preset=tiny --matrix ${cwd}/m.json --config-root ${cwd}/cfg`,
+  );
+  assert.equal(
+    runCommandFor({ matrix: "smoke", filter: null, shard: null }, "/o/x", true),
+    "deno task harness run --matrix smoke --out /o/x --resume",
+  );
+  assert.equal(absolutePath("/a/b"), "/a/b");
+  assert.equal(matrixWord("nightly"), "nightly");
+  assert.equal(matrixWord("./nightly"), `${cwd}/nightly`);
 });
