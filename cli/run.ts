@@ -418,7 +418,8 @@ export function runCommand() {
     .option(
       "--baseline <file|dir>",
       "compare with a baseline after the run (a folder picks <dir>/<device-key>.json; none " +
-        "there: a warning, exit unchanged); writes <out>/compare.md, compare.json and " +
+        "there: 'drift not checked' on the last line and atop summary.md and report.html, " +
+        "exit unchanged); writes <out>/compare.md, compare.json and " +
         "compare.html, exit 1 on regressions",
     )
     .option(
