@@ -59,7 +59,7 @@ Deno.test("checkCasesInCommon: disjoint sides throw naming both; one case in com
   );
   const both = baselineOf([supportedCase(ELSEWHERE), supportedCase(A)]);
   checkCasesInCommon(both, current, { base: "b.json", current: "out/run" });
-  // nothing ran: left to the comparison (every case removed)
+  // nothing ran: left to the comparison (every case not run: nothing compared)
   checkCasesInCommon(base, baselineOf([]), { base: "b.json", current: "out/run" });
 });
 
