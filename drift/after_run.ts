@@ -327,7 +327,8 @@ export function driftNotCheckedLine(key: string, dir: string, have: readonly str
  * --from-report`, its paths absolute, which keeps its matrix, filter, backend and runtime: a `baseline update
  * --dir` alone would run the whole smoke matrix on the bundled backends), its paths quoted
  * for a shell; a run of fewer timed repetitions than `minSamples` is told that such a
- * baseline cannot test speed.
+ * baseline cannot test speed, and an interrupted run (whose report `baseline update` refuses)
+ * to finish it first.
  *
  * @example
  * ```ts
@@ -341,7 +342,7 @@ export function driftNotCheckedLine(key: string, dir: string, have: readonly str
  * ```
  */
 export function noBaselineWarning(
-  report: Partial<Pick<RunReport, "repeats">>,
+  report: Partial<Pick<RunReport, "repeats" | "interrupted">>,
   where: {
     baseline: string;
     out: string;
@@ -355,7 +356,11 @@ export function noBaselineWarning(
   const min = where.minSamples ?? DEFAULT_THRESHOLDS.minSamples;
   return `warning: no baseline for this device (${where.key}) in ${where.baseline} ` +
     `(it has ${where.have.length ? where.have.join(", ") : "none"}); drift not checked. ` +
-    "Create one from this run with: deno task harness baseline update --from-report " +
+    // baseline update refuses an interrupted run's report: first the resume that finishes it
+    (report.interrupted
+      ? "Once this run is finished (its resume, 'to finish the run'), create one from it with: "
+      : "Create one from this run with: ") +
+    "deno task harness baseline update --from-report " +
     `${shellWord(absolutePath(where.out))} --dir ${shellWord(absolutePath(where.baseline))}` +
     (repeats < min
       ? ` (its ${repeats} timed repetitions a case cannot test speed: run with --repeats ` +

@@ -234,4 +234,14 @@ Deno.test("noBaselineWarning: the repeats a baseline needs follow the run's --th
     noBaselineWarning({ repeats: 10 }, { ...where, minSamples: 20 }),
     /\(its 10 timed repetitions a case cannot test speed: run with --repeats 20 first for a baseline that does\)$/,
   );
+  // an interrupted run: baseline update --from-report refuses its report (exit 2), so the
+  // command is offered for once the run is finished (it was offered as it stood)
+  assert.match(
+    noBaselineWarning({ repeats: 10, interrupted: true }, where),
+    /drift not checked\. Once this run is finished \(its resume, 'to finish the run'\), create one from it with: deno task harness baseline update --from-report /,
+  );
+  assert.match(
+    noBaselineWarning({ repeats: 10, interrupted: false }, where),
+    /drift not checked\. Create one from this run with: /,
+  );
 });
