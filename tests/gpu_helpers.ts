@@ -22,7 +22,7 @@ import { runAttention, type RunAttentionResult } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
-import { denseAttention } from "../reference/attention.ts";
+import { attention, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { isGlFallback, TOO_SLOW_CODE, tooSlowReason } from "../adapter/slow_device.ts";
 import { hasCompiler } from "../tools/c_shim.ts";
@@ -209,6 +209,35 @@ export function checkAgainstReference(run: CaseRun): AttentionCompareResult {
   const want = denseAttention(run.spec, run.plan.layout, {
     inputs: run.inputs,
     storedAs: run.plan.variant.dtype,
+  });
+  return compareAttention(run.result.outputs, want, {
+    tolerance: toleranceFor(run.plan.variant.dtype, run.plan.path),
+    numHeads: run.spec.numHeads,
+    vDim: run.spec.vHeadDim,
+  });
+}
+
+/**
+ * Compare a run with the float64 reference in the formulation its plan names
+ * (`plan.reference`, chosen by cost as the runner chooses it): dense for small cases,
+ * absorbed for long caches of many heads, where expanding every key's per-head K and V
+ * costs about 10x the absorbed formulation (DeepSeek-V2-Lite's 16 heads over 14k keys:
+ * seconds). Both compute the same attention in float64; tests/reference_attention_test.ts
+ * checks that they agree.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkAgainstPlanReference, runCase } from "./gpu_helpers.ts";
+ * const run = await runCase({ spec: "tiny", dtype: "f32", backend: "wgsl-absorbed",
+ *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: true } });
+ * checkAgainstPlanReference(run).pass; // true
+ * ```
+ */
+export function checkAgainstPlanReference(run: CaseRun): AttentionCompareResult {
+  const want = attention(run.spec, run.plan.layout, {
+    inputs: run.inputs,
+    storedAs: run.plan.variant.dtype,
+    path: run.plan.reference === "dense" ? "expanded" : "absorbed",
   });
   return compareAttention(run.result.outputs, want, {
     tolerance: toleranceFor(run.plan.variant.dtype, run.plan.path),
