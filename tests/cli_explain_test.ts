@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { PRESET_NAMES } from "../adapter/presets.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runCliInProcess } from "./helpers_cli.ts";
+
+// What explain says is checked in this process (runCliInProcess: the program's runProgram,
+// its output captured; a spawned `deno run main.ts` took about a second a command to start);
+// the tests of exit 0, 3 and 2 with the words on stdout or stderr as the shell sees them,
+// and the program's --help, spawn the CLI as a user runs it.
 
 const caps = "tests/fixtures/caps_lavapipe.json";
 const noF16 = "tests/fixtures/caps_no_f16.json";
@@ -12,7 +17,7 @@ const update = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
 // Refresh deliberately with UPDATE_SNAPSHOTS=1 and review the diff.
 for (const preset of PRESET_NAMES) {
   Deno.test(`explain --json snapshot: ${preset}`, async () => {
-    const r = await runCli(["explain", preset, "--json", "--caps", caps, "--seq-k", "64"]);
+    const r = await runCliInProcess(["explain", preset, "--json", "--caps", caps, "--seq-k", "64"]);
     assert.equal(r.code, 0, r.stderr);
     const file = new URL(`explain_${preset}.json`, snapshotDir);
     if (update) {
@@ -33,7 +38,7 @@ Deno.test("explain: supported exits 0 and prints the plan", async () => {
 });
 
 Deno.test("explain: the gemm values pass's key splits and their buffer", async () => {
-  const r = await runCli([
+  const r = await runCliInProcess([
     "explain",
     "deepseek-v2-lite",
     "--caps",
@@ -79,7 +84,7 @@ Deno.test("explain: a caps file's loop budget bounds the plan (splits, or unsupp
   const lavapipe = JSON.parse(await Deno.readTextFile(caps));
   const file = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(file, JSON.stringify({ ...lavapipe, loopIterationBudget: 5000 }));
-  const auto = await runCli([
+  const auto = await runCliInProcess([
     "explain",
     "deepseek-v2-lite",
     "--caps",
@@ -91,7 +96,7 @@ Deno.test("explain: a caps file's loop budget bounds the plan (splits, or unsupp
   ]);
   assert.equal(auto.code, 0, auto.stderr);
   assert.match(auto.stdout, /kv splits 4,/);
-  const dense = await runCli([
+  const dense = await runCliInProcess([
     "explain",
     "deepseek-v2-lite",
     "--caps",
@@ -107,7 +112,7 @@ Deno.test("explain: a caps file's loop budget bounds the plan (splits, or unsupp
 });
 
 Deno.test("explain: thd with cu_seqlens and a Megatron config file", async () => {
-  const r = await runCli([
+  const r = await runCliInProcess([
     "explain",
     "tests/fixtures/megatron_v2_lite_config.json",
     "--layout",
@@ -161,7 +166,7 @@ Deno.test("explain: every defaulted RoPE/YaRN field is listed with its value (te
     }),
   );
   try {
-    const r = await runCli(["explain", path, "--caps", caps]);
+    const r = await runCliInProcess(["explain", path, "--caps", caps]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
@@ -195,7 +200,7 @@ Deno.test("explain: rope_parameters and rope_scaling that disagree exit 2 naming
     }),
   );
   try {
-    const r = await runCli(["explain", path, "--caps", caps]);
+    const r = await runCliInProcess(["explain", path, "--caps", caps]);
     assert.equal(r.code, 2, r.stdout);
     assert.match(r.stderr, /rope_parameters\.factor: 32 disagrees with rope_scaling\.factor 40/);
     assert.match(
@@ -223,7 +228,7 @@ Deno.test("explain: a huge dimension exits 2 at once with the bound (issue 16)",
     }),
   );
   try {
-    const r = await runCli(["explain", path, "--caps", caps]);
+    const r = await runCliInProcess(["explain", path, "--caps", caps]);
     assert.equal(r.code, 2, r.stdout);
     assert.match(r.stderr, /qk_rope_head_dim: 100000000 must be at most 65536/);
   } finally {
@@ -232,7 +237,7 @@ Deno.test("explain: a huge dimension exits 2 at once with the bound (issue 16)",
 });
 
 Deno.test("explain: bad layout and bad usage exit 2", async () => {
-  const a = await runCli([
+  const a = await runCliInProcess([
     "explain",
     "tiny",
     "--layout",
@@ -244,16 +249,16 @@ Deno.test("explain: bad layout and bad usage exit 2", async () => {
   ]);
   assert.equal(a.code, 2);
   assert.match(a.stderr, /cuSeqlensQ\[2\]: 3 must be >= the previous offset 5/);
-  const b = await runCli(["explain", "tiny", "--cu-seqlens", "0,x"]);
+  const b = await runCliInProcess(["explain", "tiny", "--cu-seqlens", "0,x"]);
   assert.equal(b.code, 2);
   assert.match(b.stderr, /"x" \(entry 1\) is not a non-negative integer/);
-  const c = await runCli(["explain", "tiny", "--layout", "thd", "--caps", caps]);
+  const c = await runCliInProcess(["explain", "tiny", "--layout", "thd", "--caps", caps]);
   assert.equal(c.code, 2);
   assert.match(c.stderr, /--layout thd needs --cu-seqlens/);
-  const d = await runCli(["explain", "tiny", "--dtype", "bf16"]);
+  const d = await runCliInProcess(["explain", "tiny", "--dtype", "bf16"]);
   assert.equal(d.code, 2);
   assert.match(d.stderr, /Allowed choices are f32, f16/);
-  const e = await runCli(["explain", "no-such-preset"]);
+  const e = await runCliInProcess(["explain", "no-such-preset"]);
   assert.equal(e.code, 2);
   assert.match(e.stderr, /presets: deepseek-v2-lite/);
 });
@@ -269,7 +274,10 @@ Deno.test("--help works on the program and on every command", async () => {
     text,
     /4 a run, merge or layer --plant-fault fault not caught; 130 and 143 stopped by SIGINT \(Ctrl-C\) and SIGTERM \(run, bench, compare-runtimes, baseline update, upgrade-check\)/,
   );
-  const update = (await runCli(["baseline", "update", "--help"])).stdout.replace(/\s+/g, " ");
+  const update = (await runCliInProcess(["baseline", "update", "--help"])).stdout.replace(
+    /\s+/g,
+    " ",
+  );
   // exit 3 was not named, and what to do after it (update takes no --resume)
   assert.match(
     update,
@@ -278,14 +286,14 @@ Deno.test("--help works on the program and on every command", async () => {
   const commands = [...root.stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm)].map((m) => m[1]);
   assert.ok(commands.includes("explain"), root.stdout);
   for (const c of commands) {
-    const r = await runCli([c, "--help"]);
+    const r = await runCliInProcess([c, "--help"]);
     assert.equal(r.code, 0, c);
     assert.match(r.stdout, new RegExp(`Usage: mla-harness ${c}`));
   }
 });
 
 Deno.test("explain --backend auto:<path>: the path's device-class choice and why; an unknown auto form is exit 2", async () => {
-  const r = await runCli([
+  const r = await runCliInProcess([
     "explain",
     "deepseek-v2-lite",
     "--caps",
@@ -305,7 +313,7 @@ Deno.test("explain --backend auto:<path>: the path's device-class choice and why
     r.stdout,
     /auto:expanded: device class cpu .* and prefill: wgsl-expanded-gemm first/,
   );
-  const bad = await runCli(["explain", "deepseek-v2-lite", "--backend", "auto:dense"]);
+  const bad = await runCliInProcess(["explain", "deepseek-v2-lite", "--backend", "auto:dense"]);
   assert.equal(bad.code, 2, bad.stdout + bad.stderr);
   assert.match(
     bad.stderr,
@@ -315,7 +323,7 @@ Deno.test("explain --backend auto:<path>: the path's device-class choice and why
 
 Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures (the query's stays f32)", async () => {
   const args = ["explain", "deepseek-v2-lite", "--backend", "wgsl-absorbed-gemm", "--caps", caps];
-  const f16 = await runCli([...args, "--dtype", "f16"]);
+  const f16 = await runCliInProcess([...args, "--dtype", "f16"]);
   assert.equal(f16.code, 0, f16.stdout + f16.stderr);
   assert.match(
     f16.stdout,
@@ -323,7 +331,7 @@ Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures (the query'
   );
   // The absorbed query is f32 in every dtype (q_nope W_UK can pass f16's 65504): unpacked.
   assert.match(f16.stdout, /^ {2}absorbed query: read through an rgba32float texture of 144 x /m);
-  const f32 = await runCli([...args, "--dtype", "f32"]);
+  const f32 = await runCliInProcess([...args, "--dtype", "f32"]);
   assert.match(f32.stdout, /^ {2}latent cache: read through an rgba32float texture of 144 x /m);
   // The gemm kernels bind their textures read-only as storage textures.
   for (const out of [f16.stdout, f32.stdout]) {
@@ -333,7 +341,7 @@ Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures (the query'
 
 Deno.test("explain: wgsl-expanded says whether it reads K and V through textures or buffers", async () => {
   const args = ["explain", "deepseek-v2-lite", "--backend", "wgsl-expanded", "--seq-k", "4096"];
-  const tex = await runCli([...args, "--caps", caps]);
+  const tex = await runCliInProcess([...args, "--caps", caps]);
   assert.equal(tex.code, 0, tex.stdout + tex.stderr);
   // 4096 keys x 16 heads = 65536 rows over the fixture's 16384-texel side: 4 per texture row.
   const shape = "texels \\(4 rows per texture row\\)";
@@ -347,7 +355,7 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
   );
   // A decode binds them as read-only storage textures, a prefill as sampled ones.
   assert.match(tex.stdout, /^ {2}K: .*, bound as a read-only storage texture, copied by/m);
-  const prefill = await runCli([...args, "--seq-q", "8", "--caps", caps]);
+  const prefill = await runCliInProcess([...args, "--seq-q", "8", "--caps", caps]);
   assert.equal(prefill.code, 0, prefill.stdout + prefill.stderr);
   assert.match(prefill.stdout, /^ {2}K: .*, bound as a sampled texture, copied by/m);
   assert.match(prefill.stdout, /^ {2}V: .*, bound as a sampled texture, copied by/m);
@@ -360,12 +368,12 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
     tex.stdout,
     /^ {2}heads\/tile 8 of 16: tiles of up to 16 heads would make the whole grid one workgroup/m,
   );
-  const two = await runCli([...args, "--batch", "2", "--caps", caps]);
+  const two = await runCliInProcess([...args, "--batch", "2", "--caps", caps]);
   assert.match(two.stdout, /workgroup 16, heads\/tile 16, kv splits 1, queries\/tile 1$/m);
   assert.doesNotMatch(two.stdout, /heads\/tile 16 of/);
   assert.doesNotMatch(prefill.stdout, /heads\/tile \d+ of/);
   assert.doesNotMatch(prefill.stdout, /decode d loops/);
-  const long = await runCli([...args.slice(0, -1), "16384", "--caps", caps]);
+  const long = await runCliInProcess([...args.slice(0, -1), "16384", "--caps", caps]);
   assert.equal(long.code, 0, long.stdout + long.stderr);
   assert.match(
     long.stdout,
@@ -376,7 +384,7 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
   const file = await Deno.makeTempFile({ suffix: ".json" });
   const limits = { ...lavapipe.limits, maxTextureDimension2D: 8 };
   await Deno.writeTextFile(file, JSON.stringify({ ...lavapipe, limits }));
-  const buf = await runCli([...args, "--caps", file]);
+  const buf = await runCliInProcess([...args, "--caps", file]);
   await Deno.remove(file);
   assert.equal(buf.code, 0, buf.stdout + buf.stderr);
   assert.match(buf.stdout, /^ {2}K, V: storage buffers, bound per group of sequences/m);
@@ -391,11 +399,25 @@ Deno.test("explain says where the passes around the attention read w_kv_b: textu
       "K/V expansion",
     ]]
   ) {
-    const cpu = await runCli(["explain", "tiny", "--caps", caps, "--backend", `auto:${path}`]);
+    const cpu = await runCliInProcess([
+      "explain",
+      "tiny",
+      "--caps",
+      caps,
+      "--backend",
+      `auto:${path}`,
+    ]);
     assert.equal(cpu.code, 0, cpu.stderr);
     assert.match(cpu.stdout, new RegExp(`${who} \\(.*\\): reads .*w_kv_b through textures`));
     assert.match(cpu.stdout, /w_kv_b: read through an rgba32float texture of 8 x 128 texels/);
-    const gpu = await runCli(["explain", "tiny", "--caps", gpuCaps, "--backend", `auto:${path}`]);
+    const gpu = await runCliInProcess([
+      "explain",
+      "tiny",
+      "--caps",
+      gpuCaps,
+      "--backend",
+      `auto:${path}`,
+    ]);
     assert.equal(gpu.code, 0, gpu.stderr);
     assert.match(gpu.stdout, new RegExp(`${who} \\(.*\\): reads .*w_kv_b from storage buffers`));
     if (path === "absorbed") {

@@ -203,3 +203,60 @@ export const WAITS_FOR_SIGINT_BACKEND: readonly string[] = [
   "--backend",
   "naive-launch-waits-for-sigint",
 ];
+
+/**
+ * The program's `runProgram` on `args` in this process, with what it writes captured as
+ * {@link runCli} captures a child's: console.log and commander's help to stdout,
+ * console.error and commander's errors to stderr. For tests of what a command says, where a
+ * spawned `deno run main.ts` (a second or more of start-up, then the same function) adds
+ * nothing: keep a spawned test for what is about the process (its exit code as the shell
+ * sees it, which stream a line goes to, signals). The device probe, when a command asks
+ * for it, throws (pass `--caps`); `Deno.exitCode` is left as it was found.
+ *
+ * @example
+ * ```ts ignore
+ * import { runCliInProcess } from "./helpers_cli.ts";
+ * const r = await runCliInProcess(["explain", "tiny", "--caps", "tests/fixtures/caps_lavapipe.json"]);
+ * r.code; // 0
+ * ```
+ */
+export async function runCliInProcess(args: readonly string[]): Promise<CliResult> {
+  const { runProgram } = await import("../cli/program.ts");
+  const { default: process } = await import("node:process");
+  const out: string[] = [];
+  const err: string[] = [];
+  const line = (a: unknown[]) =>
+    `${a.map((x) => typeof x === "string" ? x : Deno.inspect(x)).join(" ")}\n`;
+  const saved = {
+    log: console.log,
+    error: console.error,
+    warn: console.warn,
+    outWrite: process.stdout.write,
+    errWrite: process.stderr.write,
+    exitCode: Deno.exitCode,
+  };
+  console.log = (...a: unknown[]) => out.push(line(a));
+  console.error = (...a: unknown[]) => err.push(line(a));
+  console.warn = console.error;
+  process.stdout.write = ((s: string | Uint8Array) => {
+    out.push(typeof s === "string" ? s : new TextDecoder().decode(s));
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => {
+    err.push(typeof s === "string" ? s : new TextDecoder().decode(s));
+    return true;
+  }) as typeof process.stderr.write;
+  const noProbe = () => Promise.reject(new Error("runCliInProcess: the command probed the device"));
+  try {
+    Deno.exitCode = 0;
+    const code = await runProgram(args, { probeCaps: noProbe, probeCapsStrict: noProbe });
+    return { code, stdout: out.join(""), stderr: err.join("") };
+  } finally {
+    console.log = saved.log;
+    console.error = saved.error;
+    console.warn = saved.warn;
+    process.stdout.write = saved.outWrite;
+    process.stderr.write = saved.errWrite;
+    Deno.exitCode = saved.exitCode;
+  }
+}
