@@ -13,7 +13,7 @@ import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
-import { denseAttention } from "../reference/attention.ts";
+import { attention, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { CAPS, gpu, gpuTest, layoutLabel, nameWithReason } from "./gpu_helpers.ts";
 
@@ -72,6 +72,43 @@ export async function parityOn(
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
   const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
   const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor(plan.variant.dtype, plan.path),
+    numHeads: spec.numHeads,
+    vDim: spec.vHeadDim,
+  });
+  assert.ok(res.pass, `${caseLabel(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+}
+
+/**
+ * {@link parityOn} against the float64 reference in the formulation the plan names
+ * (`plan.reference`, chosen by cost as the runner chooses it): the dense one for small
+ * cases, the absorbed one where expanding every key's per-head K and V would cost seconds
+ * (DeepSeek-V2-Lite's 16 heads over hundreds of keys). The checks are parityOn's.
+ *
+ * @example
+ * ```ts ignore
+ * import { planParityOn } from "./backend_parity_helpers.ts";
+ * await planParityOn("wgsl-absorbed", { preset: "deepseek-v2-lite", dtype: "f32",
+ *   layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true } });
+ * ```
+ */
+export async function planParityOn(
+  backend: string,
+  c: BackendCase,
+  options: { family?: string; seed?: number } = {},
+): Promise<void> {
+  const p = planOn(backend, c);
+  if (typeof p === "string") throw new Error(`${caseLabel(c)}: ${p}`);
+  const { plan, spec } = p;
+  if (options.family) assert.equal(plan.variant.family, options.family, caseLabel(c));
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+  const want = attention(spec, plan.layout, {
+    inputs,
+    storedAs: plan.variant.dtype,
+    path: plan.reference === "dense" ? "expanded" : "absorbed",
+  });
   const res = compareAttention(got, want, {
     tolerance: toleranceFor(plan.variant.dtype, plan.path),
     numHeads: spec.numHeads,

@@ -258,6 +258,26 @@ export function assertMatchesReference(run: CaseRun, label?: string): void {
   );
 }
 
+/**
+ * Assert that a run matches the float64 reference in its plan's formulation
+ * ({@link checkAgainstPlanReference}), as {@link assertMatchesReference} does with the dense
+ * one.
+ *
+ * @example
+ * ```ts ignore
+ * import { assertMatchesPlanReference, runCase } from "./gpu_helpers.ts";
+ * assertMatchesPlanReference(await runCase({ spec: "deepseek-v2-lite", dtype: "f32",
+ *   backend: "wgsl-absorbed", layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true } }));
+ * ```
+ */
+export function assertMatchesPlanReference(run: CaseRun, label?: string): void {
+  const res = checkAgainstPlanReference(run);
+  assert.ok(
+    res.pass,
+    `${label === undefined ? "" : `${label}\n`}${summarize(res.out)}\n${summarize(res.lse)}`,
+  );
+}
+
 /** A short label of a layout request. */
 export function layoutLabel(l: LayoutRequest): string {
   if (l.kind === "thd") {

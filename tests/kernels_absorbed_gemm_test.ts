@@ -26,15 +26,15 @@ import {
   forcedSplitRefusedTest,
   loopBoundaryTest,
   modelParityTest,
-  parityOn,
   planOn,
+  planParityOn,
   type Poison,
   poisonTest,
   TINY_LAYOUTS,
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
 import {
-  assertMatchesReference,
+  assertMatchesPlanReference,
   assertSharedTextureRows,
   CAPS,
   cpuClassCaps,
@@ -65,7 +65,7 @@ gpuTest("gemm parity: 20 heads (a partial head tile) and q_lora (tiny-kimi)", as
     dtype: "f32",
     layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 50, causal: true },
   };
-  await t.step(caseLabel(kimi), () => parityOn(BACKEND, kimi, { family: FAMILY }));
+  await t.step(caseLabel(kimi), () => planParityOn(BACKEND, kimi, { family: FAMILY }));
   // 20 heads: one tile of 16 and a partial one that recomputes head 19 in its empty rows.
   const spec = { ...presetSpec("tiny"), numHeads: 20 };
   const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 33, causal: true };
@@ -173,7 +173,7 @@ gpuTest("gemm values pass: wide column blocks and key splits match the reference
       const run = await runCase(cs);
       assert.equal(run.plan.variant.columnsPerInvocation, c.columns);
       assert.equal(run.plan.variant.valueSplits, c.splits);
-      assertMatchesReference(run, c.label);
+      assertMatchesPlanReference(run, c.label);
     });
   }
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
@@ -225,7 +225,7 @@ gpuTest(
         const run = await runCase(cs);
         const v = run.plan.variant;
         assertSharedTextureRows(c.name === "cache" ? v.cacheTexture : v.queryTexture, c.rows);
-        assertMatchesReference(run);
+        assertMatchesPlanReference(run);
       });
     }
   },
@@ -344,7 +344,7 @@ gpuTest(
           t,
           `${backend} ${caseLabel({ ...c, dtype })}`,
           { features: dtype === "f16" ? ["shader-f16"] : [] },
-          () => parityOn(backend, { ...c, dtype }),
+          () => planParityOn(backend, { ...c, dtype }),
         );
       }
     }
