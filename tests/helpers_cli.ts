@@ -210,8 +210,9 @@ export const WAITS_FOR_SIGINT_BACKEND: readonly string[] = [
  * console.error and commander's errors to stderr. For tests of what a command says, where a
  * spawned `deno run main.ts` (a second or more of start-up, then the same function) adds
  * nothing: keep a spawned test for what is about the process (its exit code as the shell
- * sees it, which stream a line goes to, signals). The device probe, when a command asks
- * for it, throws (pass `--caps`); `Deno.exitCode` is left as it was found.
+ * sees it, which stream a line goes to, signals). Only for what ends before a device or a
+ * run: explain with `--caps` (the probe, when a command asks for it, throws), --help, a bad
+ * option (a `run` whose options pass would run here). `Deno.exitCode` is left as it was found.
  *
  * @example
  * ```ts ignore
