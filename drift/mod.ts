@@ -19,6 +19,7 @@ export * from "./errors.ts";
 export * from "./device_key.ts";
 export * from "./stats.ts";
 export { median, quantile } from "../util/stats.ts";
+export type { StopSignal } from "../util/stop_signals.ts";
 export * from "./thresholds.ts";
 export * from "./kernel_files.ts";
 export * from "./baseline.ts";
