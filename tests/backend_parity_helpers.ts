@@ -58,12 +58,13 @@ export function caseLabel(c: BackendCase): string {
 
 /**
  * Run a case on `backend` and check it against the float64 reference (and its variant
- * family, when given).
+ * family, when given): the dense formulation, or with `reference: "plan"` the one the plan
+ * names ({@link planParityOn}).
  */
 export async function parityOn(
   backend: string,
   c: BackendCase,
-  options: { family?: string; seed?: number } = {},
+  options: { family?: string; seed?: number; reference?: "dense" | "plan" } = {},
 ): Promise<void> {
   const p = planOn(backend, c);
   if (typeof p === "string") throw new Error(`${caseLabel(c)}: ${p}`);
@@ -71,7 +72,14 @@ export async function parityOn(
   if (options.family) assert.equal(plan.variant.family, options.family, caseLabel(c));
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
   const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
+  const storedAs = plan.variant.dtype;
+  const want = options.reference === "plan"
+    ? attention(spec, plan.layout, {
+      inputs,
+      storedAs,
+      path: plan.reference === "dense" ? "expanded" : "absorbed",
+    })
+    : denseAttention(spec, plan.layout, { inputs, storedAs });
   const res = compareAttention(got, want, {
     tolerance: toleranceFor(plan.variant.dtype, plan.path),
     numHeads: spec.numHeads,
@@ -93,28 +101,12 @@ export async function parityOn(
  *   layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true } });
  * ```
  */
-export async function planParityOn(
+export function planParityOn(
   backend: string,
   c: BackendCase,
   options: { family?: string; seed?: number } = {},
 ): Promise<void> {
-  const p = planOn(backend, c);
-  if (typeof p === "string") throw new Error(`${caseLabel(c)}: ${p}`);
-  const { plan, spec } = p;
-  if (options.family) assert.equal(plan.variant.family, options.family, caseLabel(c));
-  const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = attention(spec, plan.layout, {
-    inputs,
-    storedAs: plan.variant.dtype,
-    path: plan.reference === "dense" ? "expanded" : "absorbed",
-  });
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor(plan.variant.dtype, plan.path),
-    numHeads: spec.numHeads,
-    vDim: spec.vHeadDim,
-  });
-  assert.ok(res.pass, `${caseLabel(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+  return parityOn(backend, c, { ...options, reference: "plan" });
 }
 
 /**
