@@ -403,14 +403,14 @@ function side(b: Baseline): CompareSide {
 /**
  * The sentences that say a compared side's run is incomplete: how many of its selected
  * cases have no result, and how they read in the comparison (the current run's: not run, not
- * compared;
- * the baseline's: the current results for them are "new"). Empty when both are complete.
+ * compared; the baseline's: not run there, the current results for them not compared).
+ * Empty when both are complete.
  *
  * @example
  * ```ts
  * import { incompleteSides } from "./compare.ts";
  * incompleteSides({ baseline: { missing: 2, interrupted: true }, current: {} });
- * // ["The baseline run was interrupted: 2 of its selected cases have no result (the current run's results for them are counted as new)."]
+ * // ["The baseline run was interrupted: 2 of its selected cases have no result (not run there: the current run's results for them are not compared, not new)."]
  * ```
  */
 export function incompleteSides(
@@ -425,7 +425,7 @@ export function incompleteSides(
       } no result (${
         which === "current"
           ? "not run: not compared, and no drift"
-          : "the current run's results for them are counted as new"
+          : "not run there: the current run's results for them are not compared, not new"
       }).`,
     ];
   });
@@ -667,7 +667,8 @@ export function maxRowsChange(
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
  * outside the current run's scope (another matrix, its filter or shard) are counted as out
  * of scope, not removed; a case the current run selected but has no result for (an interrupted
- * run, a merge missing shards) is not run: not compared, counted in `current.missing`; a case
+ * run, a merge missing shards) is not run: not compared, counted in `current.missing`; so is a
+ * case the baseline's run selected but has no result for (`baseline.missing`), not new; a case
  * that the same matrix no longer has where the current filter would select it is removed.
  *
  * @example
@@ -713,6 +714,10 @@ export function compareBaselines(
   let outOfScope = 0;
   for (const c of current.cases) {
     const b = baseById.get(c.id);
+    // a case the baseline's run selected and has no result for (it was interrupted, or a merge
+    // missing shards made it): not run there, not compared; the baseline side's `missing`
+    // counts it (it read "new", and --fail-on new counted it as a regression)
+    if (!b && baseScope.has(c.id)) continue;
     if (!b) {
       const outside = !baseScope.has(c.id) && sameMatrix && !baseSelects(c);
       if (outside) newOutOfScope++;
@@ -721,11 +726,7 @@ export function compareBaselines(
         class: "new",
         classes: ["new"],
         details: [
-          baseScope.has(c.id)
-            ? `no result in the baseline (its run selected the case but ${
-              base.interrupted ? "was interrupted before it" : "has none"
-            }); now ${c.decision}, ${c.status}`
-            : outside
+          outside
             ? `outside the baseline's selection (${
               selectionText(base)
             }): not compared; now ${c.decision}, ${c.status}`

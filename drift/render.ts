@@ -212,6 +212,16 @@ export function compareSummaryLine(report: CompareReport): string {
       }: not compared)`,
     );
   }
+  // so are the baseline's (its run was interrupted): the current results for them are not
+  // compared (they read "new", and --fail-on new counted them as regressions)
+  const baseMissing = report.baseline.missing ?? 0;
+  if (baseMissing > 0) {
+    parts.push(
+      `${baseMissing} not run in the baseline (${
+        report.baseline.interrupted ? "its run was interrupted" : "no result"
+      }: not compared)`,
+    );
+  }
   const g = report.speed.geomeanRatio;
   const fault = plantedFaultSides(report.baseline, report.current).map((f) =>
     `${f.side} with planted fault ${f.id}`

@@ -583,7 +583,7 @@ Deno.test("a baseline of one shard or filter: the current run's other cases are 
   assert.equal(compareBaselines(whole, whole).newOutOfScope, undefined);
 });
 
-Deno.test("compare: an interrupted side is said in compare.md, the JSON and the page; its missing cases are not 'new'", async () => {
+Deno.test("compare: an interrupted side is said in compare.md, the JSON and the page; its missing cases are not 'new' nor 'removed'", async () => {
   const [a, b, c] = ["preset=tiny;b=1", "preset=tiny;b=2", "preset=tiny;b=3"];
   const all = [a, b, c];
   // the baseline's run stopped before c, the current one before b
@@ -600,12 +600,11 @@ Deno.test("compare: an interrupted side is said in compare.md, the JSON and the 
   assert.equal(r.baseline.interrupted, true);
   assert.equal(r.current.missing, 1);
   const byId = new Map(r.cases.map((x) => [x.id, x]));
-  // c ran in the current run only: the baseline selected it and stopped before it (it read
-  // "new case", as if the matrix had gained it)
-  assert.deepEqual(byId.get(c)!.details, [
-    "no result in the baseline (its run selected the case but was interrupted before it); " +
-    "now supported, pass",
-  ]);
+  // c ran in the current run only: the baseline selected it and stopped before it: not run
+  // there, not compared (it read "new", and --fail-on new counted it as a regression)
+  assert.equal(byId.get(c), undefined);
+  assert.equal(r.counts.new, 0);
+  assert.equal(compareBaselines(base, current, { failOn: ["new"] }).regressions, 0);
   // b: the current run stopped before it: not run, not compared, no class (it read "removed",
   // as if the matrix had dropped it, in compare.md and the run's drift line)
   assert.equal(byId.get(b), undefined);
@@ -613,14 +612,15 @@ Deno.test("compare: an interrupted side is said in compare.md, the JSON and the 
   assert.equal(compareBaselines(base, current, { failOn: ["removed"] }).regressions, 0);
   assert.match(
     compareSummaryLine(r),
-    /: 1 new, 1 unchanged, 1 not run \(the run was interrupted: not compared\);/,
+    /: 1 unchanged, 1 not run \(the run was interrupted: not compared\), 1 not run in the baseline \(its run was interrupted: not compared\);/,
   );
+  assert.doesNotMatch(compareSummaryLine(r), /new/);
   assert.doesNotMatch(compareSummaryLine(r), /removed/);
   const md = compareToMarkdown(r);
   assert.ok(
     md.includes(
-      "> ⚠ The baseline run was interrupted: 1 of its selected cases has no result (the " +
-        "current run's results for them are counted as new).",
+      "> ⚠ The baseline run was interrupted: 1 of its selected cases has no result (not run " +
+        "there: the current run's results for them are not compared, not new).",
     ),
     md,
   );
