@@ -52,7 +52,12 @@ import {
 } from "./options.ts";
 import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
-import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
+import {
+  COMPARE_FILES,
+  driftAfterRun,
+  noteDriftSkipped,
+  precheckBaseline,
+} from "../drift/after_run.ts";
 import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/output_overlap.ts";
 import { DEFAULT_THRESHOLDS, readThresholds } from "../drift/thresholds.ts";
 import { DEFAULT_FAIL_ON } from "../drift/compare.ts";
@@ -696,6 +701,13 @@ export function runCommand() {
                 "finished",
             );
           }
+          // and the pages say it (summary.md had no drift line, report.html's verdict none)
+          await noteDriftSkipped(report, {
+            baseline: opts.baseline,
+            history: opts.history,
+            out: opts.out,
+            finishWords: resumeWords,
+          });
           await appendRunSummary();
           Deno.exitCode = exitOnStop();
           return;

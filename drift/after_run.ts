@@ -394,6 +394,37 @@ async function rewritePages(
 }
 
 /**
+ * The drift step of a run stopped at once (SIGTERM, a second Ctrl-C), which is not done: its
+ * sentence ("drift not checked: the run was stopped at once: not compared with --baseline X;
+ * its resume compares it once the run is finished"), said at the top of summary.md and
+ * report.html as a drift not checked (only the console said it); null without `--baseline`.
+ *
+ * @example
+ * ```ts ignore
+ * import { noteDriftSkipped } from "./after_run.ts";
+ * await noteDriftSkipped(report, { baseline: "baselines/", out: "out/smoke" });
+ * // "drift not checked: the run was stopped at once: not compared with --baseline baselines/; ..."
+ * ```
+ */
+export async function noteDriftSkipped(
+  report: RunReport,
+  options: DriftAfterRunOptions,
+): Promise<string | null> {
+  if (options.baseline === undefined) return null;
+  const line =
+    `drift not checked: the run was stopped at once: not compared with --baseline ${options.baseline}${
+      options.history === undefined ? "" : `, not stored in --history ${options.history}`
+    }; its resume ('to finish the run') does it once the run is finished`;
+  await rewritePages(report, options, {
+    title: "Drift",
+    summary: line,
+    regressions: 0,
+    notChecked: true,
+  });
+  return line;
+}
+
+/**
  * The drift step after `run`: append the run to the history database (`history`), and
  * compare it with its baseline (`baseline`), writing `<out>/compare.md` and
  * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY` with `stepSummary`)

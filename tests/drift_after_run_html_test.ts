@@ -3,7 +3,12 @@
 // its top, so a run that exits 1 on drift does not read green there. GPU-free: the run is
 // a hand-built report.
 import assert from "node:assert/strict";
-import { compareBaselines, driftAfterRun, writeCompareOutputs } from "../drift/mod.ts";
+import {
+  compareBaselines,
+  driftAfterRun,
+  noteDriftSkipped,
+  writeCompareOutputs,
+} from "../drift/mod.ts";
 import { writeRunHtml } from "../report/html/mod.ts";
 import { writeMarkdown } from "../report/markdown.ts";
 import { finishCommands } from "../report/finish_commands.ts";
@@ -188,6 +193,45 @@ Deno.test("run --baseline <dir> without this device's baseline: summary.md and r
     );
     // no comparison: no compare page
     await assert.rejects(() => Deno.stat(`${dir}/compare.html`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("run --baseline stopped at once: summary.md and report.html say it was not compared (only the console did)", async () => {
+  await withTempDir(async (dir) => {
+    const B = A.replace("causal=1", "causal=0");
+    const report = reportOf([caseResult(A, 1, 1)], {
+      matrixIds: [A, B],
+      shardIds: [A, B],
+      interrupted: true,
+    });
+    const finish = finishCommands(report, dir);
+    await writeRunHtml(`${dir}/report.html`, report, { finish });
+    await writeMarkdown(`${dir}/summary.md`, report, { finish });
+    const line = await noteDriftSkipped(report, {
+      baseline: "baselines/",
+      history: "h.db",
+      out: dir,
+    });
+    assert.equal(
+      line,
+      "drift not checked: the run was stopped at once: not compared with --baseline " +
+        "baselines/, not stored in --history h.db; its resume ('to finish the run') does it " +
+        "once the run is finished",
+    );
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    // (an interrupted run's verdict is its own: ❌)
+    assert.match(md, /^\S+ \*\*1 of 2 cases\*\*.*; \*\*drift not checked\*\*$/m);
+    assert.ok(md.includes(`⚠️ **${line}**`), md);
+    // the resume is kept
+    for (const c of finish) assert.ok(md.includes(c), `summary.md lacks ${c}`);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(html, /<p class="verdict[^"]*" id="verdict">[^<]*; drift not checked/);
+    assert.ok(html.includes(escapeHtml(line!)), html);
+    await assert.rejects(() => Deno.stat(`${dir}/compare.html`), Deno.errors.NotFound);
+  });
+  // no --baseline: nothing said, nothing written
+  await withTempDir(async (dir) => {
+    assert.equal(await noteDriftSkipped(reportOf([caseResult(A, 1, 1)]), { out: dir }), null);
   });
 });
 

@@ -156,6 +156,8 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const out = await Deno.makeTempDir();
+    // (a folder of baselines without this device's: the run stops before its drift step)
+    await Deno.mkdir(`${out}/baselines`);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -176,6 +178,8 @@ Deno.test({
         // what the run does after its cases: the resume names it too
         "--history",
         `${out}/h.sqlite`,
+        "--baseline",
+        `${out}/baselines`,
         // and its case limit (past the default's, a resume without it was refused)
         "--max-cases",
         "200000",
@@ -216,7 +220,8 @@ Deno.test({
         text.includes(
           ` --backend naive-launch-hangs-said --repeats 0 --case-timeout 30 --out ${out} --resume` +
             // and its --history (a nightly resumed as told was never stored)
-            ` --max-cases 200000 --progress failures --history ${out}/h.sqlite\n`,
+            ` --max-cases 200000 --progress failures --baseline ${out}/baselines` +
+            ` --history ${out}/h.sqlite\n`,
         ),
       text,
     );
@@ -224,7 +229,8 @@ Deno.test({
     assert.match(
       text,
       new RegExp(
-        `stopped at once: not stored in --history ${out}/h\\.sqlite; the resume above does it`,
+        `stopped at once: not compared with --baseline ${out}/baselines, not stored in ` +
+          `--history ${out}/h\\.sqlite; the resume above does it`,
       ),
     );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
@@ -234,12 +240,22 @@ Deno.test({
     assert.ok(
       (await Deno.readTextFile(`${out}/summary.md`)).includes(
         ` --repeats 0 --case-timeout 30 --out ${out} --resume` +
-          ` --max-cases 200000 --progress failures --history ${out}/h.sqlite`,
+          ` --max-cases 200000 --progress failures --baseline ${out}/baselines` +
+          ` --history ${out}/h.sqlite`,
       ),
     );
+    // and both pages say the drift step was not done (only the console did)
+    for (const page of ["summary.md", "report.html"]) {
+      assert.match(
+        await Deno.readTextFile(`${out}/${page}`),
+        /drift not checked: the run was stopped at once: not compared with --baseline /,
+        page,
+      );
+    }
     assert.ok(
       (await Deno.readTextFile(`${out}/report.html`)).includes(
-        `--out ${out} --resume --max-cases 200000 --progress failures --history ${out}/h.sqlite`,
+        `--out ${out} --resume --max-cases 200000 --progress failures --baseline ` +
+          `${out}/baselines --history ${out}/h.sqlite`,
       ),
     );
     assert.deepEqual(report.results, [], "the hung case abandoned, not run to its timeout");
