@@ -11,6 +11,7 @@ import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, MAX_BARRIER_ROWS, skipMessage } from "./junit.ts";
 import { explainCommandFor } from "./explain_command.ts";
+import { shellWord } from "./finish_commands.ts";
 import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notCovered, notRunIds, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
@@ -99,6 +100,9 @@ function headroomText(r: CaseResult): string {
     : `${f(r.out?.headroom)} / ${f(r.lse?.headroom)}`;
 }
 
+/** The file a run in Chromium's explain command reads its browser's caps from. */
+export const CHROMIUM_CAPS = "chromium-caps.json";
+
 /**
  * A headroom as summary.md gives it (compare-runtimes.md too): 3 decimals from 0.01 to 1000,
  * else 2 significant digits ("0.000" was said of an f16 case's 4e-5, as if its error were
@@ -113,6 +117,35 @@ function headroomText(r: CaseResult): string {
  */
 export function headroomFigure(h: number): string {
   return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
+}
+
+/**
+ * The note beside a group's worst headroom where its cases failed on a check the headroom
+ * does not measure (non-finite values, cos_diff) with every finite error within tolerance:
+ * "(4 failed on nonfinite-mismatch, which headroom does not measure)" (a group of failures
+ * read "worst headroom 0.0380", a figure that says within tolerance); null where none did.
+ * summary.md and report.html say it alike.
+ *
+ * @example
+ * ```ts
+ * import { unmeasuredFailuresNote } from "./markdown.ts";
+ * unmeasuredFailuresNote([]); // null
+ * ```
+ */
+export function unmeasuredFailuresNote(results: readonly CaseResult[]): string | null {
+  const checks = new Set<string>();
+  let failed = 0;
+  for (const r of results) {
+    const sides = [r.out, r.lse].filter((p) =>
+      p !== undefined && !p.pass && !(p.headroom !== undefined && p.headroom > 1)
+    );
+    if (sides.length === 0) continue;
+    failed++;
+    for (const p of sides) for (const c of p!.checks) checks.add(c);
+  }
+  if (failed === 0) return null;
+  const on = checks.size > 0 ? ` on ${[...checks].join(", ")}` : "";
+  return `(${failed} failed${on}, which headroom does not measure)`;
 }
 
 /**
@@ -357,11 +390,25 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
           "results.jsonl; report.html lists them up to its size cap).",
       );
     }
+    // a run in Chromium decided on its browser's adapter: its caps first, as report.html's
+    // cards say (explain alone resolved the case on this process's adapter, lavapipe's)
+    const browser = report.fingerprint.browser;
+    const explain = explainCommandFor("<id>", report);
     out.push(
       "",
-      `Explain a case as the run resolved it: ${
-        mdCode(explainCommandFor("<id>", report))
-      } (report.html gives each failure's).`,
+      browser === undefined
+        ? `Explain a case as the run resolved it: ${
+          mdCode(explain)
+        } (report.html gives each failure's).`
+        : "Explain a case as the run resolved it, on the adapter of the Chromium it ran in: " +
+          `${
+            mdCode(
+              `deno task harness devices --runtime chromium --chromium ${
+                shellWord(browser.path)
+              } --json > ${CHROMIUM_CAPS}`,
+            )
+          }, then ${mdCode(`${explain} --caps ${CHROMIUM_CAPS}`)} (report.html gives each ` +
+          "failure's).",
       "",
     );
   }
@@ -443,16 +490,19 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     const keep = new Set(
       [...marked, ...groups.filter((g) => markOf(g) === "")].slice(0, MAX_GROUP_ROWS),
     );
+    // a group's failures on values the headroom does not measure, said beside its figure
+    const byGroup = Map.groupBy(report.results, (r) => r.group ?? "(no group)");
     for (const g of groups) {
       if (!keep.has(g)) continue;
       const mark = markOf(g);
+      const note = unmeasuredFailuresNote(byGroup.get(g.group) ?? []);
       out.push(
         `| ${mark}${
           cell(g.group, 120)
         } | ${g.total} | ${g.passed} | ${g.failed} | ${g.errored} | ` +
           `${g.skipped} | ${g.notRun} | ${
             g.worstHeadroom === null ? "–" : headroomFigure(g.worstHeadroom)
-          } |`,
+          }${note === null ? "" : ` ${note}`} |`,
       );
     }
     const cut = groups.length - keep.size;

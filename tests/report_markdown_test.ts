@@ -11,7 +11,7 @@ import {
   toMarkdown,
 } from "../report/mod.ts";
 import { loadMatrix } from "../matrix/mod.ts";
-import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
+import { fingerprint, mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 
 Deno.test("markdown: totals line counts each kind", () => {
@@ -310,4 +310,55 @@ Deno.test("markdown: a median some repetitions were left out of (clock faults) s
   // none left out: no words
   const clean = toMarkdown(report([result({ b: 2 }, { timing: timing() })]));
   assert.doesNotMatch(clean, /left out/);
+});
+
+Deno.test("markdown: says what report.html says of failures, non-finite groups and a run in Chromium", () => {
+  // failures before the cases not covered (report.html's order)
+  const refused = (b: number) =>
+    result({ b, dtype: "f16" }, {
+      decision: "unsupported",
+      message: "unsupported: no shader-f16",
+      out: undefined,
+      backend: undefined,
+      reasons: [{ code: "dtype.f16-unavailable", message: "dtype f16 needs shader-f16" }],
+    });
+  const failed = result({ b: 9 }, { status: "fail", out: parity(false) });
+  const md = toMarkdown(report([refused(1), refused(2), failed]));
+  const failures = md.indexOf("### Failures");
+  const notCovered = md.indexOf("### Not covered");
+  assert.ok(failures > 0 && notCovered > failures, md);
+  // a group whose cases failed on non-finite values, their finite errors within tolerance:
+  // its worst headroom alone (0.038) read as within tolerance (report.html said why)
+  const nonfinite = (b: number, headroom: number) =>
+    result({ b }, {
+      status: "fail",
+      out: { ...parity(false), checks: ["nonfinite-mismatch"], headroom },
+      lse: { ...parity(true), headroom: 0.01 },
+    });
+  const groups = toMarkdown(
+    report([nonfinite(1, 0.038), nonfinite(2, 0.02), result({ b: 3 }, { group: "clean" })]),
+  );
+  assert.match(
+    groups,
+    /\| 0\.038 \(2 failed on nonfinite-mismatch, which headroom does not measure\) \|$/m,
+  );
+  assert.match(groups, /^\| clean \| 1 \| 1 \| 0 \| 0 \| 0 \| 0 \| – \|$/m);
+  // a run in Chromium: its browser's caps first, then explain on them (explain alone resolved
+  // the case on this process's adapter)
+  const browser = {
+    name: "chromium",
+    version: "HeadlessChrome/150.0.7871.100",
+    path: "/opt/my chrome/chrome",
+    userAgent: "Mozilla/5.0",
+  };
+  const chromium = toMarkdown({ ...report([failed]), fingerprint: fingerprint({ browser }) });
+  assert.ok(
+    chromium.includes(
+      "on the adapter of the Chromium it ran in: `deno task harness devices --runtime chromium " +
+        "--chromium '/opt/my chrome/chrome' --json > chromium-caps.json`, then `deno task " +
+        "harness explain --case '<id>' --matrix smoke --caps chromium-caps.json`",
+    ),
+    chromium,
+  );
+  assert.doesNotMatch(toMarkdown(report([failed])), /--caps/);
 });

@@ -22,10 +22,12 @@ import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
 import {
   casesOfText,
+  CHROMIUM_CAPS,
   CLOCK_FAULT_WORDS,
   clockFaultNote,
   groupCountsText,
   groupLines,
+  unmeasuredFailuresNote,
 } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
@@ -258,19 +260,9 @@ export function worstHeadroom(r: CaseResult): number | undefined {
 export function worstHeadroomText(results: readonly CaseResult[]): string {
   const hs = results.map(worstHeadroom).filter((x): x is number => x !== undefined);
   const worst = num(hs.length ? maxOf(hs) : undefined);
-  const checks = new Set<string>();
-  let failed = 0;
-  for (const r of results) {
-    const sides = [r.out, r.lse].filter((p) =>
-      p !== undefined && !p.pass && !(p.headroom !== undefined && p.headroom > 1)
-    );
-    if (sides.length === 0) continue;
-    failed++;
-    for (const p of sides) for (const c of p!.checks) checks.add(c);
-  }
-  if (failed === 0) return worst;
-  const on = checks.size > 0 ? ` on ${[...checks].join(", ")}` : "";
-  return `${worst} (${failed} failed${on}, which headroom does not measure)`;
+  // summary.md says it alike (markdown.ts)
+  const note = unmeasuredFailuresNote(results);
+  return note === null ? worst : `${worst} ${note}`;
 }
 
 /**
@@ -798,7 +790,7 @@ function explainHtml(
       escapeHtml(explain)
     }</code></p>`;
   }
-  const caps = "chromium-caps.json";
+  const caps = CHROMIUM_CAPS;
   const devices = `deno task harness devices --runtime chromium --chromium ${
     shellWord(browser.path)
   } --json > ${caps}`;
