@@ -79,6 +79,12 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     t.error > 0 ? `${t.error} errored` : "",
     t.notRun > 0 ? `${t.notRun} not run` : "",
   ].filter(Boolean).join(", ");
+  // what the verified cases hold that makes a page red: a red page of 2 unexpected decisions
+  // read "Only 10 of 18 cases were verified: 8 not covered", naming the amber reason only
+  const within = [
+    t.fail > 0 ? `${t.fail} failed` : "",
+    t.unexpected > 0 ? plural(t.unexpected, "unexpected decision") : "",
+  ].filter(Boolean).join(" and ");
   // a shard the hash gave none of the selection (run exits 0: a shard may be empty) read
   // "✅ 0 cases", green, as if it had verified its part
   const coverage = selected === 0
@@ -91,7 +97,9 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     ? null
     : verified === 0
     ? `No case was verified: ${others}.`
-    : `Only ${verified} of ${selected} cases were verified: ${others}.`;
+    : `Only ${verified} of ${selected} cases were verified${
+      within === "" ? "" : ` (${within} among them)`
+    }: ${others}.`;
   const failed = ranNothing
     ? `The run fails: --backend ${b} ran none of the cases expected to run (each was refused ` +
       "or not reached, not only for what this device lacks)."

@@ -102,6 +102,23 @@ Deno.test("report: a run that verified only some of its cases says how many", as
   assert.equal(v.level, "warn");
   assert.match(v.text, /Only 1 of 2 cases were verified: 1 not covered on this device \(skipped\)/);
   assert.match(toMarkdown(r), /^\*\*Only 1 of 2 cases were verified: /m);
+  // a red one names what made it red among the verified: it read "Only 3 of 4 cases were
+  // verified: 1 not covered", the amber reason only
+  const unexpected = (b: number) =>
+    result({ b }, { group: GROUP, status: "unexpected", decision: "supported" });
+  const red = report([
+    result({ b: 1 }, { group: GROUP }),
+    result({ b: 5 }, { group: GROUP, status: "fail" }),
+    unexpected(3),
+    unexpected(4),
+    notCovered(2),
+  ]);
+  const said = "Only 4 of 5 cases were verified (1 failed and 2 unexpected decisions among " +
+    "them): 1 not covered on this device (skipped).";
+  assert.equal(runVerdict(red).headline, said);
+  assert.equal(runVerdict(red).level, "bad");
+  assert.ok(verdictOf(await runReportHtml(red)).text.endsWith(said));
+  assert.ok(toMarkdown(red).includes(`**${said}**`));
 });
 
 Deno.test("report: a --backend of the other path is not covered in this run, with its fix", async () => {
