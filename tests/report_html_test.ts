@@ -708,6 +708,19 @@ Deno.test("html bench: the roofline's FMA labels give the header's figures, a pe
   ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
   assert.deepEqual(closeLabels, ["FMA f32 200.0, f16 220.0 GFLOP/s"]);
   assert.equal(drawn(figure(close, "roofline").svg, "line"), 2, "both roofs drawn");
+  // an H100's peaks: "6.00e+4 GFLOP/s" in the header and labels; now grouped whole numbers
+  const h100 = await benchReportHtml({
+    ...base,
+    ceilings: { ...base.ceilings, fmaGflops: 59998.7, fma32Gflops: 59998.7, fmaF16Gflops: 120000 },
+  });
+  assert.ok(h100.includes("FMA f32 59,999 GFLOP/s, FMA f16 120,000 GFLOP/s"), "the header");
+  const h100Labels = [
+    ...figure(h100, "roofline").svg.matchAll(
+      /<text[^>]*aria-roledescription="text mark"[^>]*>([^<]*)<\/text>/g,
+    ),
+  ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
+  assert.deepEqual(h100Labels, ["FMA f32 59,999 GFLOP/s", "FMA f16 120,000 GFLOP/s"]);
+  assert.doesNotMatch(h100, /\de\+[45] GFLOP\/s/);
 });
 
 Deno.test("html bench: each case's passes in a step, stacked by role; construction left out; no plot without passes", async () => {

@@ -137,12 +137,15 @@ export function section(id: string, heading: string, body: string): string {
 
 /**
  * Formats a number for a table cell: fixed in [0.01, 1e4), else exponential; "–" for
- * null/undefined.
+ * null/undefined. A figure of at most one decimal (`digits` 0 or 1: a rate, GFLOP/s or GB/s)
+ * in [1e4, 1e7) is a whole number with thousands grouping: an H100's FMA peak reads "60,000
+ * GFLOP/s", where it read "6.00e+4" (a headroom, an error keep their exponent and digits).
  *
  * @example
  * ```ts
  * import { num } from "./page.ts";
  * num(0.5); // "0.5000"
+ * num(39898.2, 1); // "39,898"
  * num(3e-7); // "3.00e-7"
  * ```
  */
@@ -152,6 +155,9 @@ export function num(v: number | string | null | undefined, digits = 4): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return "0";
   const a = Math.abs(v);
+  if (digits <= 1 && a >= 1e4 && a < 1e7) {
+    return v.toLocaleString("en-US", { maximumFractionDigits: 0 });
+  }
   return a >= 0.01 && a < 1e4 ? v.toFixed(digits) : v.toExponential(2);
 }
 
