@@ -731,7 +731,13 @@ export function compareRuntimesCommand() {
           Deno.env.delete("VK_DRIVER_FILES");
           Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
         }
-        const wgpuBackend = formatBackendChoice(applyBackendChoice());
+        // --same-driver set DENO_WEBGPU_BACKEND itself: said so (it read "DENO_WEBGPU_BACKEND=
+        // vulkan was set", as if the user had)
+        const choice = applyBackendChoice();
+        const wgpuBackend = opts.sameDriver
+          ? `backend: ${choice.backend} (DENO_WEBGPU_BACKEND=vulkan set by the harness for ` +
+            "--same-driver)"
+          : formatBackendChoice(choice);
         const deno = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
         ends.unshift(() => deno.destroy());
         const denoLine =

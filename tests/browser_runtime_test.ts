@@ -232,6 +232,12 @@ Deno.test({
       ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /^runtime: deno \(.*SwiftShader Device.*VK_ICD_FILENAMES=/m);
+      // the harness set DENO_WEBGPU_BACKEND, not the user ("DENO_WEBGPU_BACKEND=vulkan was set")
+      assert.match(
+        r.stdout,
+        /; backend: vulkan \(DENO_WEBGPU_BACKEND=vulkan set by the harness for --same-driver\);/,
+      );
+      assert.doesNotMatch(r.stdout, /was set/);
       const report = JSON.parse(await Deno.readTextFile(`${out}/compare-runtimes.json`));
       assert.equal(report.sameDriver, true);
       // every tiny f32 case of the smoke matrix (47 since session 44), each compared
