@@ -36,7 +36,7 @@ import {
   roundOutDir,
 } from "../report/output_paths.ts";
 import { checkOutputsApart, runOutputFiles, sameFile } from "../report/output_overlap.ts";
-import { matrixFileOf } from "../matrix/expand.ts";
+import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -47,7 +47,13 @@ import {
   type StopSignals,
 } from "./stop_signals.ts";
 import { pathExists } from "../util/fs.ts";
-import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
+import {
+  CONFIG_ROOT_HELP,
+  parseFilterOption,
+  parsePositiveInt,
+  parseRepeats,
+  REPEATS_HELP,
+} from "./options.ts";
 import { PROGRESS_HELP, runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { parseWarmupMs } from "./options.ts";
@@ -67,6 +73,8 @@ import { finishCommands } from "../report/finish_commands.ts";
 /** Options of `baseline update` that only a run reads, with their flags. */
 const RUN_ONLY: readonly [string, string][] = [
   ["matrix", "--matrix"],
+  ["maxCases", "--max-cases"],
+  ["configRoot", "--config-root"],
   ["repeats", "--repeats"],
   ["warmupMs", "--warmup-ms"],
   ["rounds", "--rounds"],
@@ -281,6 +289,13 @@ export function baselineCommand() {
       parseFilterOption,
     )
     .option(
+      "--max-cases <n>",
+      "refuse a selection of more cases than this (counted before anything is expanded)",
+      parsePositiveInt,
+      DEFAULT_MAX_CASES,
+    )
+    .option("--config-root <dir>", CONFIG_ROOT_HELP)
+    .option(
       "--repeats <n>",
       REPEATS_HELP,
       parseRepeats,
@@ -314,7 +329,7 @@ export function baselineCommand() {
     .option(
       "--from-report <file|dir>",
       "take this finished run (report.json or its folder) instead of running (the run " +
-        "options --matrix, --repeats, --warmup-ms, --rounds, --max-rows, --progress, --out, " +
+        "options --matrix, --max-cases, --config-root, --repeats, --warmup-ms, --rounds, --max-rows, --progress, --out, " +
         "--backend and --backend-module are then refused: the baseline records the run's own)",
     )
     .option(
@@ -400,7 +415,12 @@ export function baselineCommand() {
           const caps = await probeCaps().catch(() => null); // none: the run says so
           if (caps !== null) {
             // its notes are the run's to say
-            const { mine } = await selectMatrixCases({ matrix: opts.matrix, filter: opts.filter });
+            const { mine } = await selectMatrixCases({
+              matrix: opts.matrix,
+              filter: opts.filter,
+              maxCases: opts.maxCases,
+              configRoot: opts.configRoot,
+            });
             await checkBaselineReplace(opts.dir, {
               deviceKey: deviceKey({ adapter: caps }, { backend: currentBackend() }),
               scope: mine.map((c) => c.id),
@@ -442,6 +462,8 @@ export function baselineCommand() {
             const r = await runMatrix({
               matrix: opts.matrix,
               filter: opts.filter,
+              maxCases: opts.maxCases,
+              configRoot: opts.configRoot,
               out: roundOutDir(opts.out, i, opts.rounds),
               // An update stopped halfway leaves a half-finished run in its folder, which made no
               // baseline; without this every later update there was refused (it takes neither

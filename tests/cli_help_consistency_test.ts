@@ -31,8 +31,14 @@ Deno.test("--chromium and --config-root read alike in every command that has the
     assert.match(d, /default: \$CHROME_PATH, then \/usr\/bin\/chromium-headless-shell\)/, cmd);
   }
   const root = descriptions("--config-root");
-  assert.deepEqual([...root.keys()].sort(), ["compare-runtimes", "explain", "run"]);
+  assert.deepEqual([...root.keys()].sort(), [
+    "baseline update",
+    "compare-runtimes",
+    "explain",
+    "run",
+  ]);
   assert.equal(root.get("compare-runtimes"), root.get("run"));
+  assert.equal(root.get("baseline update"), root.get("run"));
   assert.equal(root.get("explain"), `with --case: the run's --config-root, the ${root.get("run")}`);
 });
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import { loadMatrix } from "../matrix/expand.ts";
+import { runProgram } from "../cli/program.ts";
 
 const CONFIG = new URL(
   "../matrix/bundled/configs/published/DeepSeek-V2-Lite-Chat.config.json",
@@ -121,6 +122,50 @@ Deno.test("loadMatrix: a matrix given through a symbolic link names its target's
     // through its target it loads
     assert.equal((await loadMatrix(`${dir}/ci/m.json`)).cases.length, 1);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// `baseline update --matrix ci/m.json` whose preset is `../models/cfg.json` was refused with
+// "outside ... (run --config-root <dir> names another folder)", an option baseline update
+// did not take (nor --max-cases). It now takes both, with run's meaning: the root is read
+// (the config loads) and a selection over --max-cases is refused (exit 2, before any case).
+Deno.test("baseline update takes run's --config-root and --max-cases", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-baseline-root-" }));
+  const error = console.error;
+  const lines: string[] = [];
+  console.error = (...a: unknown[]) => void lines.push(a.map(String).join(" "));
+  try {
+    await Deno.mkdir(`${dir}/ci`);
+    await Deno.mkdir(`${dir}/models`);
+    await Deno.copyFile(CONFIG, `${dir}/models/cfg.json`);
+    await Deno.writeTextFile(
+      `${dir}/ci/m.json`,
+      JSON.stringify({
+        name: "m",
+        groups: [{ axes: { preset: "../models/cfg.json", dtype: ["f32", "f16"] } }],
+      }),
+    );
+    const code = await runProgram([
+      "baseline",
+      "update",
+      "--matrix",
+      `${dir}/ci/m.json`,
+      "--config-root",
+      dir,
+      "--max-cases",
+      "1",
+      "--dir",
+      `${dir}/b`,
+      "--out",
+      `${dir}/o`,
+    ], { probeCaps: () => Promise.resolve(null), probeCapsStrict: () => Promise.reject() });
+    assert.equal(code, 2, lines.join("\n"));
+    const said = lines.join("\n");
+    assert.doesNotMatch(said, /unknown option|outside/, said);
+    assert.match(said, /--max-cases/, said);
+  } finally {
+    console.error = error;
     await Deno.remove(dir, { recursive: true });
   }
 });
