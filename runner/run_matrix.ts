@@ -697,7 +697,11 @@ function checkResumeRows(out: string, resumed: RunReport, maxRows: number): void
  * run started (`RunReport.matrixDigest`): an expectation, a device profile, a seed or a group
  * edited. A run that recorded no digest (a harness from before it was) is said on stderr.
  */
-function checkResumeMatrix(out: string, resumed: RunReport, now: string): void {
+function checkResumeMatrix(
+  out: string,
+  resumed: RunReport,
+  { now, all }: { now: string; all: readonly Case[] },
+): void {
   if (resumed.matrixDigest === undefined) {
     console.error(
       `resume: the run in ${out} did not record its matrix's digest (a harness from before ` +
@@ -707,6 +711,16 @@ function checkResumeMatrix(out: string, resumed: RunReport, now: string): void {
     return;
   }
   if (resumed.matrixDigest === now) return;
+  const changed = changedCases(resumed.matrixIds, all);
+  if (changed !== "") {
+    throw new ReportFileError(
+      out,
+      `holds a run whose matrix changed since it started: ${changed}; a resume runs the ` +
+        "cases the run started with, judged by the matrix as it read them: restore the " +
+        "matrix as the run read it and resume, then run the new cases into another folder " +
+        "(a matrix file of them, or --filter); or --force to start over with every case",
+    );
+  }
   throw new ReportFileError(
     out,
     `holds a run whose matrix changed since it started (what it says of the cases beyond ` +
@@ -715,6 +729,40 @@ function checkResumeMatrix(out: string, resumed: RunReport, now: string): void {
       "ones by two versions of the file; restore the matrix as the run read it, or --force " +
       "to start over",
   );
+}
+
+/**
+ * The cases added to and removed from a matrix since a run of it started ("2 cases added
+ * (group \"extra\": tiny;...), 1 removed (...)"), or "" when its case ids are the same.
+ */
+function changedCases(started: readonly string[], all: readonly Case[]): string {
+  const before = new Set(started);
+  const nowIds = new Set(all.map((c) => c.id));
+  const added = all.filter((c) => !before.has(c.id));
+  const removed = started.filter((id) => !nowIds.has(id));
+  const parts: string[] = [];
+  if (added.length > 0) {
+    const groups = [...new Set(added.map((c) => c.group))];
+    const named = groups.filter((g) => g !== undefined).map((g) => JSON.stringify(g));
+    const where = named.length === 0
+      ? ""
+      : `${named.length === 1 ? "group" : "groups"} ${named.join(", ")}${
+        named.length < groups.length ? " and cases of no group" : ""
+      }: `;
+    parts.push(
+      `${plural(added.length, "case")} added (${where}${added[0].id}${
+        added.length > 1 ? ", ..." : ""
+      })`,
+    );
+  }
+  if (removed.length > 0) {
+    parts.push(
+      `${plural(removed.length, "case")} removed (${removed[0]}${
+        removed.length > 1 ? ", ..." : ""
+      })`,
+    );
+  }
+  return parts.join(" and ");
 }
 
 /** "RangeError: Invalid array length (at adapter/rope.ts:78)": no stack, one place. */
@@ -826,7 +874,7 @@ async function runInFolder(
   // results by two versions of it.
   const digestNow = await selectionDigest(all);
   if (resumed && previous.size > 0) {
-    checkResumeMatrix(options.out, resumed, digestNow);
+    checkResumeMatrix(options.out, resumed, { now: digestNow, all });
     checkResumeRows(options.out, resumed, options.maxRows ?? DEFAULT_MAX_ROWS);
   }
   // A run resumed from before the digest keeps none: its kept results were never checked

@@ -310,6 +310,17 @@ Deno.test({
           /holds a run whose matrix changed since it started .*digest [0-9a-f]{16} → [0-9a-f]{16}.*--force to start over/,
         );
       }
+      // a group added, no kept case edited: it said only "an expectation, a device profile,
+      // a seed or a group" changed; it now names the cases added, their group and what to do
+      await Deno.writeTextFile(matrix, JSON.stringify(m));
+      await stoppedRun({ ...common, force: true });
+      const extra = { name: "extra", axes: { ...m.groups[0].axes, sq: 3 } };
+      await Deno.writeTextFile(matrix, JSON.stringify({ ...m, groups: [...m.groups, extra] }));
+      await assertResumeRefused(
+        common,
+        PASS_STUB,
+        /matrix changed since it started: 1 case added \(group "extra": \S*sq=3\S*\); .*restore the matrix as the run read it and resume, then run the new cases into another folder.*--force/,
+      );
       // put back: resumed, and the report records the digest
       await Deno.writeTextFile(matrix, JSON.stringify(m));
       const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: PASS_STUB });
