@@ -9,7 +9,7 @@
  */
 import { ConfigError } from "./errors.ts";
 import { jsonLinesKind } from "./file_kind.ts";
-import { scanJson } from "./json_scan.ts";
+import { type JsonProblem, scanJson } from "./json_scan.ts";
 
 /** Options of {@link readJsonFile}. */
 export interface ReadJsonFileOptions {
@@ -67,6 +67,50 @@ function otherFormat(text: string): string | null {
   return null;
 }
 
+/**
+ * Where and why JSON text failed (`p`), naming the likely cause when it is a habit of other formats: a
+ * comment, a trailing comma, single quotes. Said instead of the scanner's "expected a
+ * property name in double quotes" (a `// comment`) or "expected a value" (a trailing comma
+ * in an array), which named what the parser wanted, not what to fix.
+ */
+function causeAt(text: string, p: JsonProblem): string {
+  const at = `at line ${p.line}, column ${p.column}`;
+  if (text.startsWith("//", p.offset) || text.startsWith("/*", p.offset)) {
+    return `a comment ${at}: JSON has no comments (remove it)`;
+  }
+  const c = text[p.offset];
+  if ((c === "}" || c === "]") && text.slice(0, p.offset).trimEnd().endsWith(",")) {
+    return `a trailing comma before ${c} ${at} (remove the comma)`;
+  }
+  if (c === "'") return `single quotes ${at}: JSON strings and names take double quotes`;
+  return `${p.message} ${at}`;
+}
+
+/** A folder given for a file: its JSON files, to name what to give instead (at most 5). */
+function jsonFilesIn(dir: string): string {
+  try {
+    const names = [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && e.name.endsWith(".json"))
+      .map((e) => e.name)
+      .sort();
+    if (names.length === 0) return "";
+    const shown = names.slice(0, 5).join(", ");
+    return ` (its JSON files: ${shown}${names.length > 5 ? ", ..." : ""})`;
+  } catch {
+    return "";
+  }
+}
+
+/** The refusal of an unreadable file: a folder said as one, else the OS's words. */
+function unreadable(e: unknown, path: string | URL, options: ReadJsonFileOptions): string {
+  if (e instanceof Deno.errors.IsADirectory) {
+    return `is a folder, not a ${options.what} file: give the file itself${
+      jsonFilesIn(path instanceof URL ? path.pathname : path)
+    }`;
+  }
+  return `cannot be read (${e instanceof Error ? e.message : String(e)})`;
+}
+
 /** Parse a file's text as JSON: the checks of {@link readJsonFile} after the read. */
 function parseFileText(text: string, name: string, options: ReadJsonFileOptions): unknown {
   const fail = fileError(name, options);
@@ -94,7 +138,7 @@ function parseFileText(text: string, name: string, options: ReadJsonFileOptions)
         : lines !== null
         ? `is not one JSON value: it is ${lines}`
         : `is not valid JSON${otherFormat(text) === null ? "" : `: ${otherFormat(text)}`}: ${
-          p ? `${p.message} at line ${p.line}, column ${p.column}` : "syntax error"
+          p ? causeAt(text, p) : "syntax error"
         }`,
       "malformed",
     );
@@ -124,10 +168,7 @@ export async function readJsonFile(
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof ConfigError) throw e; // over maxBytes
-    fileError(name, options)(
-      `cannot be read (${e instanceof Error ? e.message : String(e)})`,
-      "unreadable",
-    );
+    fileError(name, options)(unreadable(e, path, options), "unreadable");
   }
   return parseFileText(text, name, options);
 }
@@ -150,10 +191,7 @@ export function readJsonFileSync(path: string | URL, options: ReadJsonFileOption
     text = Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof ConfigError) throw e; // over maxBytes
-    fileError(name, options)(
-      `cannot be read (${e instanceof Error ? e.message : String(e)})`,
-      "unreadable",
-    );
+    fileError(name, options)(unreadable(e, path, options), "unreadable");
   }
   return parseFileText(text, name, options);
 }

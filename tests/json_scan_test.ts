@@ -52,6 +52,45 @@ Deno.test("readJsonFile: a file that is not JSON is named with a position, its c
   }
 });
 
+// A `// comment` read "expected a property name in double quotes at line 2, column 3", a
+// trailing comma "expected a value ...", and a folder given for the file "cannot be read (Is
+// a directory (os error 21) ...)": each now names the likely cause, where it is, and the fix.
+Deno.test("readJsonFile: a comment, a trailing comma or a folder is named as such", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/m.json`;
+    const refusal = async (text: string) => {
+      await Deno.writeTextFile(path, text);
+      const e = await readJsonFile(path, { what: "matrix" }).then(() => null, (e) => e);
+      assert.ok(e instanceof ConfigError, String(e));
+      return e.message;
+    };
+    assert.match(
+      await refusal('{"name": "m",\n  // smoke only\n  "groups": []}'),
+      /is not valid JSON: a comment at line 2, column 3: JSON has no comments \(remove it\)/,
+    );
+    assert.match(
+      await refusal('{"a": {"b": 1,\n}}'),
+      /a trailing comma before \} at line 2, column 1 \(remove the comma\)/,
+    );
+    assert.match(
+      await refusal('{"a": [1, 2, ]}'),
+      /a trailing comma before \] at line 1, column 14 \(remove the comma\)/,
+    );
+    assert.match(await refusal("{'a': 1}"), /single quotes at line 1, column 2/);
+    // other problems keep the scanner's words
+    assert.match(await refusal('{"a": }'), /expected a value .* at line 1, column 7/);
+    const folder = await readJsonFile(dir, { what: "matrix" }).then(() => null, (e) => e);
+    assert.ok(folder instanceof ConfigError, String(folder));
+    assert.match(
+      folder.message,
+      /is a folder, not a matrix file: give the file itself \(its JSON files: m\.json\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("reports, baselines and thresholds that are not JSON: where, never the file's bytes", async () => {
   assert.equal(jsonSyntaxProblem(""), "not valid JSON (empty)");
   assert.match(
