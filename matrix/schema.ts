@@ -321,10 +321,44 @@ export function parseMatrixFile(
   success: false;
   error: { readonly issues: readonly SchemaIssue[] };
 } {
+  // zod drops a record's "__proto__" key without a word (a device profile or limit so
+  // named vanished); JSON.parse keeps it as an own key: refused by name wherever it is
+  const reserved = reservedKeyPaths(raw);
+  if (reserved.length > 0) {
+    return {
+      success: false,
+      error: {
+        issues: reserved.map((path) => ({
+          path,
+          message: '"__proto__" cannot be a key of a matrix (JavaScript objects reserve ' +
+            "it, and it would be dropped): give it another name",
+        })),
+      },
+    };
+  }
   const r = matrixFileSchemaImpl.safeParse(raw);
   return r.success
     ? { success: true, data: r.data as MatrixFile }
     : { success: false, error: r.error };
+}
+
+/** The paths of every own "__proto__" key in a parsed JSON value (iteratively: any depth). */
+function reservedKeyPaths(raw: unknown): PropertyKey[][] {
+  const found: PropertyKey[][] = [];
+  const todo: [unknown, PropertyKey[]][] = [[raw, []]];
+  while (todo.length > 0) {
+    const [v, path] = todo.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => todo.push([x, [...path, i]]));
+      continue;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (k === "__proto__") found.push([...path, k]);
+      else todo.push([x, [...path, k]]);
+    }
+  }
+  return found;
 }
 
 /** Axis names a matrix group may use. */
