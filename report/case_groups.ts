@@ -28,9 +28,11 @@ export async function notRunGroups(report: RunReport): Promise<Map<string, strin
   const ids = new Set(notRunIds(report));
   if (ids.size === 0) return groups;
   try {
-    const { cases } = await loadMatrix(report.matrix, {
+    // the absolute paths where recorded: as typed, they read from another folder named
+    // other files (a merge run elsewhere than the shards)
+    const { cases } = await loadMatrix(report.matrixPath ?? report.matrix, {
       filter: report.filter === null ? null : parseFilter(report.filter),
-      configRoot: report.configRoot,
+      configRoot: report.configRootPath ?? report.configRoot,
       // the run expanded it once already; its limit was checked then
       maxCases: Number.MAX_SAFE_INTEGER,
     });

@@ -26,16 +26,16 @@ export function explainCommandFor(
   id: string,
   run:
     & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">
-    & Partial<Pick<RunReport, "backendModulePaths">>,
+    & Partial<Pick<RunReport, "backendModulePaths" | "matrixPath" | "configRootPath">>,
 ): string {
   return [
     "deno task harness explain --case",
     shellWord(id),
     "--matrix",
-    shellWord(matrixWord(run.matrix)),
+    shellWord(run.matrixPath ?? matrixWord(run.matrix)),
     ...(run.configRoot === undefined
       ? []
-      : ["--config-root", shellWord(absolutePath(run.configRoot))]),
+      : ["--config-root", shellWord(run.configRootPath ?? absolutePath(run.configRoot))]),
     ...backendWords(run),
   ].join(" ");
 }

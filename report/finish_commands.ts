@@ -104,7 +104,7 @@ export function runCommandFor(
       RunReport,
       "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
     >
-    & Partial<Pick<RunReport, "backendModulePaths">>
+    & Partial<Pick<RunReport, "backendModulePaths" | "matrixPath" | "configRootPath">>
     & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows" | "caseTimeoutS">>
     & { readonly fingerprint?: Pick<RunReport["fingerprint"], "browser"> },
   out: string,
@@ -113,14 +113,16 @@ export function runCommandFor(
   const browser = r.fingerprint?.browser;
   return [
     "deno task harness run --matrix",
-    shellWord(matrixWord(r.matrix)),
+    shellWord(r.matrixPath ?? matrixWord(r.matrix)),
     // a run in Chromium's WebGPU resumes there, in the same browser (in Deno's it is refused:
     // another environment)
     ...(browser === undefined
       ? []
       : ["--runtime", "chromium", "--chromium", shellWord(browser.path)]),
     // the matrix's config paths resolve inside it: else the resume is refused or reads others
-    ...(r.configRoot === undefined ? [] : ["--config-root", shellWord(absolutePath(r.configRoot))]),
+    ...(r.configRoot === undefined
+      ? []
+      : ["--config-root", shellWord(r.configRootPath ?? absolutePath(r.configRoot))]),
     ...(r.filter === null ? [] : ["--filter", shellWord(r.filter)]),
     ...(r.shard === null ? [] : ["--shard", r.shard]),
     ...(r.plantedFault === undefined ? [] : ["--plant-fault", shellWord(r.plantedFault)]),

@@ -479,8 +479,14 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     // named again by the commands that finish the merge: only when every shard read there
     // (the configs themselves are checked by their digests)
     ...(first.configRoot !== undefined && reports.every((r) => r.configRoot === first.configRoot)
-      ? { configRoot: first.configRoot }
+      ? {
+        configRoot: first.configRoot,
+        ...(first.configRootPath !== undefined ? { configRootPath: first.configRootPath } : {}),
+      }
       : {}),
+    // where the first shard read its matrix file: its `matrix` as typed, read from the
+    // merge's folder, named another file (the not-run cases' groups, the finish commands)
+    ...(first.matrixPath !== undefined ? { matrixPath: first.matrixPath } : {}),
     // the modules a --backend of theirs comes from (the backend itself must agree, above):
     // the first folder's. Shards that loaded other files have the same kernel hashes (their
     // contents are one kernel: else refused above), and `otherModuleFiles` says which

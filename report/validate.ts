@@ -356,6 +356,11 @@ export function runReportProblem(v: unknown): string | null {
   if (v.configRoot !== undefined && (typeof v.configRoot !== "string" || !v.configRoot)) {
     return 'field "configRoot" must be a folder (run --config-root) or absent';
   }
+  for (const k of ["matrixPath", "configRootPath"]) {
+    if (v[k] !== undefined && (typeof v[k] !== "string" || !String(v[k]).startsWith("/"))) {
+      return `field "${k}" must be an absolute path or absent`;
+    }
+  }
   const configs = configDigestsProblem(v.configDigests);
   if (configs !== null) return configs;
   if (v.matrixDigest !== undefined && (typeof v.matrixDigest !== "string" || !v.matrixDigest)) {

@@ -264,6 +264,18 @@ export interface RunReport {
    */
   readonly configRoot?: string;
   /**
+   * The matrix file's absolute path (resolved from the folder the run started in); absent for
+   * a bundled matrix and in reports written before it was recorded. `matrix` keeps the path
+   * as typed, which read from another folder (a `merge` of shards run elsewhere) named
+   * another file: what reads the matrix again from the report reads it here.
+   */
+  readonly matrixPath?: string;
+  /**
+   * {@link RunReport.configRoot} as an absolute path (resolved as {@link RunReport.matrixPath}
+   * is); absent when none was given and in reports written before it was recorded.
+   */
+  readonly configRootPath?: string;
+  /**
    * The user backend modules the run loaded (`run --backend-module`), as given. Absent when
    * none was, and in reports written before it was recorded. The commands that finish the
    * run and explain a case load them again (a `--backend` of theirs is unknown without).

@@ -24,6 +24,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { selectionDigest } from "../matrix/selection_digest.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
+import { matrixFileOf } from "../matrix/expand.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
 import { sameFilter } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
@@ -957,7 +958,12 @@ async function runInFolder(
       totals: computeTotals(results),
       interrupted,
       ...(options.fault ? { plantedFault: options.fault.id, plantedFaultClean: faultClean } : {}),
-      ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
+      ...(matrixFileOf(options.matrix) !== undefined
+        ? { matrixPath: resolve(options.matrix) }
+        : {}),
+      ...(options.configRoot !== undefined
+        ? { configRoot: options.configRoot, configRootPath: resolve(options.configRoot) }
+        : {}),
       ...(options.backendModules?.length
         ? {
           backendModules: options.backendModules,

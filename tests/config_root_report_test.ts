@@ -125,6 +125,57 @@ Deno.test({
   },
 });
 
+// `merge` run from another folder than the shards read a shard's relative --matrix and
+// --config-root from its own folder (report.json kept them as typed): the cases not run lost
+// their groups and the finish command named files that are not there. The report now records
+// both as absolute paths, and what reads the matrix again from it uses them.
+Deno.test({
+  name: "a relative --matrix and --config-root are recorded absolute, and a merge from " +
+    "another folder reads them there",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-config-root-rel-" }));
+    const ctx = await GpuContext.create();
+    const cwd = Deno.cwd();
+    try {
+      await outsideConfigMatrix(dir);
+      Deno.chdir(dir);
+      const report = await stoppedRun({
+        matrix: "ci/m.json",
+        out: "out",
+        ctx,
+        configRoot: ".",
+        progress: SILENT_PROGRESS,
+        writeReports: writeRunReports,
+      });
+      assert.equal(report.matrix, "ci/m.json", "as typed");
+      assert.equal(report.matrixPath, `${dir}/ci/m.json`);
+      assert.equal(report.configRootPath, dir);
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/out/report.json`)) as RunReport;
+      assert.equal(json.matrixPath, `${dir}/ci/m.json`, "report.json records it");
+      assert.equal(runReportProblem(json), null);
+      // the merge, from another folder
+      Deno.chdir(`${dir}/shared`);
+      const merged = await mergeRuns([`${dir}/out`]);
+      assert.equal(merged.report.matrixPath, `${dir}/ci/m.json`);
+      assert.equal(merged.report.configRootPath, dir);
+      assert.equal((await notRunGroups(merged.report)).size, 3);
+      assert.equal(
+        runCommandFor(merged.report, `${dir}/out`, true),
+        `deno task harness run --matrix ${dir}/ci/m.json --config-root ${dir} --out ${dir}/out ` +
+          "--resume",
+      );
+      // a report from before the fields: read as typed, from the current folder
+      const { matrixPath: _m, configRootPath: _c, ...older } = merged.report;
+      assert.equal((await notRunGroups(older)).size, 0);
+    } finally {
+      Deno.chdir(cwd);
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("--config-root that is not a folder is exit 2 before anything runs, even for a matrix without config paths", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mla-config-root-bad-" });
   try {
