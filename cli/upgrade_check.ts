@@ -13,7 +13,7 @@ import {
 } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
 import { isAbsolute, resolve as resolvePath } from "node:path";
-import { matrixFileOf } from "../matrix/expand.ts";
+import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { pathExists } from "../util/fs.ts";
 import {
   checkDenoVersionsOnNpm,
@@ -55,7 +55,13 @@ async function sides(out: string) {
     return {};
   }
 }
-import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
+import {
+  CONFIG_ROOT_HELP,
+  parseFilterOption,
+  parsePositiveInt,
+  parseRepeats,
+  REPEATS_HELP,
+} from "./options.ts";
 
 /**
  * Appends to `$GITHUB_STEP_SUMMARY` (when set) that the check stopped without a comparison,
@@ -174,6 +180,13 @@ export function upgradeCheckCommand() {
     .option("--matrix <name|file>", "bundled matrix or JSON file", "smoke")
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
     .option(
+      "--max-cases <n>",
+      "refuse a selection of more cases than this (counted before anything is expanded)",
+      parsePositiveInt,
+      DEFAULT_MAX_CASES,
+    )
+    .option("--config-root <dir>", CONFIG_ROOT_HELP)
+    .option(
       "--repeats <n>",
       REPEATS_HELP,
       parseRepeats,
@@ -240,6 +253,10 @@ export function upgradeCheckCommand() {
       ) {
         opts.matrix = resolvePath(opts.matrix);
       }
+      // likewise --config-root, which bounds that matrix's config paths
+      if (mode === "versions" && opts.configRoot !== undefined && !isAbsolute(opts.configRoot)) {
+        opts.configRoot = resolvePath(opts.configRoot);
+      }
       // a bad --matrix or --filter is exit 2 here, as run gives it, not after a Deno download
       // (revisions: what both revisions agree on, before any worktree is made)
       await precheckUpgradeSelection(opts);
@@ -287,6 +304,8 @@ export function upgradeCheckCommand() {
           toRef: opts.toRef,
           matrix: opts.matrix,
           filter: opts.filter,
+          maxCases: opts.maxCases,
+          configRoot: opts.configRoot,
           backendModules: modules.map((m) => m.url),
           backend: opts.backend,
           repeats: opts.repeats,

@@ -87,6 +87,10 @@ export interface UpgradeCheckOptions extends CompareBaselinesOptions {
   matrix: string;
   /** Case filter. */
   filter?: string;
+  /** `run --max-cases` of each side (default: run's). */
+  maxCases?: number;
+  /** `run --config-root` of each side (a relative one read where the side runs, as `matrix`). */
+  configRoot?: string;
   /** User backend modules (absolute paths or URLs) both sides load (`--backend-module`). */
   backendModules?: readonly string[];
   /** Run every case on this backend on both sides (`--backend`). */
@@ -142,6 +146,8 @@ function runArgs(o: UpgradeCheckOptions, outDir: string): string[] {
   const args = ["task", "harness", "run", "--matrix", o.matrix, "--out", outDir];
   args.push("--repeats", String(o.repeats));
   if (o.filter) args.push("--filter", o.filter);
+  if (o.maxCases !== undefined) args.push("--max-cases", String(o.maxCases));
+  if (o.configRoot !== undefined) args.push("--config-root", o.configRoot);
   if (o.maxRows !== undefined) args.push("--max-rows", String(o.maxRows));
   for (const m of o.backendModules ?? []) args.push("--backend-module", m);
   if (o.backend) args.push("--backend", o.backend);
@@ -170,6 +176,8 @@ export function denoVersionSides(
       | "to"
       | "matrix"
       | "filter"
+      | "maxCases"
+      | "configRoot"
       | "repeats"
       | "maxRows"
       | "out"
@@ -531,12 +539,17 @@ export async function checkDenoVersionsOnNpm(
  * ```
  */
 export async function precheckUpgradeSelection(
-  o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef" | "matrix" | "filter"> & {
-    repoRoot?: string;
-    git?: GitRunner;
-    /** Where a warning goes (default: stderr): two sides that are the same. */
-    warn?: (line: string) => void;
-  },
+  o:
+    & Pick<
+      UpgradeCheckOptions,
+      "from" | "to" | "fromRef" | "toRef" | "matrix" | "filter" | "maxCases" | "configRoot"
+    >
+    & {
+      repoRoot?: string;
+      git?: GitRunner;
+      /** Where a warning goes (default: stderr): two sides that are the same. */
+      warn?: (line: string) => void;
+    },
 ): Promise<void> {
   const repoRoot = o.repoRoot ?? defaultRepoRoot();
   const warn = o.warn ?? ((line: string) => console.error(line));
@@ -553,7 +566,12 @@ export async function precheckUpgradeSelection(
       await pathExists(inRepo)
     ? inRepo
     : o.matrix;
-  await selectMatrixCases({ matrix, filter: o.filter });
+  await selectMatrixCases({
+    matrix,
+    filter: o.filter,
+    maxCases: o.maxCases,
+    configRoot: o.configRoot,
+  });
   // the same runtime on both sides (a typo, most often): its "No regressions" is the
   // machine's noise, not the upgrade's safety
   const [from, to] = [
@@ -586,7 +604,10 @@ export async function precheckUpgradeSelection(
  * ```
  */
 export async function precheckRefSelection(
-  o: Pick<UpgradeCheckOptions, "fromRef" | "toRef" | "matrix" | "filter">,
+  o: Pick<
+    UpgradeCheckOptions,
+    "fromRef" | "toRef" | "matrix" | "filter" | "maxCases" | "configRoot"
+  >,
   env: { repoRoot: string; git?: GitRunner; warn?: (line: string) => void },
 ): Promise<void> {
   const commits: string[] = [];
@@ -617,6 +638,10 @@ export async function precheckRefSelection(
       await selectMatrixCases({
         matrix: bundledName ? matrix : `${env.repoRoot}/${matrix}`,
         filter: o.filter,
+        maxCases: o.maxCases,
+        configRoot: o.configRoot === undefined || isAbsolute(o.configRoot)
+          ? o.configRoot
+          : `${env.repoRoot}/${o.configRoot}`,
       });
       continue;
     }
@@ -639,7 +664,7 @@ export async function precheckRefSelection(
       // where the revision selects cases with this checkout's code and bundled matrices,
       // run's own check answers for it: the filter's keys and values too
       if (await sameSelectionCode(ref, env.repoRoot, git)) {
-        await selectMatrixCases({ matrix, filter: o.filter });
+        await selectMatrixCases({ matrix, filter: o.filter, maxCases: o.maxCases });
       }
       continue;
     }

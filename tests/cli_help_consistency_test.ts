@@ -36,8 +36,10 @@ Deno.test("--chromium and --config-root read alike in every command that has the
     "compare-runtimes",
     "explain",
     "run",
+    "upgrade-check",
   ]);
   assert.equal(root.get("compare-runtimes"), root.get("run"));
+  assert.equal(root.get("upgrade-check"), root.get("run"));
   assert.equal(root.get("baseline update"), root.get("run"));
   assert.equal(root.get("explain"), `with --case: the run's --config-root, the ${root.get("run")}`);
 });

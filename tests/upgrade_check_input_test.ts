@@ -5,6 +5,7 @@
 // check missing, the first side would fail to start npx (or git), not fetch a Deno.
 import assert from "node:assert/strict";
 import {
+  denoVersionSides,
   DriftInputError,
   type GitRunner,
   nearestVersions,
@@ -14,6 +15,7 @@ import {
   upgradePrograms,
 } from "../drift/mod.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
+import { runProgram } from "../cli/program.ts";
 import { pathExists } from "../util/fs.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
 
@@ -339,6 +341,77 @@ tmpTest(
     }
   },
 );
+
+// A matrix whose preset is `../models/cfg.json` was refused by upgrade-check with "outside
+// ... (run --config-root <dir> names another folder)", an option upgrade-check did not take
+// (nor --max-cases). It takes both now: checked here with run's meaning, passed to each side.
+Deno.test("upgrade-check takes run's --config-root and --max-cases, checked and passed on", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-upgrade-root-" }));
+  try {
+    await Deno.mkdir(`${dir}/ci`);
+    await Deno.mkdir(`${dir}/models`);
+    await Deno.copyFile(
+      new URL(
+        "../matrix/bundled/configs/published/DeepSeek-V2-Lite-Chat.config.json",
+        import.meta.url,
+      ),
+      `${dir}/models/cfg.json`,
+    );
+    const matrix = `${dir}/ci/m.json`;
+    await Deno.writeTextFile(
+      matrix,
+      JSON.stringify({
+        name: "m",
+        groups: [{ axes: { preset: "../models/cfg.json", dtype: ["f32", "f16"] } }],
+      }),
+    );
+    const o = { from: "2.9.5", to: "2.9.6", matrix };
+    await assert.rejects(() => precheckUpgradeSelection(o), /outside the matrix file's folder/);
+    await precheckUpgradeSelection({ ...o, configRoot: dir });
+    await assert.rejects(
+      () => precheckUpgradeSelection({ ...o, configRoot: dir, maxCases: 1 }),
+      /more than the limit of 1/,
+    );
+    const [from] = denoVersionSides({
+      ...o,
+      configRoot: dir,
+      maxCases: 7,
+      repeats: 3,
+      out: "/tmp/up",
+      repoRoot: "/repo",
+    });
+    const at = (flag: string) => from.args[from.args.indexOf(flag) + 1];
+    assert.equal(at("--config-root"), dir);
+    assert.equal(at("--max-cases"), "7");
+    // the CLI takes them (an unknown option was exit 2 before anything else)
+    const error = console.error;
+    const lines: string[] = [];
+    console.error = (...a: unknown[]) => void lines.push(a.map(String).join(" "));
+    try {
+      const code = await runProgram([
+        "upgrade-check",
+        "--from",
+        "2.9.5",
+        "--to",
+        "2.9.6",
+        "--matrix",
+        matrix,
+        "--config-root",
+        dir,
+        "--max-cases",
+        "1",
+        "--out",
+        `${dir}/out`,
+      ], { probeCaps: () => Promise.resolve(null), probeCapsStrict: () => Promise.reject() });
+      assert.equal(code, 2, lines.join("\n"));
+      assert.match(lines.join("\n"), /more than the limit of 1/);
+    } finally {
+      console.error = error;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("upgradeMode: half a pair names the missing half", () => {
   for (
