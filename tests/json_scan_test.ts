@@ -78,6 +78,11 @@ Deno.test("readJsonFile: a comment, a trailing comma or a folder is named as suc
       /a trailing comma before \] at line 1, column 14 \(remove the comma\)/,
     );
     assert.match(await refusal("{'a': 1}"), /single quotes at line 1, column 2/);
+    // a "__proto__" key (kept by JSON.parse, dropped by a schema's record) is named
+    assert.match(
+      await refusal('{"limits": {"maxBufferSize": 4, "__proto__": 5}}'),
+      /holds the key "__proto__" at limits\.__proto__, which JavaScript objects reserve/,
+    );
     // other problems keep the scanner's words
     assert.match(await refusal('{"a": }'), /expected a value .* at line 1, column 7/);
     const folder = await readJsonFile(dir, { what: "matrix" }).then(() => null, (e) => e);
