@@ -252,9 +252,8 @@ export function worstHeadroom(r: CaseResult): number | undefined {
  * @example
  * ```ts
  * import { worstHeadroomText } from "./run_html.ts";
- * import type { CaseResult } from "../../results/types.ts";
- * declare const results: CaseResult[];
- * worstHeadroomText(results); // e.g. "0.0380 (4 failed on nonfinite-mismatch, which headroom does not measure)"
+ * worstHeadroomText([]); // "–" (no case measured)
+ * // a group of 4 failed on NaN: "0.0380 (4 failed on nonfinite-mismatch, which headroom does not measure)"
  * ```
  */
 export function worstHeadroomText(results: readonly CaseResult[]): string {
