@@ -244,7 +244,9 @@ export interface DecodeStepOptions {
   /**
    * The attention plan of this step, resolved by the caller for the layout
    * `cache.layoutFor(newTokens)` returns (e.g. runner/layer_plan.ts
-   * `resolveLayerPlan`); kernels/ never resolves.
+   * `resolveLayerPlan`); kernels/ never resolves. A plan whose keys are not this cache's
+   * grown by `newTokens` (resolved before the previous step ran, or for another cache) is
+   * a RangeError, nothing written.
    */
   plan: GpuPlan;
   /** Rewrite kernel sources (planted faults). */
@@ -316,6 +318,16 @@ export async function decodeStep(
         "resolve the plan for cache.layoutFor(newTokens)",
     );
   }
+  // A plan resolved before the previous step ran (or for another cache) names key rows the
+  // cache does not hold: the new tokens' rows were written over cached ones and the step
+  // attended to the wrong keys, with no error. Its keys must be this cache's, grown.
+  const stale = staleKeys(cache, layout, options.newTokens);
+  if (stale !== null) {
+    throw new RangeError(
+      `plan keys do not match the cache: ${stale}; resolve the plan for ` +
+        "cache.layoutFor(newTokens) after the previous step has run",
+    );
+  }
   const unsupported = layerDeviceReason(ctx, plan);
   if (unsupported) throw new LayerUnsupportedError([unsupported]);
   const pairs: [number, number][] = [];
@@ -366,4 +378,34 @@ export async function decodeStep(
   } finally {
     enc.release();
   }
+}
+
+/**
+ * Why a step's layout does not address this cache grown by `newTokens` (key lengths, or
+ * the rows its keys sit in: the block table or the per-sequence capacity rows), or null.
+ */
+function staleKeys(
+  cache: LatentCache,
+  layout: GpuPlan["layout"],
+  newTokens: readonly number[],
+): string | null {
+  const want = cache.lengths.map((l, b) => l + newTokens[b]);
+  const got = layout.seqs.map((s) => s.kLen);
+  if (got.length !== want.length || got.some((k, b) => k !== want[b])) {
+    return `its keys per sequence are [${got}], the cache holds [${cache.lengths}] and ` +
+      `newTokens [${newTokens}] add up to [${want}]`;
+  }
+  const ps = cache.pageSize;
+  for (const [b, s] of layout.seqs.entries()) {
+    for (let j = 0; j < s.kLen; j++) {
+      const row = ps === null
+        ? b * cache.capacity + j
+        : cache.blockTable[b][Math.floor(j / ps)] * ps + j % ps;
+      if (layout.kRowOf[s.kStart + j] !== row) {
+        return `key ${j} of sequence ${b} is at row ${layout.kRowOf[s.kStart + j]} in the ` +
+          `plan and at row ${row} in the cache (a plan of another cache?)`;
+      }
+    }
+  }
+  return null;
 }

@@ -2,7 +2,7 @@
  * Weights uploaded once (uploadLayerWeights) are used with the spec they were uploaded
  * for, compared by value: a second `presetSpec("tiny")` (or `loadSpec`) of the same model is
  * the same spec, and runLayer and decodeStep take them; weights of another spec are refused,
- * naming the field that differs.
+ * naming the field that differs. A decode step's plan must address its cache as it is now.
  */
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
@@ -94,3 +94,62 @@ gpuTest("decodeStep: a cache and weights made from two presetSpec() calls", asyn
     weights.destroy();
   }
 });
+
+gpuTest(
+  "decodeStep: a plan resolved before the previous step ran, or for another cache, is refused (it overwrote cached rows)",
+  async () => {
+    const ctx = await gpu();
+    const spec = presetSpec("tiny");
+    const weights = uploadLayerWeights(ctx, { spec, weights: makeLayerWeights(spec, { seed: 1 }) });
+    const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 16, pageSize: 4 });
+    const other = LatentCache.create(ctx, { spec, batch: 1, capacity: 16, pageSize: 4, seed: 2 });
+    const planFor = (c: LatentCache, n: number[]) =>
+      resolveLayerPlan(ctx.caps, { spec, layout: c.layoutFor(n), dtype: "f32" });
+    try {
+      const prefill = planFor(cache, [3]);
+      const early = planFor(cache, [1]); // keys [1]: resolved while the cache was empty
+      const hidden = (n: number, seed: number) => makeHiddenStates(n, spec.hiddenSize, { seed });
+      await decodeStep(ctx, {
+        cache,
+        weights,
+        newTokens: [3],
+        plan: prefill,
+        hidden: hidden(3, 1),
+      });
+      const before = await cache.read(ctx);
+      await assert.rejects(
+        decodeStep(ctx, { cache, weights, newTokens: [1], plan: early, hidden: hidden(1, 2) }),
+        /plan keys do not match the cache: its keys per sequence are \[1\], the cache holds \[3\] and newTokens \[1\] add up to \[4\]/,
+      );
+      // another cache of the same lengths whose pages lie elsewhere
+      await decodeStep(ctx, {
+        cache: other,
+        weights,
+        newTokens: [3],
+        plan: planFor(other, [3]),
+        hidden: hidden(3, 1),
+      });
+      const foreign = planFor(other, [1]);
+      assert.notEqual(other.blockTable[0][0], cache.blockTable[0][0]);
+      await assert.rejects(
+        decodeStep(ctx, { cache, weights, newTokens: [1], plan: foreign, hidden: hidden(1, 2) }),
+        /plan keys do not match the cache: key 0 of sequence 0 is at row \d+ in the plan and at row \d+ in the cache/,
+      );
+      // nothing was written, and the cache goes on with a plan of its own
+      assert.deepEqual(await cache.read(ctx), before);
+      assert.deepEqual(cache.lengths, [3]);
+      const step = await decodeStep(ctx, {
+        cache,
+        weights,
+        newTokens: [1],
+        plan: planFor(cache, [1]),
+        hidden: hidden(1, 2),
+      });
+      assert.equal(step.out.length, spec.hiddenSize);
+    } finally {
+      cache.destroy();
+      other.destroy();
+      weights.destroy();
+    }
+  },
+);
