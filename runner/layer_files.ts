@@ -121,8 +121,11 @@ export interface LayerFilesResult {
 
 const shapeStr = (s: readonly number[]) => `[${s.join(", ")}]`;
 
-/** Input tensor names that would describe the token layout (positions, masks, lengths). */
-const LAYOUT_TENSOR = /position|mask|cu_seq|seq_?len|lengths|offsets/i;
+/**
+ * Input tensor names that would describe the token layout (positions, masks, lengths) or
+ * keys cached before these tokens (a decode step's past_key_value, a KV or latent cache).
+ */
+const LAYOUT_TENSOR = /position|mask|cu_seq|seq_?len|lengths|offsets|past|cache/i;
 
 function bad(message: string): LayerInputError {
   return new LayerInputError(message);
@@ -337,8 +340,9 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     }
     inputShape = info.shape;
     // Only hidden_states is read. A tensor that would say how the tokens are laid out or
-    // where they sit (positions, a mask, sequence lengths) would be ignored, and the layer
-    // run as something else: refused by name.
+    // where they sit (positions, a mask, sequence lengths), or the keys before them (a
+    // captured decode step's past_key_value), would be ignored, and the layer run as
+    // something else: refused by name.
     const layoutish = [...input.tensors.keys()].filter((n) =>
       n !== INPUT_TENSOR && LAYOUT_TENSOR.test(n)
     );
@@ -346,7 +350,8 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       throw bad(
         `${options.input}: ${layoutish.map((n) => `"${n}"`).join(", ")} would be ignored: ` +
           `the layer reads only "${INPUT_TENSOR}", each sequence at positions 0, 1, ... with ` +
-          "a causal mask, packed sequences through --cu-seqlens; remove " +
+          "a causal mask and no keys cached before it (a decode step against a cache is " +
+          "kernels/decode.ts decodeStep's), packed sequences through --cu-seqlens; remove " +
           `${layoutish.length === 1 ? "it" : "them"} (and give --cu-seqlens for a packed input)`,
       );
     }

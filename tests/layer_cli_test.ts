@@ -393,7 +393,7 @@ Deno.test("LayerUnsupportedError says a reason every backend gave once, and keep
   assert.equal(e.reasons.length, 3);
 });
 
-Deno.test("layer: an input tensor that would say where the tokens sit (positions, a mask, lengths) is exit 2 naming it", async () => {
+Deno.test("layer: an input tensor that would say where the tokens sit (positions, a mask, lengths) or the keys before them (past_key_value) is exit 2 naming it", async () => {
   const dir = await tmp();
   try {
     const hidden = {
@@ -407,6 +407,8 @@ Deno.test("layer: an input tensor that would say where the tokens sit (positions
         hidden_states: hidden,
         position_ids: { dtype: "F32", shape: [1, 4], data: [100, 101, 102, 103] },
         cu_seqlens: { dtype: "F32", shape: [3], data: [0, 1, 4] },
+        // a captured decode step's cache: the tokens would run with no keys before them
+        past_key_value: { dtype: "F32", shape: [1, 2, 40], data: Array(80).fill(0.5) },
         // any other tensor is not about the layout: left alone
         expected_output: hidden,
       }),
@@ -416,7 +418,7 @@ Deno.test("layer: an input tensor that would say where the tokens sit (positions
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(
       r.stderr,
-      /x\.safetensors: "position_ids", "cu_seqlens" would be ignored: the layer reads only "hidden_states"/,
+      /x\.safetensors: "position_ids", "cu_seqlens", "past_key_value" would be ignored: the layer reads only "hidden_states", each sequence at positions 0, 1, \.\.\. with a causal mask and no keys cached before it/,
     );
     assert.doesNotMatch(r.stderr, /expected_output/);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["x.safetensors"]);
