@@ -31,6 +31,8 @@ import {
   layerDeviceReason,
   type LayerRunResult,
   LayerUnsupportedError,
+  planSpecDifference,
+  planSpecError,
 } from "./layer.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
 import type { GpuLayerWeights } from "./layer_weights.ts";
@@ -321,6 +323,8 @@ export async function decodeStep(
   // A plan resolved before the previous step ran (or for another cache) names key rows the
   // cache does not hold: the new tokens' rows were written over cached ones and the step
   // attended to the wrong keys, with no error. Its keys must be this cache's, grown.
+  const planDiffers = planSpecDifference(plan, spec);
+  if (planDiffers !== null) throw planSpecError(spec, planDiffers);
   const stale = staleKeys(cache, layout, options.newTokens);
   if (stale !== null) {
     throw new RangeError(

@@ -209,6 +209,55 @@ export function layerDeviceReason(ctx: GpuContext, plan: GpuPlan): Reason | null
 }
 
 /**
+ * The first attention setting in which a plan differs from the spec it is run with
+ * (`softmaxScale`, `rope.pairing`, `rope.invFreq`, `rope.cosSinScale` or a width), or null.
+ * The kernels take the scale and the RoPE from the plan: a plan resolved for another spec
+ * (a YaRN variant of the same widths) ran that spec's attention on this layer's weights.
+ *
+ * @example
+ * ```ts ignore
+ * // plan: resolved for presetSpec("tiny-yarn"), of tiny's widths
+ * planSpecDifference(plan, presetSpec("tiny")); // "softmaxScale"
+ * ```
+ */
+export function planSpecDifference(plan: GpuPlan, spec: MlaSpec): string | null {
+  const a = plan.attention;
+  const widths = [
+    ["numHeads", a.numHeads, spec.numHeads],
+    ["qkNopeHeadDim", a.qkNopeHeadDim, spec.qkNopeHeadDim],
+    ["qkRopeHeadDim", a.qkRopeHeadDim, spec.qkRopeHeadDim],
+    ["kvLoraRank", a.kvLoraRank, spec.kvLoraRank],
+    ["vChannels", a.vChannels, spec.vChannels],
+    ["softmaxScale", a.softmaxScale, spec.softmaxScale],
+    ["rope.pairing", a.rope.pairing, spec.ropePairing],
+    ["rope.cosSinScale", a.rope.cosSinScale, spec.ropeCosSinScale],
+  ] as const;
+  for (const [field, got, want] of widths) if (got !== want) return field;
+  const f = a.rope.invFreq;
+  if (f.length !== spec.invFreq.length || f.some((v, i) => v !== spec.invFreq[i])) {
+    return "rope.invFreq";
+  }
+  return null;
+}
+
+/**
+ * The RangeError of a plan resolved for another spec (see {@link planSpecDifference}).
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { planSpecError } from "./layer.ts";
+ * planSpecError(presetSpec("tiny"), "softmaxScale").message; // "the plan's attention differs ..."
+ * ```
+ */
+export function planSpecError(spec: MlaSpec, field: string): RangeError {
+  return new RangeError(
+    `the plan's attention differs from spec ${spec.name} in ${field} (a plan resolved for ` +
+      `another spec: its kernels would run that spec's attention); resolve the plan for ${spec.name}`,
+  );
+}
+
+/**
  * Run attention plus o_proj for projected tokens: reads q back, splits it per
  * head, runs `runAttention` on the plan with the given latent/k_pe (host arrays of
  * the plan's key rows), then o_proj on the GPU. Shared by runLayer and decode.
@@ -317,6 +366,8 @@ export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promi
       );
     }
   }
+  const planDiffers = planSpecDifference(plan, spec);
+  if (planDiffers !== null) throw planSpecError(spec, planDiffers);
   const unsupported = layerDeviceReason(ctx, plan);
   if (unsupported) throw new LayerUnsupportedError([unsupported]);
   const layout = plan.layout;

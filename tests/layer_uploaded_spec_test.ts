@@ -153,3 +153,49 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "runLayer and decodeStep: a plan resolved for another spec of the same widths is refused (the kernels ran its scale and RoPE)",
+  async () => {
+    const ctx = await gpu();
+    const spec = presetSpec("tiny");
+    const other = presetSpec("tiny-yarn"); // tiny's widths, YaRN's scale and frequencies
+    const host = makeLayerWeights(spec, { seed: 1 });
+    const weights = uploadLayerWeights(ctx, { spec, weights: host });
+    const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 8, pageSize: 4 });
+    const hidden = makeHiddenStates(4, spec.hiddenSize, { seed: 2 });
+    const want =
+      /the plan's attention differs from spec tiny in softmaxScale .*resolve the plan for tiny/;
+    try {
+      const layout = { kind: "bshd" as const, batch: 1, seqQ: 4, seqK: 4, causal: true };
+      // before: the output of tiny-yarn's attention on tiny's weights, no error
+      await assert.rejects(
+        runLayer(ctx, {
+          spec,
+          plan: resolveLayerPlan(ctx.caps, { spec: other, layout, dtype: "f32" }),
+          weights: host,
+          hidden,
+        }),
+        want,
+      );
+      await assert.rejects(
+        decodeStep(ctx, {
+          cache,
+          weights,
+          newTokens: [4],
+          plan: resolveLayerPlan(ctx.caps, {
+            spec: other,
+            layout: cache.layoutFor([4]),
+            dtype: "f32",
+          }),
+          hidden,
+        }),
+        want,
+      );
+      assert.deepEqual(cache.lengths, [0]);
+    } finally {
+      cache.destroy();
+      weights.destroy();
+    }
+  },
+);
