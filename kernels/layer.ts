@@ -247,7 +247,7 @@ export function planSpecDifference(plan: GpuPlan, spec: MlaSpec): string | null 
  * ```ts
  * import { presetSpec } from "../adapter/presets.ts";
  * import { planSpecError } from "./layer.ts";
- * planSpecError(presetSpec("tiny"), "softmaxScale").message; // "the plan's attention differs ..."
+ * planSpecError(presetSpec("tiny"), "softmaxScale"); // a RangeError naming the field
  * ```
  */
 export function planSpecError(spec: MlaSpec, field: string): RangeError {
