@@ -139,6 +139,20 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
     ),
     /index is ambiguous: key "x" appears more than once in weight_map \(byte 38\); each tensor may be mapped once$/,
   );
+  // a ".." segment is refused by name, even one that stays inside the folder; an absolute path too
+  for (
+    const [file, why] of [["sub/../a.safetensors", 'no ".." segment'], [
+      "/a.safetensors",
+      "not an absolute path",
+    ]]
+  ) {
+    assert.match(
+      await detail(
+        Promise.resolve().then(() => parseShardIndex(`{"weight_map": {"x": "${file}"}}`, "i.json")),
+      ),
+      new RegExp(`inside it \\(${why.replace(/[.]/g, "\\.")}\\)`),
+    );
+  }
   // a second weight_map is no tensor mapped twice
   assert.match(
     await detail(

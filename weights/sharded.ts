@@ -104,9 +104,13 @@ export function parseShardIndex(text: string, source: string): Map<string, strin
     }
     const file = shard as string;
     if (isAbsolute(file) || file.split(/[\\/]/).includes("..")) {
+      // `sub/../a.safetensors` stays inside the folder, but a `..` segment is refused whatever
+      // follows it: the message says the rule, not only its purpose.
       fail(
         `weight_map["${name}"] is ${JSON.stringify(file)}: shard files are named relative to ` +
-          "the index's folder, inside it",
+          `the index's folder, inside it (${
+            isAbsolute(file) ? "not an absolute path" : 'no ".." segment'
+          })`,
       );
     }
     map.set(name, file);
