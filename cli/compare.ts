@@ -22,7 +22,7 @@ import {
   resolveBaselineArg,
   writeCompareOutputs,
 } from "../drift/mod.ts";
-import type { DriftClass } from "../drift/mod.ts";
+import type { Baseline, CompareReport, DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -79,6 +79,49 @@ export const THRESHOLDS_HELP =
   `floorFraction ${DEFAULT_THRESHOLDS.floorFraction} of the tolerance, alpha ${DEFAULT_THRESHOLDS.alpha} ` +
   `(Mann-Whitney U, two-sided), speedRatio ${DEFAULT_THRESHOLDS.speedRatio}, minSamples ` +
   `${DEFAULT_THRESHOLDS.minSamples}; see drift/thresholds.ts)`;
+
+/**
+ * The console warnings for a compared side's selected cases with no result (an interrupted
+ * run, a merge missing shards): the baseline's first, then the current run's; none when both
+ * sides are complete.
+ *
+ * @example
+ * ```ts ignore
+ * import { notRunWarnings } from "./compare.ts";
+ * notRunWarnings(report, { base, current, baselineArg: "old.json", currentArg: "out/" });
+ * // ["warning: old.json has no result for 1 of its 2 selected cases ..."]
+ * ```
+ */
+export function notRunWarnings(
+  report: Pick<CompareReport, "baseline" | "current">,
+  sides: {
+    base: Pick<Baseline, "scope">;
+    current: Pick<Baseline, "scope">;
+    baselineArg: string;
+    currentArg: string;
+  },
+): string[] {
+  const out: string[] = [];
+  const lead = (name: string, missing: number, scope: number) =>
+    `warning: ${name} has no result for ${missing} of its ${
+      plural(scope, "selected case")
+    } (an interrupted run, or a merge missing shards); ${missing === 1 ? "it is" : "they are"} `;
+  const baseMissing = report.baseline.missing ?? 0;
+  if (baseMissing > 0) {
+    out.push(
+      lead(sides.baselineArg, baseMissing, sides.base.scope.length) +
+        "not run there: the current run's results for them are not compared (not counted as new)",
+    );
+  }
+  const curMissing = report.current.missing ?? 0;
+  if (curMissing > 0) {
+    out.push(
+      lead(sides.currentArg, curMissing, sides.current.scope.length) +
+        "not run: not compared (not counted as removed)",
+    );
+  }
+  return out;
+}
 
 /**
  * Build the `compare` command.
@@ -152,16 +195,10 @@ export function compareCommand() {
       // Nothing in common: "no regressions" would be a pass for a comparison never made.
       checkCasesInCommon(base, current, { base: baselineArg, current: currentArg });
       const report = compareBaselines(base, current, { thresholds, failOn: opts.failOn });
-      const ran = new Set(current.cases.map((c) => c.id));
-      const notRun = current.scope.filter((id) => !ran.has(id)).length;
-      if (notRun > 0) {
-        console.error(
-          `warning: ${currentArg} has no result for ${notRun} of its ${
-            plural(current.scope.length, "selected case")
-          } (an interrupted run, or a merge missing shards); ${
-            notRun === 1 ? "it is" : "they are"
-          } not run: not compared (not counted as removed)`,
-        );
+      // Both sides: a side's selected cases with no result are not compared (compare.md and
+      // the summary line say both; the console said only the current side's).
+      for (const warning of notRunWarnings(report, { base, current, baselineArg, currentArg })) {
+        console.error(warning);
       }
       const md = await writeCompareOutputs(report, { md: opts.md, json: opts.json });
       if (opts.html) await writeCompareHtml(opts.html, report, { base, current });

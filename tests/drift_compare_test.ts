@@ -27,6 +27,7 @@ import { diffFingerprints } from "../runner/fingerprint.ts";
 import { inShard } from "../matrix/case_id.ts";
 import type { BaselineCase } from "../drift/types.ts";
 import { compareReportHtml } from "../drift/drift_html.ts";
+import { runCliInProcess } from "./helpers_cli.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -698,4 +699,36 @@ Deno.test("runs of two matrices: the cases of one only are said to be so, and th
   const same = compareBaselines(base, { ...cur, matrix: "smoke" });
   assert.deepEqual(same.environment.summary, []);
   assert.equal(same.cases.find((c) => c.id === B2)!.details.join(""), "no longer in the matrix");
+});
+
+Deno.test("compare CLI: the console warns of each side's selected cases with no result, the baseline's too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const C = A.replace("sk=20", "sk=21");
+    // the baseline's run stopped before C; the current run has both
+    await Deno.writeTextFile(
+      `${dir}/half.json`,
+      JSON.stringify(baselineOf([supportedCase(A)], { scope: [A, C], interrupted: true })),
+    );
+    await Deno.writeTextFile(
+      `${dir}/both.json`,
+      JSON.stringify(baselineOf([supportedCase(A), supportedCase(C)])),
+    );
+    const r = await runCliInProcess(["compare", `${dir}/half.json`, `${dir}/both.json`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: .*half\.json has no result for 1 of its 2 selected cases \(an interrupted run, or a merge missing shards\); it is not run there: the current run's results for them are not compared \(not counted as new\)/,
+    );
+    assert.doesNotMatch(r.stderr, /both\.json has no result/);
+    // the other way round: the current side's, as before
+    const back = await runCliInProcess(["compare", `${dir}/both.json`, `${dir}/half.json`]);
+    assert.match(
+      back.stderr,
+      /half\.json has no result for 1 of its 2 selected cases.*not run: not compared \(not counted as removed\)/,
+    );
+    assert.doesNotMatch(back.stderr, /both\.json has no result/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
