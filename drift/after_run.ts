@@ -396,8 +396,10 @@ async function rewritePages(
 /**
  * The drift step of a run stopped at once (SIGTERM, a second Ctrl-C), which is not done: its
  * sentence ("drift not checked: the run was stopped at once: not compared with --baseline X;
- * its resume compares it once the run is finished"), said at the top of summary.md and
- * report.html as a drift not checked (only the console said it); null without `--baseline`.
+ * its resume compares it once the run is finished"; with `--history` and no `--baseline`:
+ * "history not stored: ... not stored in --history h.db; ..."), said at the top of summary.md
+ * and report.html as a drift not checked, or a history not stored (only the console said it);
+ * null with neither `--baseline` nor `--history`.
  *
  * @example
  * ```ts ignore
@@ -410,16 +412,21 @@ export async function noteDriftSkipped(
   report: RunReport,
   options: DriftAfterRunOptions,
 ): Promise<string | null> {
-  if (options.baseline === undefined) return null;
-  const line =
-    `drift not checked: the run was stopped at once: not compared with --baseline ${options.baseline}${
-      options.history === undefined ? "" : `, not stored in --history ${options.history}`
-    }; its resume ('to finish the run') does it once the run is finished`;
+  if (options.baseline === undefined && options.history === undefined) return null;
+  const resume = "its resume ('to finish the run') does it once the run is finished";
+  const history = options.history === undefined ? "" : `not stored in --history ${options.history}`;
+  // --history alone: the pages said nothing of the run not stored (the console only)
+  const line = options.baseline === undefined
+    ? `history not stored: the run was stopped at once: ${history}; ${resume}`
+    : `drift not checked: the run was stopped at once: not compared with --baseline ${options.baseline}${
+      history === "" ? "" : `, ${history}`
+    }; ${resume}`;
   await rewritePages(report, options, {
-    title: "Drift",
+    title: options.baseline === undefined ? "History" : "Drift",
     summary: line,
     regressions: 0,
     notChecked: true,
+    ...(options.baseline === undefined ? { notCheckedWords: "history not stored" } : {}),
   });
   return line;
 }

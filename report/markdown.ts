@@ -59,6 +59,11 @@ export interface MarkdownDriftNote {
    * says so, the line reads as a warning, and so does the verdict (it read ✅).
    */
   readonly notChecked?: boolean;
+  /**
+   * What the verdict line says when `notChecked` (default "drift not checked"; a run with
+   * `--history` and no `--baseline` stopped at once: "history not stored").
+   */
+  readonly notCheckedWords?: string;
 }
 
 const cell = mdCell;
@@ -317,7 +322,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
           } differing from the baseline by the planted fault (the fault's differences, not drift)`
           : `; **${plural(drift.regressions, "drift regression")} against the baseline**`
         : "") +
-      (drift?.notChecked ? "; **drift not checked**" : ""),
+      (drift?.notChecked ? `; **${drift.notCheckedWords ?? "drift not checked"}**` : ""),
     "",
   );
   if (drift?.notChecked) {

@@ -92,6 +92,11 @@ export interface RunDriftNote {
    * says so, in a warning's colour, and the verdict is a warning (it read green).
    */
   readonly notChecked?: boolean;
+  /**
+   * What the verdict says when `notChecked` (default "drift not checked"; a run with
+   * `--history` and no `--baseline` stopped at once: "history not stored").
+   */
+  readonly notCheckedWords?: string;
 }
 
 const BAD_ORDER: Readonly<Record<CaseResult["status"], number>> = {
@@ -599,7 +604,7 @@ function build(
             } differing from the baseline by the planted fault (the fault's differences, not drift)`
             : `; ${plural(drift.regressions, "drift regression")} against the baseline`
           : "") +
-        (drift?.notChecked ? "; drift not checked" : "") +
+        (drift?.notChecked ? `; ${drift.notCheckedWords ?? "drift not checked"}` : "") +
         // nothing, or only part, verified: said in words, not left to the counts
         (verdict.headline === null ? "" : `. ${verdict.headline}`),
     },
