@@ -153,7 +153,9 @@ export function upgradeCheckCommand() {
         "that ran none of the cases expected to run on a side (as run fails), 2 on bad input " +
         "(checked before any side starts: --matrix and --filter as run checks them with " +
         "--from/--to, and a Deno version npm does not list; with --from-ref/--to-ref the filter's shape, that each revision exists " +
-        "and has the matrix, and run's full check where a revision selects a bundled " +
+        "and has the matrix and the --config-root folder (a relative --matrix file or --config-root " +
+        "is read in each revision's checkout, an absolute one on disk), and run's full check " +
+        "where a revision selects a bundled " +
         "matrix's cases with this checkout's matrix/ code, each revision's run checking the " +
         "filter's keys and values otherwise; --html against the check's own outputs; after " +
         "both sides: two runs with no case in common, nothing compared), 3 when " +

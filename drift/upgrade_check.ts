@@ -89,7 +89,10 @@ export interface UpgradeCheckOptions extends CompareBaselinesOptions {
   filter?: string;
   /** `run --max-cases` of each side (default: run's). */
   maxCases?: number;
-  /** `run --config-root` of each side (a relative one read where the side runs, as `matrix`). */
+  /**
+   * `run --config-root` of each side, passed as typed: a relative one is read where the side
+   * runs, as `matrix` (with revisions: in each revision's checkout).
+   */
   configRoot?: string;
   /** User backend modules (absolute paths or URLs) both sides load (`--backend-module`). */
   backendModules?: readonly string[];
@@ -626,12 +629,37 @@ export async function precheckRefSelection(
       );
     }
   }
+  // --config-root with revisions: a relative one is read in each revision's checkout, as a
+  // relative matrix file is (each side's run is given it as typed, in its checkout), so it
+  // must be a folder of each revision; an absolute one, a folder on disk (it was checked only
+  // for --to-ref ., and a revision without it failed its side after the other's minutes)
+  const root = o.configRoot;
+  // (as git names a path of a revision: no trailing slash, "." the revision's top, "")
+  const relRoot = root === undefined || isAbsolute(root)
+    ? undefined
+    : normalizePath(root).replace(/\/+$/, "").replace(/^\.$/, "");
+  if (root !== undefined && relRoot === undefined) {
+    const info = await Deno.stat(root).catch(() => null);
+    if (info === null || !info.isDirectory) {
+      throw new DriftInputError(
+        "--config-root",
+        `${root}: ${info === null ? "no such folder" : "not a folder"} (both revisions read ` +
+          "this absolute path)",
+      );
+    }
+  }
   for (const which of ["from", "to"] as const) {
     const ref = which === "from" ? o.fromRef : o.toRef;
     if (!ref || ref.startsWith("-")) {
       throw new DriftInputError(`--${which}-ref`, `"${ref ?? ""}" is not a git revision`);
     }
     if (ref === WORKING_TREE_REF) {
+      if (relRoot !== undefined) {
+        const info = await Deno.stat(`${env.repoRoot}/${relRoot || "."}`).catch(() => null);
+        if (info === null || !info.isDirectory) {
+          throw new DriftInputError("--config-root", configRootNotIn(root!, which, ref, info));
+        }
+      }
       // this checkout as it is: its side runs here, as `run` would
       if (absoluteFile) continue;
       const bundledName = !matrix.includes("/") && !matrix.endsWith(".json");
@@ -653,6 +681,16 @@ export async function precheckRefSelection(
       );
     }
     commits.push(commit.output.trim());
+    // a path out of the checkout (../x) is not the revision's to answer: its run tells
+    if (relRoot !== undefined && relRoot !== ".." && !relRoot.startsWith("../")) {
+      const kind = await git(env.repoRoot, ["cat-file", "-t", `${ref}:${relRoot}`]);
+      if (kind.code !== 0 || kind.output.trim() !== "tree") {
+        throw new DriftInputError(
+          "--config-root",
+          configRootNotIn(root!, which, ref, kind.code === 0 ? { isDirectory: false } : null),
+        );
+      }
+    }
     if (absoluteFile) continue;
     const has = async (path: string) =>
       (await git(env.repoRoot, ["cat-file", "-e", `${ref}:${path}`])).code === 0;
@@ -692,6 +730,21 @@ export async function precheckRefSelection(
         "only this machine's noise",
     );
   }
+}
+
+/** A relative --config-root that is not a folder of a revision's checkout, said so. */
+function configRootNotIn(
+  root: string,
+  which: "from" | "to",
+  ref: string,
+  info: { isDirectory: boolean } | null,
+): string {
+  return `"${root}" is ${
+    info === null ? "not in" : "not a folder, but a file, of"
+  } --${which}-ref ${ref} ` +
+    `(${ref === WORKING_TREE_REF ? "this checkout" : "that revision"}): a relative ` +
+    "--config-root is read in each revision's checkout, as a relative --matrix file is; " +
+    "commit the folder, or give an absolute path";
 }
 
 /**

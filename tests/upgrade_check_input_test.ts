@@ -16,6 +16,7 @@ import {
 } from "../drift/mod.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
 import { runProgram } from "../cli/program.ts";
+import { upgradeCheckCommand } from "../cli/upgrade_check.ts";
 import { pathExists } from "../util/fs.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
 
@@ -701,4 +702,74 @@ Deno.test("nearestVersions: the latest release below and the first above", () =>
   assert.deepEqual(nearestVersions("2.9.7", list), ["2.9.6", "2.10.0"]);
   assert.deepEqual(nearestVersions("1.0.0", list), ["2.9.4"]);
   assert.deepEqual(nearestVersions("2.10.0-rc.2", list), ["2.10.0-rc.1", "2.10.0"]);
+});
+
+// --config-root with revisions was passed as typed, each side reading a relative one in its own
+// checkout, but checked only for --to-ref .: a revision without the folder failed its side
+// after the other side's minutes. A relative one is a folder of each revision's checkout.
+Deno.test("precheckUpgradeSelection: a relative --config-root must be a folder of each revision; an absolute one on disk", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-upgrade-refroot-" }));
+  try {
+    await Deno.mkdir(`${dir}/cfgs`);
+    await Deno.writeTextFile(`${dir}/file.txt`, "x");
+    // v1 has cfgs/ as a folder and file.txt as a file; v2 has neither
+    const git: GitRunner = (_cwd, args) => {
+      const [cmd, ...rest] = args;
+      if (cmd === "rev-parse") {
+        const ref = rest.at(-1)!.split("^")[0];
+        return Promise.resolve({ code: 0, output: `${ref === "v1" ? "1" : "2"}`.repeat(40) });
+      }
+      if (cmd === "cat-file" && rest[0] === "-t") {
+        const kind: Record<string, string> = {
+          "v1:cfgs": "tree",
+          "v1:": "tree",
+          "v1:file.txt": "blob",
+        };
+        const k = kind[rest[1]];
+        return Promise.resolve(k ? { code: 0, output: `${k}\n` } : { code: 128, output: "" });
+      }
+      // the bundled matrix is in each revision
+      return Promise.resolve({ code: cmd === "cat-file" ? 0 : 1, output: "" });
+    };
+    const check = (fromRef: string, toRef: string, configRoot: string) =>
+      precheckUpgradeSelection({ fromRef, toRef, matrix: "smoke", configRoot, git, repoRoot: dir });
+    await check("v1", "v1", "cfgs");
+    await check("v1", ".", "cfgs/");
+    await check("v1", "v1", ".");
+    await assert.rejects(
+      () => check("v1", "v2", "cfgs"),
+      (e: unknown) =>
+        e instanceof DriftInputError &&
+        e.message ===
+          '--config-root: "cfgs" is not in --to-ref v2 (that revision): a relative --config-root ' +
+            "is read in each revision's checkout, as a relative --matrix file is; commit the " +
+            "folder, or give an absolute path",
+    );
+    await assert.rejects(
+      () => check("v1", "v1", "file.txt"),
+      /--config-root: "file.txt" is not a folder, but a file, of --from-ref v1 \(that revision\)/,
+    );
+    // the working tree's side reads it in this checkout
+    await assert.rejects(
+      () => check(".", "v1", "nope"),
+      /--config-root: "nope" is not in --from-ref \. \(this checkout\)/,
+    );
+    // absolute: a folder on disk, which both sides read
+    await check("v1", "v2", `${dir}/cfgs`);
+    await assert.rejects(
+      () => check("v1", "v2", `${dir}/none`),
+      (e: unknown) =>
+        e instanceof DriftInputError &&
+        e.message === `--config-root: ${dir}/none: no such folder (both revisions read this ` +
+            "absolute path)",
+    );
+    // and the help says what a relative one means with revisions
+    const help = upgradeCheckCommand().helpInformation().replace(/\s+/g, " ");
+    assert.match(
+      help,
+      /a relative --matrix file or --config-root is read in each revision's checkout, an absolute one on disk/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
