@@ -914,13 +914,22 @@ export async function loadMatrix(
   // The whole matrix is walked for repeats too, when it is within the limit and the default
   // one (report/case_groups.ts lifts the limit to re-read a run's matrix: a huge matrix
   // under a narrow filter must not be walked whole there).
+  // So is every case's shape: a matrix with a broken group is a broken file, refused under any
+  // filter (an oversized case, or a thd case with sq > sk, in a group the filter left out ran
+  // filtered and was refused unfiltered). Past the limit only the filtered cases are checked,
+  // as the repeats are.
   const walkable = Math.min(options.maxCases ?? DEFAULT_MAX_CASES, DEFAULT_MAX_CASES);
+  let checked: readonly Case[] = cases;
   if (filter && countCases(file).count <= walkable) {
-    for (const _ of iterateCases(file, nameOrPath, { presetSpellings: spellings, configHeads }));
+    const broken: Case[] = [];
+    for (const c of iterateCases(file, nameOrPath, { presetSpellings: spellings, configHeads })) {
+      if (oversizedCases([c]).length || thdMoreQueriesThanKeys([c]).length) broken.push(c);
+    }
+    checked = broken;
   }
-  const oversized = oversizedCases(cases);
+  const oversized = oversizedCases(checked);
   if (oversized.length) throw new ConfigError(nameOrPath, oversized, "case too large");
-  const misread = thdMoreQueriesThanKeys(cases);
+  const misread = thdMoreQueriesThanKeys(checked);
   if (misread.length) throw new ConfigError(nameOrPath, misread, "thd case with sq > sk");
   return { file, filter, cases };
 }

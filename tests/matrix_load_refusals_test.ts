@@ -306,3 +306,43 @@ Deno.test("loadMatrix: a config path naming a matrix or a run report is refused 
     assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
   });
 });
+
+Deno.test("a group with an oversized case or a thd case with sq > sk refuses the matrix under any filter, as a repeated case does", async () => {
+  await withDir(async (dir) => {
+    // the broken group is one a filter leaves out: it ran filtered, refused unfiltered
+    await write(`${dir}/big.json`, [
+      { name: "ok", axes: { preset: "tiny", dtype: "f32" } },
+      { name: "big", axes: { preset: "tiny", dtype: "f16", b: 4096, sq: 1, sk: 1048576 } },
+    ]);
+    await write(`${dir}/thd.json`, [
+      { name: "ok", axes: { preset: "tiny", layout: "bshd", sq: 6, sk: 2 } },
+      { name: "thd", axes: { preset: "tiny", layout: "thd", sq: 6, sk: 2 } },
+    ]);
+    const f = (key: string, value: string) => ({ filter: new Map([[key, [value]]]) });
+    await assert.rejects(
+      () => loadMatrix(`${dir}/big.json`, f("dtype", "f32")),
+      (e: unknown) =>
+        e instanceof ConfigError && /case too large/.test(e.message) &&
+        /dtype=f16;b=4096;sq=1;sk=1048576/.test(e.message),
+    );
+    await assert.rejects(
+      () => loadMatrix(`${dir}/thd.json`, f("layout", "bshd")),
+      (e: unknown) =>
+        e instanceof ConfigError && /thd case with sq > sk/.test(e.message) &&
+        /sq=6;sk=2;layout=thd/.test(e.message) && e.issues.length === 1,
+    );
+    // and the CLI: exit 2 on load, nothing written
+    const r = await runCli([
+      "run",
+      "--matrix",
+      `${dir}/thd.json`,
+      "--filter",
+      "layout=bshd",
+      "--out",
+      `${dir}/out`,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /thd case with sq > sk/);
+    assert.equal(await Deno.stat(`${dir}/out`).then(() => true, () => false), false);
+  });
+});
