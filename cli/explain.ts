@@ -26,6 +26,7 @@ import { profileLimitWarnings } from "../runner/case_request.ts";
 import { nearest } from "../util/edit_distance.ts";
 import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 import { selectCases } from "../runner/run_matrix.ts";
+import { excludedCase } from "../matrix/select.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
@@ -375,6 +376,20 @@ async function explainCaseOf(
       );
     });
   const c = found?.c ?? all.find((x) => x.id === id);
+  // a case an exclude removed: that entry named (it read "has no case", the nearest listed)
+  const excluded = c === undefined
+    ? await excludedCase({ matrix, configRoot: opts.configRoot }, id)
+    : null;
+  if (excluded !== null) {
+    throw new CliError(
+      `--case: matrix ${matrix} has no case ${JSON.stringify(id)}: ${excluded.path} ` +
+        `(${JSON.stringify(excluded.exclude)})${
+          excluded.group.startsWith("groups[") ? "" : ` of group ${JSON.stringify(excluded.group)}`
+        } removes it; drop or ` +
+        "narrow that exclude to run and explain it",
+      EXIT.badInput,
+    );
+  }
   if (c === undefined) {
     throw new CliError(
       `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${

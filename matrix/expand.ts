@@ -748,6 +748,63 @@ export function* iterateCases(
   }
 }
 
+/** Where a matrix's exclude removed a case ({@link excludeOfCase}). */
+export interface CaseExclusion {
+  /** The group's label: its name, or `groups[i]`. */
+  readonly group: string;
+  /** The exclude entry's path in the file, e.g. `groups[1].exclude[0]`. */
+  readonly path: string;
+  /** The exclude entry as the matrix was read (each value a list, config paths normalized). */
+  readonly exclude: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The first exclude entry that removes case `id` from a group whose axes hold it, or null
+ * when no group's axes hold it or none of their excludes removes it (`explain --case` names
+ * it rather than "has no case"). The id is read as {@link caseId} writes it; the matrix is
+ * one {@link loadMatrix} read (its config paths normalized as ids have them).
+ *
+ * @example
+ * ```ts
+ * import { excludeOfCase, validateMatrix } from "./expand.ts";
+ * const m = validateMatrix({
+ *   name: "m",
+ *   groups: [{ axes: { preset: "tiny", dtype: ["f32", "f16"] }, exclude: [{ dtype: "f16" }] }],
+ * }, "m.json");
+ * excludeOfCase(m, "preset=tiny;path=absorbed;dtype=f16;b=1;sq=1;sk=16;layout=bshd;causal=1")
+ *   ?.path; // "groups[0].exclude[0]"
+ * ```
+ */
+export function excludeOfCase(m: MatrixFile, id: string): CaseExclusion | null {
+  const shown = (v: unknown) => (typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+  const text = new Map<string, string>();
+  for (const pair of id.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) text.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  for (const [gi, g] of m.groups.entries()) {
+    const excludes = (g.exclude ?? []) as Axes[];
+    if (excludes.length === 0) continue;
+    // the group's own values for the id's params (a key the id leaves out: its default)
+    const params: Record<string, unknown> = {};
+    const holds = groupAxes(g, null).every(([key, values]) => {
+      const want = text.get(key) ?? shown(CASE_DEFAULTS[key]);
+      const v = values.find((x) => shown(x) === want);
+      params[key] = v;
+      return v !== undefined;
+    });
+    if (!holds || caseId(params as unknown as CaseParams) !== id) continue;
+    const ei = excludes.findIndex((e) => matchesPartial(params as unknown as CaseParams, e));
+    if (ei < 0) continue;
+    return {
+      group: g.name ?? `groups[${gi}]`,
+      path: `groups[${gi}].exclude[${ei}]`,
+      exclude: excludes[ei],
+    };
+  }
+  return null;
+}
+
 /**
  * Expand a validated matrix into cases, in file order. More than `maxCases` (default
  * {@link DEFAULT_MAX_CASES}) is refused before anything is expanded.

@@ -10,7 +10,7 @@ import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { dirname, resolve } from "node:path";
 import { type CaseFilter, inShard, matchesFilter, parseFilter } from "./case_id.ts";
 import { isConfigPath } from "./config_paths.ts";
-import { BUNDLED_MATRICES, loadMatrix } from "./expand.ts";
+import { BUNDLED_MATRICES, type CaseExclusion, excludeOfCase, loadMatrix } from "./expand.ts";
 import { type Case, CASE_DEFAULTS, type CaseParams, type MatrixFile } from "./types.ts";
 
 /** Options of {@link selectMatrixCases}. */
@@ -196,4 +196,32 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
     ? options.matrix.slice(0, options.matrix.lastIndexOf("/"))
     : ".";
   return { all, mine, baseDir, notes };
+}
+
+/**
+ * The exclude entry of a matrix that removes case `id` (matrix/expand.ts `excludeOfCase`), or
+ * null when none does or the matrix cannot be read (its refusal is said elsewhere):
+ * `explain --case` names it rather than "has no case".
+ *
+ * @example
+ * ```ts ignore
+ * import { excludedCase } from "./select.ts";
+ * (await excludedCase({ matrix: "m.json" }, "preset=tiny;...;dtype=f16;..."))?.path;
+ * // "groups[0].exclude[0]"
+ * ```
+ */
+export async function excludedCase(
+  options: Pick<SelectOptions, "matrix" | "configRoot">,
+  id: string,
+): Promise<CaseExclusion | null> {
+  try {
+    // the id as a filter: only its combination is walked (the file comes back normalized)
+    const { file } = await loadMatrix(options.matrix, {
+      filter: parseFilter(id),
+      configRoot: options.configRoot,
+    });
+    return excludeOfCase(file, id);
+  } catch {
+    return null;
+  }
 }
