@@ -13,7 +13,7 @@ import {
 } from "../drift/mod.ts";
 import type { CaseResult } from "../results/types.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runCliInProcess } from "./helpers_cli.ts";
 import { pathExists } from "../util/fs.ts";
 import { parity } from "./report_util.ts";
 
@@ -85,23 +85,23 @@ Deno.test("history command: table, STEP lines, JSON, and bad input (exit 2)", as
   assert.match(r.stdout, /\n {4}since run \d+: nothing the runs record changed \(/);
   const failing = await runCli(["history", "path=absorbed", "--db", db, "--fail-on-step"]);
   assert.equal(failing.code, 1);
-  const json = await runCli(["history", "--db", db, "--json"]);
+  const json = await runCliInProcess(["history", "--db", db, "--json"]);
   assert.equal(JSON.parse(json.stdout).length, 3);
 
   const badFilter = await runCli(["history", "nokey=1", "--db", db]);
   assert.equal(badFilter.code, 2);
   assert.match(badFilter.stderr, /case filter: filter key "nokey" is unknown/);
-  const missing = await runCli(["history", "--db", `${dir}/none.sqlite`]);
+  const missing = await runCliInProcess(["history", "--db", `${dir}/none.sqlite`]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /none\.sqlite: no such history database/);
   await Deno.writeTextFile(
     `${dir}/text.sqlite`,
     "this is not a database, just text long enough ".repeat(20),
   );
-  const notDb = await runCli(["history", "--db", `${dir}/text.sqlite`]);
+  const notDb = await runCliInProcess(["history", "--db", `${dir}/text.sqlite`]);
   assert.equal(notDb.code, 2);
   assert.match(notDb.stderr, /text\.sqlite: not a history database/);
-  const badMetric = await runCli(["history", "--db", db, "--metric", "speed"]);
+  const badMetric = await runCliInProcess(["history", "--db", db, "--metric", "speed"]);
   assert.equal(badMetric.code, 2);
 });
 
@@ -179,7 +179,7 @@ Deno.test("run --history and history --add refuse a foreign SQLite file before a
     assert.ok(!(await exists(`${out}/results.jsonl`)), "nothing ran: no results");
     const report = `${dir}/report.json`;
     await Deno.writeTextFile(report, JSON.stringify(reportOf([caseResult(A, 1, 1)])));
-    const add = await runCli(["history", "--db", foreign, "--add", report]);
+    const add = await runCliInProcess(["history", "--db", foreign, "--add", report]);
     assert.equal(add.code, 2, add.stderr);
     assert.match(add.stderr, /app\.db: is a SQLite database of something else/);
     assert.deepEqual(await Deno.readFile(foreign), before);
@@ -249,7 +249,7 @@ Deno.test("history: runs of two devices in one database are shown with their dev
   } finally {
     store.close();
   }
-  const r = await runCli(["history", "path=absorbed", "--db", db]);
+  const r = await runCliInProcess(["history", "path=absorbed", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /runs of 2 devices \(llvmpipe-65541-vulkan, llvmpipe-65541-gl\)/);
   assert.match(r.stdout, /^ {2}7 {4}2026-03-07T02:00:00\.000Z .* llvmpipe-65541-gl$/m);
@@ -258,7 +258,7 @@ Deno.test("history: runs of two devices in one database are shown with their dev
   // a case filter given after --add's reports: named as such, not "no such file"
   const one = `${dir}/one.json`;
   await Deno.writeTextFile(one, JSON.stringify(reportOf([nightly(A, 1, 99)])));
-  const late = await runCli(["history", "--db", db, "--add", one, "path=absorbed"]);
+  const late = await runCliInProcess(["history", "--db", db, "--add", one, "path=absorbed"]);
   assert.equal(late.code, 2, late.stdout + late.stderr);
   assert.match(
     late.stderr,
@@ -270,10 +270,10 @@ Deno.test("history: runs of two devices in one database are shown with their dev
     planted,
     JSON.stringify(reportOf([nightly(A, 1, 98)], { plantedFault: "lse-offset" })),
   );
-  const p = await runCli(["history", "--db", db, "--add", planted]);
+  const p = await runCliInProcess(["history", "--db", db, "--add", planted]);
   assert.equal(p.code, 2, p.stdout + p.stderr);
   assert.match(p.stderr, /a run with planted fault lse-offset .*nothing added/);
-  const r2 = await runCli([
+  const r2 = await runCliInProcess([
     "run",
     "--filter",
     "preset=tiny",
@@ -336,7 +336,7 @@ Deno.test("history: a database of 222fd31 (schema 1) gets the timing columns; it
   const version = (check.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version;
   assert.equal(version, HISTORY_SCHEMA_VERSION);
-  const r = await runCli(["history", "path=expanded", "--db", db]);
+  const r = await runCliInProcess(["history", "path=expanded", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /runs timed 2 ways: steps are looked for within each/);
   assert.match(
@@ -389,7 +389,7 @@ Deno.test("history: a database whose device keys an older harness computed (-fal
   } finally {
     store.close();
   }
-  const r = await runCli(["history", "path=expanded", "--db", db]);
+  const r = await runCliInProcess(["history", "path=expanded", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stdout, /runs of 2 devices/);
   assert.doesNotMatch(r.stdout, /fallback/);
@@ -417,7 +417,7 @@ Deno.test("history: runs of a harness before the timing was recorded: a step at 
   } finally {
     store.close();
   }
-  const r = await runCli(["history", "path=expanded", "--db", db]);
+  const r = await runCliInProcess(["history", "path=expanded", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /STEP at run 5/);
   // what changed from the run before the step, said on the line after it
@@ -464,7 +464,14 @@ Deno.test("history: error metrics of another input seed are kept apart: no step 
   assert.deepEqual([...new Set(twoSeeds.points.map((p) => p.inputs))], ["seed 7", "seed 8"]);
   const oneSeed = await fill(`${dir}/h/one.sqlite`, () => 7);
   assert.equal(oneSeed.steps.length, 1, "the same move on one seed's inputs is a step");
-  const r = await runCli(["history", "path=absorbed", "--db", db, "--metric", "out_max_abs"]);
+  const r = await runCliInProcess([
+    "history",
+    "path=absorbed",
+    "--db",
+    db,
+    "--metric",
+    "out_max_abs",
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /runs on 2 sets of inputs: steps are looked for within each/);
   assert.match(r.stdout, /^ {4}seed 7: runs 1-6$/m);
@@ -498,7 +505,7 @@ Deno.test("history: the mean over all matched cases is searched within each set 
     } finally {
       store.close();
     }
-    const r = await runCli(["history", "--db", db, "--fail-on-step"]);
+    const r = await runCliInProcess(["history", "--db", db, "--fail-on-step"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(
       r.stdout,
@@ -576,7 +583,7 @@ Deno.test("history: nights where every matched case's error is 0 are named as le
     } finally {
       store.close();
     }
-    const r = await runCli(["history", "--db", db, "--metric", "out_max_abs"]);
+    const r = await runCliInProcess(["history", "--db", db, "--metric", "out_max_abs"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
@@ -607,7 +614,7 @@ Deno.test('history --json: a step from 0 changes by "Infinity", not null', async
     } finally {
       store.close();
     }
-    const r = await runCli(["history", "--db", db, "--metric", "out_max_abs", "--json"]);
+    const r = await runCliInProcess(["history", "--db", db, "--metric", "out_max_abs", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const [series] = JSON.parse(r.stdout);
     assert.equal(series.steps.length, 1, r.stdout);
@@ -647,14 +654,14 @@ Deno.test("history: a step says what the runs record changed at it (a driver, a 
   } finally {
     store.close();
   }
-  const r = await runCli(["history", "--db", db]);
+  const r = await runCliInProcess(["history", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(
     r.stdout,
     /STEP at run 5 .*\n {4}since run 4: adapter or driver: description llvmpipe \(LLVM 15\.0\.6, 256 bits\) → llvmpipe \(LLVM 17\.0\.1, 256 bits\); kernel source: absorbed\.wgsl 6a9b739d7529ea3d → 0000000000000000\n/,
   );
   const html = `${dir}/h.html`;
-  assert.equal((await runCli(["history", "--db", db, "--html", html])).code, 0);
+  assert.equal((await runCliInProcess(["history", "--db", db, "--html", html])).code, 0);
   assert.match(await Deno.readTextFile(html), /<td>run 4: adapter or driver: description llvmpipe/);
   await Deno.remove(dir, { recursive: true });
 });
@@ -691,7 +698,7 @@ Deno.test("history: a step where the cases moved to another backend says so (the
   } finally {
     store.close();
   }
-  const r = await runCli(["history", "path=absorbed", "--db", db]);
+  const r = await runCliInProcess(["history", "path=absorbed", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\n {4}since run 4: backend: wgsl-absorbed → wgsl-absorbed-gemm\n/);
   await Deno.remove(dir, { recursive: true });
@@ -725,7 +732,7 @@ Deno.test("history: a merged run whose shards are stored (or the other way) is r
   }
   // the command names the file, exit 2, nothing added
   await Deno.writeTextFile(`${dir}/merged.json`, JSON.stringify(merged));
-  const r = await runCli(["history", "--db", db, "--add", `${dir}/merged.json`]);
+  const r = await runCliInProcess(["history", "--db", db, "--add", `${dir}/merged.json`]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(
     r.stderr,
@@ -733,7 +740,7 @@ Deno.test("history: a merged run whose shards are stored (or the other way) is r
   );
   // a baseline of the merged run with --history: refused before the baseline is written,
   // naming the database and the report (it was written, then the append threw unnamed)
-  const b = await runCli([
+  const b = await runCliInProcess([
     "baseline",
     "update",
     "--from-report",
@@ -779,15 +786,15 @@ Deno.test("history --json: a series too short for a step says so, as the text do
     } finally {
       store.close();
     }
-    const text = await runCli(["history", "--db", db]);
+    const text = await runCliInProcess(["history", "--db", db]);
     assert.match(text.stdout, /too few runs to detect a step: 5; a step needs at least 8/);
-    const json = await runCli(["history", "--db", db, "--json"]);
+    const json = await runCliInProcess(["history", "--db", db, "--json"]);
     assert.equal(json.code, 0, json.stderr);
     const [s] = JSON.parse(json.stdout);
     assert.deepEqual(s.steps, []);
     assert.equal(s.tooFewRuns, true, "not a finding of no step");
     assert.equal(s.runsNeeded, 8);
-    const loose = await runCli(["history", "--db", db, "--json", "--alpha", "0.2"]);
+    const loose = await runCliInProcess(["history", "--db", db, "--json", "--alpha", "0.2"]);
     assert.equal(JSON.parse(loose.stdout)[0].runsNeeded, 6);
   } finally {
     await Deno.remove(dir, { recursive: true });
