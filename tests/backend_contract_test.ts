@@ -27,7 +27,7 @@ import { pipelineCacheOf } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import * as naive from "../examples/backends/naive/mod.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
-import { runCli, runTinyLayer, writeTinyInput } from "./helpers_cli.ts";
+import { runCli, runCliInProcess, runTinyLayer, writeTinyInput } from "./helpers_cli.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { NOTHING_LEFT_TO_WAIT_FOR } from "../main.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
@@ -76,7 +76,7 @@ Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack t
   assert.match(missing.stderr, /missing_check\.ts: not a backend module/);
   assert.match(missing.stderr, /check/);
   assert.doesNotMatch(missing.stderr, / {4}at /);
-  const version = await runCli([
+  const version = await runCliInProcess([
     "explain",
     "tiny",
     "--no-device",
@@ -85,7 +85,13 @@ Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack t
   ]);
   assert.equal(version.code, 2, version.stderr);
   assert.match(version.stderr, /contractVersion: 99 is not supported/);
-  const absent = await runCli(["explain", "tiny", "--no-device", "--backend-module", "nope.ts"]);
+  const absent = await runCliInProcess([
+    "explain",
+    "tiny",
+    "--no-device",
+    "--backend-module",
+    "nope.ts",
+  ]);
   assert.equal(absent.code, 2, absent.stderr);
   assert.match(absent.stderr, /nope\.ts: not a backend module\n.*could not be loaded/);
   // A syntax error, and a throw at import, name the line and column in the author's file.
@@ -99,7 +105,7 @@ Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack t
         ["throws.ts", /could not be loaded: boom: config missing \(at .*throws\.ts:2:7\)/],
       ] as const
     ) {
-      const r = await runCli([
+      const r = await runCliInProcess([
         "explain",
         "tiny",
         "--no-device",
@@ -113,7 +119,7 @@ Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  const unknown = await runCli(["explain", "tiny", "--no-device", "--backend", "naive"]);
+  const unknown = await runCliInProcess(["explain", "tiny", "--no-device", "--backend", "naive"]);
   assert.equal(unknown.code, 2, unknown.stderr);
   assert.match(unknown.stderr, /--backend: "naive" is not a registered backend/);
 });
