@@ -19,7 +19,7 @@ import {
   supportedCase,
   timing,
 } from "./drift_helpers.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runCliInProcess } from "./helpers_cli.ts";
 import { STOP_SIGNALS } from "../util/stop_signals.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -103,17 +103,23 @@ Deno.test("compare and run --baseline: bad input names the file and field (exit 
   const notBaseline = await runCli(["compare", `${dir}/x.json`, `${dir}/x.json`]);
   assert.equal(notBaseline.code, 2);
   assert.match(notBaseline.stderr, /x\.json: neither a baseline/);
-  const missing = await runCli(["compare", `${dir}/none.json`, `${dir}/x.json`]);
+  const missing = await runCliInProcess(["compare", `${dir}/none.json`, `${dir}/x.json`]);
   assert.equal(missing.code, 2);
   assert.match(
     missing.stderr,
     /none\.json: the file does not exist; give a baseline file, a baselines folder/,
   );
-  const badClass = await runCli(["compare", `${dir}/x.json`, `${dir}/x.json`, "--fail-on", "slow"]);
+  const badClass = await runCliInProcess([
+    "compare",
+    `${dir}/x.json`,
+    `${dir}/x.json`,
+    "--fail-on",
+    "slow",
+  ]);
   assert.equal(badClass.code, 2);
   assert.match(badClass.stderr, /"slow" is not a drift class/);
   await Deno.writeTextFile(`${dir}/t.json`, JSON.stringify({ alpha: 7 }));
-  const badThresholds = await runCli([
+  const badThresholds = await runCliInProcess([
     "compare",
     `${dir}/x.json`,
     `${dir}/x.json`,
@@ -602,7 +608,7 @@ Deno.test("compare: no case in common is exit 2, not 'no regressions'; a run lac
       `${dir}/f16.json`,
       JSON.stringify(baselineOf([supportedCase(B)], { filter: "dtype=f16" })),
     );
-    const disjoint = await runCli(["compare", `${dir}/f32.json`, `${dir}/f16.json`]);
+    const disjoint = await runCliInProcess(["compare", `${dir}/f32.json`, `${dir}/f16.json`]);
     assert.equal(disjoint.code, 2, disjoint.stdout + disjoint.stderr);
     assert.match(
       disjoint.stderr,
@@ -618,7 +624,7 @@ Deno.test("compare: no case in common is exit 2, not 'no regressions'; a run lac
       `${dir}/both.json`,
       JSON.stringify(baselineOf([supportedCase(A), supportedCase(C)])),
     );
-    const half = await runCli(["compare", `${dir}/both.json`, `${dir}/half.json`]);
+    const half = await runCliInProcess(["compare", `${dir}/both.json`, `${dir}/half.json`]);
     assert.notEqual(half.code, 2, half.stderr);
     assert.match(half.stderr, /half\.json has no result for 1 of its 2 selected cases/);
   } finally {
@@ -641,7 +647,7 @@ Deno.test("baseline update --from-report: a case skipped as expected is counted 
     const report = reportOf([caseResult(A, 1, 1), skipped]);
     await Deno.mkdir(`${dir}/run`);
     await Deno.writeTextFile(`${dir}/run/report.json`, JSON.stringify(report));
-    const r = await runCli([
+    const r = await runCliInProcess([
       "baseline",
       "update",
       "--from-report",
@@ -668,10 +674,10 @@ Deno.test("compare.md's 'and N more' names where every row is: the JSON written,
   const broken = baselineOf(ids.map((id) => supportedCase(id, { status: "error" })));
   await Deno.writeTextFile(`${dir}/base.json`, JSON.stringify(base));
   await Deno.writeTextFile(`${dir}/broken.json`, JSON.stringify(broken));
-  const r = await runCli(["compare", `${dir}/base.json`, `${dir}/broken.json`]);
+  const r = await runCliInProcess(["compare", `${dir}/base.json`, `${dir}/broken.json`]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /… and 2 more \(compare --json <file> lists every one\)/);
-  const j = await runCli([
+  const j = await runCliInProcess([
     "compare",
     `${dir}/base.json`,
     `${dir}/broken.json`,
