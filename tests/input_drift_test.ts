@@ -9,7 +9,7 @@ import { parseFailOn } from "../cli/compare.ts";
 import { caseResultProblem, runReportProblem } from "../report/validate.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { baselineOf, caseResult, reportOf, supportedCase } from "./drift_helpers.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runCliInProcess } from "./helpers_cli.ts";
 import { gpuTest } from "./gpu_helpers.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -115,7 +115,14 @@ Deno.test("compare, baseline update and history --add refuse a bad report (exit 
     const written = await Array.fromAsync(Deno.readDir(`${dir}/baselines`)).catch(() => []);
     assert.deepEqual(written, [], "no baseline written");
     const good = await writeJson(`${dir}/good.json`, reportWith(() => {}));
-    const add = await runCli(["history", "--db", `${dir}/h.sqlite`, "--add", good, metric]);
+    const add = await runCli([
+      "history",
+      "--db",
+      `${dir}/h.sqlite`,
+      "--add",
+      good,
+      metric,
+    ]);
     assert.equal(add.code, 2, add.stdout + add.stderr);
     assert.match(add.stderr, /metric\.json: results\[0\]: field "out\.maxAbs"/);
     assert.ok(!(await exists(`${dir}/h.sqlite`)), "nothing stored, not even the good run");
@@ -177,7 +184,7 @@ Deno.test("baseline validation: status, negative metrics, parity and timing are 
       `${dir}/status.json`,
       baselineOf([supportedCase(A), { ...supportedCase(E), status: "weird" as "pass" }]),
     );
-    const cli = await runCli(["compare", path, ok]);
+    const cli = await runCliInProcess(["compare", path, ok]);
     assert.equal(cli.code, 2, cli.stdout + cli.stderr);
     assert.match(cli.stderr, /status\.json: cases\[1\]: field "status"/);
     noStack(cli.stderr);
@@ -203,7 +210,7 @@ Deno.test("a repeated case id in a baseline or a report is refused (exit 2)", as
       new RegExp(`base\\.json: cases\\[2\\]: id "${A.replaceAll(";", ";")}" repeats cases\\[0\\]`),
     );
     await assert.rejects(loadComparable(report), /report\.json: results\[2\]: id ".*" repeats/);
-    const b = await runCli(["compare", base, good]);
+    const b = await runCliInProcess(["compare", base, good]);
     assert.equal(b.code, 2, b.stdout + b.stderr);
     assert.ok(b.stderr.includes(`base.json: cases[2]: id "${A}" repeats cases[0]`), b.stderr);
     const r = await runCli(["compare", good, report]);
@@ -246,7 +253,13 @@ Deno.test("history: the same run added twice is stored once", async () => {
         startedAt: "2026-01-03T00:00:00.000Z",
       }),
     );
-    const addPartial = await runCli(["history", "--db", `${dir}/p.sqlite`, "--add", partial]);
+    const addPartial = await runCliInProcess([
+      "history",
+      "--db",
+      `${dir}/p.sqlite`,
+      "--add",
+      partial,
+    ]);
     assert.equal(addPartial.code, 0, addPartial.stderr);
     assert.match(
       addPartial.stderr,
@@ -259,13 +272,19 @@ Deno.test("history: the same run added twice is stored once", async () => {
         startedAt: "2026-01-04T00:00:00.000Z",
       }),
     );
-    const addBroken = await runCli(["history", "--db", `${dir}/b.sqlite`, "--add", broken]);
+    const addBroken = await runCliInProcess([
+      "history",
+      "--db",
+      `${dir}/b.sqlite`,
+      "--add",
+      broken,
+    ]);
     assert.equal(addBroken.code, 0, addBroken.stderr);
     assert.match(
       addBroken.stderr,
       /appended as run 1; 1 of its cases errored \(no time or error metric\): its series gets no point for this run/,
     );
-    const again = await runCli(["history", "--db", db, "--add", file, file, "--json"]);
+    const again = await runCliInProcess(["history", "--db", db, "--add", file, file, "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /report\.json is already run 3 of .*h\.sqlite .*not added again/);
     assert.doesNotMatch(again.stderr, /appended/);
@@ -321,7 +340,14 @@ Deno.test("baseline update --from-report: an interrupted or partial run is exit 
       `${dir}/three.json`,
       reportOf([{ ...r3, timing: { ...r3.timing!, samplesMs: [1, 1.1, 0.9] } }]),
     );
-    const few = await runCli(["baseline", "update", "--from-report", three, "--dir", `${dir}/b3`]);
+    const few = await runCliInProcess([
+      "baseline",
+      "update",
+      "--from-report",
+      three,
+      "--dir",
+      `${dir}/b3`,
+    ]);
     assert.equal(few.code, 0, few.stdout + few.stderr);
     assert.match(
       few.stderr,
@@ -362,7 +388,7 @@ Deno.test("baseline update: a baseline that would drop cases of this device's, o
   try {
     const wide = await writeJson(`${dir}/wide.json`, reportOf([withParity(A), withParity(E)]));
     const update = (from: string, ...more: string[]) =>
-      runCli(["baseline", "update", "--from-report", from, "--dir", `${dir}/b`, ...more]);
+      runCliInProcess(["baseline", "update", "--from-report", from, "--dir", `${dir}/b`, ...more]);
     const first = await update(wide);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b`));
@@ -445,7 +471,7 @@ Deno.test("baseline update --from-report --filter --history: the night's run is 
     // the other order: the update's append is the run, which --add then finds
     const second = `${dir}/second.sqlite`;
     assert.equal((await update(second, "b2")).code, 0);
-    const add = await runCli(["history", "--db", second, "--add", run]);
+    const add = await runCliInProcess(["history", "--db", second, "--add", run]);
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stderr, /is already run 1 of .*not added again/);
     assert.equal(await runsOf(second), 1);
