@@ -49,6 +49,7 @@ import {
 import { pathExists } from "../util/fs.ts";
 import {
   CONFIG_ROOT_HELP,
+  MAX_CASES_HELP,
   parseFilterOption,
   parsePositiveInt,
   parseRepeats,
@@ -290,7 +291,7 @@ export function baselineCommand() {
     )
     .option(
       "--max-cases <n>",
-      "refuse a selection of more cases than this (counted before anything is expanded)",
+      MAX_CASES_HELP,
       parsePositiveInt,
       DEFAULT_MAX_CASES,
     )

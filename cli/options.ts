@@ -29,6 +29,10 @@ export function decimalDigits(value: string): number | null {
 /** The longest untimed warm-up `--warmup-ms` takes (a minute). */
 export const MAX_WARMUP_MS = 60000;
 
+/** `--max-cases`, alike in every command that runs a matrix (`run`, `baseline update`, `upgrade-check`). */
+export const MAX_CASES_HELP =
+  "refuse a selection of more cases than this (counted before anything is expanded)";
+
 /** `--config-root`, alike in every command that reads a matrix (explain prefixes "with --case:"). */
 export const CONFIG_ROOT_HELP = "folder the matrix's config paths must resolve inside " +
   "(default: the matrix file's folder; bundled matrices: matrix/bundled/configs)";

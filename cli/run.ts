@@ -43,6 +43,7 @@ import { checkOptionNeeds } from "./option_needs.ts";
 import { CliError, EXIT } from "./errors.ts";
 import {
   CONFIG_ROOT_HELP,
+  MAX_CASES_HELP,
   MAX_REPEATS,
   MAX_WARMUP_MS,
   parseFilterOption,
@@ -363,7 +364,7 @@ export function runCommand() {
     .option("--out <dir>", "output directory", "out/run")
     .option(
       "--max-cases <n>",
-      "refuse a selection of more cases than this (counted before anything is expanded)",
+      MAX_CASES_HELP,
       parsePositiveInt,
       DEFAULT_MAX_CASES,
     )

@@ -57,6 +57,7 @@ async function sides(out: string) {
 }
 import {
   CONFIG_ROOT_HELP,
+  MAX_CASES_HELP,
   parseFilterOption,
   parsePositiveInt,
   parseRepeats,
@@ -183,7 +184,7 @@ export function upgradeCheckCommand() {
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
     .option(
       "--max-cases <n>",
-      "refuse a selection of more cases than this (counted before anything is expanded)",
+      MAX_CASES_HELP,
       parsePositiveInt,
       DEFAULT_MAX_CASES,
     )
