@@ -10,8 +10,7 @@ import type { CaseResult, RunReport, TimingRecord } from "../results/types.ts";
 import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, MAX_BARRIER_ROWS, skipMessage } from "./junit.ts";
-import { explainCommandFor } from "./explain_command.ts";
-import { shellWord } from "./finish_commands.ts";
+import { explainCommandsFor } from "./explain_command.ts";
 import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notCovered, notRunIds, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
@@ -104,9 +103,6 @@ function headroomText(r: CaseResult): string {
     ? "–"
     : `${f(r.out?.headroom)} / ${f(r.lse?.headroom)}`;
 }
-
-/** The file a run in Chromium's explain command reads its browser's caps from. */
-export const CHROMIUM_CAPS = "chromium-caps.json";
 
 /**
  * A headroom as summary.md gives it (compare-runtimes.md too): 3 decimals from 0.01 to 1000,
@@ -397,23 +393,15 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     }
     // a run in Chromium decided on its browser's adapter: its caps first, as report.html's
     // cards say (explain alone resolved the case on this process's adapter, lavapipe's)
-    const browser = report.fingerprint.browser;
-    const explain = explainCommandFor("<id>", report);
+    const { devices, explain } = explainCommandsFor("<id>", report);
     out.push(
       "",
-      browser === undefined
+      devices === undefined
         ? `Explain a case as the run resolved it: ${
           mdCode(explain)
         } (report.html gives each failure's).`
         : "Explain a case as the run resolved it, on the adapter of the Chromium it ran in: " +
-          `${
-            mdCode(
-              `deno task harness devices --runtime chromium --chromium ${
-                shellWord(browser.path)
-              } --json > ${CHROMIUM_CAPS}`,
-            )
-          }, then ${mdCode(`${explain} --caps ${CHROMIUM_CAPS}`)} (report.html gives each ` +
-          "failure's).",
+          `${mdCode(devices)}, then ${mdCode(explain)} (report.html gives each failure's).`,
       "",
     );
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { explainCommandFor } from "../explain_command.ts";
+import { explainCommandsFor } from "../explain_command.ts";
 import type {
   BackendBarrierFinding,
   CaseResult,
@@ -22,7 +22,6 @@ import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
 import {
   casesOfText,
-  CHROMIUM_CAPS,
   CLOCK_FAULT_WORDS,
   clockFaultNote,
   groupCountsText,
@@ -33,7 +32,7 @@ import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "../verdict.ts";
-import { finishCommands, shellWord } from "../finish_commands.ts";
+import { finishCommands } from "../finish_commands.ts";
 import { notRunGroups } from "../case_groups.ts";
 import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds, notRunIds } from "../totals.ts";
@@ -787,21 +786,14 @@ function explainHtml(
     & Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules" | "fingerprint">
     & Partial<Pick<RunReport, "backendModulePaths">>,
 ): string {
-  const explain = explainCommandFor(id, run);
-  const browser = run.fingerprint.browser;
-  if (browser === undefined) {
+  const { devices, explain } = explainCommandsFor(id, run);
+  if (devices === undefined) {
     return `<p class="explain">explain it as run resolved it: <code>${
       escapeHtml(explain)
     }</code></p>`;
   }
-  const caps = CHROMIUM_CAPS;
-  const devices = `deno task harness devices --runtime chromium --chromium ${
-    shellWord(browser.path)
-  } --json > ${caps}`;
   return `<p class="explain">explain it as run resolved it, on the adapter of the Chromium it ` +
-    `ran in: <code>${escapeHtml(devices)}</code>, then <code>${
-      escapeHtml(`${explain} --caps ${caps}`)
-    }</code></p>`;
+    `ran in: <code>${escapeHtml(devices)}</code>, then <code>${escapeHtml(explain)}</code></p>`;
 }
 
 function failureCard(
