@@ -53,11 +53,11 @@ import {
   parseFilterOption,
   parsePositiveInt,
   parseRepeats,
+  parseWarmupMs,
   REPEATS_HELP,
 } from "./options.ts";
 import { PROGRESS_HELP, runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
-import { parseWarmupMs } from "./options.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import { countsText, missingIds, notRunIds } from "../report/totals.ts";
 import { nounFor, plural } from "../util/plural.ts";

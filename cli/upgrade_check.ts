@@ -29,6 +29,14 @@ import {
   upgradeMode,
 } from "../drift/mod.ts";
 import { checkRuntimeCombination } from "./runtime_options.ts";
+import {
+  CONFIG_ROOT_HELP,
+  MAX_CASES_HELP,
+  parseFilterOption,
+  parsePositiveInt,
+  parseRepeats,
+  REPEATS_HELP,
+} from "./options.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { stopExitCode } from "../util/stop_signals.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
@@ -55,14 +63,6 @@ async function sides(out: string) {
     return {};
   }
 }
-import {
-  CONFIG_ROOT_HELP,
-  MAX_CASES_HELP,
-  parseFilterOption,
-  parsePositiveInt,
-  parseRepeats,
-  REPEATS_HELP,
-} from "./options.ts";
 
 /**
  * Appends to `$GITHUB_STEP_SUMMARY` (when set) that the check stopped without a comparison,
