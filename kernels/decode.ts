@@ -31,9 +31,9 @@ import {
   layerDeviceReason,
   type LayerRunResult,
   LayerUnsupportedError,
-  planSpecDifference,
   planSpecError,
 } from "./layer.ts";
+import { planSpecDifference } from "../adapter/resolve.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
 import type { GpuLayerWeights } from "./layer_weights.ts";
 import { specDifference } from "../adapter/spec.ts";

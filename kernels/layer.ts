@@ -42,6 +42,7 @@ import {
   uploadLayerWeights,
 } from "./layer_weights.ts";
 import { specDifference } from "../adapter/spec.ts";
+import { planSpecDifference } from "../adapter/resolve.ts";
 import type { SourceMutation } from "./source.ts";
 
 /** The layer cannot run on this device (e.g. f16 without shader-f16): every reason. */
@@ -204,38 +205,6 @@ export function layerDeviceReason(ctx: GpuContext, plan: GpuPlan): Reason | null
       code: "dtype.f16-unavailable",
       message: "dtype f16 needs a device created with the shader-f16 feature; use dtype f32",
     };
-  }
-  return null;
-}
-
-/**
- * The first attention setting in which a plan differs from the spec it is run with
- * (`softmaxScale`, `rope.pairing`, `rope.invFreq`, `rope.cosSinScale` or a width), or null.
- * The kernels take the scale and the RoPE from the plan: a plan resolved for another spec
- * (a YaRN variant of the same widths) ran that spec's attention on this layer's weights.
- *
- * @example
- * ```ts ignore
- * // plan: resolved for presetSpec("tiny-yarn"), of tiny's widths
- * planSpecDifference(plan, presetSpec("tiny")); // "softmaxScale"
- * ```
- */
-export function planSpecDifference(plan: GpuPlan, spec: MlaSpec): string | null {
-  const a = plan.attention;
-  const widths = [
-    ["numHeads", a.numHeads, spec.numHeads],
-    ["qkNopeHeadDim", a.qkNopeHeadDim, spec.qkNopeHeadDim],
-    ["qkRopeHeadDim", a.qkRopeHeadDim, spec.qkRopeHeadDim],
-    ["kvLoraRank", a.kvLoraRank, spec.kvLoraRank],
-    ["vChannels", a.vChannels, spec.vChannels],
-    ["softmaxScale", a.softmaxScale, spec.softmaxScale],
-    ["rope.pairing", a.rope.pairing, spec.ropePairing],
-    ["rope.cosSinScale", a.rope.cosSinScale, spec.ropeCosSinScale],
-  ] as const;
-  for (const [field, got, want] of widths) if (got !== want) return field;
-  const f = a.rope.invFreq;
-  if (f.length !== spec.invFreq.length || f.some((v, i) => v !== spec.invFreq[i])) {
-    return "rope.invFreq";
   }
   return null;
 }
