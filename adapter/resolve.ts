@@ -33,6 +33,7 @@ import type {
   Unsupported,
 } from "./types.ts";
 import { ConfigError } from "./errors.ts";
+import { specAttention } from "./spec.ts";
 
 /** The storage dtypes a case may ask for. */
 const DTYPE_NAMES: readonly Dtype[] = ["f32", "f16"];
@@ -424,72 +425,6 @@ function tryBackend(
     buffers: answer.buffers,
     passedOver: [],
   };
-}
-
-/** What a plan's attention takes from its spec: all of it but the backend's key and value widths. */
-export type SpecAttention = Omit<Plan["attention"], "keyWidth" | "valueWidth">;
-
-/**
- * The attention settings a plan takes from its spec (its widths, softmax scale and RoPE):
- * what `resolve()` writes into `plan.attention`, beside the backend's key and value widths.
- *
- * @example
- * ```ts
- * import { presetSpec } from "./presets.ts";
- * import { specAttention } from "./resolve.ts";
- * specAttention(presetSpec("tiny")).kChannels; // 24
- * ```
- */
-export function specAttention(spec: MlaSpec): SpecAttention {
-  return {
-    numHeads: spec.numHeads,
-    qkNopeHeadDim: spec.qkNopeHeadDim,
-    qkRopeHeadDim: spec.qkRopeHeadDim,
-    kvLoraRank: spec.kvLoraRank,
-    kChannels: spec.kChannels,
-    vChannels: spec.vChannels,
-    softmaxScale: spec.softmaxScale,
-    rope: {
-      pairing: spec.ropePairing,
-      invFreq: [...spec.invFreq],
-      cosSinScale: spec.ropeCosSinScale,
-    },
-  };
-}
-
-/**
- * The first attention setting in which a plan differs from a spec ({@link specAttention}:
- * a width, `softmaxScale`, or `rope.pairing`, `rope.invFreq`, `rope.cosSinScale`), or null.
- * The kernels take the scale and the RoPE from the plan, so a plan resolved for another
- * spec (a YaRN variant of the same widths) runs that spec's attention: `runLayer` and
- * `decodeStep` refuse it.
- *
- * @example
- * ```ts
- * import { presetSpec } from "./presets.ts";
- * import { planSpecDifference, resolve } from "./resolve.ts";
- * const plan = resolve({
- *   spec: presetSpec("tiny-yarn"), dtype: "f32", backend: "cpu-reference",
- *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: true },
- * }, null);
- * if (plan.kind === "plan") planSpecDifference(plan, presetSpec("tiny")); // "softmaxScale"
- * ```
- */
-export function planSpecDifference(
-  plan: Pick<Plan, "attention">,
-  spec: MlaSpec,
-): string | null {
-  const want = specAttention(spec);
-  const got = plan.attention;
-  const fields = (Object.keys(want) as (keyof SpecAttention)[]).filter((k) => k !== "rope");
-  for (const k of fields) if (got[k] !== want[k]) return k;
-  if (got.rope.pairing !== want.rope.pairing) return "rope.pairing";
-  if (got.rope.cosSinScale !== want.rope.cosSinScale) return "rope.cosSinScale";
-  const f = got.rope.invFreq;
-  if (f.length !== want.rope.invFreq.length || f.some((v, i) => v !== want.rope.invFreq[i])) {
-    return "rope.invFreq";
-  }
-  return null;
 }
 
 /**

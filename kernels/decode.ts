@@ -33,10 +33,9 @@ import {
   LayerUnsupportedError,
   planSpecError,
 } from "./layer.ts";
-import { planSpecDifference } from "../adapter/resolve.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
 import type { GpuLayerWeights } from "./layer_weights.ts";
-import { specDifference } from "../adapter/spec.ts";
+import { planSpecDifference, specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../util/prng.ts";
 

@@ -41,8 +41,7 @@ import {
   padCols,
   uploadLayerWeights,
 } from "./layer_weights.ts";
-import { specDifference } from "../adapter/spec.ts";
-import { planSpecDifference } from "../adapter/resolve.ts";
+import { planSpecDifference, specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 
 /** The layer cannot run on this device (e.g. f16 without shader-f16): every reason. */
