@@ -1129,6 +1129,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     rope = fromParams;
     ropeShape = scalingStated ? "rope_parameters+rope_scaling" : "rope_parameters";
   }
+  const unreadNopeYarn = kimiNopeYarn(c, rope);
+  if (unreadNopeYarn !== null) rope = unreadNopeYarn.rope;
   issues.push(...typoIssues(obj, Object.keys(hfSchema.shape)));
   const interleave = c.rope_interleave === undefined
     ? undefined
@@ -1164,9 +1166,14 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       message:
         `beside a YaRN ${
           c.rope_parameters ? "rope_parameters" : "rope_scaling"
-        } (factor ${rope.yarn.factor}) is refused: without RoPE, whether the model's code applies ` +
-        "YaRN's softmax factor m^2 is not known to this reader (Kimi Linear's and Kimi K3's " +
-        "configs state no YaRN); remove the YaRN scaling or mla_use_nope",
+        } (factor ${rope.yarn.factor}) is read only with model_type ${KIMI_LINEAR_MODEL_TYPE}: ` +
+        "Kimi Linear's code (Moonshot's modeling_kimi.py, vLLM's kimi_linear.py, transformers' " +
+        "KimiLinearAttention) computes the softmax scale 1/sqrt(qk_nope_head_dim + " +
+        "qk_rope_head_dim) and never reads the YaRN object, while DeepSeek's code (which reads " +
+        `no mla_use_nope) would rotate with YaRN and multiply m^2 in; with model_type ${
+          c.model_type === undefined ? "absent" : JSON.stringify(c.model_type)
+        } which code is meant is not guessed: give model_type ${KIMI_LINEAR_MODEL_TYPE}, or ` +
+        "remove the YaRN scaling or mla_use_nope",
     });
   }
   if (c.mla_use_nope === true && options.ropePairing !== undefined) {
@@ -1249,6 +1256,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     });
   }
   defaulted.push(...deepseekV2NativeNote(c, rope.yarn));
+  if (unreadNopeYarn !== null) defaulted.push(unreadNopeYarn.note);
   const window = obj.sliding_window;
   if (window !== undefined && window !== null && slidingWindowSwitchedOff(obj)) {
     defaulted.push({
@@ -1612,6 +1620,48 @@ const SPARSE_MODEL_TYPES: readonly string[] = ["deepseek_v32", "glm_moe_dsa"];
 /** Their index_topk default. */
 const SPARSE_DEFAULT_TOPK = 2048;
 
+/** model_type of Kimi Linear (and of Kimi K3's nested language model). */
+const KIMI_LINEAR_MODEL_TYPE = "kimi_linear";
+
+/**
+ * A kimi_linear config with `mla_use_nope: true` beside a YaRN RoPE object: every code that runs
+ * it ignores the object. Moonshot's modeling_kimi.py (KimiMLAAttention: `self.scaling =
+ * self.q_head_dim ** (-0.5)`, no rotary embedding), vLLM's kimi_linear.py (`self.scaling =
+ * self.qk_head_dim**-0.5`, `rotary_emb=None`) and transformers' KimiLinearAttention (which sets
+ * `self.scaling = self.qk_head_dim ** (-0.5)` after DeepseekV3Attention's YaRN m^2) all give
+ * 1/sqrt(nope + rope) and rotate nothing. So the spec takes no YaRN (scale 1/sqrt(k), no m^2) and
+ * `defaulted` says the object is not read, with the scale DeepSeek's code would have given.
+ * Null for any other config (the caller refuses YaRN beside NoPE without this model_type).
+ */
+function kimiNopeYarn(
+  c: z.infer<typeof hfSchema>,
+  rope: RopeRead,
+): { rope: RopeRead; note: DefaultedField } | null {
+  const y = rope.yarn;
+  if (c.mla_use_nope !== true || y === null || c.model_type !== KIMI_LINEAR_MODEL_TYPE) return null;
+  const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
+  const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  const m = yarnGetMscale(y.factor, y.mscaleAllDim);
+  return {
+    rope: {
+      ...rope,
+      yarn: null,
+      defaulted: rope.defaulted.filter((d) => !d.field.startsWith(`${shape}.`)),
+    },
+    note: {
+      field: shape,
+      value: null,
+      note: `the config's YaRN (factor ${y.factor}) is not read: Kimi Linear's MLA has no RoPE ` +
+        "(mla_use_nope), and its code (Moonshot's modeling_kimi.py, vLLM's kimi_linear.py, " +
+        `transformers' KimiLinearAttention) scales the softmax by 1/sqrt(${k}) = ` +
+        `${g6(1 / Math.sqrt(k))} with no YaRN m^2` +
+        (m !== 1
+          ? ` (DeepSeek's code would give m^2 / sqrt(${k}) = ${g6((m * m) / Math.sqrt(k))})`
+          : ""),
+    },
+  };
+}
+
 /**
  * Kimi Linear's MLA (model_type kimi_linear) is NoPE in every code that runs it: Moonshot's
  * modeling_kimi.py (KimiMLAAttention) and vLLM's kimi_linear.py assert `mla_use_nope`, and
@@ -1620,7 +1670,7 @@ const SPARSE_DEFAULT_TOPK = 2048;
  * refused naming the key.
  */
 function kimiLinearNopeIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
-  if (c.model_type !== "kimi_linear" || c.mla_use_nope === true) return [];
+  if (c.model_type !== KIMI_LINEAR_MODEL_TYPE || c.mla_use_nope === true) return [];
   return [{
     path: "mla_use_nope",
     value: c.mla_use_nope,

@@ -85,6 +85,55 @@ Deno.test("kimi_linear without mla_use_nope: true is refused, naming the key", a
   assert.equal(readConfig(raw, { name: "k" }).spec.mlaUseNope, true);
 });
 
+// A kimi_linear config with a YaRN rope_scaling beside mla_use_nope was refused ("whether the
+// model's code applies YaRN's m^2 is not known"). Every code that runs it ignores the object:
+// Moonshot's modeling_kimi.py (KimiMLAAttention: `self.scaling = self.q_head_dim ** (-0.5)`, no
+// rotary embedding), vLLM's kimi_linear.py (`self.scaling = self.qk_head_dim**-0.5`,
+// `rotary_emb=None`), transformers' KimiLinearAttention (`self.scaling = self.qk_head_dim **
+// (-0.5)`, set after DeepseekV3Attention's m^2). Now read so, and said.
+Deno.test("kimi_linear with mla_use_nope and a YaRN rope_scaling: read as its code, 1/sqrt(k), no m^2", async () => {
+  const raw = await rawFixture("hf_kimi_linear_like_config.json");
+  const yarn = {
+    type: "yarn",
+    factor: 32,
+    original_max_position_embeddings: 4096,
+    beta_fast: 32,
+    beta_slow: 1,
+    mscale: 1,
+    mscale_all_dim: 1,
+  };
+  const { spec, reading } = readConfig({ ...raw, rope_scaling: yarn }, { name: "k" });
+  // q_head_dim = qk_nope_head_dim + qk_rope_head_dim = 128 + 64; scale q_head_dim ** -0.5.
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(192));
+  assert.equal(spec.softmaxScale.toFixed(6), "0.072169");
+  assert.equal(spec.yarn, null);
+  assert.equal(spec.yarnM, 1);
+  assert.ok(spec.invFreq.every((f) => f === 0));
+  const note = reading.defaulted.find((d) => d.field === "rope_scaling");
+  // DeepSeek's yarn_get_mscale(32, 1) = 0.1 * ln(32) + 1; m^2 / sqrt(192) = 0.130861.
+  const m = 0.1 * Math.log(32) + 1;
+  assert.equal(((m * m) / Math.sqrt(192)).toFixed(6), "0.130861");
+  assert.match(note?.note ?? "", /YaRN \(factor 32\) is not read/);
+  assert.match(note?.note ?? "", /1\/sqrt\(192\) = 0\.0721688 .*m\^2 \/ sqrt\(192\) = 0\.130861/);
+  assert.ok(!reading.defaulted.some((d) => d.field.startsWith("rope_scaling.")));
+  // the same in transformers 5's shape
+  const t5 = readConfig({
+    ...raw,
+    rope_parameters: { ...yarn, rope_type: "yarn", type: undefined },
+  }, {
+    name: "k5",
+  });
+  assert.equal(t5.spec.softmaxScale, 1 / Math.sqrt(192));
+  // without Kimi Linear's model_type, which code is meant is not guessed
+  const bare = configError(() =>
+    readConfig({ ...raw, model_type: undefined, rope_scaling: yarn }, { name: "b" })
+  );
+  assert.match(
+    bare.message,
+    /mla_use_nope: true beside a YaRN rope_scaling \(factor 32\) is read only with model_type kimi_linear/,
+  );
+});
+
 Deno.test("mla_use_nope: every rotation of the float64 reference is the identity", () => {
   const nope = withParams(presetSpec("tiny"), { mlaUseNope: true });
   const roped = presetSpec("tiny");
