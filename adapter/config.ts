@@ -1193,7 +1193,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "or remove the key",
     });
   }
-  issues.push(...longcatScaleIssues(c), ...kimiLinearNopeIssues(c));
+  issues.push(...longcatScaleIssues(c), ...longcatWidthIssues(c), ...kimiLinearNopeIssues(c));
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
@@ -1608,6 +1608,66 @@ function longcatScaleIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
         "config as DeepSeek's MLA without the scaling)",
     }),
   );
+}
+
+/** LongcatFlashConfig's head_dim default (transformers): a field of its own, not derived. */
+const LONGCAT_HEAD_DIM_DEFAULT = 64;
+
+/**
+ * LongCat-Flash's widths and RoPE base where its codes disagree or one of them fails, refused
+ * naming the fields rather than read as vLLM's (or DeepSeek's) alone:
+ * - head_dim: transformers' LongcatFlashConfig keeps it as a field of its own (default 64, not
+ *   derived from qk_rope_head_dim as DeepseekV3Config's is), its rotary embedding spans head_dim
+ *   channels, and LongcatFlashMLA rotates q_rot and k_rot of qk_rope_head_dim channels with
+ *   those tables: where the two differ it fails, while vLLM's longcat_flash (DeepseekV2's MLA)
+ *   rotates qk_rope_head_dim channels;
+ * - qk_head_dim: LongcatFlashMLA views q with the config's qk_head_dim before splitting it into
+ *   qk_nope_head_dim + qk_rope_head_dim, so any other value fails there (vLLM ignores it);
+ * - rope_theta absent: transformers' LongcatFlashConfig takes 10000000, vLLM's FlashConfig
+ *   1000000, DeepSeek's code (this reader's default) 10000.
+ */
+function longcatWidthIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  if (c.model_type !== LONGCAT_MODEL_TYPE) return [];
+  const issues: ConfigIssue[] = [];
+  const rope = c.qk_rope_head_dim;
+  const headDim = c.head_dim ?? LONGCAT_HEAD_DIM_DEFAULT;
+  if (headDim !== rope) {
+    issues.push({
+      path: "head_dim",
+      value: c.head_dim,
+      message: (c.head_dim === undefined
+        ? `is absent, so LongcatFlashConfig's default ${headDim} applies, which differs`
+        : "differs") +
+        ` from qk_rope_head_dim ${rope}, and LongCat-Flash's codes disagree then: ` +
+        "transformers' LongcatFlashConfig keeps head_dim as its own field and builds the RoPE " +
+        `tables over head_dim = ${headDim} channels, which fail on LongcatFlashMLA's ${rope} ` +
+        `rotated channels of q and k; vLLM's longcat_flash rotates qk_rope_head_dim = ${rope}; ` +
+        `state head_dim ${rope}, equal to qk_rope_head_dim`,
+    });
+  }
+  const k = c.qk_nope_head_dim + rope;
+  if (c.qk_head_dim !== undefined && c.qk_head_dim !== k) {
+    issues.push({
+      path: "qk_head_dim",
+      value: c.qk_head_dim,
+      message: `is not qk_nope_head_dim + qk_rope_head_dim = ${k}: transformers' ` +
+        "LongcatFlashConfig keeps qk_head_dim as given and LongcatFlashMLA views each q head " +
+        "with it before splitting it into qk_nope_head_dim + qk_rope_head_dim, which fails; " +
+        `vLLM's longcat_flash ignores it; give ${k} or remove the key`,
+    });
+  }
+  const theta = c.rope_theta ?? c.rope_parameters?.rope_theta;
+  if (theta === undefined) {
+    issues.push({
+      path: "rope_theta",
+      value: undefined,
+      message: "is needed with model_type longcat_flash, because its codes disagree without " +
+        "it: transformers' LongcatFlashConfig takes 10000000, vLLM's FlashConfig 1000000, " +
+        "DeepSeek's code (this reader's default) 10000; state it, as LongCat-Flash's " +
+        "published config does (10000000)",
+    });
+  }
+  return issues;
 }
 
 /**

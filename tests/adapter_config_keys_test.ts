@@ -36,8 +36,11 @@ function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
 // and DeepSeek-V2's modeling_deepseek.py de-interleaves q_pe/k_pe first; it was read as NeoX.
 Deno.test("rope_interleave: false is refused where the model's code always interleaves", () => {
   for (const model_type of ["deepseek_v2", "deepseek_v32", "glm_moe_dsa", "longcat_flash"]) {
-    // LongCat-Flash's config states its latent scaling (longcatScaleIssues).
-    const base = model_type === "longcat_flash" ? { ...good, mla_scale_kv_lora: true } : good;
+    // LongCat-Flash's config states its latent scaling (longcatScaleIssues), a head_dim equal to
+    // qk_rope_head_dim and its rope_theta (longcatWidthIssues).
+    const base = model_type === "longcat_flash"
+      ? { ...good, mla_scale_kv_lora: true, head_dim: good.qk_rope_head_dim, rope_theta: 1e7 }
+      : good;
     const issues = issuesOf({ ...base, model_type, rope_interleave: false });
     assert.deepEqual(issues.map((i) => i.path), ["rope_interleave"], model_type);
     assert.match(issues[0].message, /always rotates interleaved pairs/);

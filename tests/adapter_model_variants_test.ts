@@ -440,6 +440,51 @@ Deno.test("LongCat-Flash: mla_scale_* absent or false is refused where transform
   );
 });
 
+// transformers' LongcatFlashConfig keeps head_dim as a field of its own (default 64, not derived
+// from qk_rope_head_dim) and its rotary tables span head_dim channels, which LongcatFlashMLA
+// applies to q_rot / k_rot of qk_rope_head_dim channels: they fail where the two differ; vLLM's
+// longcat_flash rotates qk_rope_head_dim. It views q with the config's qk_head_dim before the
+// nope/rope split (fails on any other value than nope + rope). Its rope_theta default is 1e7,
+// vLLM's FlashConfig's 1e6, DeepSeek's (this reader's) 1e4. Before, all three were read (head_dim
+// named as "transformers' DeepseekV3 sets head_dim to qk_rope_head_dim", which LongCat's config
+// does not; no rope_theta read as 10000); now each is refused naming the fields.
+Deno.test("LongCat-Flash: head_dim or qk_head_dim apart from the widths, or no rope_theta, is refused by name", async () => {
+  const raw = await rawFixture("hf_longcat_flash_like_config.json");
+  // the fixture (head_dim absent: 64 = qk_rope_head_dim 64; rope_theta stated) is read
+  assert.equal(readConfig(raw, { name: "c" }).spec.qkRopeHeadDim, 64);
+  assert.equal(readConfig({ ...raw, head_dim: 64 }, { name: "c" }).spec.qkRopeHeadDim, 64);
+  const wide = configError(() => readConfig({ ...raw, head_dim: 128 }, { name: "c" }));
+  assert.deepEqual(wide.issues.map((i) => i.path), ["head_dim"]);
+  assert.match(wide.issues[0].message, /^differs from qk_rope_head_dim 64, .*head_dim = 128/);
+  const narrow = configError(() => readConfig({ ...raw, qk_rope_head_dim: 32 }, { name: "c" }));
+  assert.deepEqual(narrow.issues.map((i) => i.path), ["head_dim"]);
+  assert.match(narrow.issues[0].message, /^is absent, so LongcatFlashConfig's default 64 applies/);
+  assert.equal(
+    readConfig({ ...raw, qk_rope_head_dim: 32, head_dim: 32 }, { name: "c" }).spec.kChannels,
+    160,
+  );
+  const qk = configError(() => readConfig({ ...raw, qk_head_dim: 256 }, { name: "c" }));
+  assert.deepEqual(qk.issues.map((i) => i.path), ["qk_head_dim"]);
+  assert.match(qk.issues[0].message, /is not qk_nope_head_dim \+ qk_rope_head_dim = 192/);
+  const { rope_theta: _t, ...noTheta } = raw;
+  const theta = configError(() => readConfig(noTheta, { name: "c" }));
+  assert.deepEqual(theta.issues.map((i) => i.path), ["rope_theta"]);
+  assert.match(theta.issues[0].message, /10000000, vLLM's FlashConfig 1000000/);
+  // rope_theta inside transformers 5's rope_parameters counts
+  assert.equal(
+    readConfig({ ...noTheta, rope_parameters: { rope_type: "default", rope_theta: 1e7 } }, {
+      name: "c",
+    }).spec.ropeTheta,
+    1e7,
+  );
+  // another model_type reads head_dim as a note, as before
+  assert.equal(
+    readConfig({ ...raw, model_type: "deepseek_v3", head_dim: 128 }, { name: "c" }).spec
+      .qkRopeHeadDim,
+    64,
+  );
+});
+
 // GLM-4.7-Flash (model_type glm4_moe_lite): fixture keys as vLLM's tests quote zai-org's
 // config.json (tests/transformers_utils, _glm4_moe_lite_min_config). transformers'
 // Glm4MoeLiteAttention is DeepseekV3Attention: scale (nope + rope)^-0.5, YaRN's m^2 only with a
