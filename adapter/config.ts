@@ -1792,6 +1792,120 @@ function openPanguNamingIssues(obj: Record<string, unknown>): ConfigIssue[] {
   }));
 }
 
+/** OpenPanguMoEConfig's rope_theta default (its config class; DeepSeek's code takes 10000). */
+const OPENPANGU_THETA_DEFAULT = 25600000;
+
+/**
+ * An openPangu-Ultra-MoE config (its attention_*_dim names), read as its attention code reads it:
+ * OpenPanguMoEAttention (the model's transformers-style modeling code) scales the softmax by
+ * (attention_qk_dim + attention_qk_rope_dim)^-0.5 with no YaRN, rotates attention_qk_rope_dim
+ * channels with plain RoPE over rope_theta, never reads rope_scaling, and builds its latent norms
+ * with RMSNorm's default eps; that is DeepSeek's MLA under other names, read so. What its codes
+ * do not agree on is required rather than guessed: the pairing (the transformers-style code
+ * de-interleaves q_pe and k_pe before rotate_half, interleaved pairs; Huawei's omni-infer
+ * PanguUltraMoE passes rope_is_neox_style=True), rope_theta (OpenPanguMoEConfig defaults it to
+ * 25600000, omni-infer to 10000), a YaRN rope_scaling (omni-infer passes it to DeepSeek's MLA, the
+ * transformers-style code never reads it) and a null attention_q_lora_dim (its forward always
+ * calls q_a_proj). Each width name is required too (the config class's defaults are not guessed).
+ * Issues name openPangu's keys.
+ */
+function readOpenPangu(obj: Record<string, unknown>, options: SpecFromAnyOptions): SpecReading {
+  const issues: ConfigIssue[] = [];
+  const hfNames: Record<string, unknown> = {};
+  for (const [pangu, hf] of Object.entries(OPENPANGU_NAMES)) {
+    if (hf in obj) {
+      issues.push({
+        path: hf,
+        value: obj[hf],
+        message: `sits beside openPangu's ${pangu}, its name for the same width: keep one naming`,
+      });
+    }
+    if (!(pangu in obj)) {
+      issues.push({
+        path: pangu,
+        value: undefined,
+        message: `is required with openPangu's naming (DeepSeek's ${hf}): its config class's ` +
+          "default is not guessed; state it",
+      });
+    } else hfNames[hf] = obj[pangu];
+  }
+  if (obj.attention_q_lora_dim === null) {
+    issues.push({
+      path: "attention_q_lora_dim",
+      value: null,
+      message: "is null, but openPangu's OpenPanguMoEAttention always projects q through " +
+        "q_a_proj, q_a_layernorm and q_b_proj in its forward (it fails without them): give the " +
+        "q latent width",
+    });
+  }
+  const pairing = options.ropePairing ?? obj.rope_pairing;
+  if (pairing === undefined) {
+    issues.push({
+      path: "rope_pairing",
+      value: undefined,
+      message: "is required with openPangu's naming, because its codes disagree on the pairing: " +
+        "the transformers-style OpenPanguMoEAttention de-interleaves q_pe and k_pe before " +
+        "rotate_half (interleaved pairs (2i, 2i+1), DeepSeek's), Huawei's omni-infer " +
+        "PanguUltraMoE passes rope_is_neox_style=True (halves); give --pairing interleaved|neox " +
+        '(or the harness key "rope_pairing")',
+    });
+  }
+  const theta = obj.rope_theta;
+  if (theta === undefined) {
+    issues.push({
+      path: "rope_theta",
+      value: undefined,
+      message: "is required with openPangu's naming, because its codes disagree without it: " +
+        `OpenPanguMoEConfig defaults it to ${OPENPANGU_THETA_DEFAULT}, omni-infer's ` +
+        "PanguUltraMoE (and DeepSeek's code) to 10000; state it",
+    });
+  }
+  for (const key of ["rope_scaling", "rope_parameters"]) {
+    const r = obj[key];
+    const type = isRecord(r) ? r.rope_type ?? r.type : undefined;
+    if (isRecord(r) && type !== "default") {
+      issues.push({
+        path: key,
+        value: r,
+        message: "is not read by openPangu's OpenPanguMoEAttention (plain RoPE over rope_theta, " +
+          "softmax scale (attention_qk_dim + attention_qk_rope_dim)^-0.5), while omni-infer's " +
+          "PanguUltraMoE passes it to DeepSeek's MLA (YaRN frequencies and m^2): the codes " +
+          "disagree; remove it (or null) to read the model as its transformers-style code runs it",
+      });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(options.name, issues);
+  const renamed = Object.fromEntries(
+    Object.entries(obj).filter(([key]) => !(key in OPENPANGU_NAMES)),
+  );
+  const toPangu = Object.fromEntries(Object.entries(OPENPANGU_NAMES).map(([p, h]) => [h, p]));
+  let read: SpecReading;
+  try {
+    read = readHf({ ...renamed, ...hfNames }, options);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new ConfigError(
+      options.name,
+      e.issues.map((i) => ({ ...i, path: toPangu[i.path] ?? i.path })),
+    );
+  }
+  return {
+    spec: read.spec,
+    reading: {
+      ...read.reading,
+      defaulted: [{
+        field: "(naming)",
+        value: "openpangu",
+        note: "openPangu-Ultra-MoE's attention_*_dim names read as DeepSeek's (attention_qk_dim " +
+          "= qk_nope_head_dim, attention_qk_rope_dim = qk_rope_head_dim, attention_v_dim = " +
+          "v_head_dim, attention_q_lora_dim / attention_kv_lora_dim = q_lora_rank / " +
+          "kv_lora_rank), as its OpenPanguMoEAttention computes them: softmax scale " +
+          "(qk + rope)^-0.5, plain RoPE, latent norms with eps 1e-6",
+      }, ...read.reading.defaulted.filter((d) => d.field !== "rope_pairing")],
+    },
+  };
+}
+
 /** The HF keys of other models' MLA variants (each changes what the model computes). */
 const HF_MODEL_VARIANT_KEYS: readonly string[] = [
   "qk_latent_layernorm",
@@ -2179,8 +2293,7 @@ export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReadi
   if (format === null) {
     const notMla = notMlaIssues(obj).filter((i) => i.path === "model_type");
     if (notMla.length > 0) throw new ConfigError(options.name, notMla);
-    const pangu = openPanguNamingIssues(obj);
-    if (pangu.length > 0) throw new ConfigError(options.name, pangu);
+    if (openPanguNamingIssues(obj).length > 0) return readOpenPangu(obj, options);
     // another of the harness's files (a caps file, a run report, ...): say which
     const other = wrongFileKindIssue(obj, "model-config");
     if (other !== null) throw new ConfigError(options.name, [other], "not a model config");

@@ -553,10 +553,13 @@ Deno.test("Megatron's dsa variant and multi_latent_attention: sparse read as ind
   );
 });
 
-// openPangu-Ultra-MoE names its MLA widths attention_*_dim. Before, its config was refused as
-// "not an MLA config: expected HF keys ... or Megatron keys", which it is; now each name is
-// given with DeepSeek's name for it.
-Deno.test("openPangu's attention_*_dim names: refused naming DeepSeek's name of each", () => {
+// openPangu-Ultra-MoE names its MLA widths attention_*_dim. It was refused as "not an MLA
+// config" (session < 40), then "not supported" name by name; its attention code
+// (OpenPanguMoEAttention, the model's transformers-style modeling code) is DeepSeek's MLA under
+// those names: softmax_scale = q_head_dim ** (-0.5) with q_head_dim = attention_qk_dim +
+// attention_qk_rope_dim, plain RoPE over config.rope_theta spanning attention_qk_rope_dim, no YaRN.
+// Now read so; what its codes disagree on (pairing, rope_theta's default, a rope_scaling) is asked.
+Deno.test("openPangu's attention_*_dim names: read as its attention code, what its codes disagree on asked", () => {
   const pangu = {
     model_type: "pangu_ultra_moe",
     hidden_size: 64,
@@ -566,16 +569,46 @@ Deno.test("openPangu's attention_*_dim names: refused naming DeepSeek's name of 
     attention_qk_dim: 16,
     attention_qk_rope_dim: 8,
     attention_v_dim: 16,
+    rope_theta: 25600000,
   };
-  const issues = issuesOf(pangu);
-  assert.deepEqual(issues.map((i) => i.path), [
-    "attention_q_lora_dim",
-    "attention_kv_lora_dim",
-    "attention_qk_dim",
-    "attention_qk_rope_dim",
+  const asked = issuesOf(pangu);
+  assert.deepEqual(asked.map((i) => i.path), ["rope_pairing"]);
+  assert.match(asked[0].message, /omni-infer PanguUltraMoE passes rope_is_neox_style=True/);
+  const { spec, reading } = readConfig(pangu, { name: "p", ropePairing: "interleaved" });
+  assert.deepEqual(
+    [spec.qLoraRank, spec.kvLoraRank, spec.qkNopeHeadDim, spec.qkRopeHeadDim, spec.vHeadDim],
+    [16, 32, 16, 8, 16],
+  );
+  // OpenPanguMoEAttention: softmax_scale = (16 + 8) ** -0.5; inv_freq_i = 25600000^(-2i/8).
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(24));
+  assert.equal(spec.yarn, null);
+  assert.deepEqual(spec.invFreq, [0, 1, 2, 3].map((i) => Math.pow(25600000, (-2 * i) / 8)));
+  assert.equal(spec.ropePairing, "interleaved");
+  assert.equal(reading.defaulted[0].field, "(naming)");
+  // the harness key does as --pairing
+  assert.equal(
+    readConfig({ ...pangu, rope_pairing: "neox" }, { name: "p" }).spec.ropePairing,
+    "neox",
+  );
+  // a missing name, theta, a YaRN object or a null q latent: each named in openPangu's terms
+  const { attention_v_dim: _v, rope_theta: _t, ...bare } = pangu;
+  const bad = issuesOf({
+    ...bare,
+    attention_q_lora_dim: null,
+    rope_pairing: "interleaved",
+    rope_scaling: { type: "yarn", factor: 4 },
+  });
+  assert.deepEqual(bad.map((i) => i.path), [
     "attention_v_dim",
+    "attention_q_lora_dim",
+    "rope_theta",
+    "rope_scaling",
   ]);
-  assert.match(issues[1].message, /openPangu's name for DeepSeek's kv_lora_rank/);
+  assert.match(bad[0].message, /DeepSeek's v_head_dim/);
+  assert.match(bad[2].message, /OpenPanguMoEConfig defaults it to 25600000/);
+  // an invalid value is named by openPangu's key, not DeepSeek's
+  const neg = issuesOf({ ...pangu, rope_pairing: "interleaved", attention_kv_lora_dim: -1 });
+  assert.deepEqual(neg.map((i) => i.path), ["attention_kv_lora_dim"]);
 });
 
 Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
