@@ -545,6 +545,31 @@ function mistral4Reading(
 
 const g6 = (v: number) => Number(v.toPrecision(6));
 
+/**
+ * transformers' Mistral4Config fills an absent or null `rope_parameters` with its own default
+ * (YaRN factor 128, original_max_position_embeddings 8192, rope_theta 10000, beta_fast 32,
+ * beta_slow 1, mscale 1, mscale_all_dim 1, llama_4_scaling_beta 0.1) before its parent reads a
+ * legacy `rope_scaling`: a mistral4 config without the object is YaRN with a query temperature
+ * there, which this reader would take for plain RoPE (DeepSeek's default). Refused naming the key.
+ */
+function mistral4RopeIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  if (c.model_type !== MISTRAL4_MODEL_TYPE) return [];
+  if (c.rope_parameters !== undefined && c.rope_parameters !== null) return [];
+  return [{
+    path: "rope_parameters",
+    value: c.rope_parameters,
+    message: `is needed with model_type ${MISTRAL4_MODEL_TYPE}: transformers' Mistral4Config ` +
+      "fills an absent or null rope_parameters with its own default (YaRN factor 128, " +
+      "original_max_position_embeddings 8192, rope_theta 10000, beta_fast 32, beta_slow 1, " +
+      "mscale 1, mscale_all_dim 1, llama_4_scaling_beta 0.1)" +
+      (c.rope_scaling !== undefined && c.rope_scaling !== null
+        ? ", before a transformers-4 rope_scaling is looked at"
+        : "") +
+      ", which this reader would not guess (it would read plain RoPE); state rope_parameters, " +
+      "as Mistral Small 4's published config does",
+  }];
+}
+
 /** HF YaRN defaults of modeling_deepseek.py's DeepseekV3YarnRotaryEmbedding. */
 const HF_YARN_DEFAULTS = {
   original_max_position_embeddings: 4096,
@@ -1197,7 +1222,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
-  issues.push(...mistral4.issues);
+  issues.push(...mistral4.issues, ...mistral4RopeIssues(c));
   const minicpm3 = readMiniCpm3(c, rope.longrope, ropeObject);
   issues.push(...minicpm3.issues);
   if (c.mla_use_nope === true && rope.longrope !== null) {

@@ -408,6 +408,22 @@ Deno.test("mistral4: softmax without YaRN m^2, the query temperature refused pas
       .map((i) => i.path),
     ["rope_parameters.original_max_position_embeddings"],
   );
+  // transformers' Mistral4Config.__post_init__ fills an absent or null rope_parameters with
+  // YaRN factor 128, original 8192, llama_4_scaling_beta 0.1. Before, such a config was read as
+  // plain RoPE (inv_freq 10000^(-2i/d), no temperature): another model. Now refused by name.
+  const { rope_parameters: _rp, ...noRope } = small4;
+  for (const cfg of [noRope, { ...noRope, rope_parameters: null }]) {
+    const missing = issuesOf(cfg);
+    assert.deepEqual(missing.map((i) => i.path), ["rope_parameters"]);
+    assert.match(missing[0].message, /YaRN factor 128, original_max_position_embeddings 8192/);
+  }
+  assert.match(
+    issuesOf({ ...noRope, rope_scaling: scaling }).find((i) => i.path === "rope_parameters")!
+      .message,
+    /before a transformers-4 rope_scaling is looked at/,
+  );
+  // another model_type without RoPE keys is plain RoPE, as before
+  assert.equal(readConfig({ ...noRope, model_type: "deepseek_v3" }, { name: "c" }).spec.yarn, null);
   // partial_rotary_factor rope / (nope + rope) is Mistral 4's full rope width; another is not.
   const wrong = {
     ...small4,
