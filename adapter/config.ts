@@ -1184,7 +1184,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       }); give one`,
     });
   }
-  if (c.mla_use_nope === true && rope.yarn !== null) {
+  if (c.mla_use_nope === true && rope.yarn !== null && nopeUnreadIssues(c).length === 0) {
     issues.push({
       path: "mla_use_nope",
       value: true,
@@ -1218,7 +1218,12 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "or remove the key",
     });
   }
-  issues.push(...longcatScaleIssues(c), ...longcatWidthIssues(c), ...kimiLinearNopeIssues(c));
+  issues.push(
+    ...longcatScaleIssues(c),
+    ...longcatWidthIssues(c),
+    ...kimiLinearNopeIssues(c),
+    ...nopeUnreadIssues(c),
+  );
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
@@ -1745,6 +1750,37 @@ function kimiNopeYarn(
           : ""),
     },
   };
+}
+
+/**
+ * model_types whose attention code never reads `mla_use_nope` and rotates the qk_rope_head_dim
+ * channels whatever it says, with the code that does: `mla_use_nope: true` in such a config is
+ * no key of that model (it is Kimi's), so reading it as NoPE would be another model's layer.
+ */
+const NOPE_UNREAD: Readonly<Record<string, string>> = {
+  deepseek_v2: "DeepSeek-V2's modeling_deepseek.py and transformers' DeepseekV2Attention",
+  deepseek_v3: "DeepSeek-V3's modeling_deepseek.py and transformers' DeepseekV3Attention",
+  deepseek_v32: "transformers' DeepseekV32Attention",
+  kimi_k2: "Kimi-K2's modeling_deepseek.py (DeepSeek-V3's code)",
+  glm4_moe_lite: "transformers' Glm4MoeLiteAttention (DeepseekV3Attention)",
+  glm_moe_dsa: "transformers' GlmMoeDsaAttention",
+  longcat_flash: "transformers' LongcatFlashMLA and vLLM's longcat_flash",
+  mistral4: "transformers' Mistral4Attention",
+  minicpm3: "MiniCPM3's modeling_minicpm.py and transformers' MiniCPM3Attention",
+};
+
+/** `mla_use_nope: true` under a model_type whose code rotates regardless: refused by name. */
+function nopeUnreadIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  if (c.mla_use_nope !== true || c.model_type === undefined) return [];
+  if (!Object.hasOwn(NOPE_UNREAD, c.model_type)) return [];
+  return [{
+    path: "mla_use_nope",
+    value: true,
+    message: `is not read by ${NOPE_UNREAD[c.model_type]} (model_type ${c.model_type}): that ` +
+      "code rotates the qk_rope_head_dim channels whatever the key says, so read as NoPE it would be " +
+      `another model's layer; remove it, or give model_type ${KIMI_LINEAR_MODEL_TYPE} (Kimi's ` +
+      "NoPE MLA, whose code reads it)",
+  }];
 }
 
 /**

@@ -134,6 +134,32 @@ Deno.test("kimi_linear with mla_use_nope and a YaRN rope_scaling: read as its co
   );
 });
 
+// mla_use_nope is Kimi's key: DeepSeek-V3's modeling_deepseek.py and transformers'
+// DeepseekV3Attention (and the other DeepSeek-family classes) never read it and rotate q_pe / k_pe
+// whatever it says. Before, a deepseek_v3 config with the key was read as NoPE (inv_freq all 0,
+// scale 1/sqrt(k)): another model's layer. Now refused naming the key and the code.
+Deno.test("mla_use_nope under a model_type whose code never reads it is refused, naming the code", async () => {
+  const raw = await rawFixture("hf_kimi_linear_like_config.json");
+  for (const model_type of ["deepseek_v3", "deepseek_v2", "glm_moe_dsa", "mistral4"]) {
+    const e = configError(() => readConfig({ ...raw, model_type }, { name: "c" }));
+    assert.ok(e.issues.some((i) => i.path === "mla_use_nope"), model_type);
+    const issue = e.issues.find((i) => i.path === "mla_use_nope")!;
+    assert.match(issue.message, new RegExp(`^is not read by .*\\(model_type ${model_type}\\)`));
+  }
+  // one refusal, not two, beside a YaRN object
+  const yarn = configError(() =>
+    readConfig({
+      ...raw,
+      model_type: "deepseek_v3",
+      rope_scaling: { type: "yarn", factor: 40, mscale: 1, mscale_all_dim: 1 },
+    }, { name: "c" })
+  );
+  assert.deepEqual(yarn.issues.map((i) => i.path), ["mla_use_nope"]);
+  // Kimi Linear's own type and no model_type read it as before
+  assert.equal(readConfig(raw, { name: "c" }).spec.mlaUseNope, true);
+  assert.equal(readConfig({ ...raw, model_type: undefined }, { name: "c" }).spec.mlaUseNope, true);
+});
+
 Deno.test("mla_use_nope: every rotation of the float64 reference is the identity", () => {
   const nope = withParams(presetSpec("tiny"), { mlaUseNope: true });
   const roped = presetSpec("tiny");
