@@ -1223,6 +1223,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...longcatWidthIssues(c),
     ...kimiLinearNopeIssues(c),
     ...nopeUnreadIssues(c),
+    ...unreadVariantIssues(c),
   );
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
@@ -1753,9 +1754,11 @@ function kimiNopeYarn(
 }
 
 /**
- * model_types whose attention code never reads `mla_use_nope` and rotates the qk_rope_head_dim
- * channels whatever it says, with the code that does: `mla_use_nope: true` in such a config is
- * no key of that model (it is Kimi's), so reading it as NoPE would be another model's layer.
+ * model_types of the DeepSeek family with the attention code that runs each: none of them reads
+ * Kimi's `mla_use_nope` or `mla_use_output_gate` (they rotate the qk_rope_head_dim channels and
+ * gate nothing whatever the keys say), and only longcat_flash reads LongCat's `mla_scale_*`.
+ * Such a key in such a config is no key of that model, so reading it would be another model's
+ * layer (unreadVariantIssues).
  */
 const NOPE_UNREAD: Readonly<Record<string, string>> = {
   deepseek_v2: "DeepSeek-V2's modeling_deepseek.py and transformers' DeepseekV2Attention",
@@ -1777,10 +1780,40 @@ function nopeUnreadIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
     path: "mla_use_nope",
     value: true,
     message: `is not read by ${NOPE_UNREAD[c.model_type]} (model_type ${c.model_type}): that ` +
-      "code rotates the qk_rope_head_dim channels whatever the key says, so read as NoPE it would be " +
-      `another model's layer; remove it, or give model_type ${KIMI_LINEAR_MODEL_TYPE} (Kimi's ` +
+      "code rotates the qk_rope_head_dim channels whatever the key says, so read as NoPE it would " +
+      `be another model's layer; remove it, or give model_type ${KIMI_LINEAR_MODEL_TYPE} (Kimi's ` +
       "NoPE MLA, whose code reads it)",
   }];
+}
+
+/**
+ * Kimi K3's output gate and LongCat-Flash's latent scaling set to true under a DeepSeek-family
+ * model_type whose code does not read them (the scaling only longcat_flash reads): refused by
+ * name, as {@link nopeUnreadIssues}, rather than read into the layer.
+ */
+function unreadVariantIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  const type = c.model_type;
+  if (type === undefined || !Object.hasOwn(NOPE_UNREAD, type)) return [];
+  const keys: [string, boolean, string][] = [
+    ["mla_use_output_gate", c.mla_use_output_gate === true, `${KIMI_LINEAR_MODEL_TYPE} (Kimi K3)`],
+    [
+      "mla_scale_q_lora",
+      c.mla_scale_q_lora === true && type !== LONGCAT_MODEL_TYPE,
+      "longcat_flash",
+    ],
+    [
+      "mla_scale_kv_lora",
+      c.mla_scale_kv_lora === true && type !== LONGCAT_MODEL_TYPE,
+      "longcat_flash",
+    ],
+  ];
+  return keys.filter(([, set]) => set).map(([key, , reader]) => ({
+    path: key,
+    value: true,
+    message: `is not read by ${NOPE_UNREAD[type]} (model_type ${type}), whose layer has no such ` +
+      `${key === "mla_use_output_gate" ? "gate" : "scaling"}: read, it would be another model's ` +
+      `layer; remove it, or give model_type ${reader}, whose code reads it`,
+  }));
 }
 
 /**

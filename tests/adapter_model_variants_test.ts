@@ -464,6 +464,18 @@ Deno.test("LongCat-Flash: mla_scale_* absent or false is refused where transform
     readConfig({ ...bare, model_type: "deepseek_v3" }, { name: "c" }).spec.qLatentScale,
     undefined,
   );
+  // LongCat's keys (and Kimi K3's gate) under a DeepSeek-family model_type whose code never
+  // reads them were read into the layer (the latents scaled by sqrt(hidden / rank)); refused now.
+  const v3 = configError(() =>
+    readConfig({ ...raw, model_type: "deepseek_v3", mla_use_output_gate: true }, { name: "c" })
+  );
+  assert.deepEqual(v3.issues.map((i) => i.path), [
+    "mla_use_output_gate",
+    "mla_scale_q_lora",
+    "mla_scale_kv_lora",
+  ]);
+  assert.match(v3.issues[1].message, /give model_type longcat_flash, whose code reads it/);
+  assert.match(v3.issues[0].message, /give model_type kimi_linear \(Kimi K3\)/);
 });
 
 // transformers' LongcatFlashConfig keeps head_dim as a field of its own (default 64, not derived
@@ -503,9 +515,10 @@ Deno.test("LongCat-Flash: head_dim or qk_head_dim apart from the widths, or no r
     }).spec.ropeTheta,
     1e7,
   );
-  // another model_type reads head_dim as a note, as before
+  // another model_type (without LongCat's scaling keys) reads head_dim as a note, as before
+  const { mla_scale_q_lora: _q, mla_scale_kv_lora: _kv, ...unscaled } = raw;
   assert.equal(
-    readConfig({ ...raw, model_type: "deepseek_v3", head_dim: 128 }, { name: "c" }).spec
+    readConfig({ ...unscaled, model_type: "deepseek_v3", head_dim: 128 }, { name: "c" }).spec
       .qkRopeHeadDim,
     64,
   );
