@@ -1589,6 +1589,9 @@ const ALWAYS_INTERLEAVED: Readonly<Record<string, string>> = {
   deepseek_v32: "transformers' DeepseekV32Attention",
   glm_moe_dsa: "transformers' GlmMoeDsaAttention",
   longcat_flash: "transformers' LongcatFlashMLA",
+  // Kimi-K2's config maps to its repository's modeling_deepseek.py (DeepSeek-V3's code, which
+  // de-interleaves q_pe/k_pe and applies rotate_half); transformers has no kimi_k2 class.
+  kimi_k2: "Kimi-K2's modeling_deepseek.py (DeepSeek-V3's code)",
 };
 
 /**

@@ -35,7 +35,11 @@ function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
 // DeepseekV2Config has no such key, DeepseekV2Attention rotates complex pairs (apply_rotary_emb)
 // and DeepSeek-V2's modeling_deepseek.py de-interleaves q_pe/k_pe first; it was read as NeoX.
 Deno.test("rope_interleave: false is refused where the model's code always interleaves", () => {
-  for (const model_type of ["deepseek_v2", "deepseek_v32", "glm_moe_dsa", "longcat_flash"]) {
+  // Kimi-K2 (kimi_k2) runs its repository's modeling_deepseek.py, which never reads the key and
+  // always interleaves (was read as NeoX halves with false).
+  for (
+    const model_type of ["deepseek_v2", "deepseek_v32", "glm_moe_dsa", "longcat_flash", "kimi_k2"]
+  ) {
     // LongCat-Flash's config states its latent scaling (longcatScaleIssues), a head_dim equal to
     // qk_rope_head_dim and its rope_theta (longcatWidthIssues).
     const base = model_type === "longcat_flash"
