@@ -23,7 +23,7 @@ import { longropeInvFreq, yarnGetMscale } from "./rope.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import { isRecord } from "../util/is_record.ts";
 import type { MlaSpec, QueryTemperature, RopePairing, YarnParams } from "./types.ts";
-import { readMiniCpm3 } from "./config_minicpm3.ts";
+import { MINICPM3_MODEL_TYPE, readMiniCpm3 } from "./config_minicpm3.ts";
 
 /**
  * Which RoPE shape of an HF config was read: transformers-4 `rope_scaling` (with
@@ -1231,6 +1231,20 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
   issues.push(...mistral4.issues, ...mistral4RopeIssues(c));
   const minicpm3 = readMiniCpm3(c, rope.longrope, ropeObject);
   issues.push(...minicpm3.issues);
+  // MiniCPM3's modeling_minicpm.py (MiniCPMAttention._init_rope) builds linear, dynamic or
+  // longrope RoPE and raises "Unknown RoPE scaling type" on any other; its softmax scale is
+  // (nope + rope)^-0.5 whatever the RoPE. Read with DeepSeek's YaRN (m^2 in the softmax), such a
+  // config would be no code's layer.
+  if (c.model_type === MINICPM3_MODEL_TYPE && rope.yarn !== null) {
+    issues.push({
+      path: `${ropeObject}.${c.rope_parameters ? "rope_type" : "type"}`,
+      value: chosen?.rope_type ?? (c.rope_scaling ? ropeTypeOf(c.rope_scaling) : undefined),
+      message: `is not a RoPE type MiniCPM3's code runs: modeling_minicpm.py builds linear, ` +
+        'dynamic or longrope RoPE and raises "Unknown RoPE scaling type" on YaRN (its softmax ' +
+        "scale is (nope + rope)^-0.5 whatever the RoPE, where DeepSeek's YaRN reading would " +
+        'multiply m^2 in); use "longrope" (MiniCPM3\'s) or no scaling',
+    });
+  }
   if (c.mla_use_nope === true && rope.longrope !== null) {
     issues.push({
       path: "mla_use_nope",

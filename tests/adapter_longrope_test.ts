@@ -198,6 +198,31 @@ Deno.test("MiniCPM3: where its code and transformers' disagree, or a key is unre
     }, { name: "yarn" })
   );
   assert.ok(yarn.issues.some((i) => i.path === "rope_scaling.short_factor"));
+  // MiniCPM3 with YaRN: its modeling_minicpm.py raises "Unknown RoPE scaling type" (it builds
+  // linear, dynamic or longrope) and its softmax is (nope + rope)^-0.5 whatever the RoPE. Before,
+  // it was read with DeepSeek's YaRN: softmax m^2 / sqrt(24) = 0.264642 (m = 0.1 ln 4 + 1), not
+  // 1/sqrt(24) = 0.204124, and YaRN frequencies. Now refused naming the type.
+  for (const shape of ["rope_scaling", "rope_parameters"] as const) {
+    const yarnKeys = {
+      factor: 4,
+      original_max_position_embeddings: 16,
+      mscale: 1,
+      mscale_all_dim: 1,
+    };
+    const mc = await raw(TINY);
+    delete mc.rope_scaling;
+    const obj = shape === "rope_scaling"
+      ? { ...mc, rope_scaling: { type: "yarn", ...yarnKeys } }
+      : { ...mc, rope_parameters: { rope_type: "yarn", rope_theta: 10000, ...yarnKeys } };
+    const e = configError(() => readConfig(obj, { name: "mc-yarn" }));
+    const typeKey = shape === "rope_scaling" ? "type" : "rope_type";
+    assert.deepEqual(
+      e.issues.map((i) => i.path),
+      [`${shape}.${typeKey}`],
+      JSON.stringify(e.issues),
+    );
+    assert.match(e.issues[0].message, /raises "Unknown RoPE scaling type"/);
+  }
   // a DeepSeek-style config still needs v_head_dim
   const { v_head_dim: _, ...noV } = {
     ...(await raw(TINY)),
