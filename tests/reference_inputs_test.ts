@@ -10,6 +10,7 @@ import {
   makeLayerWeights,
   paddingRows,
 } from "../reference/inputs.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 import { countNaN } from "./reference_util.ts";
 
 const std = (t: Float64Array) => {
@@ -99,4 +100,45 @@ Deno.test("inputs: hidden states, with padding rows poisoned when a layout is gi
   assert.equal(countNaN(x.subarray(16, 24)), 8);
   assert.equal(countNaN(makeHiddenStates(5, 8, { seed: 2 })), 0);
   assert.equal(countNaN(makeHiddenStates(5, 8, { seed: 2, layout, poison: false })), 0);
+});
+
+Deno.test("inputs: the numbers are those the committed baselines were made with (digests from before the fill loops were sped up)", async () => {
+  // sha256 (16 hex digits) of each tensor's float64 bytes, computed with the generator of
+  // 60d362a (one value at a time), before session 61 made its fill loops faster: a changed
+  // number here changes every baseline's inputs.
+  const d = (t: ArrayBufferView) => sha256Hex16(t);
+  const a = makeAttentionInputs(
+    presetSpec("tiny"),
+    normalizeLayout({ kind: "bshd", batch: 2, seqQ: 2, seqK: 37, kvLens: [37, 20], causal: true }),
+    { seed: 3141 },
+  );
+  assert.deepEqual(
+    {
+      qNope: await d(a.qNope),
+      qPe: await d(a.qPe),
+      latent: await d(a.latent),
+      kPe: await d(a.kPe),
+      wKvB: await d(a.wKvB),
+    },
+    {
+      qNope: "af7c7e0ad40dbf29",
+      qPe: "6d9744e18b2a3c6e",
+      latent: "08cb22c015f9400c",
+      kPe: "8a0c2b6fd482e93a",
+      wKvB: "34e20237562de79a",
+    },
+  );
+  const w = makeLayerWeights(presetSpec("tiny-yarn"), { seed: 77 });
+  const got: Record<string, string> = {};
+  for (const [k, v] of Object.entries(w)) got[k] = await d(v);
+  assert.deepEqual(got, {
+    qAProj: "0232db3929013fba",
+    qANorm: "c1a30b30b3afad17",
+    qBProj: "b378db4bd41f078a",
+    kvAProj: "6db779a79bc7f7ee",
+    kvANorm: "61bbad1bd2bb3e77",
+    kvBProj: "7f696caf7562948c",
+    oProj: "d532b51f9d67ec65",
+  });
+  assert.equal(await d(makeHiddenStates(5, 64, { seed: 4294967295 })), "e9842b3eb1f69078");
 });

@@ -152,3 +152,100 @@ Deno.test("prng: int() is in range and roughly uniform; bad seeds throw", () => 
   assert.throws(() => makePrng(1.5), RangeError);
   assert.throws(() => makePrng(2 ** 60), RangeError);
 });
+
+/**
+ * The generator as it was before its fill loops were sped up (session 61): one value at a
+ * time, the state in four numbers, the Box-Muller spare in a `number | null`. Kept here only
+ * to hold the fast loops to its numbers, bit for bit.
+ */
+function perValueGenerator(seed: number, name: string) {
+  const [z1, z2] = splitmix64(streamSeed(seed, name), 2);
+  let s0 = Number(z1 & 0xffffffffn) | 0, s1 = Number(z1 >> 32n) | 0;
+  let s2 = Number(z2 & 0xffffffffn) | 0, s3 = Number(z2 >> 32n) | 0;
+  let spare: number | null = null;
+  const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
+  const next = () => {
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return result;
+  };
+  const uniform = () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+  const normal = () => {
+    if (spare !== null) {
+      const z = spare;
+      spare = null;
+      return z;
+    }
+    const u1 = 1 - uniform();
+    const u2 = uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  };
+  return { next, uniform, normal };
+}
+
+Deno.test("prng: the fill loops give the numbers of the one-value-at-a-time generator, bit for bit", () => {
+  const same = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => {
+    assert.equal(got.length, want.length, what);
+    for (let i = 0; i < want.length; i++) {
+      if (!Object.is(got[i], want[i])) assert.fail(`${what}: [${i}] ${got[i]} != ${want[i]}`);
+    }
+  };
+  // Long fills, even and odd, as the input generators make them.
+  for (const [n, mean, std] of [[20001, 0, 1], [4096, 1, 0.1], [777, 0, 1 / Math.sqrt(512)]]) {
+    const old = perValueGenerator(5, "attention.latent");
+    const want = Float64Array.from({ length: n }, () => mean + std * old.normal());
+    same(
+      makePrng(5, "attention.latent").fillNormal(new Float64Array(n), { mean, std }),
+      want,
+      `n ${n}`,
+    );
+  }
+  // Interleaved: a spare left by an odd fill is the next value of normal() or of the next
+  // fill; uniforms and raw outputs continue the same stream; Float32Array rounds the same.
+  const g = makePrng(-12, "mixed");
+  const old = perValueGenerator(-12, "mixed");
+  const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
+  const steps: [string, () => ArrayLike<number>, () => ArrayLike<number>][] = [
+    [
+      "fill 7",
+      () => g.fillNormal(new Float64Array(7)),
+      () => Array.from({ length: 7 }, old.normal),
+    ],
+    ["normal", () => [g.normal()], () => [old.normal()]],
+    [
+      "fill 3",
+      () => g.fillNormal(new Float64Array(3)),
+      () => Array.from({ length: 3 }, old.normal),
+    ],
+    ["fill 0", () => g.fillNormal(new Float64Array(0)), () => []],
+    ["fill 1", () => g.fillNormal(new Float64Array(1)), () => [old.normal()]],
+    [
+      "f32 fill 5, std 3",
+      () => g.fillNormal(new Float32Array(5), { std: 3 }),
+      () => f32(Array.from({ length: 5 }, () => 3 * old.normal())),
+    ],
+    ["normal x3", () => [g.normal(), g.normal(), g.normal()], () => [0, 0, 0].map(old.normal)],
+    ["uniform", () => [g.uniform()], () => [old.uniform()]],
+    ["uint32", () => [g.nextUint32(), g.nextUint32()], () => [old.next(), old.next()]],
+    [
+      "fillUniform 5 in [-2, 5)",
+      () => g.fillUniform(new Float64Array(5), { low: -2, high: 5 }),
+      () => Array.from({ length: 5 }, () => -2 + 7 * old.uniform()),
+    ],
+    [
+      "f32 fillUniform 3",
+      () => g.fillUniform(new Float32Array(3)),
+      () => f32(Array.from({ length: 3 }, old.uniform)),
+    ],
+    ["normal after uniforms", () => [g.normal(), g.normal()], () => [old.normal(), old.normal()]],
+  ];
+  for (const [what, got, want] of steps) same(got(), want(), what);
+});

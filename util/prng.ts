@@ -102,8 +102,32 @@ export function streamSeed(seed: number, name = ""): bigint {
   return mix64(BigInt.asUintN(64, BigInt(seed))) ^ fnv1a64(name);
 }
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
+/**
+ * One xoshiro128** step on `s` (the four state words as int32, advanced in place): the
+ * output as an int32 (`>>> 0` for the unsigned value). The one copy of the step, shared by
+ * {@link Prng.nextUint32} and the fill loops (V8 inlines it; the state in an Int32Array
+ * and not in fields keeps each word an untagged int32).
+ */
+function step(s: Int32Array): number {
+  const s1 = s[1];
+  const m = Math.imul(s1, 5);
+  const result = Math.imul((m << 7) | (m >>> 25), 9);
+  const t = s1 << 9;
+  s[2] ^= s[0];
+  s[3] ^= s1;
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  const s3 = s[3];
+  s[3] = (s3 << 11) | (s3 >>> 21);
+  return result;
+}
+
+/** A uniform float64 in [0, 1) from two steps (53 bits), as {@link Prng.uniform}. */
+function uniformOf(s: Int32Array): number {
+  const a = step(s) >>> 5;
+  const b = step(s) >>> 6;
+  return (a * 67108864 + b) / 9007199254740992;
 }
 
 /** Options of {@link Prng.fillNormal}. */
@@ -134,18 +158,16 @@ export interface FillUniformOptions {
  * ```
  */
 export class Prng {
-  #s0: number;
-  #s1: number;
-  #s2: number;
-  #s3: number;
-  #spare: number | null = null;
+  /** The four state words (int32). */
+  readonly #s = new Int32Array(4);
+  /** The cached second value of the last Box-Muller pair, while `#hasSpare`. */
+  #spare = 0;
+  #hasSpare = false;
 
   private constructor(state: readonly number[]) {
-    this.#s0 = state[0] | 0;
-    this.#s1 = state[1] | 0;
-    this.#s2 = state[2] | 0;
-    this.#s3 = state[3] | 0;
-    if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) {
+    for (let i = 0; i < 4; i++) this.#s[i] = state[i] | 0;
+    const s = this.#s;
+    if ((s[0] | s[1] | s[2] | s[3]) === 0) {
       throw new RangeError("xoshiro128** state must not be all zero");
     }
   }
@@ -176,16 +198,7 @@ export class Prng {
    * ```
    */
   nextUint32(): number {
-    const s1 = this.#s1;
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    this.#s2 ^= this.#s0;
-    this.#s3 ^= s1;
-    this.#s1 ^= this.#s2;
-    this.#s0 ^= this.#s3;
-    this.#s2 ^= t;
-    this.#s3 = rotl(this.#s3, 11);
-    return result;
+    return step(this.#s) >>> 0;
   }
 
   /**
@@ -198,9 +211,7 @@ export class Prng {
    * ```
    */
   uniform(): number {
-    const a = this.nextUint32() >>> 5;
-    const b = this.nextUint32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
+    return uniformOf(this.#s);
   }
 
   /**
@@ -213,16 +224,17 @@ export class Prng {
    * ```
    */
   normal(): number {
-    if (this.#spare !== null) {
-      const z = this.#spare;
-      this.#spare = null;
-      return z;
+    if (this.#hasSpare) {
+      this.#hasSpare = false;
+      return this.#spare;
     }
-    const u1 = 1 - this.uniform();
-    const u2 = this.uniform();
+    const s = this.#s;
+    const u1 = 1 - uniformOf(s);
+    const u2 = uniformOf(s);
     const r = Math.sqrt(-2 * Math.log(u1));
     const theta = 2 * Math.PI * u2;
     this.#spare = r * Math.sin(theta);
+    this.#hasSpare = true;
     return r * Math.cos(theta);
   }
 
@@ -238,7 +250,28 @@ export class Prng {
   fillNormal<T extends Float64Array | Float32Array>(out: T, options: FillNormalOptions = {}): T {
     const mean = options.mean ?? 0;
     const std = options.std ?? 1;
-    for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.#hasSpare) {
+      this.#hasSpare = false;
+      out[i++] = mean + std * this.#spare;
+    }
+    // normal()'s pairs without its per-value call and cache: the same values, in order.
+    const s = this.#s;
+    for (; i < n; i += 2) {
+      const u1 = 1 - uniformOf(s);
+      const u2 = uniformOf(s);
+      const r = Math.sqrt(-2 * Math.log(u1));
+      const theta = 2 * Math.PI * u2;
+      out[i] = mean + std * (r * Math.cos(theta));
+      const second = r * Math.sin(theta);
+      if (i + 1 < n) {
+        out[i + 1] = mean + std * second;
+      } else {
+        this.#spare = second;
+        this.#hasSpare = true;
+      }
+    }
     return out;
   }
 
@@ -254,7 +287,8 @@ export class Prng {
   fillUniform<T extends Float64Array | Float32Array>(out: T, options: FillUniformOptions = {}): T {
     const low = options.low ?? 0;
     const high = options.high ?? 1;
-    for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * this.uniform();
+    const s = this.#s;
+    for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * uniformOf(s);
     return out;
   }
 
