@@ -52,10 +52,39 @@ Deno.test("suite_timeline: module spans from deno test's lines, coloured or not,
     [10, "../other/d_test.ts => three ... ok (1s)"],
     [12, "../other/d_test.ts => four ... ok (1s)"],
   ]);
+  // A module starts at its running line, or earlier when a result's duration says so: b's
+  // test "two" ended at 3 s after 3 s; d's "three" began at 9 s.
   assert.deepEqual(spans, [
     { module: "a_test.ts", first: 0.2, last: 9 },
-    { module: "b_test.ts", first: 0.3, last: 3 },
-    { module: "d_test.ts", first: 10, last: 12 },
+    { module: "b_test.ts", first: 0, last: 3 },
+    { module: "d_test.ts", first: 9, last: 12 },
+  ]);
+});
+
+Deno.test("suite_timeline: a --parallel module whose first result comes after a long test spans that test", () => {
+  // deno test --parallel prints no running line: the smoke matrix's module printed its first
+  // line when its 83 s test ended, and read as spanning 0 s (left out of the longest spans).
+  const lines: [number, string][] = [
+    [5, "./tests/a_test.ts => quick ... ok (1s)"],
+    [40, "./tests/a_test.ts => slow ... ok (30s)"],
+    [90, "./tests/smoke_test.ts => the smoke matrix passes ... ok (1m23s)"],
+    [90.1, "./tests/smoke_test.ts => no drift ... ok (87ms)"],
+    [91, "./tests/c_test.ts => longer than the stamp ... ok (2m)"],
+  ];
+  assert.deepEqual(moduleSpans(lines), [
+    { module: "c_test.ts", first: 0, last: 91 }, // not before the start
+    { module: "smoke_test.ts", first: 7, last: 90.1 },
+    { module: "a_test.ts", first: 4, last: 40 },
+  ]);
+  const summary = summarizeTimeline({ code: 0, wallS: 92, samples: [], lines }, {
+    bucket: 30,
+    top: 2,
+  });
+  const at = summary.indexOf("longest module spans (first test's start to last result line, s):");
+  assert.ok(at > 0, summary.join("\n"));
+  assert.deepEqual(summary.slice(at + 1, at + 3), [
+    "    91  c_test.ts (0-91)",
+    "    83  smoke_test.ts (7-90)",
   ]);
 });
 
@@ -103,7 +132,7 @@ Deno.test("suite_timeline: one module's deno test (the GL fallback's runner) giv
     [0, "test_runner: GL fallback (DENO_WEBGPU_BACKEND=gl was set): 2 modules ...; 1 at once"],
     [1, "test_runner: [1/2] tests/a_test.ts"],
     [1.5, "running 2 tests from ./tests/a_test.ts"],
-    [2, `one ... ${ESC}[32mok${ESC}[0m ${ESC}[0m${ESC}[38;5;245m(2s)${ESC}[0m`],
+    [2, `one ... ${ESC}[32mok${ESC}[0m ${ESC}[0m${ESC}[38;5;245m(500ms)${ESC}[0m`],
     [3, "two ..."],
     [4, "  inner ... ok (1s)"],
     [6, "two ... FAILED (3s)"],
@@ -116,7 +145,7 @@ Deno.test("suite_timeline: one module's deno test (the GL fallback's runner) giv
     [7.2, "lone ... ok (9s)"], // after a summary: no module's
   ];
   assert.deepEqual(moduleTestTimes(lines.map(([, l]) => l)), [
-    { module: "a_test.ts", tests: 2, seconds: 5 },
+    { module: "a_test.ts", tests: 2, seconds: 3.5 },
     { module: "b_test.ts", tests: 1, seconds: 0.5 },
   ]);
   assert.deepEqual(moduleSpans(lines), [
@@ -138,7 +167,7 @@ Deno.test("suite_timeline: one module's deno test (the GL fallback's runner) giv
     ),
     summary.join("\n"),
   );
-  assert.ok(summary.includes("     5  a_test.ts (2 tests)"), summary.join("\n"));
+  assert.ok(summary.includes("     4  a_test.ts (2 tests)"), summary.join("\n"));
 });
 
 Deno.test("suite_timeline: a real command's lines are stamped in order and its exit code kept", async () => {

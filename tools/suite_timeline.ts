@@ -4,7 +4,8 @@
  * `--interval` seconds (from /proc/stat: the share of CPU time not idle or waiting on I/O,
  * over all CPUs). At the end it prints the command's wall time, the CPUs' busy share over the
  * run and per `--bucket` seconds, the test modules that spanned longest (from their first
- * to their last result line), and those with the most test time (the sum of their tests'
+ * test's start, a result line's stamp less the test's duration, to their last result line),
+ * and those with the most test time (the sum of their tests'
  * durations, whatever ran beside them: a cold and a warm run's lists compared give what
  * compiling costs each module). docs/benchmarks.md (session 40) used it to find that two modules
  * at once left the CPUs idle 9% of a run on an empty shader cache. It reads both of deno test's
@@ -103,10 +104,16 @@ export function bucketBusy(
   }));
 }
 
-/** A test module's first and last result line, in seconds since the start. */
+/** A test module's span, in seconds since the start. */
 export interface ModuleSpan {
   module: string;
+  /**
+   * When it started: its `running` line, or earlier, a top-level result line's stamp less
+   * that test's duration (with `--parallel` a module prints no `running` line, and its first
+   * line comes when its first test ends).
+   */
   first: number;
+  /** Its last result line. */
   last: number;
 }
 
@@ -164,26 +171,33 @@ function moduleLines<T>(lines: readonly (readonly [T, string])[]): [T, ModuleLin
  * Each test module's span from stamped lines (`[seconds, line]`): a module is named by deno
  * test's `running N tests from ./tests/x_test.ts` and its result lines (`./tests/x_test.ts =>
  * name ... ok` as it prints them with `--parallel`, `name ... ok` after the `running` line in
- * one module's `deno test`), colours removed. Longest first.
+ * one module's `deno test`), colours removed. A module starts at its `running` line or, if
+ * earlier, at a top-level result's stamp less that test's duration. Longest first.
  *
  * @example
  * ```ts
  * import { moduleSpans } from "./suite_timeline.ts";
  * moduleSpans([
  *   [0.5, "running 2 tests from ./tests/a_test.ts"],
- *   [1, "./tests/a_test.ts => one ... ok (1s)"],
- *   [4, "./tests/a_test.ts => two ... ok (3s)"],
+ *   [2, "./tests/a_test.ts => one ... ok (1s)"],
+ *   [4, "./tests/a_test.ts => two ... ok (2s)"],
  *   [5, "ok | 2 passed | 0 failed (4s)"],
+ *   [90, "./tests/b_test.ts => smoke ... ok (1m23s)"], // --parallel: no running line
  * ]);
- * // [{ module: "a_test.ts", first: 0.5, last: 4 }]
+ * // [{ module: "b_test.ts", first: 7, last: 90 }, { module: "a_test.ts", first: 0.5, last: 4 }]
  * ```
  */
 export function moduleSpans(lines: readonly (readonly [number, string])[]): ModuleSpan[] {
   const spans = new Map<string, ModuleSpan>();
-  for (const [t, { module }] of moduleLines(lines)) {
+  for (const [t, { module, duration }] of moduleLines(lines)) {
+    // A result comes when its test ends: the test began its duration earlier. From the
+    // result lines alone, a module whose first test ran 83 s (the smoke matrix's) spanned 0 s.
+    const began = Math.max(0, t - (duration === null ? 0 : durationSeconds(duration) ?? 0));
     const s = spans.get(module);
-    if (s) s.last = t;
-    else spans.set(module, { module, first: t, last: t });
+    if (s) {
+      s.first = Math.min(s.first, began);
+      s.last = t;
+    } else spans.set(module, { module, first: began, last: t });
   }
   return [...spans.values()].sort((a, b) => b.last - b.first - (a.last - a.first));
 }
@@ -223,7 +237,7 @@ export interface ModuleTestTime {
  * after the module's `running` line, as one module's `deno test` prints it on the GL
  * fallback; a step's line, with a second ` ... ` or indented, is inside its test's time and
  * not counted again), colours removed. Unlike
- * a module's span (first to last line), this is the module's own work, whatever ran beside
+ * a module's span (first test's start to last line), this is the module's own work, whatever ran beside
  * it. Largest first.
  *
  * @example
@@ -385,7 +399,7 @@ export function summarizeTimeline(
         "once and printed each one's output whole when it ended; DENO_JOBS=1 shows them)",
     );
   } else if (spans.length) {
-    out.push(`longest module spans (first to last result line, s):`);
+    out.push(`longest module spans (first test's start to last result line, s):`);
     for (const s of spans) {
       out.push(
         `  ${(s.last - s.first).toFixed(0).padStart(4)}  ${s.module} (${s.first.toFixed(0)}-${
