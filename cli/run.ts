@@ -377,9 +377,12 @@ export function runCommand() {
         "--resume",
         "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
           "matrix, filter, shard, --plant-fault, --backend, --repeats, --warmup-ms and " +
-          "--max-rows, whose config files and matrix file have not changed since it started, " +
-          "in the same environment: device, WebGPU backend, runtime, kernel sources, plan caps " +
-          "and harness revision)",
+          "--max-rows, whose config files have not changed since it started, in the same " +
+          "environment: device, WebGPU backend, runtime, kernel sources, plan caps and harness " +
+          "revision; a matrix file that has since gained cases, or changed cases not run yet, " +
+          "keeps the finished cases and runs the rest as it now says, but a finished case it " +
+          "removed or now says otherwise of, or one recorded by a harness from before per-case " +
+          "digests, is refused, named)",
       ).conflicts("force"),
     )
     .option("--force", "start over even when <out> holds a half-finished run")

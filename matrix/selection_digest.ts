@@ -35,6 +35,28 @@ function canonical(v: unknown): string {
 export function selectionDigest(cases: readonly Case[]): Promise<string> {
   const rows = [...cases]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((c) => [c.id, c.group ?? null, c.seed, c.expect, c.deviceProfile]);
+    .map(caseRow);
   return sha256Hex16(canonical(rows));
+}
+
+/** What the matrix says of one case that {@link selectionDigest} and {@link caseDigest} cover. */
+function caseRow(c: Case): unknown[] {
+  return [c.id, c.group ?? null, c.seed, c.expect, c.deviceProfile];
+}
+
+/**
+ * SHA-256 (hex, 16) of what the matrix says of one case: its id, group, seed, expectation and
+ * device profile (the row {@link selectionDigest} takes of it). Recorded with each result
+ * (`CaseResult.caseDigest`), so that a resume after the matrix gained cases can tell that the
+ * cases it keeps are still what they were.
+ *
+ * @example
+ * ```ts
+ * import { caseDigest, loadMatrix } from "./mod.ts";
+ * const { cases } = await loadMatrix("smoke");
+ * (await caseDigest(cases[0])).length; // 16
+ * ```
+ */
+export function caseDigest(c: Case): Promise<string> {
+  return sha256Hex16(canonical(caseRow(c)));
 }

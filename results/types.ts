@@ -126,6 +126,14 @@ export interface CaseResult {
   readonly seed?: number;
   /** SHA-256 (hex, 16 chars) of the plan JSON. */
   readonly planDigest?: string;
+  /**
+   * What the matrix said of the case when it ran (matrix/ `caseDigest`: SHA-256, hex 16, of its
+   * id, group, seed, expectation and device profile). A resume into a folder whose matrix
+   * changed since the run started keeps the result when its case is still selected with the
+   * same digest (the matrix only gained cases), and refuses it otherwise. Absent in records
+   * written before it was recorded: such a resume is refused.
+   */
+  readonly caseDigest?: string;
   /** Reasons (unsupported cases). */
   readonly reasons?: readonly Reason[];
   /** Output comparison. */

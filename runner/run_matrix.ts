@@ -22,7 +22,7 @@ import type { Fault } from "../parity/faults.ts";
 import { configFileOf } from "../matrix/config_paths.ts";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { selectionDigest } from "../matrix/selection_digest.ts";
+import { caseDigest, selectionDigest } from "../matrix/selection_digest.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { matrixFileOf } from "../matrix/expand.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
@@ -101,8 +101,9 @@ export interface RunMatrixOptions {
    * Skip cases already in out/results.jsonl. The folder must hold a run of the same
    * matrix, filter, shard, planted fault and `backend` (or none), whose config files have
    * not changed since it started (`RunReport.configDigests`; not recorded: said on stderr),
-   * and every line must be a result (a truncated last line is dropped): else a
-   * ReportFileError.
+   * whose finished cases the matrix still selects and says the same of (it may have gained
+   * cases: `CaseResult.caseDigest`), and every line must be a result (a truncated last line
+   * is dropped): else a ReportFileError.
    */
   resume?: boolean;
   /**
@@ -517,16 +518,21 @@ async function claimFolder(
     throw e;
   }
   const owned = new Map(mine.map((c) => [c.id, c]));
+  // every finished case the matrix no longer selects, named (it named the first alone)
+  const gone = [...new Set(results.filter((r) => !owned.has(r.id)).map((r) => r.id))];
+  if (gone.length > 0) {
+    throw new ReportFileError(
+      resultsPath,
+      `${plural(gone.length, "finished case")} ${gone.length === 1 ? "is" : "are"} not in ` +
+        `this run's selection (${describeRun(current)}; removed from the matrix since the ` +
+        `run started?): ${idList(gone)}; --resume keeps a run's finished cases only while ` +
+        "the matrix still selects them: restore them and resume, --force starts over, or " +
+        "pick another --out",
+    );
+  }
   const retried: CaseResult[] = [];
   for (const r of results) {
-    const c = owned.get(r.id);
-    if (c === undefined) {
-      throw new ReportFileError(
-        resultsPath,
-        `case "${r.id}" is not in this run's selection (${describeRun(current)}; the matrix ` +
-          `changed since?): --force starts over, or pick another --out`,
-      );
-    }
+    const c = owned.get(r.id)!;
     // Another seed is other inputs: the kept results would not be this matrix's (a record
     // without a seed is older than the field and is kept).
     if (r.seed !== undefined && r.seed !== c.seed) {
@@ -695,13 +701,23 @@ function checkResumeRows(out: string, resumed: RunReport, maxRows: number): void
 
 /**
  * Refuse (ReportFileError) a resume whose matrix says other things of its cases than when the
- * run started (`RunReport.matrixDigest`): an expectation, a device profile, a seed or a group
- * edited. A run that recorded no digest (a harness from before it was) is said on stderr.
+ * run started (`RunReport.matrixDigest`: an expectation, a device profile, a seed or a group
+ * edited, cases added or removed), unless every result it keeps recorded what the matrix said
+ * of its case (`CaseResult.caseDigest`) and the matrix still says that (it only gained cases,
+ * or changed cases not run yet): then the resume keeps them and runs the rest, said on stderr.
+ * A kept case the matrix now says otherwise of is refused by id. Results that recorded no
+ * digest (a harness from before they did) are refused as any change was; a run that recorded
+ * no matrix digest at all is said on stderr.
  */
 function checkResumeMatrix(
   out: string,
   resumed: RunReport,
-  { now, all }: { now: string; all: readonly Case[] },
+  { now, all, previous, digests }: {
+    now: string;
+    all: readonly Case[];
+    previous: ReadonlyMap<string, CaseResult>;
+    digests: ReadonlyMap<string, string>;
+  },
 ): void {
   if (resumed.matrixDigest === undefined) {
     console.error(
@@ -713,11 +729,36 @@ function checkResumeMatrix(
   }
   if (resumed.matrixDigest === now) return;
   const changed = changedCases(resumed.matrixIds, all);
+  const kept = [...previous.values()];
+  const undigested = kept.filter((r) => typeof r.caseDigest !== "string").length;
+  if (undigested === 0) {
+    const edited = kept.filter((r) => r.caseDigest !== digests.get(r.id)).map((r) => r.id);
+    if (edited.length === 0) {
+      console.error(
+        `resume: the matrix changed since the run in ${out} started (${
+          changed === "" ? "cases not run yet edited" : changed
+        }); the ${plural(kept.length, "finished case")} ${
+          kept.length === 1 ? "is" : "are"
+        } unchanged and kept, and the cases without a result run as the matrix now says`,
+      );
+      return;
+    }
+    throw new ReportFileError(
+      out,
+      `holds a run whose matrix changed since it started${
+        changed === "" ? "" : ` (${changed})`
+      }, and it now says otherwise of ${plural(edited.length, "finished case")} (an ` +
+        `expectation, a device profile, a seed or a group): ${idList(edited)}; --resume ` +
+        "keeps only finished cases the matrix still says the same of: restore them as the " +
+        "run read them and resume, or --force to start over",
+    );
+  }
+  const older = `${plural(undigested, "result")} of it recorded no per-case digest (a ` +
+    "harness from before they did), so the cases kept cannot be told unchanged";
   if (changed !== "") {
     throw new ReportFileError(
       out,
-      `holds a run whose matrix changed since it started: ${changed}; a resume runs the ` +
-        "cases the run started with, judged by the matrix as it read them: restore the " +
+      `holds a run whose matrix changed since it started: ${changed}; ${older}: restore the ` +
         "matrix as the run read it and resume, then run the new cases into another folder " +
         "(a matrix file of them, or --filter); or --force to start over with every case",
     );
@@ -726,10 +767,16 @@ function checkResumeMatrix(
     out,
     `holds a run whose matrix changed since it started (what it says of the cases beyond ` +
       `their ids: an expectation, a device profile, a seed or a group; digest ` +
-      `${resumed.matrixDigest} → ${now}): --resume would judge the kept results and the new ` +
-      "ones by two versions of the file; restore the matrix as the run read it, or --force " +
-      "to start over",
+      `${resumed.matrixDigest} → ${now}); ${older}: --resume would judge the kept results ` +
+      "and the new ones by two versions of the file; restore the matrix as the run read it, " +
+      "or --force to start over",
   );
+}
+
+/** `"a", "b", "c" and 2 more`: the first ids of a list, for a message. */
+function idList(ids: readonly string[]): string {
+  const shown = ids.slice(0, 3).map((id) => JSON.stringify(id)).join(", ");
+  return ids.length > 3 ? `${shown} and ${ids.length - 3} more` : shown;
 }
 
 /**
@@ -874,8 +921,16 @@ async function runInFolder(
   // groups), as it is now: a resume after the file was edited would judge its kept and new
   // results by two versions of it.
   const digestNow = await selectionDigest(all);
+  // ... and of each case of this shard, recorded with its result (`CaseResult.caseDigest`)
+  const caseDigests = new Map<string, string>();
+  for (const c of mine) caseDigests.set(c.id, await caseDigest(c));
   if (resumed && previous.size > 0) {
-    checkResumeMatrix(options.out, resumed, { now: digestNow, all });
+    checkResumeMatrix(options.out, resumed, {
+      now: digestNow,
+      all,
+      previous,
+      digests: caseDigests,
+    });
     checkResumeRows(options.out, resumed, options.maxRows ?? DEFAULT_MAX_ROWS);
   }
   // A run resumed from before the digest keeps none: its kept results were never checked
@@ -1108,16 +1163,20 @@ async function runInFolder(
         // A result JSON cannot write (a bigint or a cycle a backend put in it) is that
         // case's error, naming what; it was written as a full disk (exit 3, "free space").
         const unwritable = unwritableJson(marked);
-        const recorded = unwritable === null ? marked : errorResult(
-          c,
-          `its result cannot be written to ${RUN_FILES.results}: ${unwritable}, which JSON ` +
-            `cannot write (the case ended ${marked.status}${
-              marked.message === undefined || typeof marked.message !== "string"
-                ? ""
-                : `: ${marked.message}`
-            })`,
-          performance.now() - t0,
-        );
+        const recorded: CaseResult = {
+          ...(unwritable === null ? marked : errorResult(
+            c,
+            `its result cannot be written to ${RUN_FILES.results}: ${unwritable}, which JSON ` +
+              `cannot write (the case ended ${marked.status}${
+                marked.message === undefined || typeof marked.message !== "string"
+                  ? ""
+                  : `: ${marked.message}`
+              })`,
+            performance.now() - t0,
+          )),
+          // what the matrix said of the case: a resume after the matrix grew keeps it by this
+          caseDigest: caseDigests.get(c.id),
+        };
         try {
           await writer.write(recorded);
         } catch (e) {

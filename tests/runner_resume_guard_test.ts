@@ -281,8 +281,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "resume: a matrix whose expectation or device profile was edited since the stop is " +
-    "refused (the kept results were judged by the old one)",
+  name: "resume: a matrix edited in a finished case since the stop is refused naming it; one " +
+    "that only gained cases keeps the finished ones and runs the rest",
   ignore: !gpu,
   fn: async () => {
     await inTinyFolder(async ({ matrix, out, ctx }) => {
@@ -302,24 +302,109 @@ Deno.test({
       ];
       for (const edited of edits) {
         await Deno.writeTextFile(matrix, JSON.stringify(m));
-        await stoppedRun({ ...common, force: true });
+        const stopped = await stoppedRun({ ...common, force: true });
         await Deno.writeTextFile(matrix, JSON.stringify(edited));
+        // the finished case the matrix now says otherwise of is named
         await assertResumeRefused(
           common,
           PASS_STUB,
-          /holds a run whose matrix changed since it started .*digest [0-9a-f]{16} → [0-9a-f]{16}.*--force to start over/,
+          new RegExp(
+            "holds a run whose matrix changed since it started, and it now says otherwise of " +
+              `1 finished case .*: "${stopped.results[0].id}"; .*--force to start over`,
+          ),
         );
       }
-      // a group added, no kept case edited: it said only "an expectation, a device profile,
-      // a seed or a group" changed; it now names the cases added, their group and what to do
+      // a group added, no kept case edited (a nightly matrix that grew): it was refused, the
+      // finished cases to be run again with --force; they are kept and only the rest run
       await Deno.writeTextFile(matrix, JSON.stringify(m));
-      await stoppedRun({ ...common, force: true });
+      const stopped = await stoppedRun({ ...common, force: true });
+      const kept = stopped.results[0];
+      assert.match(kept.caseDigest ?? "", /^[0-9a-f]{16}$/);
       const extra = { name: "extra", axes: { ...m.groups[0].axes, sq: 3 } };
-      await Deno.writeTextFile(matrix, JSON.stringify({ ...m, groups: [...m.groups, extra] }));
+      const grown = { ...m, groups: [...m.groups, extra] };
+      await Deno.writeTextFile(matrix, JSON.stringify(grown));
+      const ran: string[] = [];
+      const after = await runMatrix({
+        ...common,
+        resume: true,
+        testOnlyCaseRunner: (c, o) => {
+          ran.push(c.id);
+          return PASS_STUB(c, o);
+        },
+      });
+      assert.equal(ran.length, 2);
+      assert.ok(!ran.includes(kept.id), "the finished case is not run again");
+      assert.equal(after.interrupted, false);
+      assert.equal(after.results.length, 3);
+      assert.equal(after.matrixIds.length, 3);
+      assert.deepEqual(after.totals, { pass: 3, fail: 0, unexpected: 0, error: 0 });
+      assert.equal(after.startedAt, stopped.startedAt, "one run, resumed");
+      assert.deepEqual(after.results.find((r) => r.id === kept.id), kept);
+      const onDisk = await readReportJson(`${out}/report.json`);
+      assert.deepEqual(onDisk.totals, after.totals);
+      const summary = await Deno.readTextFile(`${out}/summary.md`);
+      assert.match(summary, /\*\*3 cases\*\*: 3 pass, 0 fail/);
+      assert.doesNotMatch(summary, /\*\*\d+ not run\*\*|interrupted/);
+      // grown and a finished case edited: refused, naming it
+      await Deno.writeTextFile(matrix, JSON.stringify(m));
+      const again = await stoppedRun({ ...common, force: true });
+      const done = again.results[0];
+      const sq = done.params.sq;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          ...grown,
+          groups: [
+            {
+              axes: {
+                ...m.groups[0].axes,
+                sq: m.groups[0].axes.sq.filter((q: number) => q !== sq),
+              },
+            },
+            { name: "moved", axes: { ...m.groups[0].axes, sq } },
+            extra,
+          ],
+        }),
+      );
       await assertResumeRefused(
         common,
         PASS_STUB,
-        /matrix changed since it started: 1 case added \(group "extra": \S*sq=3\S*\); .*restore the matrix as the run read it and resume, then run the new cases into another folder.*--force/,
+        new RegExp(
+          `matrix changed since it started \\(1 case added .*\\), and it now says otherwise of 1 ` +
+            `finished case .*: "${done.id}"; `,
+        ),
+      );
+      // a finished case removed: refused, naming it
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          ...m,
+          groups: [{
+            axes: { ...m.groups[0].axes, sq: m.groups[0].axes.sq.filter((q: number) => q !== sq) },
+          }],
+        }),
+      );
+      await assertResumeRefused(
+        common,
+        PASS_STUB,
+        new RegExp(`1 finished case is not in this run's selection .*: "${done.id}"; `),
+      );
+      // results from before per-case digests: a grown matrix is refused as it was, saying why
+      await Deno.writeTextFile(matrix, JSON.stringify(m));
+      await stoppedRun({ ...common, force: true });
+      const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");
+      await Deno.writeTextFile(
+        `${out}/results.jsonl`,
+        lines.map((l) => {
+          const { caseDigest: _c, ...r } = JSON.parse(l);
+          return `${JSON.stringify(r)}\n`;
+        }).join(""),
+      );
+      await Deno.writeTextFile(matrix, JSON.stringify(grown));
+      await assertResumeRefused(
+        common,
+        PASS_STUB,
+        /matrix changed since it started: 1 case added \(group "extra": \S*sq=3\S*\); 1 result of it recorded no per-case digest .*restore the matrix as the run read it and resume, then run the new cases into another folder.*--force/,
       );
       // put back: resumed, and the report records the digest
       await Deno.writeTextFile(matrix, JSON.stringify(m));
