@@ -322,6 +322,13 @@ export interface RunReport {
    */
   readonly matrixDigest?: string;
   /**
+   * GPU errors WebGPU raised outside every case's error scope during the run (a pass a user
+   * backend's `launch()` left floating, not awaited, that landed once its case had ended), each
+   * with the case that had last started: no case's result includes them. Absent when none (and
+   * in reports written before they were recorded).
+   */
+  readonly lateGpuErrors?: readonly LateGpuError[];
+  /**
    * The run's timed repetitions per case (`run --repeats`) and warm-up (`--warmup-ms` as given:
    * milliseconds or "auto"): the commands that finish the report repeat them, and a resume
    * that would time otherwise is refused. Absent in reports written before they were recorded.
@@ -352,6 +359,14 @@ export interface RunReport {
    * existed.
    */
   readonly environmentDiffers?: readonly EnvironmentDifference[];
+}
+
+/** A GPU error raised outside every case's error scope (RunReport.lateGpuErrors). */
+export interface LateGpuError {
+  /** The case that had last started when it arrived (null: before any case). */
+  readonly afterCase: string | null;
+  /** WebGPU's message. */
+  readonly message: string;
 }
 
 /** A finding of the static barrier check in a user backend's WGSL (RunReport.barrierFindings). */

@@ -62,6 +62,7 @@ import type {
   BackendBarrierFinding,
   CaseResult,
   Fingerprint,
+  LateGpuError,
   PlantedFaultClean,
   RunReport,
 } from "../results/types.ts";
@@ -946,6 +947,8 @@ async function runInFolder(
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   options.onClaimed?.();
   const ctx = options.ctx ?? await acquire();
+  // the listeners the run adds to its devices, removed as it ends (a caller's device goes on)
+  const unwatch: (() => void)[] = [];
   // Whatever ends the run (a refused resume or fault, a writer that throws, a fatal loss),
   // a device the run acquired itself is destroyed; the caller's own `ctx` is the caller's.
   try {
@@ -1001,6 +1004,9 @@ async function runInFolder(
     // The barrier findings of the run resumed: what its launches compiled in the cases kept
     // (another process's, so not in this one's list) is still this run's.
     const keptFindings = resumed && previous.size > 0 ? resumed.barrierFindings ?? [] : [];
+    // GPU errors raised outside every case's error scope (see watchDevice below)
+    const lateGpuErrors: LateGpuError[] = [];
+    let lastCase: string | null = null;
     const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
       version: 1,
       ...identity,
@@ -1028,6 +1034,7 @@ async function runInFolder(
         : {}),
       ...(configDigests !== undefined ? { configDigests } : {}),
       ...(matrixDigest !== undefined ? { matrixDigest } : {}),
+      ...(lateGpuErrors.length > 0 ? { lateGpuErrors: [...lateGpuErrors] } : {}),
       repeats: options.repeats ?? 3,
       warmupMs: options.warmupMs ?? "auto",
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
@@ -1095,6 +1102,22 @@ async function runInFolder(
       if (abandon?.aborted) res({ kind: "abandoned" });
       abandon?.addEventListener("abort", () => res({ kind: "abandoned" }), { once: true });
     });
+    // A GPU error outside every case's error scope (a pass a launch() left floating, that
+    // landed after its case ended): WebGPU raises it on the device as "uncapturederror", which
+    // nothing listened to, so it was lost without a word. Each device of the run is watched.
+    const watched = new WeakSet<GPUDevice>();
+    const watchDevice = () => {
+      if (isRemoteDevice(ctx) || watched.has(ctx.device)) return;
+      const device = ctx.device;
+      watched.add(device);
+      const listener = (e: Event) => {
+        const late = { afterCase: lastCase, message: (e as GPUUncapturedErrorEvent).error.message };
+        lateGpuErrors.push(late);
+        console.error(lateGpuErrorLine(late));
+      };
+      device.addEventListener("uncapturederror", listener);
+      unwatch.push(() => device.removeEventListener("uncapturederror", listener));
+    };
     let losses = 0;
     const maxLosses = options.maxLosses ?? 3;
     let interrupted = false;
@@ -1106,6 +1129,8 @@ async function runInFolder(
           interrupted = true;
           break;
         }
+        watchDevice();
+        lastCase = c.id;
         const t0 = performance.now();
         const outcome = await settle(
           // async wrapper: a runner that throws synchronously rejects like any other
@@ -1233,6 +1258,14 @@ async function runInFolder(
       await writer.close();
       progress.finish();
     }
+    // What the cases submitted lands before the run closes: an error of a floating pass is
+    // raised by then (not on a device a stop destroyed, lost, or that a timeout left hung).
+    if (
+      !isRemoteDevice(ctx) && !ctx.lost && fatal === null && !abandon?.aborted &&
+      todo.length > 0
+    ) {
+      await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], SETTLE_MS);
+    }
     const byId = new Map<string, CaseResult>([
       ...previous,
       ...fresh.map((r) => [r.id, r] as const),
@@ -1271,6 +1304,7 @@ async function runInFolder(
     if (fatal) throw fatal;
     return report;
   } finally {
+    for (const f of unwatch) f();
     if (!options.ctx) ctx.destroy();
   }
 }
@@ -1298,4 +1332,25 @@ export function userBarrierFindings(
     ),
     ...compiledBarrierFindings(),
   ]);
+}
+
+/** How long the end of a run waits for the GPU work its cases submitted to land, at most. */
+const SETTLE_MS = 10_000;
+
+/**
+ * The line a GPU error raised outside every case's error scope is said with on stderr.
+ *
+ * @example
+ * ```ts
+ * import { lateGpuErrorLine } from "./run_matrix.ts";
+ * lateGpuErrorLine({ afterCase: "c1", message: "Buffer has been destroyed" });
+ * // 'warning: a GPU error arrived outside every case\'s error scope, after case "c1" ...'
+ * ```
+ */
+export function lateGpuErrorLine(late: LateGpuError): string {
+  return `warning: a GPU error arrived outside every case's error scope${
+    late.afterCase === null ? "" : `, after case "${late.afterCase}" had started`
+  } (most likely a pass a launch() left floating, not awaited, that landed once its case had ` +
+    `ended: no case's result includes it; await every promise launch() starts): ` +
+    late.message.split("\n")[0];
 }

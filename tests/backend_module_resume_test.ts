@@ -14,7 +14,7 @@ import { runReportProblem } from "../report/validate.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 import { stoppedRun } from "./stub_runner.ts";
-import { backendModulePath } from "../runner/run_matrix.ts";
+import { backendModulePath, runMatrix } from "../runner/run_matrix.ts";
 import { report, result } from "./report_util.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
@@ -193,6 +193,55 @@ Deno.test({
       assert.match(none.stderr, /nothing was tested on it, so no baseline was written\. /);
       assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dir}/none`)), []);
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a pass a launch() left floating that lands after the run's last case is said on " +
+    "stderr and recorded in the report (it was lost: nothing listened for uncapturederror)",
+  ignore: !(await hasAdapter()),
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-module-late-" });
+    const ctx = await GpuContext.create();
+    const said: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => said.push(a.join(" "));
+    try {
+      const fixture = "tests/fixtures/backends/launch_pass_after_case.ts";
+      const { module } = await loadBackendModule(fixture);
+      const matrix = await writeTinyMatrix(dir, { sq: [1], dtype: ["f32"], layout: ["bshd"] }, "m");
+      const out = `${dir}/out`;
+      const report = await runMatrix({
+        matrix,
+        out,
+        ctx,
+        filter: "path=absorbed",
+        repeats: 0,
+        backend: module.id,
+        backendModules: [fixture],
+        progress: SILENT_PROGRESS,
+        writeReports: writeRunReports,
+      });
+      const [only] = report.results;
+      assert.equal(report.results.length, 1);
+      // the case itself was right: the floating pass landed once it had ended
+      assert.equal(only.status, "pass", only.message);
+      assert.deepEqual(report.lateGpuErrors?.map((e) => e.afterCase), [only.id]);
+      assert.match(report.lateGpuErrors?.[0].message ?? "", /destroyed/);
+      const state = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+      assert.deepEqual(state.report.lateGpuErrors, report.lateGpuErrors);
+      const line = said.find((l) =>
+        l.startsWith("warning: a GPU error arrived outside every case")
+      );
+      assert.ok(line, said.join("\n"));
+      assert.ok(line.includes(`after case "${only.id}"`), line);
+      assert.match(line, /launch\(\) left floating.*: .*destroyed/);
+    } finally {
+      console.error = error;
+      ctx.destroy();
       await Deno.remove(dir, { recursive: true });
     }
   },
