@@ -33,7 +33,7 @@ import { readReportJson } from "../report/json.ts";
 import { formatJsonlLine, JsonlWriter, readJsonl, unwritableJson } from "../report/jsonl.ts";
 import { isStorageFull, osErrorText, writeTextAtomic } from "../util/fs.ts";
 import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
-import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
+import { BENCH_ONLY_FILES, BENCH_RECORDS, OutputPathError } from "../report/output_paths.ts";
 import { checkOutputFilesIn, prepareOutputDir } from "../report/output_paths.ts";
 import {
   backendText,
@@ -889,6 +889,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   // each a file: a folder named summary.md was an internal error with a stack trace as the
   // reports were written, after every case had run (`baseline update`'s run)
   await checkOutputFilesIn(options.out, Object.values(RUN_FILES));
+  await checkResultsWritable(options.out);
   // One run at a time in a folder: a second one meanwhile is refused, not interleaved.
   const lock = await lockOutDir(options.out);
   try {
@@ -896,6 +897,31 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Throws an OutputPathError (exit 2) when `<out>/results.jsonl` exists and this process may not
+ * write it (read-only, another user's, or --deny-write): the run appends to it in place, and
+ * such a file stopped the run with an internal error and a stack trace, after it had removed
+ * the reports (and, resuming, run.json) of the run the folder held. Nothing is changed.
+ */
+async function checkResultsWritable(out: string): Promise<void> {
+  const path = `${out.replace(/\/+$/, "")}/${RUN_FILES.results}`;
+  let file: Deno.FsFile;
+  try {
+    // append, not create: an absent file is created by the run, and one there is not changed
+    file = await Deno.open(path, { write: true, append: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw new OutputPathError(
+      `--out (${RUN_FILES.results})`,
+      path,
+      `cannot be written (${osErrorText(e).replace(/, run again with .*$/, "")}): a run ` +
+        "appends its results to it in place; make it writable, or pick another --out " +
+        "(nothing in the folder was changed)",
+    );
+  }
+  file.close();
 }
 
 /** {@link runMatrix} once its selection is made and its folder locked. */

@@ -37,3 +37,57 @@ Deno.test("upgrade-check and compare-runtimes refuse an --out holding a run (exi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("run into a folder whose results.jsonl it may not write: exit 2 naming the file, the run there untouched", async () => {
+  // a read-only results.jsonl (another user's; here --deny-write, which root cannot bypass):
+  // it was an internal error with a stack trace, after the run had removed the reports and,
+  // resuming, replaced run.json of the run the folder held
+  const dir = await Deno.makeTempDir({ prefix: "mla-out-readonly-" });
+  try {
+    const out = `${dir}/out`;
+    await Deno.mkdir(out);
+    const held: Record<string, string> = {
+      "results.jsonl": '{"id":"x"}\n',
+      "run.json": '{"the run":"there"}\n',
+      "report.json": '{"its":"report"}\n',
+      "summary.md": "its summary\n",
+    };
+    for (const [name, text] of Object.entries(held)) {
+      await Deno.writeTextFile(`${out}/${name}`, text);
+    }
+    for (const resume of [[], ["--resume"]]) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `--deny-write=${out}/results.jsonl`,
+          new URL("../main.ts", import.meta.url).pathname,
+          ...["run", "--filter", "preset=tiny", "--out", out, ...resume],
+        ],
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 2, stderr);
+      assert.match(
+        stderr,
+        new RegExp(
+          `^error: --out \\(results\\.jsonl\\) ${out}/results\\.jsonl: cannot be written \\(.*\\): ` +
+            "a run appends its results to it in place; make it writable, or pick another --out",
+          "m",
+        ),
+      );
+      assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+      for (const [name, text] of Object.entries(held)) {
+        assert.equal(await Deno.readTextFile(`${out}/${name}`), text, `${name} kept`);
+      }
+      assert.deepEqual(
+        [...Deno.readDirSync(out)].map((e) => e.name).sort(),
+        Object.keys(held).sort(),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
