@@ -1067,12 +1067,22 @@ async function runInFolder(
       caseTimeoutS: (options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000) / 1000,
     });
     const statePath = `${options.out}/${RUN_FILES.state}`;
-    // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
-    // run that is no longer there (a resume killed before its end would leave them standing).
-    const stale = RUN_REPORT_FILES;
-    for (const f of [...stale, ...(options.staleFiles ?? [])]) {
-      await Deno.remove(`${options.out}/${f}`).catch(() => {});
-    }
+    // A file there this process may not remove or replace (an immutable one, another user's in
+    // a sticky folder, --deny-write): exit 2 naming it, where it was an internal error with a
+    // stack trace, after the reports had been removed (run.json first: the folder still reads
+    // as the run it held, through run.json or its report.json).
+    const unreplaceable = (f: string) => (e: unknown): never => {
+      if (!(e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable)) {
+        throw e;
+      }
+      throw new OutputPathError(
+        `--out (${f})`,
+        `${options.out}/${f}`,
+        `cannot be replaced (${osErrorText(e).replace(/, run again with .*$/, "")}): a run ` +
+          "replaces the run.json and reports of the run the folder holds; make it writable " +
+          "and removable, or pick another --out",
+      );
+    };
     // results.jsonl is changed below (a retried case's lines dropped, a replaced run's
     // emptied) only once run.json no longer says the run before finished: a kill in between
     // left a run.json "finished" over no results, or over a finished run's with cases missing.
@@ -1081,10 +1091,17 @@ async function runInFolder(
     // this run's), and this run's is written once they are emptied.
     const running = () =>
       writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
-    if (options.resume) await running();
+    if (options.resume) await running().catch(unreplaceable(RUN_FILES.state));
     else {
       await Deno.remove(statePath).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (!(e instanceof Deno.errors.NotFound)) unreplaceable(RUN_FILES.state)(e);
+      });
+    }
+    // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
+    // run that is no longer there (a resume killed before its end would leave them standing).
+    for (const f of [...RUN_REPORT_FILES, ...(options.staleFiles ?? [])]) {
+      await Deno.remove(`${options.out}/${f}`).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) unreplaceable(f)(e);
       });
     }
     await options.testOnlyBeforeResults?.();
