@@ -1156,7 +1156,9 @@ async function runInFolder(
       const listener = (e: Event) => {
         const late = { afterCase: lastCase, message: (e as GPUUncapturedErrorEvent).error.message };
         lateGpuErrors.push(late);
-        console.error(lateGpuErrorLine(late));
+        // the first few said as they come (a module that leaves a pass floating in every case
+        // would fill the terminal); the rest counted as the run ends
+        if (lateGpuErrors.length <= LATE_ERRORS_SAID) console.error(lateGpuErrorLine(late));
       };
       device.addEventListener("uncapturederror", listener);
       unwatch.push(() => device.removeEventListener("uncapturederror", listener));
@@ -1309,6 +1311,14 @@ async function runInFolder(
     ) {
       await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], SETTLE_MS);
     }
+    if (lateGpuErrors.length > LATE_ERRORS_SAID) {
+      console.error(
+        `warning: and ${
+          plural(lateGpuErrors.length - LATE_ERRORS_SAID, "more GPU error")
+        } outside every case's error scope, each in ${RUN_FILES.state} and ` +
+          `${RUN_FILES.report} under "lateGpuErrors"`,
+      );
+    }
     const byId = new Map<string, CaseResult>([
       ...previous,
       ...fresh.map((r) => [r.id, r] as const),
@@ -1376,6 +1386,9 @@ export function userBarrierFindings(
     ...compiledBarrierFindings(),
   ]);
 }
+
+/** The GPU errors outside every case's error scope a run says one by one on stderr. */
+const LATE_ERRORS_SAID = 5;
 
 /** How long the end of a run waits for the GPU work its cases submitted to land, at most. */
 const SETTLE_MS = 10_000;

@@ -239,6 +239,30 @@ Deno.test({
       assert.ok(line, said.join("\n"));
       assert.ok(line.includes(`after case "${only.id}"`), line);
       assert.match(line, /launch\(\) left floating.*: .*destroyed/);
+      // one a case over six cases: the first five said, the sixth counted as the run ends
+      said.length = 0;
+      const six = await writeTinyMatrix(
+        dir,
+        { sq: [1, 2, 3, 4, 5, 6], dtype: ["f32"], layout: ["bshd"] },
+        "six",
+      );
+      const many = await runMatrix({
+        matrix: six,
+        out: `${dir}/out6`,
+        ctx,
+        filter: "path=absorbed",
+        repeats: 0,
+        backend: module.id,
+        backendModules: [fixture],
+        progress: SILENT_PROGRESS,
+        writeReports: writeRunReports,
+      });
+      assert.equal(many.lateGpuErrors?.length, 6);
+      assert.equal(said.filter((l) => l.startsWith("warning: a GPU error arrived")).length, 5);
+      assert.ok(
+        said.some((l) => /^warning: and 1 more GPU error outside every case's error scope/.test(l)),
+        said.join("\n"),
+      );
     } finally {
       console.error = error;
       ctx.destroy();
