@@ -377,7 +377,8 @@ export function runCommand() {
         "--resume",
         "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
           "matrix, filter, shard, --plant-fault, --backend, --repeats, --warmup-ms and " +
-          "--max-rows, whose config files have not changed since it started, in the same " +
+          "--max-rows, whose config files its finished cases read have not changed since it " +
+          "started, in the same " +
           "environment: device, WebGPU backend, runtime, kernel sources, plan caps and harness " +
           "revision; a matrix file that has since gained cases, or changed cases not run yet, " +
           "keeps the finished cases and runs the rest as it now says, but a finished case it " +

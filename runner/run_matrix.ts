@@ -100,8 +100,9 @@ export interface RunMatrixOptions {
   configRoot?: string;
   /**
    * Skip cases already in out/results.jsonl. The folder must hold a run of the same
-   * matrix, filter, shard, planted fault and `backend` (or none), whose config files have
-   * not changed since it started (`RunReport.configDigests`; not recorded: said on stderr),
+   * matrix, filter, shard, planted fault and `backend` (or none), whose config files that its
+   * finished cases read have not changed since it started (`RunReport.configDigests`; not
+   * recorded: said on stderr),
    * whose finished cases the matrix still selects and says the same of (it may have gained
    * cases: `CaseResult.caseDigest`), and every line must be a result (a truncated last line
    * is dropped): else a ReportFileError.
@@ -591,18 +592,28 @@ function checkResumeEnvironment(
 }
 
 /**
- * Refuse (ReportFileError) a resume whose config files (`RunReport.configDigests`) changed
- * since the run started: its kept results and its new ones would be of two models under one
- * case id. Returns the digests the resumed run records: these, or none (unknown) when the
- * run being resumed recorded none (a harness from before they were) and the selection reads
- * a config file; that resume is said on stderr, not refused.
+ * Refuse (ReportFileError) a resume whose config files (`RunReport.configDigests`) that a kept
+ * result's case reads changed since the run started: its kept results and its new ones would
+ * be of two models under one case id. A changed file no kept result reads (its cases not run
+ * yet) is said on stderr: those cases run on it as it is now. Returns the digests the resumed
+ * run records: these, or none (unknown) when the run being resumed recorded none (a harness
+ * from before they were) and the selection reads a config file; that resume is said on
+ * stderr, not refused.
  */
 function checkResumeConfigs(
   out: string,
   resumed: RunReport,
-  { now, baseDir }: { now: Record<string, string>; baseDir: string },
+  { now, baseDir, kept }: {
+    now: Record<string, string>;
+    baseDir: string;
+    kept: ReadonlyMap<string, CaseResult>;
+  },
 ): Record<string, string> | undefined {
-  const changed = changedConfigs(resumed.configDigests, now);
+  const read = new Set([...kept.values()].map((r) => r.params.preset));
+  const [changed, unread] = partition(
+    changedConfigs(resumed.configDigests, now),
+    (p) => read.has(p),
+  );
   if (changed.length > 0) {
     throw new ReportFileError(
       out,
@@ -616,6 +627,16 @@ function checkResumeConfigs(
         "over with the file as it is",
     );
   }
+  if (unread.length > 0) {
+    console.error(
+      `resume: ${unread.map((p) => configFileOf(p, baseDir)).join(", ")} changed since the ` +
+        `run in ${out} started; no finished case reads ${
+          unread.length > 1 ? "them" : "it"
+        }: the cases not run yet read ${unread.length > 1 ? "them" : "it"} as ${
+          unread.length > 1 ? "they are" : "it is"
+        } now`,
+    );
+  }
   if (resumed.configDigests !== undefined || Object.keys(now).length === 0) return now;
   console.error(
     `resume: the run in ${out} did not record its config files' digests (a harness from ` +
@@ -623,6 +644,11 @@ function checkResumeConfigs(
       "since it started",
   );
   return undefined;
+}
+
+/** The items of `xs` that `keep` holds of, and the rest. */
+function partition<T>(xs: readonly T[], keep: (x: T) => boolean): [T[], T[]] {
+  return [xs.filter(keep), xs.filter((x) => !keep(x))];
 }
 
 /**
@@ -942,7 +968,7 @@ async function runInFolder(
   // path, so a resume after the file changed would join results of two models.
   const configs = await hashConfigFiles(all.map((c) => c.params.preset), baseDir);
   const configDigests = resumed && previous.size > 0
-    ? checkResumeConfigs(options.out, resumed, { now: configs, baseDir })
+    ? checkResumeConfigs(options.out, resumed, { now: configs, baseDir, kept: previous })
     : configs;
   // What the matrix says of its cases beyond their ids (expectations, device profiles, seeds,
   // groups), as it is now: a resume after the file was edited would judge its kept and new

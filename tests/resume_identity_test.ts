@@ -181,3 +181,53 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "resume: a config file only cases not run yet read, edited since the stop, is resumed " +
+    "with a note (the finished cases' files unchanged); the report records it as it is now",
+  ignore: !gpu,
+  fn: async () => {
+    await inConfigFolder(async ({ dir, out, ctx }) => {
+      // two config files, one case each
+      await Deno.copyFile(`${dir}/cfg.json`, `${dir}/cfg2.json`);
+      const matrix = `${dir}/two.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          name: "two",
+          seed: 1,
+          groups: [{ axes: { preset: ["cfg.json", "cfg2.json"], sq: 1 } }],
+        }),
+      );
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      const first = await stoppedRun(common);
+      const done = first.results[0].params.preset;
+      const other = done === "cfg.json" ? "cfg2.json" : "cfg.json";
+      const text = await Deno.readTextFile(`${dir}/${other}`);
+      await Deno.writeTextFile(
+        `${dir}/${other}`,
+        text.replace('"rope_theta": 10000,', '"rope_theta": 50000,'),
+      );
+      const notes: string[] = [];
+      const error = console.error;
+      console.error = (...a: unknown[]) => notes.push(a.join(" "));
+      const { runner, ran } = counting();
+      let resumed: RunReport;
+      try {
+        resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: runner });
+      } finally {
+        console.error = error;
+      }
+      assert.equal(ran(), 1, "only the case not run");
+      assert.equal(resumed.results.length, 2);
+      assert.equal(resumed.configDigests?.[done], first.configDigests?.[done]);
+      assert.notEqual(resumed.configDigests?.[other], first.configDigests?.[other]);
+      assert.ok(
+        notes.some((n) =>
+          n.includes(`${other} changed since the run in ${out} started; no finished case reads it`)
+        ),
+        notes.join("\n"),
+      );
+    });
+  },
+});
