@@ -26,7 +26,12 @@ import {
   compareRuntimes,
   ComparisonStopped,
 } from "../runner/compare_runtimes.ts";
-import { backendModulePath, selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
+import {
+  backendModulePath,
+  COMPARE_RUNTIMES_FILES,
+  selectCases,
+  userBarrierFindings,
+} from "../runner/run_matrix.ts";
 import { runKernelHashes } from "../runner/fingerprint.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -460,14 +465,6 @@ export function unusedInRuntimes(
   ];
   return { lines, backendRanNothing: deno.backendRanNothing || chromium.backendRanNothing };
 }
-
-/** The files `compare-runtimes` writes in its --out. */
-const COMPARE_RUNTIMES_FILES = {
-  json: "compare-runtimes.json",
-  md: "compare-runtimes.md",
-  // each case's comparison as it ends (synced): what a comparison killed halfway leaves
-  jsonl: "compare-runtimes.jsonl",
-} as const;
 
 /**
  * Removes an earlier comparison's files from `out` as a new one starts, and says what went:

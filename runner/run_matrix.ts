@@ -76,6 +76,23 @@ import { plural } from "../util/plural.ts";
 export { DEFAULT_CASE_TIMEOUT_S };
 
 /**
+ * The files `compare-runtimes` writes in its --out: a run refuses a folder holding them (its
+ * `--force` removes them), as compare-runtimes refuses a run's folder.
+ *
+ * @example
+ * ```ts
+ * import { COMPARE_RUNTIMES_FILES } from "./run_matrix.ts";
+ * COMPARE_RUNTIMES_FILES.json; // "compare-runtimes.json"
+ * ```
+ */
+export const COMPARE_RUNTIMES_FILES = {
+  json: "compare-runtimes.json",
+  md: "compare-runtimes.md",
+  // each case's comparison as it ends (synced): what a comparison killed halfway leaves
+  jsonl: "compare-runtimes.jsonl",
+} as const;
+
+/**
  * Writes the reports of a run into its folder (report/ `writeRunReports`: report.json,
  * junit.xml, summary.md, `$GITHUB_STEP_SUMMARY`).
  */
@@ -422,9 +439,25 @@ async function claimFolder(
   // reads as an empty folder here: a run would leave it among its own files. --force
   // removes it, and the finished bench's results.csv, which a run does not write either.
   const benchRecords = await nonEmptyLines(`${out}/${BENCH_RECORDS}`);
+  // A comparison's report (compare-runtimes) there was left among the run's files without a
+  // word, where compare-runtimes refuses a run's folder: refused alike, and --force removes it.
+  const compared: string[] = [];
+  for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
+    if (await Deno.stat(`${out}/${f}`).then((i) => i.isFile, () => false)) compared.push(f);
+  }
   if (options.force) {
-    for (const f of BENCH_ONLY_FILES) await Deno.remove(`${out}/${f}`).catch(() => {});
+    for (const f of [...BENCH_ONLY_FILES, ...compared]) {
+      await Deno.remove(`${out}/${f}`).catch(() => {});
+    }
     return { previous, resumed: null, retried: [] };
+  }
+  if (compared.length > 0) {
+    throw new ReportFileError(
+      out,
+      `holds ${compared.join(", ")}: the output of compare-runtimes, which this run would ` +
+        "leave among its own files; move them away, pick another --out, or --force to remove " +
+        "them and start over",
+    );
   }
   if (benchRecords > 0) {
     // a finished bench's folder was called a bench "killed before its reports?" too
