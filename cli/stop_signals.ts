@@ -5,7 +5,9 @@
  * reports are written for the cases before it. A case that hangs kept every Ctrl-C after the
  * first waiting for --case-timeout, where kill -9 would have lost the reports. SIGHUP (a
  * terminal closed, an ssh session dropped) stops as SIGTERM does, exit 129: it killed the
- * command at once with no reports written.
+ * command at once with no reports written. A run upgrade-check started stops as on SIGHUP
+ * when the check's pipe to its stdin closes (the check killed outright: no signal reaches the
+ * side's run, in a process group of its own, and it went on alone).
  *
  * @module
  */
@@ -14,6 +16,7 @@ import {
   addStopListener,
   removeStopListener,
   STOP_SIGNALS,
+  STOP_WHEN_STDIN_CLOSES,
   stopExitCode,
   type StopSignal,
 } from "../util/stop_signals.ts";
@@ -41,6 +44,62 @@ export interface ListenForStopOptions {
   listen?: {
     add(signal: StopSignal, handler: () => void): void;
     remove(signal: StopSignal, handler: () => void): void;
+  };
+  /**
+   * The pipe from the process that started this command (default: stdin, unless it is a
+   * terminal, where `listen` is not given; null: none). When it begins with
+   * {@link STOP_WHEN_STDIN_CLOSES} (upgrade-check's side runs), its close stops the command
+   * at once, as SIGHUP does (exit 129): the check is gone, killed where no signal reached
+   * the side. Anything else on it is ignored.
+   */
+  parent?: ReadableStream<Uint8Array> | null;
+}
+
+/** Stdin's stream, unless it is a terminal or cannot be read (then null). */
+function stdinUnlessTerminal(): ReadableStream<Uint8Array> | null {
+  try {
+    return Deno.stdin.isTerminal() ? null : Deno.stdin.readable;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Calls `onClose` when `parent` closes after it began with {@link STOP_WHEN_STDIN_CLOSES};
+ * the returned function stops watching (a pending read would keep the process alive).
+ */
+function watchParent(
+  parent: ReadableStream<Uint8Array>,
+  onClose: () => void,
+): () => void {
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = parent.getReader();
+  } catch {
+    // locked: another watcher has it
+    return () => {};
+  }
+  let disposed = false;
+  (async () => {
+    const decoder = new TextDecoder();
+    let head = "";
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (head.length < STOP_WHEN_STDIN_CLOSES.length) {
+          head += decoder.decode(value, { stream: true });
+        }
+      }
+    } catch {
+      // a read error is not the check's end
+      return;
+    }
+    if (!disposed && head.startsWith(STOP_WHEN_STDIN_CLOSES)) onClose();
+  })();
+  return () => {
+    disposed = true;
+    reader.cancel().catch(() => {}).finally(() => reader.releaseLock());
   };
 }
 
@@ -101,12 +160,26 @@ export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
     SIGHUP: onHup,
   };
   for (const s of STOP_SIGNALS) listen.add(s, handlers[s]);
+  const parent = options.parent !== undefined
+    ? options.parent
+    : options.listen === undefined
+    ? stdinUnlessTerminal()
+    : null;
+  const unwatch = parent === null ? () => {} : watchParent(parent, () => {
+    log(
+      "\nstdin closed: the upgrade-check that started this run has ended; abandoning the " +
+        "current case, writing the reports",
+    );
+    stoppedBy = "SIGHUP";
+    atOnce.abort();
+  });
   return {
     afterCase: afterCase.signal,
     atOnce: atOnce.signal,
     stoppedBy: () => stoppedBy,
     dispose: () => {
       for (const s of STOP_SIGNALS) listen.remove(s, handlers[s]);
+      unwatch();
     },
   };
 }

@@ -161,8 +161,10 @@ export function upgradeCheckCommand() {
         "filter's keys and values otherwise; --html against the check's own outputs; after " +
         "both sides: two runs with no case in common, nothing compared), 3 when " +
         "a side's run failed or npx (Deno versions) or git (revisions) is not on PATH, 130 / " +
-        "143 when stopped by SIGINT / SIGTERM, 129 by SIGHUP (the side's run is passed the signal and waited " +
-        "for, the worktrees removed, no comparison written).",
+        "143 when stopped by SIGINT / SIGTERM, 129 by SIGHUP (the side's run, in a process group of its " +
+        "own, is passed the signal once and waited for, the worktrees removed, no comparison " +
+        "written; a check killed outright, SIGKILL, leaves no run behind: the side's run stops " +
+        "when its stdin, a pipe from the check, closes).",
     )
     .option(
       "--from <runtime>",

@@ -30,7 +30,11 @@ import { poolRounds } from "./pool.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
 import type { CompareReport } from "./types.ts";
 import { parseRuntimeSpec, runtimeSpecLabel } from "./runtime_spec.ts";
-import { listenableStopSignals, type StopSignal } from "../util/stop_signals.ts";
+import {
+  listenableStopSignals,
+  STOP_WHEN_STDIN_CLOSES,
+  type StopSignal,
+} from "../util/stop_signals.ts";
 
 /** One side of an upgrade check: the command that runs the matrix. */
 export interface UpgradeSide {
@@ -259,9 +263,17 @@ async function defaultRunSide(side: UpgradeSide): Promise<number> {
       args: [...side.args],
       cwd: side.cwd,
       env: { ...side.env },
-      stdin: "null",
+      // A pipe the check holds open until it ends, opened by a line that tells the side's run
+      // to stop when it closes: a check killed by SIGKILL (no signal reaches the side, in a
+      // group of its own) left the side's run going on alone.
+      stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
+      // A process group (session) of its own: a Ctrl-C in a terminal reaches the check alone,
+      // which passes it on once. In the check's group the side's run was sent it twice (the
+      // terminal's, then the check's) and read the second as "interrupt again: abandoning
+      // the current case". (Windows has no process groups to leave.)
+      detached: Deno.build.os !== "windows",
     }).spawn();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -270,11 +282,15 @@ async function defaultRunSide(side: UpgradeSide): Promise<number> {
     throw e;
   }
   runningSides.add(child);
+  const stdin = child.stdin.getWriter();
   try {
+    // a side that ends at once (npx failing) closes its end first: not an error of the check
+    await stdin.write(new TextEncoder().encode(STOP_WHEN_STDIN_CLOSES)).catch(() => {});
     await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
     return (await child.status).code;
   } finally {
     runningSides.delete(child);
+    await stdin.close().catch(() => {});
   }
 }
 

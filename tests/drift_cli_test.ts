@@ -693,3 +693,125 @@ Deno.test("compare.md's 'and N more' names where every row is: the JSON written,
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+/**
+ * upgrade-check with a stand-in `npx` whose side is a script that stops as `run` does
+ * (cli/stop_signals.ts listenForStop): it writes its pid, waits for a stop (at most five
+ * minutes), finishes its "case" when told to stop after it, and records how it stopped.
+ */
+async function stopSideCheck(dir: string, options: { group: boolean }) {
+  const root = new URL("../", import.meta.url).pathname;
+  await Deno.mkdir(`${dir}/bin`);
+  await Deno.writeTextFile(
+    `${dir}/side.ts`,
+    `import { listenForStop, stopExitCode } from "${root}cli/stop_signals.ts";\n` +
+      "const stop = listenForStop();\n" +
+      `await Deno.writeTextFile("${dir}/side.pid", String(Deno.pid));\n` +
+      "await new Promise((r) => {\n" +
+      "  stop.afterCase.addEventListener('abort', r);\n" +
+      "  stop.atOnce.addEventListener('abort', r);\n" +
+      "  setTimeout(r, 300_000);\n" +
+      "});\n" +
+      "// the case under way ends\n" +
+      "if (!stop.atOnce.aborted) await new Promise((r) => setTimeout(r, 300));\n" +
+      "const by = stop.stoppedBy();\n" +
+      "stop.dispose();\n" +
+      `await Deno.writeTextFile("${dir}/side.ended", by ?? "none");\n` +
+      "Deno.exit(by === null ? 0 : stopExitCode(by));\n",
+  );
+  await Deno.writeTextFile(
+    `${dir}/bin/npx`,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run -A --no-check --config "${root}deno.json" ` +
+      `"${dir}/side.ts"\n`,
+    { mode: 0o755 },
+  );
+  const check = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${root}main.ts`,
+      "upgrade-check",
+      "--from",
+      "2.9.5",
+      "--to",
+      "2.9.6",
+      "--filter",
+      "preset=tiny",
+      "--out",
+      `${dir}/up`,
+    ],
+    env: { NO_COLOR: "1", PATH: `${dir}/bin` },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    // a group of its own, as a terminal's foreground job: the test signals it as a Ctrl-C does
+    detached: options.group,
+  }).spawn();
+  const stderr = new Response(check.stderr).text();
+  // generous bounds: a loaded machine starts Deno slowly; nothing here times a stop
+  const waitFor = async (path: string) => {
+    for (let i = 0; i < 1200; i++) {
+      if (await Deno.stat(path).then(() => true, () => false)) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+  assert.ok(await waitFor(`${dir}/side.pid`), "the side started");
+  const sidePid = Number(await Deno.readTextFile(`${dir}/side.pid`));
+  return { check, stderr, waitFor, sidePid };
+}
+
+Deno.test("upgrade-check killed by SIGKILL: the side's run stops by itself when the check's pipe closes", async () => {
+  const dir = await Deno.makeTempDir();
+  let sidePid = 0;
+  try {
+    const s = await stopSideCheck(dir, { group: false });
+    sidePid = s.sidePid;
+    s.check.kill("SIGKILL");
+    await s.check.status;
+    // the side, in a group of its own, got no signal: its stdin's close stopped it, as SIGHUP
+    assert.ok(
+      await s.waitFor(`${dir}/side.ended`),
+      "the side's run went on alone after the check was killed",
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/side.ended`), "SIGHUP");
+    assert.match(await s.stderr, /stdin closed: the upgrade-check that started this run has ended/);
+    sidePid = 0;
+  } finally {
+    if (sidePid !== 0) {
+      try {
+        Deno.kill(sidePid, "SIGKILL");
+      } catch {
+        // ended
+      }
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "upgrade-check: one Ctrl-C (SIGINT to the terminal's process group) reaches the side's run once, exit 130",
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const s = await stopSideCheck(dir, { group: true });
+    // The side is not in the check's group: in it, a Ctrl-C reached it twice (the terminal's,
+    // then the check's, passed on), read as "interrupt again: abandoning the current case"
+    // where the two did not arrive together
+    const group = async (pid: number) =>
+      (await Deno.readTextFile(`/proc/${pid}/stat`)).replace(/^.*\) /s, "").split(" ")[2];
+    assert.notEqual(await group(s.sidePid), await group(s.check.pid));
+    Deno.kill(-s.check.pid, "SIGINT");
+    const { code } = await s.check.status;
+    const text = await s.stderr;
+    assert.equal(code, 130, text);
+    // the terminal's SIGINT and the check's, passed on, read as "interrupt again"
+    assert.equal(text.match(/interrupt: finishing the current case/g)?.length, 1, text);
+    assert.doesNotMatch(text, /interrupt again/);
+    assert.equal(await Deno.readTextFile(`${dir}/side.ended`), "SIGINT");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

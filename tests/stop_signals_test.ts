@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { listenForStop, stopExitCode, stoppedAfterLastCase } from "../cli/stop_signals.ts";
 import { EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM } from "../cli/errors.ts";
-import { listenableStopSignals, STOP_EXIT_CODES, STOP_SIGNALS } from "../util/stop_signals.ts";
+import {
+  listenableStopSignals,
+  STOP_EXIT_CODES,
+  STOP_SIGNALS,
+  STOP_WHEN_STDIN_CLOSES,
+} from "../util/stop_signals.ts";
 
 function fakeSignals() {
   const handlers = new Map<string, () => void>();
@@ -87,5 +92,42 @@ Deno.test("util/stop_signals.ts: one list of stop signals, each exit 128 + its n
     assert.equal(stop.afterCase.aborted || stop.atOnce.aborted, true, s);
     stop.dispose();
     assert.equal(f.handlers.size, 0);
+  }
+});
+
+Deno.test("listenForStop: the close of a parent pipe that began with upgrade-check's line stops at once, as SIGHUP; any other pipe's close is ignored", async () => {
+  const pipe = (text: string) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        if (text !== "") c.enqueue(new TextEncoder().encode(text));
+        c.close();
+      },
+    });
+  const lines: string[] = [];
+  const ended = new Promise<void>((resolve) => {
+    const stop = listenForStop({
+      log: (l) => lines.push(l),
+      listen: fakeSignals().listen,
+      parent: pipe(STOP_WHEN_STDIN_CLOSES),
+    });
+    stop.atOnce.addEventListener("abort", () => {
+      assert.deepEqual([stop.afterCase.aborted, stop.stoppedBy()], [false, "SIGHUP"]);
+      stop.dispose();
+      resolve();
+    });
+  });
+  await ended;
+  assert.match(lines[0], /stdin closed: the upgrade-check that started this run has ended/);
+  // a CI's stdin (/dev/null, an empty pipe) or a pipe of other words: its close is not a stop
+  for (const text of ["", "hello\n"]) {
+    const other = listenForStop({
+      log: () => {},
+      listen: fakeSignals().listen,
+      parent: pipe(text),
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(other.atOnce.aborted, false, JSON.stringify(text));
+    other.dispose();
   }
 });

@@ -78,3 +78,12 @@ export function removeStopListener(signal: StopSignal, handler: () => void): voi
   if (!listenableStopSignals().includes(signal)) return;
   Deno.removeSignalListener(signal, handler);
 }
+
+/**
+ * The line upgrade-check writes first into the stdin pipe of each side's run (drift/
+ * upgrade_check.ts), which it holds open until it ends: a run whose stdin began with this
+ * line stops at once, as on SIGHUP, when that pipe closes (the check gone, even by a SIGKILL
+ * no signal of which reaches the side, which runs in a process group of its own).
+ * A run whose stdin is anything else (a terminal, /dev/null, a CI's pipe) ignores it.
+ */
+export const STOP_WHEN_STDIN_CLOSES = "mla-harness: stop this run when this pipe closes\n";
