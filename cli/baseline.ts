@@ -39,6 +39,7 @@ import { checkOutputsApart, runOutputFiles, sameFile } from "../report/output_ov
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
+import { comparisonKey } from "../drift/compare.ts";
 import { CliError, EXIT } from "./errors.ts";
 import {
   listenForStop,
@@ -625,7 +626,9 @@ export function baselineCommand() {
   const key = new Command("key")
     .description(
       "Print this device's key (the baseline file name without .json): from the default " +
-        "adapter, or from a run's report.json / folder / baseline file. Exit 3 without an adapter.",
+        "adapter, or from a run's report.json / folder / baseline file (one an older harness " +
+        "wrote: this harness's key for it, the key it records in a note). Exit 3 without an " +
+        "adapter.",
     )
     .argument("[source]", "report.json, run folder or baseline file (default: probe the adapter)")
     .action(async (source) => {
@@ -638,9 +641,22 @@ export function baselineCommand() {
         );
       }
       const backend = currentBackend();
-      const k = source
-        ? (await loadComparable(source, { backend })).deviceKey
-        : deviceKey({ adapter: await probeCaps() }, { backend });
+      let k: string;
+      if (source) {
+        // the key under this harness's rules, the file name baseline update writes: a baseline
+        // an older harness wrote records its own (lavapipe's `-fallback-vulkan` before d25df28),
+        // which printed here named no file this harness writes or looks for
+        const b = await loadComparable(source, { backend });
+        k = comparisonKey(b);
+        if (k !== b.deviceKey) {
+          console.error(
+            `note: ${source} records the key ${b.deviceKey}, by an older harness's key rules; ` +
+              `this harness's is ${k}`,
+          );
+        }
+      } else {
+        k = deviceKey({ adapter: await probeCaps() }, { backend });
+      }
       console.log(k);
       Deno.exitCode = EXIT.ok;
     });

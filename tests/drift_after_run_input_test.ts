@@ -245,3 +245,23 @@ Deno.test("noBaselineWarning: the repeats a baseline needs follow the run's --th
     /drift not checked\. Create one from this run with: /,
   );
 });
+
+Deno.test("baseline key <a baseline an older harness wrote>: this harness's key (the file name update writes), the recorded one in a note", async () => {
+  const fixture = new URL(
+    "./fixtures/upgrade/65b857a_baselines/llvmpipe-65541-fallback-vulkan.json",
+    import.meta.url,
+  ).pathname;
+  const r = await runCli(["baseline", "key", fixture]);
+  assert.equal(r.code, 0, r.stderr);
+  // it printed llvmpipe-65541-fallback-vulkan: no file this harness writes or looks for
+  assert.equal(r.stdout, "llvmpipe-65541-vulkan\n");
+  assert.match(r.stderr, /records the key llvmpipe-65541-fallback-vulkan, by an older harness's/);
+  // a baseline of this harness's rules: its key, no note
+  const now = await runCli([
+    "baseline",
+    "key",
+    new URL("./fixtures/upgrade/222fd31_baseline.json", import.meta.url).pathname,
+  ]);
+  assert.equal(now.stdout, "llvmpipe-65541-vulkan\n");
+  assert.equal(now.stderr, "");
+});
