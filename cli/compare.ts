@@ -143,7 +143,8 @@ export function compareCommand() {
         "new; removed. What changed in the environment (Deno, adapter or driver, kernel " +
         "source, harness revision, host) is attributed. Exit 1 on regressions (--fail-on), " +
         "2 on bad input (an unusable --md, --json or --html path, one naming an input, and two " +
-        "runs with no case in common included).",
+        "runs with no case in common included), 3 when an output cannot be written (a full disk: " +
+        "the line names the file).",
     )
     .argument(
       "<baseline>",

@@ -160,7 +160,8 @@ export function upgradeCheckCommand() {
         "matrix's cases with this checkout's matrix/ code, each revision's run checking the " +
         "filter's keys and values otherwise; --html against the check's own outputs; after " +
         "both sides: two runs with no case in common, nothing compared), 3 when " +
-        "a side's run failed or npx (Deno versions) or git (revisions) is not on PATH, 130 / " +
+        "a side's run failed, npx (Deno versions) or git (revisions) is not on PATH, or an " +
+        "output cannot be written (a full disk: the line names the file), 130 / " +
         "143 when stopped by SIGINT / SIGTERM, 129 by SIGHUP (the side's run, in a process group of its " +
         "own, is passed the signal once and waited for, the worktrees removed, no comparison " +
         "written; a check killed outright, SIGKILL, leaves no run behind: the side's run stops " +

@@ -815,3 +815,35 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compare on a full disk: exit 3 naming the file, as its --help says (it listed 1 and 2 alone)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = await writeBaseline(`${dir}/baselines`, baselineOf([supportedCase(A)]));
+    const full = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...["run", "-A", new URL("./fixtures/disk_full_main.ts", import.meta.url).pathname],
+        ...["compare", base, base, "--md", `${dir}/c.md`],
+      ],
+      env: { NO_COLOR: "1", MLA_TEST_FULL_FILE: "c.md" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(full.stderr);
+    assert.equal(full.code, 3, stderr);
+    assert.match(stderr, /c\.md: the disk \(or a quota\) is full/);
+    const help = await runCli(["compare", "--help"]);
+    assert.match(
+      help.stdout.replace(/\s+/g, " "),
+      /, 3 when an output cannot be written \(a full disk/,
+    );
+    // upgrade-check writes compare.md and compare.json as compare does
+    const check = await runCli(["upgrade-check", "--help"]);
+    assert.match(
+      check.stdout.replace(/\s+/g, " "),
+      /3 when a side's run failed, .* or an output cannot be written \(a full disk/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
