@@ -21,7 +21,7 @@ import {
 } from "../drift/mod.ts";
 import { probeCaps } from "../gpu/device.ts";
 import { readRunReportInput } from "./run_report_input.ts";
-import { runMatrix } from "../runner/run_matrix.ts";
+import { backendModulePath, runMatrix } from "../runner/run_matrix.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
@@ -39,7 +39,7 @@ import { checkOutputsApart, runOutputFiles, sameFile } from "../report/output_ov
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
-import { comparisonKey } from "../drift/compare.ts";
+import { backendChoiceChanges, comparisonKey } from "../drift/compare.ts";
 import { CliError, EXIT } from "./errors.ts";
 import {
   listenForStop,
@@ -149,8 +149,10 @@ export function filterReport(report: RunReport, filter: string, source: string):
 /**
  * Refuse (CliError, exit 2) writing `baseline` over this device's baseline in `dir` where
  * that would lose cases: the existing one has cases outside the new one's scope (a
- * narrower `--filter`, fewer cases), or is of another matrix. A baseline of the same cases,
- * or one that adds cases, replaces it. `baseline update --replace` skips the check.
+ * narrower `--filter`, fewer cases), is of another matrix, or of other backends (`--backend`,
+ * `--backend-module`: the device's one file held a user backend's baseline, which an update of
+ * the adapter's kernels replaced without a word). A baseline of the same cases and backends, or
+ * one that adds cases, replaces it. `baseline update --replace` skips the check.
  *
  * @example
  * ```ts ignore
@@ -160,7 +162,9 @@ export function filterReport(report: RunReport, filter: string, source: string):
  */
 export async function checkBaselineReplace(
   dir: string,
-  baseline: Pick<Baseline, "deviceKey" | "scope" | "matrix" | "filter">,
+  baseline:
+    & Pick<Baseline, "deviceKey" | "scope" | "matrix" | "filter">
+    & Partial<Pick<Baseline, "backendOverride" | "backendModules" | "backendModulePaths">>,
 ): Promise<void> {
   const path = `${dir.replace(/\/+$/, "")}/${baseline.deviceKey}.json`;
   let old: Baseline;
@@ -175,20 +179,32 @@ export async function checkBaselineReplace(
   const scope = new Set(baseline.scope);
   const dropped = old.scope.filter((id) => !scope.has(id));
   const otherMatrix = !sameMatrixName(old.matrix, baseline.matrix);
-  if (dropped.length === 0 && !otherMatrix) return;
   const what = (b: Pick<Baseline, "scope" | "matrix" | "filter">) =>
     `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}, ${
       plural(b.scope.length, "case")
     }`;
-  throw new CliError(
-    `${path} holds this device's baseline (${what(old)}); the new one (${what(baseline)}) ` +
-      (otherMatrix
-        ? "is of another matrix"
-        : `leaves out ${dropped.length} of its cases (e.g. ${dropped[0]})`) +
-      ": writing it would lose them, and a later compare would read their regressions as new " +
-      "cases. Give --replace to write it anyway, or another --dir (no baseline written)",
-    EXIT.badInput,
-  );
+  if (dropped.length > 0 || otherMatrix) {
+    throw new CliError(
+      `${path} holds this device's baseline (${what(old)}); the new one (${what(baseline)}) ` +
+        (otherMatrix
+          ? "is of another matrix"
+          : `leaves out ${dropped.length} of its cases (e.g. ${dropped[0]})`) +
+        ": writing it would lose them, and a later compare would read their regressions as " +
+        "new cases. Give --replace to write it anyway, or another --dir (no baseline written)",
+      EXIT.badInput,
+    );
+  }
+  const backends = backendChoiceChanges(old, baseline);
+  if (backends !== null) {
+    throw new CliError(
+      `${path} holds this device's baseline of other backends than the new one's (${
+        backends.replace(/^Backends: /, "")
+      }): writing it would lose that baseline, and a run of those backends would be compared ` +
+        "with this one's kernels. Give --replace to write it anyway, or another --dir (one " +
+        "per backend choice) (no baseline written)",
+      EXIT.badInput,
+    );
+  }
 }
 
 /**
@@ -349,7 +365,8 @@ export function baselineCommand() {
     .option(
       "--replace",
       "write the baseline even where it drops cases of this device's baseline in --dir, or " +
-        "replaces one of another matrix (without it: exit 2, nothing written)",
+        "replaces one of another matrix or of other backends (--backend, --backend-module) " +
+        "(without it: exit 2, nothing written)",
     )
     .action(async (opts, cmd) => {
       const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
@@ -428,6 +445,14 @@ export function baselineCommand() {
               scope: mine.map((c) => c.id),
               matrix: opts.matrix,
               filter: opts.filter ?? null,
+              // as the run will record them
+              ...(opts.backend === undefined ? {} : { backendOverride: opts.backend }),
+              ...(opts.backendModule.length > 0
+                ? {
+                  backendModules: opts.backendModule,
+                  backendModulePaths: opts.backendModule.map((m) => backendModulePath(m)),
+                }
+                : {}),
             });
           }
         }

@@ -434,6 +434,36 @@ Deno.test("baseline update: a baseline that would drop cases of this device's, o
   }
 });
 
+Deno.test("baseline update: this device's baseline of a --backend or --backend-module is not replaced by one of other backends without --replace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases = [withParity(A), withParity(E)];
+    const naive = await writeJson(`${dir}/naive.json`, reportOf(cases, { backend: "naive" }));
+    const adapter = await writeJson(`${dir}/adapter.json`, reportOf(cases));
+    const update = (from: string, ...more: string[]) =>
+      runCliInProcess(["baseline", "update", "--from-report", from, "--dir", `${dir}/b`, ...more]);
+    assert.equal((await update(naive)).code, 0);
+    const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b`));
+    const path = `${dir}/b/${file.name}`;
+    const before = await Deno.readTextFile(path);
+    // the same cases of the adapter's kernels replaced the naive backend's baseline silently
+    const other = await update(adapter);
+    assert.equal(other.code, 2, other.stdout + other.stderr);
+    assert.match(
+      other.stderr,
+      /holds this device's baseline of other backends than the new one's \(--backend naive → \(none: the adapter's choice\)\)/,
+    );
+    assert.match(other.stderr, /--replace .*no baseline written/);
+    assert.equal(await Deno.readTextFile(path), before, "the old one kept");
+    // the same backend again: replaced; --replace: written
+    assert.equal((await update(naive)).code, 0);
+    assert.equal((await update(adapter, "--replace")).code, 0);
+    assert.equal((await readBaseline(path)).backendOverride, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 // `baseline update --from-report <run> --filter <f> --history <db>` appended the filtered
 // report: a run other than the one `run --history` (or `history --add`) stored for that
 // night, so the filter's cases had two points of one night in their series.
