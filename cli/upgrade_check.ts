@@ -310,7 +310,9 @@ export function upgradeCheckCommand() {
           toRef: opts.toRef,
           matrix: opts.matrix,
           filter: opts.filter,
-          maxCases: opts.maxCases,
+          // only where given: a revision's run before --max-cases (400bb47) refused it, so
+          // the default passed on made every check against such a revision exit 2
+          maxCases: cmd.getOptionValueSource("maxCases") === "cli" ? opts.maxCases : undefined,
           configRoot: opts.configRoot,
           backendModules: modules.map((m) => m.url),
           backend: opts.backend,

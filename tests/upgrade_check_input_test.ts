@@ -773,3 +773,32 @@ Deno.test("precheckUpgradeSelection: a relative --config-root must be a folder o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+tmpTest(
+  "upgrade-check passes --max-cases to a side's run only where given (a revision's run before 400bb47 refused it, exit 2)",
+  async (dir) => {
+    // a stand-in npx that records its side's arguments, then fails the side
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(
+      `${dir}/bin/npx`,
+      '#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$SIDE_ARGS"\nexit 3\n',
+      { mode: 0o755 },
+    );
+    const check = async (...more: string[]) => {
+      const r = await runCli(
+        [
+          "upgrade-check",
+          ...["--from", "2.9.5", "--to", "2.9.6", "--filter", "preset=tiny"],
+          ...["--out", `${dir}/up`, ...more],
+        ],
+        { PATH: `${dir}/bin`, SIDE_ARGS: `${dir}/args.txt` },
+        { all: true },
+      );
+      assert.equal(r.code, 3, r.stderr);
+      return (await Deno.readTextFile(`${dir}/args.txt`)).split("\n");
+    };
+    assert.ok(!(await check()).includes("--max-cases"), "the default is the side's own");
+    const given = await check("--max-cases", "500");
+    assert.equal(given[given.indexOf("--max-cases") + 1], "500");
+  },
+);
