@@ -176,6 +176,19 @@ export async function checkBaselineReplace(
     console.error(`warning: ${path} is replaced: ${(e as Error).message}`);
     return;
   }
+  // A file named for this device that holds another device's baseline (copied or renamed by
+  // hand): replaced without a word, that device's baseline lost (an older harness's key for
+  // this device is this device's: comparisonKey)
+  const oldKey = comparisonKey(old);
+  if (oldKey !== baseline.deviceKey) {
+    throw new CliError(
+      `${path} holds the baseline of another device (${oldKey}), not this one's ` +
+        `(${baseline.deviceKey}): writing this one would lose it; move it to ${oldKey}.json ` +
+        "(its device's name), give --replace to write over it anyway, or another --dir (no " +
+        "baseline written)",
+      EXIT.badInput,
+    );
+  }
   const scope = new Set(baseline.scope);
   const dropped = old.scope.filter((id) => !scope.has(id));
   const otherMatrix = !sameMatrixName(old.matrix, baseline.matrix);
@@ -365,7 +378,8 @@ export function baselineCommand() {
     .option(
       "--replace",
       "write the baseline even where it drops cases of this device's baseline in --dir, or " +
-        "replaces one of another matrix or of other backends (--backend, --backend-module) " +
+        "replaces one of another matrix, of other backends (--backend, --backend-module) or " +
+        "of another device (a file named for this one) " +
         "(without it: exit 2, nothing written)",
     )
     .action(async (opts, cmd) => {

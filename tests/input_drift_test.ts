@@ -8,7 +8,13 @@ import { HistoryStore, loadComparable, readBaseline } from "../drift/mod.ts";
 import { parseFailOn } from "../cli/compare.ts";
 import { caseResultProblem, runReportProblem } from "../report/validate.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
-import { baselineOf, caseResult, reportOf, supportedCase } from "./drift_helpers.ts";
+import {
+  baselineOf,
+  caseResult,
+  lavapipeFingerprint,
+  reportOf,
+  supportedCase,
+} from "./drift_helpers.ts";
 import { runCli, runCliInProcess } from "./helpers_cli.ts";
 import { gpuTest } from "./gpu_helpers.ts";
 
@@ -459,6 +465,58 @@ Deno.test("baseline update: this device's baseline of a --backend or --backend-m
     assert.equal((await update(naive)).code, 0);
     assert.equal((await update(adapter, "--replace")).code, 0);
     assert.equal((await readBaseline(path)).backendOverride, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("baseline update: a file named for this device that holds another device's baseline is not written over without --replace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases = [withParity(A), withParity(E)];
+    const run = await writeJson(`${dir}/run.json`, reportOf(cases));
+    const lavapipe = lavapipeFingerprint();
+    const caps = lavapipe.adapter as { adapter: Record<string, unknown> };
+    const h100 = {
+      ...lavapipe,
+      adapter: {
+        ...caps,
+        adapter: {
+          ...caps.adapter,
+          vendor: "4318",
+          description: "NVIDIA H100 80GB HBM3",
+          isFallbackAdapter: false,
+        },
+      },
+    };
+    await Deno.mkdir(`${dir}/b`);
+    const path = `${dir}/b/llvmpipe-65541-vulkan.json`;
+    // copied by hand under this device's name
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify(
+        baselineOf(cases.map((c) => supportedCase(c.id)), { fingerprint: h100 }),
+      ),
+    );
+    const before = await Deno.readTextFile(path);
+    const update = (...more: string[]) =>
+      runCliInProcess(["baseline", "update", "--from-report", run, "--dir", `${dir}/b`, ...more]);
+    const r = await update();
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /holds the baseline of another device \(nvidia-h100-80gb-hbm3-4318-vulkan\), not this one's \(llvmpipe-65541-vulkan\).*move it to nvidia-h100-80gb-hbm3-4318-vulkan\.json/,
+    );
+    assert.equal(await Deno.readTextFile(path), before, "the other device's kept");
+    assert.equal((await update("--replace")).code, 0);
+    // a baseline an older harness wrote for this device (its own key rules) is this device's
+    const old = new URL(
+      "./fixtures/upgrade/65b857a_baselines/llvmpipe-65541-fallback-vulkan.json",
+      import.meta.url,
+    );
+    await Deno.copyFile(old, path);
+    const again = await update("--filter", "path=absorbed");
+    assert.doesNotMatch(again.stderr, /another device/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
