@@ -1088,6 +1088,11 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
         outDirs[i].push(side.outDir);
       }
     }
+  } catch (e) {
+    // A Ctrl-C while git made a worktree (git, in the check's process group, stopped by it too)
+    // read as "--from-ref: git worktree add failed", exit 2: bad input, for a stop
+    checkStopped();
+    throw e;
   } finally {
     await removeWorktrees(worktrees, tmp, { repoRoot, git, log });
     for (const [signal, onSignal] of listeners) Deno.removeSignalListener(signal, onSignal);

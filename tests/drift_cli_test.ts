@@ -847,3 +847,41 @@ Deno.test("compare on a full disk: exit 3 naming the file, as its --help says (i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("upgrade-check stopped by a Ctrl-C while git makes a worktree: UpgradeInterrupted, not 'git worktree add failed' (bad input)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = new URL("../", import.meta.url).pathname;
+    // git, in the check's process group, is stopped by the terminal's SIGINT as the check is
+    await Deno.writeTextFile(
+      `${dir}/driver.ts`,
+      `import { upgradeCheck, UpgradeInterrupted } from "${root}drift/mod.ts";\n` +
+        "try {\n" +
+        "  await upgradeCheck({\n" +
+        `    fromRef: "v1", toRef: "main", matrix: "smoke", repeats: 3, out: "${dir}/out",\n` +
+        "    log: () => {},\n" +
+        "    git: async (_cwd, args) => {\n" +
+        "      if (args[1] !== 'add') return { code: 0, output: '' };\n" +
+        "      Deno.kill(Deno.pid, 'SIGINT');\n" +
+        "      await new Promise((r) => setTimeout(r, 200));\n" +
+        "      return { code: 130, output: 'interrupted' };\n" +
+        "    },\n" +
+        "    runSide: () => Promise.resolve(0),\n" +
+        "  });\n" +
+        "  console.log('finished');\n" +
+        "} catch (e) {\n" +
+        "  console.log(e instanceof UpgradeInterrupted ? `interrupted ${e.signal}` : String(e));\n" +
+        "}\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-check", "--config", `${root}deno.json`, "-A", `${dir}/driver.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(text, /^interrupted SIGINT\n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
