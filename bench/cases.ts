@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { type DeviceClassName, deviceClassOf } from "../adapter/device_class.ts";
 import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
-import type { AttentionPath, Dtype } from "../adapter/types.ts";
+import type { AttentionPath, DeviceCaps, Dtype } from "../adapter/types.ts";
 import { didYouMean } from "../util/edit_distance.ts";
 
 /** One benchmark case. */
@@ -101,6 +102,44 @@ export const TARGET_SETS: Readonly<Record<"cpu" | "gpu", TargetSet>> = {
     absorbedOverDense: 3,
   },
 };
+
+/** Which targets a device is held to, and the class its kernels were planned as when set by hand. */
+export interface TargetClassChoice {
+  /** The device's own class (the rules of adapter/device_class.ts): whose targets apply. */
+  readonly targetClass: DeviceClassName;
+  /**
+   * The class set by hand (MLA_HARNESS_DEVICE_CLASS, a caps file's `deviceClass`) that the
+   * kernels were planned as, when it differs from the device's own; absent otherwise.
+   */
+  readonly plannedClass?: { readonly kind: DeviceClassName; readonly source: string };
+}
+
+/**
+ * The targets a device is held to: those of its own class by the rules (adapter/device_class.ts),
+ * not of a class set by hand. MLA_HARNESS_DEVICE_CLASS=gpu (or a caps file's `deviceClass`)
+ * plans lavapipe's kernels as a GPU's, to run the GPU-class kernels on a CPU; the H100/H200
+ * targets of issue 13 then judged lavapipe's fractions as an H100's. No caps: "cpu".
+ *
+ * @example
+ * ```ts
+ * import { targetClassOf } from "./cases.ts";
+ * const lavapipe = {
+ *   adapter: { vendor: "65541", architecture: "", device: "0",
+ *     description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: false },
+ *   features: [], limits: {}, deviceClass: "gpu" as const,
+ *   deviceClassFrom: "MLA_HARNESS_DEVICE_CLASS" as const,
+ * };
+ * targetClassOf(lavapipe);
+ * // { targetClass: "cpu", plannedClass: { kind: "gpu", source: "MLA_HARNESS_DEVICE_CLASS" } }
+ * ```
+ */
+export function targetClassOf(caps: DeviceCaps | null): TargetClassChoice {
+  const planned = deviceClassOf(caps);
+  const own = deviceClassOf(caps === null ? null : { ...caps, deviceClass: undefined });
+  const targetClass = own?.kind ?? "cpu";
+  if (planned === null || planned.kind === targetClass) return { targetClass };
+  return { targetClass, plannedClass: { kind: planned.kind, source: planned.kindSource } };
+}
 
 const V2L = { preset: "deepseek-v2-lite", heads: 16, causal: true, page: 0 } as const;
 

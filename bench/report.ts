@@ -6,7 +6,13 @@
  */
 import { formatTuning } from "../adapter/plan_tuning.ts";
 import type { PlanTuning } from "../adapter/types.ts";
-import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
+import {
+  benchCaseId,
+  HEADLINE,
+  TARGET_CASES,
+  TARGET_SETS,
+  type TargetClassChoice,
+} from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import { CEILING_LABELS, type ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
@@ -110,8 +116,16 @@ export interface BenchReport {
   readonly records: readonly BenchRecord[];
   /** Targets of the cases that ran (present when target cases ran). */
   readonly targets: readonly TargetOutcome[];
-  /** The device class whose targets were applied (bench/cases.ts `TARGET_SETS`). */
+  /**
+   * The device class whose targets were applied (bench/cases.ts `TARGET_SETS`): the device's
+   * own by the rules, never a class set by hand (bench/cases.ts `targetClassOf`).
+   */
   readonly targetClass?: "cpu" | "gpu";
+  /**
+   * The class the kernels were planned as when set by hand (MLA_HARNESS_DEVICE_CLASS, a caps
+   * file) to other than the device's own; absent otherwise.
+   */
+  readonly plannedClass?: TargetClassChoice["plannedClass"];
   /**
    * The absorbed / dense crossover of every sweep where both paths ran (bench/crossover.ts);
    * absent when there is none.
@@ -552,7 +566,7 @@ export function formatTable(report: BenchReport): string {
     ...(report.targets.length
       ? [
         "",
-        `targets of a ${report.targetClass ?? "cpu"}-class device:`,
+        `targets of ${targetClassWords(report)}:`,
         ...formatTargets(report.targets),
         ...notBenchedLines(report),
       ]
@@ -560,6 +574,34 @@ export function formatTable(report: BenchReport): string {
     ...(report.crossovers?.length ? ["", ...crossoverLines(report.crossovers)] : []),
     ...(report.warnings?.length ? ["", ...report.warnings.map((w) => `warning: ${w}`)] : []),
   ].join("\n");
+}
+
+/**
+ * Whose targets a report judged: "a cpu-class device", and when the kernels were planned as
+ * another class set by hand, that the targets are the device's own class's.
+ *
+ * @example
+ * ```ts
+ * import { targetClassWords } from "./report.ts";
+ * targetClassWords({ targetClass: "gpu" }); // "a gpu-class device"
+ * targetClassWords({
+ *   targetClass: "cpu",
+ *   plannedClass: { kind: "gpu", source: "MLA_HARNESS_DEVICE_CLASS" },
+ * });
+ * // "a cpu-class device (its own class; its kernels were planned as gpu-class by ...)"
+ * ```
+ */
+export function targetClassWords(
+  report: Pick<BenchReport, "targetClass" | "plannedClass">,
+): string {
+  const own = `a ${report.targetClass ?? "cpu"}-class device`;
+  const p = report.plannedClass;
+  if (p === undefined) return own;
+  const by = p.source === "MLA_HARNESS_DEVICE_CLASS"
+    ? `MLA_HARNESS_DEVICE_CLASS=${p.kind}`
+    : `the ${p.source}'s "deviceClass": "${p.kind}"`;
+  return `${own} (its own class; its kernels were planned as ${p.kind}-class by ${by}, and ` +
+    `${p.kind}-class targets would judge it as another device)`;
 }
 
 /**
@@ -946,7 +988,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
   if (report.targets.length) {
     out.push(
       "",
-      `Targets (of a ${report.targetClass ?? "cpu"}-class device):`,
+      `Targets (of ${targetClassWords(report)}):`,
       "",
       ...formatTargets(report.targets).map((l) => `- ${l}`),
       ...notBenchedLines(report).map((l) => `- ${l}`),

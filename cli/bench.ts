@@ -24,6 +24,7 @@ import {
   benchMatrix,
   filterBenchCases,
   parseBenchFilter,
+  targetClassOf,
 } from "../bench/cases.ts";
 import { bestCeilings, isCeilingNotTimed, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
@@ -433,10 +434,13 @@ export function benchCommand() {
         if (reference) {
           checkReferenceAdapter(reference, machine.adapter, { deviceKey: machine.deviceKey });
         }
-        // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
-        const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
-        const warmupMs = warmupAsked === "auto" ? warmupMsForClass(targetClass) : warmupAsked;
-        const replay = opts.replay === "auto" ? replayModeForClass(targetClass) : opts.replay;
+        // The class the kernels were planned as (set by hand or not) spaces and warms the replays
+        const plannedKind = deviceClassOf(ctx.caps)?.kind ?? "cpu";
+        // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's: by the
+        // device's own class, not one set by hand (lavapipe planned as a GPU is no H100)
+        const { targetClass, plannedClass } = targetClassOf(ctx.caps);
+        const warmupMs = warmupAsked === "auto" ? warmupMsForClass(plannedKind) : warmupAsked;
+        const replay = opts.replay === "auto" ? replayModeForClass(plannedKind) : opts.replay;
         const device: BenchDevice = { key: machine.deviceKey, warmupMs, replay };
         if (resume?.state && opts.out !== undefined) {
           const differ = benchDeviceDifferences(resume.state, { options: benchOptions, device });
@@ -670,6 +674,7 @@ export function benchCommand() {
           records: judged,
           targets: evaluateTargets(judged, { deviceClass: targetClass }),
           targetClass,
+          ...(plannedClass ? { plannedClass } : {}),
           ...(crossing.length ? { crossovers: crossing } : {}),
           ...(warnings.length ? { warnings } : {}),
           ...(interrupted ? { interrupted } : {}),

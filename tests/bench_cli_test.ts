@@ -581,6 +581,14 @@ Deno.test({
     };
     // a gpu-class device queues its replays (--replay auto) where it has timestamps
     assert.deepEqual(warm(asGpu), [500, "queued"]);
+    // the targets are the device's own class's (lavapipe planned as a GPU is no H100)
+    const own = deviceClassOf({ ...(await gpuContext()).caps, deviceClass: undefined })!.kind;
+    const report = JSON.parse(asGpu.stdout);
+    assert.equal(report.targetClass, own);
+    assert.deepEqual(
+      report.plannedClass,
+      own === "gpu" ? undefined : { kind: "gpu", source: "MLA_HARNESS_DEVICE_CLASS" },
+    );
     assert.deepEqual(warm(zero), [undefined, "queued"], "--warmup-ms 0 wins over the class");
   },
 });

@@ -11,6 +11,7 @@ import {
   parseBenchFilter,
   PREFILL_4096,
   TARGET_CASES,
+  targetClassOf,
 } from "../bench/cases.ts";
 import { rooflineFraction, workOf } from "../bench/formulas.ts";
 import {
@@ -546,6 +547,38 @@ Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown),
   // is still timed as a CPU, an H100 planned as a CPU as a GPU
   assert.equal(fmaWorkgroups({ ...LAVAPIPE_CAPS, deviceClass: "gpu" }), 256);
   assert.equal(fmaWorkgroups({ ...H100_CAPS, deviceClass: "cpu" }), 132 * 32);
+});
+
+// `MLA_HARNESS_DEVICE_CLASS=gpu bench` on lavapipe printed "targets of a gpu-class device:" and
+// judged lavapipe's fractions by the H100/H200 targets of issue 13 (prefill 0.25, 3x dense).
+Deno.test("targets follow the device's own class, not one set by hand, and say so", () => {
+  assert.deepEqual(targetClassOf(null), { targetClass: "cpu" });
+  assert.deepEqual(targetClassOf(LAVAPIPE_CAPS), { targetClass: "cpu" });
+  assert.deepEqual(targetClassOf(H100_CAPS), { targetClass: "gpu" });
+  assert.deepEqual(
+    targetClassOf({
+      ...LAVAPIPE_CAPS,
+      deviceClass: "gpu",
+      deviceClassFrom: "MLA_HARNESS_DEVICE_CLASS",
+    }),
+    { targetClass: "cpu", plannedClass: { kind: "gpu", source: "MLA_HARNESS_DEVICE_CLASS" } },
+  );
+  assert.deepEqual(targetClassOf({ ...H100_CAPS, deviceClass: "cpu" }), {
+    targetClass: "gpu",
+    plannedClass: { kind: "cpu", source: "caps file" },
+  });
+  // a class set by hand to the device's own changes nothing
+  assert.deepEqual(targetClassOf({ ...H100_CAPS, deviceClass: "gpu" }), { targetClass: "gpu" });
+  const records = HEADLINE.map((_, i) => rec(i, 10 + i, 0.5));
+  const report = {
+    ...reportOf(records, evaluateTargets(records)),
+    targetClass: "cpu" as const,
+    plannedClass: { kind: "gpu" as const, source: "MLA_HARNESS_DEVICE_CLASS" },
+  };
+  const words = "a cpu-class device (its own class; its kernels were planned as gpu-class by " +
+    "MLA_HARNESS_DEVICE_CLASS=gpu, and gpu-class targets would judge it as another device)";
+  assert.ok(formatTable(report).split("\n").includes(`targets of ${words}:`));
+  assert.ok(toMarkdown(report, { title: "t" }).split("\n").includes(`Targets (of ${words}):`));
 });
 
 // On an adapter without shader-f16 (Chromium's SwiftShader) the terminal and summary.md
