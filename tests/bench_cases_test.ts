@@ -1,7 +1,8 @@
 /** The bundled benchmark matrices: the presets matrix covers every model preset at its full heads. */
 import assert from "node:assert/strict";
 import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
-import { BENCH_MATRICES, benchMatrix } from "../bench/cases.ts";
+import { BENCH_MATRICES, benchCaseId, benchMatrix, HEADLINE } from "../bench/cases.ts";
+import { selectBenchCases } from "../cli/bench.ts";
 
 Deno.test("bench matrix presets: every model preset at its published head count, both paths", () => {
   const cases = benchMatrix("presets");
@@ -21,4 +22,18 @@ Deno.test("bench matrix presets: every model preset at its published head count,
     }
   }
   assert.ok(BENCH_MATRICES.includes("presets"));
+});
+
+// `bench --matrix headline,gpu` benched each headline case twice (13 cases, 7 ids): the gpu
+// matrix holds the headline. Each case is now benched once, at its first place.
+Deno.test("bench --matrix: a case in two of the matrices is benched once", () => {
+  const ids = selectBenchCases("headline,gpu").map(benchCaseId);
+  assert.equal(ids.length, 7);
+  assert.deepEqual(ids.slice(0, 6), HEADLINE.map(benchCaseId));
+  for (const m of ["decode,presets", "prefill,headline", "gpu,headline"]) {
+    const sel = selectBenchCases(m).map(benchCaseId);
+    assert.equal(sel.length, new Set(sel).size, m);
+  }
+  // a filter that keeps cases of both
+  assert.equal(selectBenchCases("headline,gpu", "path=absorbed;dtype=f32;sq=1").length, 1);
 });
