@@ -208,7 +208,11 @@ export function benchCommand() {
         `435-450 MHz without a warm-up and 1980 MHz with ${GPU_WARMUP_MS} ms`,
       "auto",
     )
-    .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
+    .option(
+      "--json",
+      "print the report as JSON on stdout, nothing else there (ceilings, one record per case, " +
+        "targets); the progress lines stay on stderr",
+    )
     .option(
       "--out <dir>",
       "write report.json, results.csv, summary.md and report.html (roofline and crossover " +
@@ -510,8 +514,8 @@ export function benchCommand() {
               "records' included, is judged against them",
           );
         }
-        // (said only where a case will run)
-        if (!opts.json && stoppedBy === null && todo.length > 0) {
+        // (said only where a case will run; with --json too: stderr is not the JSON)
+        if (stoppedBy === null && todo.length > 0) {
           console.error(
             "roofline fractions while cases run are provisional (against the ceilings measured " +
               "so far); the table judges each case against the better of the ceilings measured " +
@@ -560,7 +564,9 @@ export function benchCommand() {
             ? { ...measured, backend: asked }
             : measured;
           fresh.push(record);
-          if (!opts.json) console.error(progressLine(record));
+          // with --json too: a CI reading the JSON on stdout saw nothing of a bench's cases on
+          // stderr until its end, nor which case a job killed at its time limit was on
+          console.error(progressLine(record));
           if (stream !== undefined) {
             try {
               await appendBenchRecord(stream, record);

@@ -150,6 +150,12 @@ Deno.test({
     const r = await runCli(["bench", "--matrix", "tiny", "--filter", "path=absorbed", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
+    // the progress of each case on stderr, as without --json (a CI log of a --json bench
+    // showed none: which case a job killed at its time limit was on went unsaid)
+    assert.match(
+      r.stderr,
+      /^preset=tiny;h=4;path=absorbed;.*: [\d.]+ ms, roofline [\d.]+ \(provisional\)$/m,
+    );
     for (
       const k of [
         "copyGBps",
