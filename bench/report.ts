@@ -559,7 +559,7 @@ export function formatTable(report: BenchReport): string {
     (m.deviceKey ? ` (device key ${m.deviceKey})` : "") + `, deno ${m.deno}`,
     ...(tuned === null ? [] : [tuned]),
     formatCeilings(report.ceilings),
-    ...(replayWords(report) === "" ? [] : [`case replays: ${replayWords(report)}`]),
+    ...(caseReplaysLine(report) === null ? [] : [caseReplaysLine(report)!]),
     ...(reference === null ? [] : [reference]),
     "",
     ...lines,
@@ -602,6 +602,31 @@ export function targetClassWords(
     : `the ${p.source}'s "deviceClass": "${p.kind}"`;
   return `${own} (its own class; its kernels were planned as ${p.kind}-class by ${by}, and ` +
     `${p.kind}-class targets would judge it as another device)`;
+}
+
+/**
+ * How many timed repetitions the records' medians are of, in words ("7 timed repetitions", or
+ * "2-7 timed repetitions" where they differ), from their `samples`; null when no record has
+ * any (a report of no measured case).
+ */
+function timedRepsWords(report: BenchReport): string | null {
+  const counts = report.records.flatMap((r) =>
+    r.status === "ok" && r.samples !== undefined ? [r.samples.length] : []
+  );
+  if (counts.length === 0) return null;
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  return lo === hi ? `${plural(lo, "timed repetition")}` : `${lo}-${hi} timed repetitions`;
+}
+
+/** The "case replays" line of the table: repetitions, spacing and warm-up; null: none known. */
+function caseReplaysLine(report: BenchReport): string | null {
+  const reps = timedRepsWords(report);
+  const words = [
+    ...(reps === null ? [] : [`${reps} a case`]),
+    ...(replayWords(report) === "" ? [] : [replayWords(report)]),
+  ];
+  return words.length === 0 ? null : `case replays: ${words.join(", ")}`;
 }
 
 /**
@@ -946,7 +971,11 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     (m.deviceKey ? ` (device key \`${m.deviceKey}\`)` : "") + `; Deno ${m.deno}. ` +
     `Kernel times by ${c.source}${
       replayWords(report) === "" ? "" : `, replays ${replayWords(report)}`
-    }; median of the timed repetitions, ` +
+    }; median of the ${
+      timedRepsWords(report) === null
+        ? "timed repetitions"
+        : `${timedRepsWords(report)} of each case`
+    }, ` +
     "spread min-max." + (tuned === null ? "" : ` Plans: ${tuned}.`),
     "",
     `Ceilings (${ceilingsSource(report)}): copy ${f(c.copyGBps)} GB/s, read ${

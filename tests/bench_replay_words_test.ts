@@ -54,3 +54,29 @@ Deno.test("bench report: records of both spacings name both; a report before ses
   assert.equal(replayLine(formatTable(old)), undefined);
   assert.match(toMarkdown(old, { title: "t" }), /Kernel times by timestamp-query; median/);
 });
+
+// The table and summary.md never said how many timed repetitions a median was of (only a
+// warning below 7): a reader of a default bench could not tell 7 from 50.
+Deno.test("bench report: the timed repetitions a case's median is of are said", () => {
+  const withSamples = (n: (i: number) => number) => {
+    const r = spaced("waited", 0);
+    const records = r.records.map((x, i) =>
+      x.status === "ok" ? { ...x, samples: Array.from({ length: n(i) }, () => 1) } : x
+    );
+    return { ...r, records };
+  };
+  const seven = withSamples(() => 7);
+  assert.equal(
+    replayLine(formatTable(seven)),
+    "case replays: 7 timed repetitions a case, each submitted after the last one's readback",
+  );
+  assert.match(
+    toMarkdown(seven, { title: "t" }),
+    /readback; median of the 7 timed repetitions of each case, spread min-max\./,
+  );
+  const one = withSamples(() => 1);
+  assert.match(replayLine(formatTable(one)) ?? "", /^case replays: 1 timed repetition a case, /);
+  // records of a resumed bench hold the same count; a hand-joined report may not
+  const mixed = withSamples((i) => (i === 0 ? 2 : 7));
+  assert.match(replayLine(formatTable(mixed)) ?? "", /^case replays: 2-7 timed repetitions a case/);
+});
