@@ -7,6 +7,7 @@
  * @module
  */
 import type { BenchCase } from "./cases.ts";
+import { benchFigure } from "./figure.ts";
 import type { BenchRecord } from "./run_bench.ts";
 
 /** One s_k of a sweep where both paths ran. */
@@ -208,7 +209,8 @@ export function crossoverLines(list: readonly Crossover[]): string[] {
  */
 export function crossoverMarkdown(list: readonly Crossover[]): string[] {
   if (!list.length) return [];
-  const f = (x: number) => x.toFixed(2);
+  // ms as the bench table writes them: a GPU's tiny case (0.004 ms) read "0.00" here
+  const f = (x: number) => benchFigure(x);
   return [
     "### Absorbed / dense crossover",
     "",

@@ -14,6 +14,7 @@ import {
   type TargetClassChoice,
 } from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
+import { benchFigure } from "./figure.ts";
 import { CEILING_LABELS, type ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
@@ -380,25 +381,7 @@ export function evaluateTargets(
   return out;
 }
 
-/**
- * A figure of the tables: `digits` decimals, or two significant digits for one that is not 0
- * and would read as 0 ("0.0038" GFLOP/s, not "0.0"; a roofline fraction "0.00021", not
- * "0.000"): a small case's throughput, or a fast GPU's ms, read as a zero.
- *
- * @example
- * ```ts
- * import { benchFigure } from "./report.ts";
- * benchFigure(12.345, 1); // "12.3"
- * benchFigure(0.0038, 1); // "0.0038"
- * benchFigure(0, 3); // "0.000"
- * ```
- */
-export function benchFigure(x: number | undefined, digits = 2): string {
-  if (x === undefined) return "-";
-  return x !== 0 && Number.isFinite(x) && Math.abs(x) < 0.5 * 10 ** -digits
-    ? x.toPrecision(2)
-    : x.toFixed(digits);
-}
+export { benchFigure } from "./figure.ts";
 
 const f = benchFigure;
 

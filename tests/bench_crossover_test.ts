@@ -140,3 +140,15 @@ Deno.test("crossover: the fastest repetitions are judged apart from the medians"
     /no single crossover.*\(medians\); dense faster up to s_k 64, absorbed from s_k 256 on .*\(fastest repetitions\)\.$/,
   );
 });
+
+// A GPU's tiny cases take microseconds: summary.md's crossover table wrote 0.004 ms as "0.00",
+// where the bench table writes "0.0040".
+Deno.test("crossover: summary.md writes a GPU's microsecond times, not 0.00", () => {
+  const md = crossoverMarkdown(crossovers(sweep(16, [[16, 0.004, 0.002]]))).join("\n");
+  assert.ok(
+    md.includes(
+      "| deepseek-v2-lite h=16 f32 b=1 sq=1 | 16 | 0.0040 | 0.0020 | 0.50 | 0.0040 | 0.0020 | 0.50 |",
+    ),
+    md,
+  );
+});
