@@ -107,6 +107,35 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
 }
 
 /**
+ * The text of `out`/report.json when the folder holds a bench that finished and wrote every
+ * report (report.json of all its cases, not interrupted, readable as JSON; results.csv,
+ * summary.md and report.html there); null otherwise (a missing report a full disk kept from
+ * being written included: a resume writes it).
+ *
+ * @example
+ * ```ts ignore
+ * import { finishedBenchReport } from "./out_dir.ts";
+ * await finishedBenchReport("out/bench"); // the report.json text of a finished bench, or null
+ * ```
+ */
+export async function finishedBenchReport(out: string): Promise<string | null> {
+  const dir = out.replace(/\/+$/, "") || "/";
+  if ((await reportState(dir)).state !== "finished") return null;
+  const reports = ["report.json", "results.csv", "summary.md", "report.html"];
+  for (const f of reports) {
+    const info = await Deno.stat(`${dir}/${f}`).catch(() => null);
+    if (!info?.isFile) return null;
+  }
+  try {
+    const text = await Deno.readTextFile(`${dir}/report.json`);
+    JSON.parse(text);
+    return text;
+  } catch {
+    return null; // damaged: the resume writes it anew
+  }
+}
+
+/**
  * The bench.json of `dir`: Deno.errors.NotFound when there is none, an Error when it is not
  * one this harness wrote (no reps, case list, backends, modules or device key).
  */

@@ -76,6 +76,7 @@ import {
   type BenchResume,
   checkBenchOut,
   checkUnfinishedBench,
+  finishedBenchReport,
   readBenchResume,
   startBenchRecords,
 } from "../bench/out_dir.ts";
@@ -243,7 +244,9 @@ export function benchCommand() {
           "--backend, --backend-module files, --runtime, --reps, --warmup-ms and --replay " +
           "(as they apply on the device), on the same device (else exit 2, naming what " +
           "differs). The ceilings are measured anew (before and after the cases this session " +
-          "runs) and every fraction, kept records' included, is judged against them",
+          "runs) and every fraction, kept records' included, is judged against them. A " +
+          "bench that finished (every report written) is left as it is and its report shown, " +
+          "exit 0, unless --reference-ceilings asks for its records to be judged again",
       ).conflicts("force"),
     )
     .option(
@@ -348,6 +351,29 @@ export function benchCommand() {
           `resume: benching again ${plural(retried.length, "case")} that --case-timeout ` +
             `ended: ${retried.join(", ")}`,
         );
+      }
+      // A resume of a bench that finished (every case kept, every report there): nothing to
+      // bench. It measured the ceilings anew and rewrote the reports, every fraction judged
+      // against this session's ceilings and the report saying its records came from a session
+      // "killed or stopped"; the finished reports are now left as they are, and shown (with
+      // --reference-ceilings the resume judges them anew, against the reference joined).
+      if (
+        opts.resume && opts.out !== undefined && resume?.state &&
+        opts.referenceCeilings === undefined && cases.every((c) => kept.has(benchCaseId(c)))
+      ) {
+        const done = await finishedBenchReport(opts.out);
+        if (done !== null) {
+          console.error(
+            `resume: the bench in ${opts.out} finished (report.json of its ` +
+              `${plural(cases.length, "case")}): nothing to resume; its reports are left as ` +
+              "they are, and shown below (--force benches it anew; --reference-ceilings " +
+              "judges its records again against a reference joined with new ceilings)",
+          );
+          const report = JSON.parse(done) as BenchReport;
+          console.log(opts.json ? done.trimEnd() : formatTable(report));
+          if ([...kept.values()].some((r) => r.status === "error")) Deno.exitCode = EXIT.failure;
+          return;
+        }
       }
       // Read before the device starts: a wrong file is exit 2 at once.
       const reference = opts.referenceCeilings === undefined

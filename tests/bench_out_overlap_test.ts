@@ -12,8 +12,10 @@ import {
   type BenchOptions,
   checkBenchOut,
   checkUnfinishedBench,
+  finishedBenchReport,
   readBenchResume,
 } from "../bench/out_dir.ts";
+import { benchCaseId, benchMatrix } from "../bench/cases.ts";
 import { OutputPathError } from "../report/output_paths.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -225,6 +227,67 @@ Deno.test("bench --resume: keeps only the records of the same bench, naming what
       () => readBenchResume(tmp, options),
       /line 2 is of case "z", which this bench does not select/,
     );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+// `bench --resume` of a bench that had finished measured the ceilings again and rewrote every
+// report: the fractions judged anew against this session's ceilings, and the report saying its
+// records came from an earlier session "killed or stopped". Nothing is benched or rewritten now.
+Deno.test("bench --resume of a finished bench leaves its reports as they are and shows them, no device started", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla-bench-finished-" });
+  try {
+    const cases = benchMatrix("tiny");
+    const options: BenchOptions = {
+      matrix: "tiny",
+      filter: null,
+      cases: cases.map(benchCaseId),
+      backends: [],
+      modules: [],
+      runtime: "deno",
+      reps: 2,
+      warmupMs: "auto",
+      replay: "auto",
+    };
+    const device = { key: "llvmpipe-65541-vulkan", warmupMs: 0, replay: "waited" };
+    const records = cases.map((c) => ({ id: benchCaseId(c), case: c, status: "ok", ms: 1 }));
+    await Deno.writeTextFile(`${tmp}/bench.json`, JSON.stringify({ options, device }));
+    await Deno.writeTextFile(
+      `${tmp}/records.jsonl`,
+      records.map((r) => JSON.stringify(r)).join("\n") + "\n",
+    );
+    const report = JSON.stringify({ machine: { adapter: "x" }, records, targets: [] }, null, 2);
+    await Deno.writeTextFile(`${tmp}/report.json`, report);
+    // a report a full disk kept from being written: the resume writes them
+    assert.equal(await finishedBenchReport(tmp), null);
+    for (const f of ["results.csv", "summary.md", "report.html"]) {
+      await Deno.writeTextFile(`${tmp}/${f}`, `${f} of the finished bench`);
+    }
+    assert.equal(await finishedBenchReport(tmp), report);
+    const before = await snapshot(tmp);
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--reps",
+      "2",
+      "--out",
+      tmp,
+      "--resume",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trimEnd(), report);
+    assert.match(
+      r.stderr,
+      /finished \(report\.json of its 2 cases\): nothing to resume; its reports are left as they are/,
+    );
+    assert.doesNotMatch(r.stderr, /measuring the device's ceilings/);
+    assert.deepEqual(await snapshot(tmp), before);
+    // a report marked interrupted is no finished bench
+    await Deno.writeTextFile(`${tmp}/report.json`, JSON.stringify({ records, interrupted: {} }));
+    assert.equal(await finishedBenchReport(tmp), null);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
