@@ -369,8 +369,7 @@ export function benchCommand() {
               "they are, and shown below (--force benches it anew; --reference-ceilings " +
               "judges its records again against a reference joined with new ceilings)",
           );
-          const report = JSON.parse(done) as BenchReport;
-          console.log(opts.json ? done.trimEnd() : formatTable(report));
+          console.log(opts.json ? done.trimEnd() : finishedTable(done, opts.out));
           if ([...kept.values()].some((r) => r.status === "error")) Deno.exitCode = EXIT.failure;
           return;
         }
@@ -784,6 +783,18 @@ export function benchCommand() {
         else ctx.destroy();
       }
     });
+}
+
+/**
+ * The table of a finished bench's report.json text; a report this harness cannot lay out (one
+ * written by hand, or by a harness before a field it reads) names its summary.md instead.
+ */
+function finishedTable(text: string, out: string): string {
+  try {
+    return formatTable(JSON.parse(text) as BenchReport);
+  } catch {
+    return `(its report.json is not laid out here: see ${join(out, "summary.md")})`;
+  }
 }
 
 /**

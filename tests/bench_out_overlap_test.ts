@@ -285,6 +285,20 @@ Deno.test("bench --resume of a finished bench leaves its reports as they are and
     );
     assert.doesNotMatch(r.stderr, /measuring the device's ceilings/);
     assert.deepEqual(await snapshot(tmp), before);
+    // the table of a report it cannot lay out (this hand-made one) names summary.md
+    const table = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--reps",
+      "2",
+      "--out",
+      tmp,
+      "--resume",
+    ]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /see .*summary\.md\)/);
+    assert.deepEqual(await snapshot(tmp), before);
     // a report marked interrupted is no finished bench
     await Deno.writeTextFile(`${tmp}/report.json`, JSON.stringify({ records, interrupted: {} }));
     assert.equal(await finishedBenchReport(tmp), null);
