@@ -336,8 +336,18 @@ export function benchCommand() {
         // each a file: a folder named summary.md was an internal error with a stack trace
         // (exit 1) once the device had started
         await checkOutputFilesIn(opts.out, BENCH_FILES, { label: "--out" });
-        if (opts.resume) resume = await readBenchResume(opts.out, benchOptions);
-        else if (!opts.force) await checkUnfinishedBench(opts.out);
+        if (opts.resume) {
+          resume = await readBenchResume(opts.out, benchOptions);
+          // a mistyped --out began a whole new bench without a word of it
+          if (resume.state === null) {
+            console.error(
+              `resume: ${opts.out} holds no records of a bench (no ${BENCH_RECORDS}, or an ` +
+                `empty one): nothing to resume; a new bench of ${
+                  plural(cases.length, "case")
+                } starts`,
+            );
+          }
+        } else if (!opts.force) await checkUnfinishedBench(opts.out);
       }
       // the records a resume keeps, by case id (none: a new bench); a case that --case-timeout
       // ended is benched again, as `run --resume` runs a timed-out case again: the device's

@@ -306,3 +306,29 @@ Deno.test("bench --resume of a finished bench leaves its reports as they are and
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+// `bench --resume` with an --out that holds no bench (a mistyped folder) began a whole new
+// bench without a word; it now says nothing is resumed. (Stopped by a missing
+// --reference-ceilings, read after the note and before any device starts.)
+Deno.test("bench --resume of a folder without records says a new bench starts", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla-bench-resume-none-" });
+  try {
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--out",
+      `${tmp}/typo`,
+      "--resume",
+      "--reference-ceilings",
+      `${tmp}/no-such-report.json`,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /resume: .*typo holds no records of a bench \(no records\.jsonl, or an empty one\): nothing to resume; a new bench of 2 cases starts/,
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
