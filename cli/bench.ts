@@ -225,7 +225,11 @@ export function benchCommand() {
         "closed) at once, and all still write the reports " +
         "for the cases that ran (exit 130, 143 and 129)",
     )
-    .option("--title <text>", "title of summary.md", "Benchmark")
+    .option(
+      "--title <text>",
+      "title of summary.md and report.html (with --out; without it exit 2)",
+      "Benchmark",
+    )
     .option(
       "--force",
       "replace the records.jsonl of a bench that did not finish in --out (killed before its " +
@@ -275,7 +279,7 @@ export function benchCommand() {
     )
     .addOption(runtimeOption())
     .addOption(chromiumOption())
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backendOf = backendsByPath((opts.backend as string[]).map((id) => checkBackendId(id)));
@@ -302,6 +306,13 @@ export function benchCommand() {
         met: opts.out !== undefined,
         fix: "add --out <dir> (the folder whose unfinished bench --resume finishes), or drop " +
           "--resume",
+      }, {
+        // it titled nothing without a word: only summary.md and report.html carry it
+        option: "--title",
+        value: cmd.getOptionValueSource("title") === "cli" ? String(opts.title) : undefined,
+        needs: "--out",
+        met: opts.out !== undefined,
+        fix: "add --out <dir> (its summary.md and report.html carry the title), or drop --title",
       }]);
       const warmupAsked = parseWarmupMs(opts.warmupMs);
       const cases = selectBenchCases(opts.matrix, opts.filter);

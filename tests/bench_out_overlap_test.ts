@@ -332,3 +332,31 @@ Deno.test("bench --resume of a folder without records says a new bench starts", 
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+// `bench --title X` without --out titled nothing, without a word (only summary.md and
+// report.html carry it); exit 2 before any device now, as --force and --resume without --out.
+Deno.test("bench --title without --out is exit 2 naming --out; the default title needs none", async () => {
+  const r = await runCli(["bench", "--matrix", "tiny", "--title", "Nightly"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /bench: --title Nightly is only read with --out, and no --out is given/);
+  assert.doesNotMatch(r.stderr, /measuring the device's ceilings/);
+  // with --out the title is taken (stopped by a missing --reference-ceilings before any device)
+  const tmp = await Deno.makeTempDir({ prefix: "mla-bench-title-" });
+  try {
+    const withOut = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--title",
+      "Nightly",
+      "--out",
+      `${tmp}/out`,
+      "--reference-ceilings",
+      `${tmp}/none.json`,
+    ]);
+    assert.equal(withOut.code, 2);
+    assert.doesNotMatch(withOut.stderr, /--title/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
