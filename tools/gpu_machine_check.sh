@@ -279,9 +279,10 @@ if wanted devices; then
 fi
 
 if wanted bench; then
-  # Without --json `bench` prints one progress line per case (stderr) and a table (stdout) into
-  # the log, so a timed-out run still shows what it measured; report.json in --out holds the
-  # same JSON that --json would print. BENCH_JSON=1 adds --json (stdout then kept in $WORK).
+  # `bench` prints one progress line per case (stderr, with or without --json) and, without
+  # --json, a table (stdout) into the log, so a timed-out run still shows what it measured;
+  # report.json in --out holds the same JSON that --json would print. BENCH_JSON=1 adds --json
+  # (stdout then kept in $WORK).
   BENCH_BACKENDS=${BENCH_BACKENDS-}
   args=(bench --matrix "$BENCH_MATRIX" --out "$WORK/bench"
     --title "Benchmark ($BENCH_MATRIX${BENCH_BACKENDS:+; $BENCH_BACKENDS})")
