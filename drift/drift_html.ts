@@ -58,6 +58,12 @@ export interface DriftPoint {
    * so no verdict, whatever the ratio; absent: tested (or not a speed point).
    */
   readonly untested?: boolean;
+  /**
+   * An error metric with no finite ratio, drawn at an edge of the plot: "from 0" (0 in the
+   * baseline, not now: `ratio` Infinity from {@link driftPoints}, the top edge) or "to 0"
+   * (fell to 0: `ratio` 0, the bottom edge); absent: a ratio the log axis can place.
+   */
+  readonly offScale?: "from 0" | "to 0";
 }
 
 /** The two runs compared, for the ratios of metrics that did not drift. */
@@ -71,8 +77,8 @@ export interface DriftSides {
 /**
  * The drift plot's points: per compared case, the speed ratio (current / baseline median)
  * and, for each error metric, current / baseline (both 0 is 1; a 0 baseline with a
- * non-zero current has no finite ratio and is left out). Without the sides, only the
- * speed and the drifted metrics are known.
+ * non-zero current is Infinity, a current of 0 is 0: {@link driftPlot} draws them at the
+ * plot's edges). Without the sides, only the speed and the drifted metrics are known.
  *
  * @example
  * ```ts
@@ -112,9 +118,19 @@ export function driftPoints(cases: readonly CaseComparison[], sides: DriftSides)
       const from = b ? b[m] : d?.from ?? null;
       const to = k ? k[m] : d?.to ?? null;
       if (from === null || to === null) continue;
-      const ratio = from === 0 ? (to === 0 ? 1 : NaN) : to / from;
-      if (!Number.isFinite(ratio) || ratio <= 0) continue;
-      pts.push({ id: c.id, metric: m, ratio, significant: d !== undefined || crossed(m) });
+      // 0 in the baseline and not now (an exact f16 layer that drifted) has no finite ratio,
+      // nor one that fell to 0: kept, and drawn at the plot's edge (left out, a regression
+      // from an exact baseline had no point, and the plot showed none beside its verdict)
+      const ratio = from === 0 ? (to === 0 ? 1 : Infinity) : to / from;
+      if (Number.isNaN(ratio) || ratio < 0) continue;
+      pts.push({
+        id: c.id,
+        metric: m,
+        ratio,
+        significant: d !== undefined || crossed(m),
+        ...(ratio === Infinity ? { offScale: "from 0" as const } : {}),
+        ...(ratio === 0 ? { offScale: "to 0" as const } : {}),
+      });
     }
   }
   return pts;
@@ -473,10 +489,20 @@ export function driftPlotData(
 export function driftPlot(
   pts: readonly DriftPoint[],
   options: { readonly cap?: number } = {},
-): { data: (DriftPoint & { mark: string; jitter: number })[]; note: string } {
+): { data: (DriftPoint & { mark: string; jitter: number; tip: string })[]; note: string } {
+  // a ratio with no place on the log axis (from 0, to 0) a decade past the finite ones,
+  // where the axis' label says "from 0" ("to 0"): no finite ratio is drawn there
+  const [lo, hi] = driftDomain(pts.map((p) => p.ratio));
+  const placed = pts.map((p) =>
+    p.ratio === Infinity
+      ? { ...p, ratio: hi * 10, offScale: "from 0" as const }
+      : p.ratio === 0
+      ? { ...p, ratio: lo / 10, offScale: "to 0" as const }
+      : p
+  );
   const exact = new Map<string, number>();
   const moved = [];
-  for (const p of pts) {
+  for (const p of placed) {
     if (p.ratio === 1 && !p.significant && !p.untested) {
       exact.set(p.metric, (exact.get(p.metric) ?? 0) + 1);
     } else moved.push(p);
@@ -488,6 +514,7 @@ export function driftPlot(
     significant: false,
     mark: UNCHANGED_MARK,
     jitter: 0.5,
+    tip: "1",
   }));
   const far = (p: DriftPoint) => Math.abs(Math.log(p.ratio));
   const thinned = thinPoints(moved, (p) => `${p.metric}\u0000${markOf(p)}`, {
@@ -506,16 +533,47 @@ export function driftPlot(
       id: count > 1 ? `${p.id} (the furthest of ${count})` : p.id,
       mark: markOf(p),
       jitter: spread(p.id),
+      tip: p.offScale === "from 0"
+        ? "none: 0 in the baseline, not now (drawn at the top, from 0)"
+        : p.offScale === "to 0"
+        ? "0: fell to 0 (drawn at the bottom, to 0)"
+        : String(p.ratio),
     })).sort((a, b) => markRank(a.mark) - markRank(b.mark)),
   ];
+  const thin = thinNote(thinned, {
+    what: "ratios within thresholds",
+    axis: "ratio",
+    pick: "the furthest from 1",
+  });
+  const edges = new Set(
+    thinned.points.flatMap((p: DriftPoint) => p.offScale ? [p.offScale] : []),
+  );
+  const edgeNote = [
+    ...(edges.has("from 0")
+      ? [
+        "a metric that was 0 in the baseline and is not now has no ratio: drawn at the top, from 0",
+      ]
+      : []),
+    ...(edges.has("to 0") ? ["a metric that fell to 0, at the bottom, to 0"] : []),
+  ].join("; ");
   return {
     data,
-    note: thinNote(thinned, {
-      what: "ratios within thresholds",
-      axis: "ratio",
-      pick: "the furthest from 1",
-    }),
+    note: [thin, edgeNote === "" ? "" : `${edgeNote[0].toUpperCase()}${edgeNote.slice(1)}.`]
+      .filter((x) => x !== "").join(" "),
   };
+}
+
+/**
+ * The drift plot's log axis: whole decades around the finite, positive ratios, at least 0.1
+ * to 10 (the rule at 1 never on an edge, where a comparison of identical runs drew every point
+ * on the x axis).
+ */
+function driftDomain(ratios: readonly number[]): [number, number] {
+  const rs = ratios.filter((r) => Number.isFinite(r) && r > 0);
+  return [
+    10 ** Math.floor(Math.log10(Math.min(0.1, ...rs))),
+    10 ** Math.ceil(Math.log10(Math.max(10, ...rs))),
+  ];
 }
 
 /** The drift plot's height, in pixels. */
@@ -525,12 +583,18 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
   const { data, note } = driftPlot(pts);
   // Whole decades around the ratios and 1, the ticks chosen here: Vega's own thinning of a
   // plot from 0.1 to 1e6 dropped the label 1 and kept 0.8, beside the rule at 1.
-  const rs = data.map((p) => p.ratio).filter((r) => Number.isFinite(r) && r > 0);
-  // (at least 0.1 to 10: the rule at 1 never on an edge, where a comparison of identical
-  // runs drew every point on the x axis)
-  const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...rs)));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(10, ...rs)));
-  const ticks = logAxisTicks([lo, hi], DRIFT_PLOT_PX, { vertical: true, gap: 4 });
+  const [lo, hi] = driftDomain(data.map((p) => p.ratio));
+  // the decade past the finite ratios where those from 0 (to 0) sit, its label in words
+  const from0 = data.some((p) => p.offScale === "from 0");
+  const to0 = data.some((p) => p.offScale === "to 0");
+  const ticks = logAxisTicks([lo, hi], DRIFT_PLOT_PX, { vertical: true, gap: 4 })
+    .filter((t) => !(from0 && t > hi / 10 && t < hi) && !(to0 && t < lo * 10 && t > lo));
+  for (const [on, edge] of [[from0, hi], [to0, lo]] as const) {
+    if (on && !ticks.includes(edge)) ticks.push(edge);
+  }
+  ticks.sort((a, b) => a - b);
+  const words = (from0 ? `datum.value >= ${hi} ? 'from 0' : ` : "") +
+    (to0 ? `datum.value <= ${lo} ? 'to 0' : ` : "");
   const legend = [...DRIFT_MARKS].reverse().filter((m) => data.some((p) => p.mark === m.mark));
   return await chartFigure({
     kind: "drift",
@@ -568,7 +632,7 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
               // plain from 0.001 to 1000, powers of ten beyond
               axis: {
                 values: ticks,
-                labelExpr: "datum.value >= 1e4 || datum.value < 1e-3 " +
+                labelExpr: words + "datum.value >= 1e4 || datum.value < 1e-3 " +
                   "? format(datum.value, '.0e') : format(datum.value, '~g')",
               },
               title: "current / baseline (log)",
@@ -590,7 +654,7 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
               title: null,
               legend: { orient: "top" },
             },
-            tooltip: [{ field: "id" }, { field: "metric" }, { field: "ratio" }],
+            tooltip: [{ field: "id" }, { field: "metric" }, { field: "tip", title: "ratio" }],
           },
         },
         {

@@ -119,6 +119,46 @@ Deno.test("drift plot: the metrics of a side that crossed its tolerance are red 
   assert.ok(legend(svg).includes("regression"), legend(svg).join(", "));
 });
 
+Deno.test("drift plot: a metric from an exact 0 baseline that drifted is a red point at the top edge, not left out", async () => {
+  const id = "preset=tiny;mode=layer";
+  const metrics = { outMaxAbs: 0, outMaxRel: 0, outCosDiff: 0, outNormRel: 0, lseMaxAbs: 3e-7 };
+  const base = baselineOf([supportedCase(id, { metrics: { ...metrics, lseMaxRel: 1e-7 } })]);
+  // an f16 layer whose baseline was bit-exact now fails: every out metric 0 → non-zero
+  const current = baselineOf([
+    supportedCase(id, {
+      status: "fail",
+      parity: { out: false, lse: true },
+      outputDigest: "other",
+      metrics: { ...metrics, outMaxAbs: 0.5, outMaxRel: 0.3, lseMaxRel: 1e-7 },
+    }),
+  ]);
+  const cmp = compareBaselines(base, current);
+  assert.equal(cmp.cases[0].class, "numeric-drift");
+  const data = driftPlotData(driftPoints(cmp.cases, { base, current }));
+  const outAbs = data.find((p) => p.metric === "outMaxAbs");
+  assert.equal(outAbs?.mark, "regression", JSON.stringify(data));
+  assert.equal(outAbs?.offScale, "from 0");
+  // a decade above the finite ratios (0.1 to 10 here), where no finite ratio is drawn
+  assert.equal(outAbs?.ratio, 100);
+  const html = await compareReportHtml(cmp, { base, current });
+  const { svg } = figure(html, "drift");
+  const caption =
+    /data-chart="drift"[\s\S]*?<figcaption>([\s\S]*?)<\/figcaption>/.exec(html)?.[1] ??
+      "";
+  assert.equal(fillOf(svg, id, "outMaxAbs"), "#c22");
+  assert.ok(legend(svg).includes("regression"), legend(svg).join(", "));
+  // the axis labels that place "from 0", the point's title and the caption say why it is there
+  assert.match(svg, /<text[^>]*>from 0<\/text>/);
+  assert.match(
+    svg,
+    /<title>[^<]*ratio: none: 0 in the baseline, not now \(drawn at the top, from 0\)/,
+  );
+  assert.match(
+    caption,
+    /was 0 in the baseline and is not now has no ratio: drawn at the top, from 0/,
+  );
+});
+
 Deno.test("compare.html: cases with each class, every class of a row, attribution and the out-of-selection note, as compare.md", async () => {
   // b=1: support drift, numeric drift and other bits at once; b=2: other bits only
   const ids = ["preset=tiny;b=1", "preset=tiny;b=2"];
