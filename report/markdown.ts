@@ -13,7 +13,7 @@ import { failureMessage, MAX_BARRIER_ROWS, skipMessage } from "./junit.ts";
 import { explainCommandsFor } from "./explain_command.ts";
 import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notCovered, notRunIds, summaryTotals } from "./totals.ts";
-import { reportNotCovered } from "./not_covered.ts";
+import { reportNotCovered, severalReasonsText } from "./not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
 
@@ -438,6 +438,9 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     );
     for (const r of gap.reasons) out.push(`- ${r.count} × \`${r.code}\`: ${cell(r.message)}`);
     out.push("");
+    // the counts add up to more than the cases where a case has two reasons: said so
+    const several = severalReasonsText(gap);
+    if (several !== "") out.push(`${several.charAt(0).toUpperCase()}${several.slice(1)}.`, "");
     if (gap.how.length > 0) {
       out.push(`To cover ${one ? "it" : "them"}, ${gap.how.map((x) => cell(x)).join("; ")}.`, "");
     }

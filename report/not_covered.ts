@@ -42,6 +42,11 @@ export interface NotCoveredSummary {
   readonly reasons: readonly NotCoveredReason[];
   /** How to cover them, one hint per fix (may be empty). */
   readonly how: readonly string[];
+  /**
+   * Cases counted under more than one reason (an f16 case of a model size on the GL
+   * fallback): the reasons' counts then add up to more than the cases.
+   */
+  readonly several: number;
 }
 
 /** Options of {@link notCoveredSummary} and {@link notCoveredLine}. */
@@ -68,6 +73,7 @@ export function notCoveredSummary(
   const missed = notCovered(results);
   if (missed.length === 0) return null;
   const byCode = new Map<string, { count: number; message: string }>();
+  let several = 0;
   for (const r of missed) {
     // A case resolved by `auto:<path>` has each candidate's reasons, prefixed by backend:
     // it counts once per bare code.
@@ -84,6 +90,7 @@ export function notCoveredSummary(
       e.count++;
       byCode.set(code, e);
     }
+    if (seen.size > 1) several++;
   }
   // under a browser (run --runtime chromium) the device is the browser's adapter: the fix
   // is another runtime or browser, not a driver for this process
@@ -101,7 +108,30 @@ export function notCoveredSummary(
       : "in this run",
     reasons: [...byCode].map(([code, e]) => ({ code, count: e.count, message: e.message })),
     how: [...new Set([...byCode.keys()].map(hint).filter((h): h is string => Boolean(h)))],
+    several,
   };
+}
+
+/**
+ * The words for {@link NotCoveredSummary.several}: "" when every case has one reason, else
+ * how many cases the counts count twice or more ("2 of the 6 cases have more than one of
+ * these reasons, counted under each"): the counts added up to more than the cases, unsaid.
+ *
+ * @example
+ * ```ts
+ * import { severalReasonsText } from "./not_covered.ts";
+ * severalReasonsText({ ids: ["a", "b", "c"], several: 2 });
+ * // "2 of the 3 cases have more than one of these reasons, counted under each"
+ * severalReasonsText({ ids: ["a"], several: 0 }); // ""
+ * ```
+ */
+export function severalReasonsText(s: Pick<NotCoveredSummary, "ids" | "several">): string {
+  if (s.several === 0) return "";
+  const n = s.ids.length;
+  return `${s.several === n ? (n === 2 ? "both" : "all") : s.several} of the ${
+    plural(n, "case")
+  } ` +
+    `${s.several === 1 ? "has" : "have"} more than one of these reasons, counted under each`;
 }
 
 /**
@@ -140,7 +170,9 @@ export function notCoveredLine(
 ): string | null {
   const s = notCoveredSummary(results, options);
   if (s === null) return null;
-  const what = s.reasons.map((e) => `${e.count} × ${e.code}: ${e.message}`).join("; ");
+  const several = severalReasonsText(s);
+  const what = s.reasons.map((e) => `${e.count} × ${e.code}: ${e.message}`).join("; ") +
+    (several === "" ? "" : `; ${several}`);
   const n = s.ids.length;
   return `not covered ${s.where}: ${plural(n, "case")} ` +
     `(${what})${

@@ -246,3 +246,35 @@ Deno.test("countsText: the console's counts name the cases not covered apart fro
     "1 pass, 0 fail, 0 unexpected, 0 error, 1 skipped as expected",
   );
 });
+
+Deno.test("report: a case refused for two reasons is counted under each, and the reports say so", async () => {
+  // the GL fallback: an f16 case of a model size lacks shader-f16 and is too slow (the reasons'
+  // counts, 2 and 1 for 2 cases, added up to more than the cases, unsaid)
+  const slow = { code: "device.too-slow", message: "kv_lora_rank 512 x 16 heads is above 1024" };
+  const both = result({ b: 1, dtype: "f16", preset: "deepseek-v2-lite" }, {
+    group: GROUP,
+    decision: "unsupported",
+    message: "unsupported",
+    out: undefined,
+    backend: undefined,
+    reasons: [{ code: "dtype.f16-unavailable", message: "dtype f16 needs shader-f16" }, slow],
+  });
+  const r = report([both, notCovered(2)]);
+  const md = toMarkdown(r);
+  assert.match(md, /^- 2 × `dtype\.f16-unavailable`: /m);
+  assert.match(md, /^- 1 × `device\.too-slow`: /m);
+  assert.match(
+    md,
+    /^1 of the 2 cases has more than one of these reasons, counted under each\.$/m,
+  );
+  assert.match(
+    await runReportHtml(r),
+    /<p id="not-covered-several">1 of the 2 cases has more than one of these reasons, counted under each\.<\/p>/,
+  );
+  assert.match(
+    notCoveredLine(r.results) ?? "",
+    /^not covered on this device: 2 cases \(2 × dtype\.f16-unavailable: .*; 1 × device\.too-slow: [^;]*; 1 of the 2 cases has more than one of these reasons, counted under each\); to cover them/,
+  );
+  // one reason a case: no such sentence
+  assert.doesNotMatch(toMarkdown(report([notCovered(1), notCovered(2)])), /more than one/);
+});

@@ -30,7 +30,7 @@ import {
 } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
-import { reportNotCovered } from "../not_covered.ts";
+import { reportNotCovered, severalReasonsText } from "../not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "../verdict.ts";
 import { finishCommands } from "../finish_commands.ts";
 import { notRunGroups } from "../case_groups.ts";
@@ -673,6 +673,9 @@ function idList(
     `</ul>${more > 0 ? `<p>…and ${more} more (${where}).</p>` : ""}</details>`;
 }
 
+/** `t` with its first letter a capital: a sentence of words written to follow a semicolon. */
+const upperFirst = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+
 function notCoveredSection(gap: NotCoveredSummary): string {
   const n = gap.ids.length;
   return section(
@@ -690,6 +693,10 @@ function notCoveredSection(gap: NotCoveredSummary): string {
       gap.reasons.map((r) =>
         `<li><b>${r.count} × <code>${escapeHtml(r.code)}</code></b>: ${escapeHtml(r.message)}</li>`
       ).join("") + "</ul>" +
+      // the counts add up to more than the cases where a case has two reasons: said so
+      (gap.several > 0
+        ? `<p id="not-covered-several">${escapeHtml(upperFirst(severalReasonsText(gap)))}.</p>`
+        : "") +
       (gap.how.length > 0
         ? `<p id="not-covered-fix">To cover ${n === 1 ? "it" : "them"}, ${
           escapeHtml(gap.how.join("; "))
