@@ -550,7 +550,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     for (const r of slow) {
       const left = r.timing ? clockFaultNote(r.timing) : null;
       const k = r.timing ? r.timing.medianMs.toFixed(3) + (left ? ` (${left})` : "") : "–";
-      const x = r.timing?.outsideCoreMs !== undefined ? r.timing.outsideCoreMs.toFixed(1) : "–";
+      const x = constructionMsText(r.timing?.outsideCoreMs);
       out.push(`| ${code(r.id)} | ${secs(r.wallMs)} | ${k} | ${x} | ${label(r)} |`);
     }
     out.push(
@@ -785,6 +785,27 @@ export async function appendStepSummary(
     return false;
   }
   return true;
+}
+
+/**
+ * A case's cache construction time (results/types.ts `outsideCoreMs`) for summary.md's and
+ * report.html's "cache construction (ms)" cell: one decimal, but two significant digits below
+ * 0.05 ms, where one decimal read "0.0" (the H200's absorbed cases in
+ * docs/gpu_machine/h200-2026-12-04: a texture copy that takes time, shown as none); "–"
+ * without one.
+ *
+ * @example
+ * ```ts
+ * import { constructionMsText } from "./markdown.ts";
+ * constructionMsText(4.83); // "4.8"
+ * constructionMsText(0.0316); // "0.032"
+ * constructionMsText(0); // "0.0"
+ * constructionMsText(undefined); // "–"
+ * ```
+ */
+export function constructionMsText(ms: number | undefined): string {
+  if (ms === undefined) return "–";
+  return ms !== 0 && Number.isFinite(ms) && Math.abs(ms) < 0.05 ? ms.toPrecision(2) : ms.toFixed(1);
 }
 
 /** What {@link clockFaultNote}'s "left out" means, as a sentence's end. */

@@ -983,6 +983,32 @@ Deno.test("html run: an expanded case's K/V expansion has its own column (cache 
   assert.match(row.slice(0, row.indexOf("</tr>")), /2\.500<\/td><td class="n">16576\.2<\/td>/);
 });
 
+Deno.test("html run and summary.md: a cache construction under 0.05 ms keeps two digits, not '0.0'", async () => {
+  // the H200's absorbed cases (docs/gpu_machine/h200-2026-12-04) read "0.0": a texture copy
+  // that takes time, shown as none
+  const base = runFixture();
+  const absorbed = base.results.find((r) => r.params?.path === "absorbed")!;
+  const timed = {
+    ...absorbed,
+    timing: {
+      source: "timestamp-query",
+      samplesMs: [2, 3],
+      medianMs: 2.5,
+      scope: "all" as const,
+      outsideCoreMs: 0.0316,
+    },
+  };
+  const run = { ...base, results: base.results.map((r) => r === absorbed ? timed : r) };
+  const html = await runReportHtml(run);
+  const row = html.slice(html.indexOf(`<tr data-id="${absorbed.id}">`));
+  assert.match(row.slice(0, row.indexOf("</tr>")), /2\.500<\/td><td class="n">0\.032<\/td>/);
+  const md = toMarkdown(run);
+  const slow = md.split("\n").find((l) =>
+    l.startsWith(`| \`${absorbed.id}\``) && l.includes("2.500")
+  );
+  assert.ok(slow?.includes("| 2.500 | 0.032 |"), slow);
+});
+
 Deno.test("html run: a kernel median some repetitions were left out of (clock faults) says how many", async () => {
   const base = runFixture();
   const expanded = base.results.find((r) => r.params?.path === "expanded")!;

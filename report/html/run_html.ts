@@ -24,6 +24,7 @@ import {
   casesOfText,
   CLOCK_FAULT_WORDS,
   clockFaultNote,
+  constructionMsText,
   groupCountsText,
   groupLines,
   unmeasuredFailuresNote,
@@ -872,9 +873,7 @@ function groupsHtml(
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">${
           r.timing ? num(r.timing.medianMs, 3) + clockFaultHtml(r.timing) : "–"
-        }</td><td class="n">${
-          r.timing?.outsideCoreMs === undefined ? "–" : r.timing.outsideCoreMs.toFixed(1)
-        }</td>` +
+        }</td><td class="n">${constructionMsText(r.timing?.outsideCoreMs)}</td>` +
         `<td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
       ).join("\n")
       : rs.filter((r) => isBad(r) && withRow.has(r.id)).map((r) =>
