@@ -126,6 +126,7 @@ export async function historyReportHtml(
       await seriesChart(s, metric, {
         need: short.has(s) ? needText : null,
         allRuns,
+        ...(s.caseId === "*" ? { meanNote: zeroMeanNote(s, series, metric) } : {}),
       }),
     );
   }
@@ -291,6 +292,49 @@ function historyVerdict(
   };
 }
 
+/**
+ * What the geometric mean leaves out, for its caption: a value of exactly 0 (an exact error
+ * metric) has no geometric mean, so the runs where every case's value is 0 have no point
+ * ({@link Series.noMean}), and where only some are 0 the mean is over the others: the title
+ * "all matched cases" read as every case's mean. "" when nothing was left out.
+ *
+ * @example
+ * ```ts
+ * import { zeroMeanNote } from "./history_html.ts";
+ * const pt = (runId: number, value: number) => ({
+ *   runId, startedAt: `t${runId}`, deno: "2.9.6", harnessRevision: null, deviceKey: "d", value,
+ * });
+ * const a = { caseId: "a", points: [pt(1, 0), pt(2, 0)], steps: [] };
+ * const b = { caseId: "b", points: [pt(1, 2e-7), pt(2, 0)], steps: [] };
+ * const mean = { caseId: "*", points: [pt(1, 2e-7)], steps: [], noMean: [2] };
+ * zeroMeanNote(mean, [a, b, mean], "out_max_abs");
+ * // "values of exactly 0 have no geometric mean: in run 1 it is over 1 of the 2 cases with a
+ * // value; run 2 has no point (every case's out_max_abs is 0)"
+ * ```
+ */
+export function zeroMeanNote(mean: Series, series: readonly Series[], metric: string): string {
+  const cases = series.filter((s) => s.caseId !== "*");
+  const partial = new Map<string, number[]>();
+  for (const p of mean.points) {
+    const values = cases.flatMap((s) => s.points.filter((q) => q.runId === p.runId));
+    const over = values.filter((q) => Number.isFinite(q.value) && q.value > 0).length;
+    if (over === values.length) continue;
+    const key = `${over} of the ${plural(values.length, "case")}`;
+    partial.set(key, [...(partial.get(key) ?? []), p.runId]);
+  }
+  const parts = [...partial].map(([key, runs]) =>
+    `in run${runList(runs)} it is over ${key} with a value`
+  );
+  const none = mean.noMean ?? [];
+  const noneText = none.length === 0
+    ? ""
+    : `run${runList(none)} ${none.length === 1 ? "has" : "have"} no point (every case's ` +
+      `${metric} is 0)`;
+  if (parts.length === 0 && noneText === "") return "";
+  return "values of exactly 0 have no geometric mean: " +
+    [...parts, noneText].filter((x) => x !== "").join("; ");
+}
+
 function label(s: Series): string {
   return s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
 }
@@ -330,7 +374,7 @@ function runIdLabels(runs: readonly number[]): string {
 async function seriesChart(
   s: Series,
   metric: string,
-  options: { need: string | null; allRuns: readonly number[] },
+  options: { need: string | null; allRuns: readonly number[]; meanNote?: string },
 ): Promise<string> {
   const need = options.need;
   // x is the run's id (the steps table's and the terminal's), gaps and all, where the ids
@@ -403,7 +447,8 @@ async function seriesChart(
               ? " or set of cases: the mean's cases in each run are in its title"
               : ""
           })`
-        : ""),
+        : "") +
+      (options.meanNote ? `; ${options.meanNote}` : ""),
     spec: {
       width: 560,
       height: 160,

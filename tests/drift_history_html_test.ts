@@ -252,3 +252,27 @@ Deno.test("history page: runs stored out of start order are drawn in start order
     /in start order/,
   );
 });
+
+Deno.test("history page: the geometric mean's caption says which cases' values of 0 it leaves out, and the runs it has no point for", async () => {
+  // an exact f16 layer case (out_max_abs 0 in every run) beside an f32 one: the mean is the
+  // f32 case's alone, under the title "all matched cases"; in run 4 both are 0: no point
+  const exact = historySeries([0, 0, 0, 0], [], { caseId: "preset=tiny;dtype=f16" });
+  const f32 = historySeries([6e-7, 6e-7, 6e-7, 0], [], { caseId: "preset=tiny;dtype=f32" });
+  const mean: Series = {
+    ...historySeries([6e-7, 6e-7, 6e-7], [], { caseId: "*" }),
+    noMean: [4],
+  };
+  const html = await historyReportHtml([mean, exact, f32], "out_max_abs");
+  const caption = /<figcaption>all matched cases \(geometric mean per run\)[^<]*<\/figcaption>/
+    .exec(html)?.[0] ?? "";
+  assert.match(
+    caption,
+    /values of exactly 0 have no geometric mean: in runs 1-3 it is over 1 of the 2 cases with a value; run 4 has no point \(every case(?:'|&#39;)s out_max_abs is 0\)/,
+  );
+  // a mean over every case says nothing of it
+  const plain = await historyReportHtml([
+    historySeries([6e-7, 6e-7], [], { caseId: "*" }),
+    historySeries([6e-7, 6e-7], [], { caseId: "preset=tiny;dtype=f32" }),
+  ], "out_max_abs");
+  assert.doesNotMatch(plain, /no geometric mean/);
+});
