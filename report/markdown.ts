@@ -365,7 +365,8 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   if (missing.length > 0) {
     out.push(
       `⚠ **${missing.length} of ${plural(report.matrixIds.length, "case")} missing**: ` +
-        "no merged shard has a result for them (listed under Missing cases; counted as not run).",
+        `no merged shard has a result for ${missing.length === 1 ? "it" : "them"} (listed ` +
+        "under Missing cases; counted as not run).",
       "",
     );
   }

@@ -161,3 +161,18 @@ Deno.test("cli and runner text: a count of 1 in the singular, the run line's for
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("merged report: one missing case is 'it', not 'them', in summary.md and report.html", async () => {
+  const ran = result({ b: 1 });
+  const lost = "preset=tiny;path=absorbed;dtype=f32;b=9;sq=1;sk=16;layout=bshd;causal=1";
+  const ids = [ran.id, lost];
+  const one = report([ran], { matrixIds: ids, shardIds: ids, missing: [lost] });
+  assert.match(
+    toMarkdown(one),
+    /1 of 2 cases missing\*\*: no merged shard has a result for it \(listed under Missing cases; counted as not run\)/,
+  );
+  assert.match(
+    await runReportHtml(one),
+    /1 of 2 cases missing: no merged shard has a result for it, so this report is not a complete run of its matrix \(it counts as not run\)/,
+  );
+});

@@ -628,8 +628,10 @@ function missingSection(
     "missing",
     `Missing cases (${missing.length} of ${total})`,
     `<p class="note" id="missing-note">${missing.length} of ${plural(total, "case")} missing: ` +
-      "no merged shard has a result for them, so this report is not a complete run of its matrix " +
-      `(they count as not run).</p>\n` +
+      `no merged shard has a result for ${missing.length === 1 ? "it" : "them"}, so this ` +
+      `report is not a complete run of its matrix (${
+        missing.length === 1 ? "it counts" : "they count"
+      } as not run).</p>\n` +
       finishHtml(finish, "complete the merge") +
       idList(missing, ["missing case id", "missing case ids"], "all in report.json's missing"),
   );
