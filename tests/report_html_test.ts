@@ -113,6 +113,38 @@ Deno.test("html run: a group whose cases failed on non-finite values says so by 
   assert.match(past, /1 failed; worst headroom 3\.0000<\/summary>/);
 });
 
+Deno.test("html run: the headroom plot names the groups it has no row for (every case errored or not run)", async () => {
+  // a group whose every case timed out, and an interrupted run's group that never ran, were
+  // left out of the plot unsaid: it read as if every group were in it, all within tolerance
+  const timedOut = (b: number) =>
+    result({ b }, {
+      group: "full layer",
+      status: "error",
+      message: "timed out",
+      out: undefined,
+      lse: undefined,
+    });
+  const lost = "preset=tiny;path=absorbed;dtype=f32;b=9;sq=1;sk=16;layout=bshd;causal=1";
+  const measured = result({ b: 1 }, { group: "decode", out: { ...parity(true), headroom: 0.1 } });
+  const ran = [measured, timedOut(2), timedOut(3)];
+  const ids = [...ran.map((r) => r.id), lost];
+  const html = await runReportHtml(
+    report(ran, { matrixIds: ids, shardIds: ids, interrupted: true }),
+    { notRunGroups: new Map([[lost, "paged"]]) },
+  );
+  const caption =
+    /data-chart="headroom"[\s\S]*?<figcaption>([\s\S]*?)<\/figcaption>/.exec(html)?.[1] ??
+      "";
+  assert.match(
+    caption,
+    /Not drawn: 2 groups with no case that measured a headroom: full layer \(2 cases: 0 passed, 2 errored\); paged \(1 case: 0 passed, 1 not run\)\./,
+  );
+  // every group drawn: no such sentence
+  const all = await runReportHtml(report([measured]));
+  assert.match(all, /data-chart="headroom"/);
+  assert.doesNotMatch(all, /Not drawn:/);
+});
+
 Deno.test("html run: a case a device loss ended says so on its card, and how to run it again", async () => {
   // `run --runtime chromium` whose GPU process died mid-case: the card read only "error ...
   // OperationError: Instance dropped in popErrorScope", as if the kernels had failed; the

@@ -336,6 +336,14 @@ export async function runReportHtml(
 ): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_HTML_MAX_BYTES;
   const pts = headroomPoints(report.results);
+  // the groups the plot has no row for: none of their cases measured a headroom (all not
+  // run, errored or refused); a group of errors or of an interrupted run's unrun cases was
+  // missing from the plot unsaid, the plot reading as if every group were in it
+  const plotted = new Set(pts.map((p) => p.group));
+  const absent = groupLines(report.results, {
+    notRun: notRunIds(report),
+    notRunGroups: options.notRunGroups,
+  }).filter((g) => !plotted.has(g.group));
   const capped = { detail: false, cappedAt: maxBytes };
   // Each cut keeps the ones before it, tried in order until the page fits.
   const cuts = [
@@ -360,7 +368,9 @@ export async function runReportHtml(
   const groups = new Set(pts.map((p) => p.group)).size;
   if (pick.left === 0 || groups * PLOT_GROUP_MIN_BYTES <= maxBytes) {
     // The plot is the same in every build: rendered once (on 5000 cases it takes seconds).
-    const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
+    const plots = pts.length > 0
+      ? section("plots", "Headroom", await headroomChart(pts, { absent }))
+      : null;
     if (plots === null || pick.left === 0 || bytes(plots) <= maxBytes) {
       const html = firstWithin(maxBytes, [
         () => build(report, options, plots, { detail: true }),
@@ -374,7 +384,7 @@ export async function runReportHtml(
   const few = section(
     "plots",
     "Headroom",
-    await headroomChart(pts.filter((p) => pick.drawn.has(p.group)), { left: pick }),
+    await headroomChart(pts.filter((p) => pick.drawn.has(p.group)), { left: pick, absent }),
   );
   return firstWithin(maxBytes, builds(few, pick));
 }
@@ -1085,9 +1095,40 @@ export const TOP_AXIS_GROUPS = 16;
 /** The headroom plot's x axis, pixels: 70 a decade over the usual 1e-4 to 1e2. */
 const HEADROOM_AXIS_PX = 420;
 
+/** Groups without a row in the headroom plot that its caption names at most. */
+const MAX_ABSENT_GROUPS_NAMED = 5;
+
+/**
+ * The headroom plot's words for the groups it has no row for (none of their cases measured
+ * a headroom), with what their cases are: "" when every group has a row.
+ *
+ * @example
+ * ```ts
+ * import { absentGroupsText } from "./run_html.ts";
+ * absentGroupsText([{
+ *   group: "full layer", passed: 0, failed: 0, errored: 0, skipped: 0, notRun: 8, total: 8,
+ * }]);
+ * // "Not drawn: 1 group with no case that measured a headroom: full layer (8 cases: 0 passed,
+ * // 8 not run)."
+ * ```
+ */
+export function absentGroupsText(
+  groups: readonly Pick<
+    GroupLine,
+    "group" | "passed" | "failed" | "errored" | "skipped" | "notRun" | "total"
+  >[],
+): string {
+  if (groups.length === 0) return "";
+  const named = groups.slice(0, MAX_ABSENT_GROUPS_NAMED)
+    .map((g) => `${g.group} (${groupCountsText(g)})`);
+  const more = groups.length - named.length;
+  return `Not drawn: ${plural(groups.length, "group")} with no case that measured a ` +
+    `headroom: ${named.join("; ")}${more > 0 ? `; and ${more} more` : ""}.`;
+}
+
 async function headroomChart(
   points: ReturnType<typeof headroomPoints>,
-  options: { readonly left?: PlotGroups } = {},
+  options: { readonly left?: PlotGroups; readonly absent?: readonly GroupLine[] } = {},
 ): Promise<string> {
   const groups = [...new Set(points.map((p) => p.group))];
   const labels = shortGroupLabels(groups);
@@ -1135,7 +1176,8 @@ async function headroomChart(
       (options.left
         ? ` For the page's size cap, ${plotLeftText(options.left)} (every case is in ` +
           "report.json; each group's row below gives its worst headroom)."
-        : ""),
+        : "") +
+      (options.absent?.length ? ` ${absentGroupsText(options.absent)}` : ""),
     spec: {
       // 420 px of axis (70 px a decade over the usual 1e-4 to 1e2), the labels at most
       // GROUP_LABEL_PX wide and the legends above: the plot fits a page 800 px wide
