@@ -367,11 +367,21 @@ function ceilingsLine(r: BenchReport): string {
     measuredWhen(c) + (reference === null ? "" : `; joined with the ${reference}`);
 }
 
+/**
+ * A GFLOP/s cell: one decimal from 10 up, three significant digits below (one decimal read a
+ * lavapipe case's 0.087 and 0.150 GFLOP/s as "0.1" and "0.2", and two cases 25% apart both
+ * as "0.2"); "–" without one.
+ */
+function rateCell(v: number | undefined): string {
+  if (v === undefined) return "–";
+  return v !== 0 && Number.isFinite(v) && Math.abs(v) < 10 ? v.toPrecision(3) : num(v, 1);
+}
+
 function casesTable(records: readonly BenchRecord[]): string {
   const rows = records.map((r) =>
     `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td><td>${
       r.status === "ok" ? "ok" : `<b>${escapeHtml(r.status)}</b>: ${escapeHtml(r.reason ?? "")}`
-    }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${num(r.gflops, 1)}</td>` +
+    }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${rateCell(r.gflops)}</td>` +
     `<td class="n">${num(r.gbps, 2)}</td><td class="n">${num(r.roofline_fraction, 3)}</td>` +
     `<td>${escapeHtml(r.bound ?? "–")}</td><td>${escapeHtml(r.backend ?? "–")}</td>` +
     `<td class="variant">${

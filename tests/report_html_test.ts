@@ -648,6 +648,22 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.ok(warned.includes("<li>case x: above 1 &lt;ceilings&gt;</li>"));
 });
 
+Deno.test("html bench: a GFLOP/s under 10 keeps three significant digits (lavapipe's 0.161 and 0.2 both read 0.2)", async () => {
+  const base = benchFixture();
+  const [a, b] = base.records;
+  const html = await benchReportHtml({
+    ...base,
+    records: [{ ...a, gflops: 0.161 }, { ...b, gflops: 0.2 }, { ...a, id: "big", gflops: 185.24 }],
+  });
+  const cell = (id: string) => {
+    const row = html.slice(html.indexOf(`<tr data-id="${id}">`));
+    return /<td class="n">[^<]*<\/td><td class="n">([^<]*)<\/td>/.exec(row)?.[1];
+  };
+  assert.equal(cell(a.id), "0.161");
+  assert.equal(cell(b.id), "0.200");
+  assert.equal(cell("big"), "185.2", "one decimal from 10 up, as before");
+});
+
 Deno.test("html bench: the roofline's ceiling labels cover no point, even one where a label usually sits", async () => {
   const base = benchFixture();
   // Two cases where the labels usually go: under the slope's low end (intensity 2, 12 GFLOP/s;
