@@ -72,6 +72,33 @@ const code = (s: string) => mdCode(s, { table: true });
 // Failures first: errors and unexpected decisions are as bad as parity failures.
 const RANK: Readonly<Record<string, number>> = { fail: 0, unexpected: 1, error: 2 };
 
+/**
+ * The heading of summary.md's and report.html's section of failed cases: the kinds it holds,
+ * with their number ("Errors (1)", "Failures and errors (2)", "Failures, unexpected
+ * decisions and errors (5)"). "Failures (1)" stood over a run of one error, whose totals
+ * line said "0 fail, 0 unexpected, 1 error".
+ *
+ * @example
+ * ```ts
+ * import { failuresHeading } from "./markdown.ts";
+ * failuresHeading(["error"]); // "Errors (1)"
+ * failuresHeading(["fail", "error", "fail"]); // "Failures and errors (3)"
+ * ```
+ */
+export function failuresHeading(statuses: readonly string[]): string {
+  const kinds = [
+    statuses.includes("fail") ? "failures" : "",
+    statuses.includes("unexpected") ? "unexpected decisions" : "",
+    statuses.includes("error") ? "errors" : "",
+  ].filter((k) => k !== "");
+  const words = kinds.length === 0
+    ? "failures"
+    : kinds.length === 1
+    ? kinds[0]
+    : `${kinds.slice(0, -1).join(", ")} and ${kinds.at(-1)}`;
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)} (${statuses.length})`;
+}
+
 function rank(r: CaseResult): number {
   return RANK[r.status] ?? (isExpectedSkip(r) ? 4 : 3);
 }
@@ -376,7 +403,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   const failing = ordered.filter((r) => rank(r) < 3);
   if (failing.length > 0) {
     out.push(
-      `${h}# Failures (${failing.length})`,
+      `${h}# ${failuresHeading(failing.map((r) => r.status))}`,
       "",
       "| id | status | headroom out / LSE | message |",
       "|---|---|---|---|",

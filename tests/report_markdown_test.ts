@@ -13,6 +13,7 @@ import {
 import { loadMatrix } from "../matrix/mod.ts";
 import { fingerprint, mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
 import { writeRunReports } from "../report/run_reports.ts";
+import { runReportHtml } from "../report/html/mod.ts";
 
 Deno.test("markdown: totals line counts each kind", () => {
   const r = report(mixedResults());
@@ -36,7 +37,8 @@ Deno.test("markdown: failures come first, then one line per group, passes folded
   const results = mixedResults();
   const md = toMarkdown(report(results));
   const at = (id: string, from = 0) => md.indexOf("`" + id + "`", from);
-  const failures = md.indexOf("### Failures (2)");
+  // a fail and an error: the heading names both (it said "Failures (2)" of one failure)
+  const failures = md.indexOf("### Failures and errors (2)");
   const groups = md.indexOf("### Matrix groups");
   const folded = md.indexOf("<details>");
   const [pass, fail, skip, error] = results.map((r) => at(r.id));
@@ -361,4 +363,23 @@ Deno.test("markdown: says what report.html says of failures, non-finite groups a
     chromium,
   );
   assert.doesNotMatch(toMarkdown(report([failed])), /--caps/);
+});
+
+Deno.test("markdown and html: the failures' heading names the kinds it holds: a run of one error is 'Errors (1)'", async () => {
+  // a --case-timeout: the totals said "0 fail, 0 unexpected, 1 error" over "### Failures (1)"
+  // (summary.md) and "Failures and unexpected decisions (1)" (report.html)
+  const timedOut = result({ b: 1 }, { status: "error", message: "timed out", out: undefined });
+  const one = report([timedOut]);
+  assert.match(toMarkdown(one), /^### Errors \(1\)$/m);
+  assert.match(await runReportHtml(one), /<h2>Errors \(1\)<\/h2>/);
+  const all = report([
+    timedOut,
+    result({ b: 2 }, { status: "fail" }),
+    result({ b: 3 }, { status: "unexpected", decision: "unsupported", out: undefined }),
+  ]);
+  assert.match(toMarkdown(all), /^### Failures, unexpected decisions and errors \(3\)$/m);
+  assert.match(
+    await runReportHtml(all),
+    /<h2>Failures, unexpected decisions and errors \(3\)<\/h2>/,
+  );
 });

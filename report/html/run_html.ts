@@ -25,6 +25,7 @@ import {
   CLOCK_FAULT_WORDS,
   clockFaultNote,
   constructionMsText,
+  failuresHeading,
   groupCountsText,
   groupLines,
   unmeasuredFailuresNote,
@@ -550,7 +551,7 @@ function build(
             : "size cap): each is a row of its group below, with its message.</p>")
         : "");
     sections.push(
-      section("failures", `Failures and unexpected decisions (${bad.length})`, cards),
+      section("failures", failuresHeading(bad.map((r) => r.status)), cards),
     );
   }
   // After the failures: what was not covered turns a page amber, never red, and its reasons
