@@ -548,14 +548,16 @@ export function driftPlot(
   const edges = new Set(
     thinned.points.flatMap((p: DriftPoint) => p.offScale ? [p.offScale] : []),
   );
-  const edgeNote = [
-    ...(edges.has("from 0")
-      ? [
-        "a metric that was 0 in the baseline and is not now has no ratio: drawn at the top, from 0",
-      ]
-      : []),
-    ...(edges.has("to 0") ? ["a metric that fell to 0, at the bottom, to 0"] : []),
-  ].join("; ");
+  // a ratio with no place on the axis, in words: where it is drawn, at the axis' label
+  const from0 = "a metric that was 0 in the baseline and is not now has no ratio: drawn at " +
+    'the top, at "from 0"';
+  const edgeNote = edges.has("from 0") && edges.has("to 0")
+    ? `${from0}; one that fell to 0 at the bottom, at "to 0"`
+    : edges.has("from 0")
+    ? from0
+    : edges.has("to 0")
+    ? 'a metric that fell to 0 has no ratio: drawn at the bottom, at "to 0"'
+    : "";
   return {
     data,
     note: [thin, edgeNote === "" ? "" : `${edgeNote[0].toUpperCase()}${edgeNote.slice(1)}.`]

@@ -155,7 +155,17 @@ Deno.test("drift plot: a metric from an exact 0 baseline that drifted is a red p
   );
   assert.match(
     caption,
-    /was 0 in the baseline and is not now has no ratio: drawn at the top, from 0/,
+    /was 0 in the baseline and is not now has no ratio: drawn at the top, at (?:"|&quot;)from 0(?:"|&quot;)\./,
+  );
+  // the other way, a metric that fell to 0 (now exact): a decade below, at "to 0"
+  const back = compareBaselines(current, base);
+  const fell = driftPlotData(driftPoints(back.cases, { base: current, current: base }))
+    .find((p) => p.metric === "outMaxAbs");
+  assert.equal(fell?.offScale, "to 0");
+  assert.equal(fell?.ratio, 0.01);
+  assert.match(
+    figure(await compareReportHtml(back, { base: current, current: base }), "drift").svg,
+    /<text[^>]*>to 0<\/text>/,
   );
 });
 
