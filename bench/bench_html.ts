@@ -377,18 +377,32 @@ function rateCell(v: number | undefined): string {
   return v !== 0 && Number.isFinite(v) && Math.abs(v) < 10 ? v.toPrecision(3) : num(v, 1);
 }
 
+/**
+ * A case's spread cell: its fastest and slowest timed repetitions, as summary.md and the
+ * console give them ("–" without them). The page gave the median alone: a case whose
+ * repetitions ran 0.44 to 3.19 ms read as a steady 0.469.
+ */
+function spreadCell(r: BenchRecord): string {
+  return r.ms_min === undefined || r.ms_max === undefined
+    ? "–"
+    : `${num(r.ms_min, 3)}–${num(r.ms_max, 3)}`;
+}
+
 function casesTable(records: readonly BenchRecord[]): string {
   const rows = records.map((r) =>
     `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td><td>${
       r.status === "ok" ? "ok" : `<b>${escapeHtml(r.status)}</b>: ${escapeHtml(r.reason ?? "")}`
-    }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${rateCell(r.gflops)}</td>` +
+    }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${spreadCell(r)}</td>` +
+    `<td class="n">${rateCell(r.gflops)}</td>` +
     `<td class="n">${num(r.gbps, 2)}</td><td class="n">${num(r.roofline_fraction, 3)}</td>` +
     `<td>${escapeHtml(r.bound ?? "–")}</td><td>${escapeHtml(r.backend ?? "–")}</td>` +
     `<td class="variant">${
       escapeHtml(r.variant === undefined ? "–" : variantLabel(r.variant))
     }</td></tr>`
   ).join("\n");
-  return `<table><tr><th>id</th><th>status</th><th>ms</th><th>GFLOP/s</th><th>GB/s</th>` +
+  return `<table><tr><th>id</th><th>status</th><th>ms</th>` +
+    `<th title="the fastest and slowest timed repetitions">spread (ms)</th>` +
+    `<th>GFLOP/s</th><th>GB/s</th>` +
     `<th>roofline fraction</th><th>bound</th><th>backend</th><th>variant</th></tr>\n${rows}</table>`;
 }
 

@@ -655,14 +655,29 @@ Deno.test("html bench: a GFLOP/s under 10 keeps three significant digits (lavapi
     ...base,
     records: [{ ...a, gflops: 0.161 }, { ...b, gflops: 0.2 }, { ...a, id: "big", gflops: 185.24 }],
   });
-  const cell = (id: string) => {
-    const row = html.slice(html.indexOf(`<tr data-id="${id}">`));
-    return /<td class="n">[^<]*<\/td><td class="n">([^<]*)<\/td>/.exec(row)?.[1];
-  };
-  assert.equal(cell(a.id), "0.161");
-  assert.equal(cell(b.id), "0.200");
-  assert.equal(cell("big"), "185.2", "one decimal from 10 up, as before");
+  assert.equal(numberCells(html, a.id)[2], "0.161");
+  assert.equal(numberCells(html, b.id)[2], "0.200");
+  assert.equal(numberCells(html, "big")[2], "185.2", "one decimal from 10 up, as before");
 });
+
+Deno.test("html bench: each case's spread (fastest to slowest repetition) stands beside its median, as in summary.md", async () => {
+  // the page gave the median alone: 0.469 ms whose repetitions ran 0.44 to 3.19 read as steady
+  const base = benchFixture();
+  const [a] = base.records;
+  const html = await benchReportHtml({
+    ...base,
+    records: [{ ...a, ms: 0.469, ms_min: 0.44, ms_max: 3.19 }],
+  });
+  assert.match(html, /<th title="the fastest and slowest timed repetitions">spread \(ms\)<\/th>/);
+  assert.deepEqual(numberCells(html, a.id).slice(0, 2), ["0.469", "0.440–3.190"]);
+});
+
+/** The right-aligned (number) cells of the bench page's row of case `id`, in order. */
+function numberCells(html: string, id: string): string[] {
+  const row = html.slice(html.indexOf(`<tr data-id="${id}">`));
+  return [...row.slice(0, row.indexOf("</tr>")).matchAll(/<td class="n">([^<]*)<\/td>/g)]
+    .map((m) => m[1]);
+}
 
 Deno.test("html bench: the roofline's ceiling labels cover no point, even one where a label usually sits", async () => {
   const base = benchFixture();
