@@ -86,7 +86,8 @@ export interface MakeHiddenStatesOptions {
 }
 
 /**
- * The buffer rows in [0, rows) that no entry of `used` names (the padding rows).
+ * The buffer rows in [0, rows) that no entry of `used` names (the padding rows). Throws a
+ * RangeError when an entry of `used` is not a row of the buffer.
  *
  * @example
  * ```ts
@@ -95,11 +96,34 @@ export interface MakeHiddenStatesOptions {
  * ```
  */
 export function paddingRows(rows: number, used: readonly number[]): number[] {
+  checkCount(rows, "paddingRows: rows");
   const mark = new Uint8Array(rows);
-  for (const r of used) mark[r] = 1;
+  for (const r of used) {
+    // a row past the buffer was dropped silently: the caller's buffer is too short
+    if (!Number.isInteger(r) || r < 0 || r >= rows) {
+      throw new RangeError(
+        `paddingRows: used row ${r} is not a row of the buffer of ${rows} rows ` +
+          `(valid: integers in [0, ${rows}))`,
+      );
+    }
+    mark[r] = 1;
+  }
   const out: number[] = [];
   for (let r = 0; r < rows; r++) if (!mark[r]) out.push(r);
   return out;
+}
+
+/**
+ * Throw a RangeError naming `what` unless `n` is a whole number >= `min` (a typed array of
+ * a negative length threw "Invalid typed array length: -2", and 1.5 rows or NaN rows made
+ * an array of another length than asked, silently).
+ */
+function checkCount(n: number, what: string, min = 0): void {
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new RangeError(
+      `${what} must be a whole number >= ${min}, found ${n}`,
+    );
+  }
 }
 
 function poisonRows(t: Float64Array, width: number, rows: readonly number[], value = NaN): void {
@@ -217,7 +241,8 @@ export function makeLayerWeights(
 
 /**
  * Random hidden states [rows, hidden] ~ N(0, 1). With `layout`, rows that no query
- * token maps to are NaN (unless `poison` is false).
+ * token maps to are NaN (unless `poison` is false). Throws a RangeError when `rows` is not
+ * a whole number >= 0 (at least `layout.qRows` with a layout) or `hidden` one >= 1.
  *
  * @example
  * ```ts
@@ -231,9 +256,20 @@ export function makeHiddenStates(
   hidden: number,
   options: MakeHiddenStatesOptions,
 ): Float64Array {
+  checkCount(rows, "makeHiddenStates: rows");
+  checkCount(hidden, "makeHiddenStates: hidden", 1);
+  const layout = options.layout;
+  // A layout whose query rows reach past `rows` got a buffer too short for it, caught (if at
+  // all) later as a length mismatch far from the call.
+  if (layout !== undefined && rows < layout.qRows) {
+    throw new RangeError(
+      `makeHiddenStates: rows ${rows} is fewer than the layout's ${layout.qRows} query buffer ` +
+        `rows (layout.qRows); give rows = layout.qRows`,
+    );
+  }
   const x = normal(options.seed, "hidden", rows * hidden);
-  if (options.layout && (options.poison ?? true)) {
-    poisonRows(x, hidden, paddingRows(rows, options.layout.qRowOf));
+  if (layout && (options.poison ?? true)) {
+    poisonRows(x, hidden, paddingRows(rows, layout.qRowOf));
   }
   return x;
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { LayerWeights, LayoutRequest, MlaSpec, Tensor } from "../adapter/types.ts";
-import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { makeHiddenStates, makeLayerWeights, paddingRows } from "../reference/inputs.ts";
 import { linear, mlaLayer, rmsNorm } from "../reference/layer.ts";
 import { assertAllClose, countNaN, maxAbsDiff } from "./reference_util.ts";
 
@@ -221,4 +221,26 @@ Deno.test("layer: argument checks", () => {
     /hidden has 3 values/,
   );
   assert.throws(() => mlaLayer(spec, prefill, { weights, hidden, rows: [2] }), RangeError);
+});
+
+Deno.test("inputs: makeHiddenStates and paddingRows name a bad count or a too-short buffer", () => {
+  // was "Invalid typed array length: -2", and 1.5 or NaN rows made 3 or 0 values silently
+  for (const rows of [-1, 1.5, NaN]) {
+    assert.throws(
+      () => makeHiddenStates(rows, 2, { seed: 1 }),
+      new RegExp(`^RangeError: makeHiddenStates: rows must be a whole number >= 0, found ${rows}$`),
+    );
+  }
+  assert.throws(() => makeHiddenStates(2, 0, { seed: 1 }), /hidden must be a whole number >= 1/);
+  // a layout of 6 query buffer rows given 2: was 2 rows without a word
+  const layout = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 3, seqK: 3, causal: true });
+  assert.throws(
+    () => makeHiddenStates(2, 4, { seed: 1, layout }),
+    /rows 2 is fewer than the layout's 6 query buffer rows/,
+  );
+  // more rows than the layout's: the extra ones are padding (NaN)
+  assert.equal(countNaN(makeHiddenStates(7, 4, { seed: 1, layout })), 4);
+  assert.throws(() => paddingRows(-1, []), /rows must be a whole number >= 0, found -1/);
+  assert.throws(() => paddingRows(3, [0, 5]), /used row 5 is not a row of the buffer of 3 rows/);
+  assert.deepEqual(paddingRows(3, [1]), [0, 2]);
 });
