@@ -155,6 +155,11 @@ export function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions): Flo
   if (n < 1 || x.length % n !== 0) {
     throw new RangeError(`weight width ${n} must divide x (${x.length} values)`);
   }
+  // a negative eps made rows of small mean square NaN (sqrt of a negative), NaN or a
+  // missing eps every row: silently
+  if (typeof options.eps !== "number" || !(options.eps >= 0) || options.eps === Infinity) {
+    throw new RangeError(`eps must be a finite number >= 0, found ${options.eps}`);
+  }
   const rows = x.length / n;
   const y = new Float64Array(x.length);
   const list = options.rows ?? Array.from({ length: rows }, (_, i) => i);
@@ -232,6 +237,22 @@ export function mlaLayer(
   layout: NormalizedLayout,
   options: MlaLayerOptions,
 ): MlaLayerResult {
+  // A path or dtype of another spelling ("absorb", "bf16") from an untyped caller computed
+  // silently: the attention core's absorbed branch never ran (scores from a zero q~), and
+  // "bf16" rounded as f32.
+  const path = options.path ?? "expanded";
+  if (path !== "expanded" && path !== "absorbed") {
+    throw new RangeError(
+      `path must be "expanded" or "absorbed", found ${JSON.stringify(path)}`,
+    );
+  }
+  if (options.storedAs !== undefined && options.storedAs !== "f32" && options.storedAs !== "f16") {
+    throw new RangeError(
+      `storedAs must be "f32", "f16" or absent (float64), found ${
+        JSON.stringify(options.storedAs)
+      }`,
+    );
+  }
   const dtype = options.storedAs;
   // What the GPU layer reads: its uploads (projections and hidden states in the storage
   // dtype, the norms' weights in f32). Without storedAs every tensor is read as given.
@@ -337,7 +358,7 @@ export function mlaLayer(
   const att = attention(spec, layout, {
     inputs: attentionInputs,
     rows: qList,
-    path: options.path ?? "expanded",
+    path,
     storedAs: dtype,
   });
 

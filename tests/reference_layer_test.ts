@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import type { LayerWeights, LayoutRequest, MlaSpec, Tensor } from "../adapter/types.ts";
+import type {
+  AttentionPath,
+  Dtype,
+  LayerWeights,
+  LayoutRequest,
+  MlaSpec,
+  Tensor,
+} from "../adapter/types.ts";
 import { makeHiddenStates, makeLayerWeights, paddingRows } from "../reference/inputs.ts";
 import { linear, mlaLayer, rmsNorm } from "../reference/layer.ts";
 import { assertAllClose, countNaN, maxAbsDiff } from "./reference_util.ts";
@@ -243,4 +250,30 @@ Deno.test("inputs: makeHiddenStates and paddingRows name a bad count or a too-sh
   assert.throws(() => paddingRows(-1, []), /rows must be a whole number >= 0, found -1/);
   assert.throws(() => paddingRows(3, [0, 5]), /used row 5 is not a row of the buffer of 3 rows/);
   assert.deepEqual(paddingRows(3, [1]), [0, 2]);
+});
+
+Deno.test("layer: a path, storedAs or eps of another spelling is refused, not computed", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const hidden = makeHiddenStates(2, spec.hiddenSize, { seed: 1 });
+  // "absorb" gave numbers: neither branch of the attention core ran its q~ (all zero)
+  assert.throws(
+    () => mlaLayer(spec, layout, { weights, hidden, path: "absorb" as AttentionPath }),
+    /path must be "expanded" or "absorbed", found "absorb"/,
+  );
+  // "bf16" was rounded as f32
+  assert.throws(
+    () => mlaLayer(spec, layout, { weights, hidden, storedAs: "bf16" as Dtype }),
+    /storedAs must be "f32", "f16" or absent \(float64\), found "bf16"/,
+  );
+  const x = new Float64Array([1e-3, 0]);
+  const w = new Float64Array([1, 1]);
+  for (const eps of [-1, NaN, Infinity, undefined]) {
+    assert.throws(
+      () => rmsNorm(x, w, { eps: eps as number }),
+      new RegExp(`eps must be a finite number >= 0, found ${eps}`),
+    );
+  }
+  assert.equal(rmsNorm(x, w, { eps: 0 })[0], Math.SQRT2);
 });
