@@ -354,6 +354,16 @@ function dtypeProblem(dtype: string | undefined, linear: boolean): string | null
  */
 function shapeWhy(t: ExpectedTensor, found: readonly number[]): string {
   if (found.length !== t.shape.length) return "";
+  // [in, out] where torch's Linear stores [out, in] (a converter that wrote W^T, as x @ W
+  // code keeps it): "dim 0 is ..., dim 1 is ..." sent the user after the config
+  if (
+    found.length === 2 && found[0] === t.shape[1] && found[1] === t.shape[0] &&
+    found[0] !== found[1]
+  ) {
+    return `; found is the transpose of the expected shape: the weight is stored [in, out] ` +
+      `([${t.dims[1]}, ${t.dims[0]}]), and a Linear weight is torch's [out, in]: ` +
+      "transpose it where the checkpoint was converted";
+  }
   const wrong = t.shape.flatMap((d, i) =>
     found[i] === d
       ? []

@@ -1,0 +1,79 @@
+/**
+ * Weight files that are not what they claim, read as a demanding user would give them: each
+ * must be refused with a message naming the file, the tensor and what would be valid (a
+ * silent misreading is the worst outcome). Files are tiny and made here, in memory.
+ */
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { expectedTensors, loadLayerWeights } from "../weights/hf_names.ts";
+import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../weights/safetensors.ts";
+
+/** A layer's tensors under `prefix`, each as `edit` leaves it. */
+function layerFile(
+  specName: string,
+  options: {
+    prefix?: string;
+    edit?: (name: string, t: TensorToWrite) => Record<string, TensorToWrite>;
+  } = {},
+): Uint8Array {
+  const prefix = options.prefix ?? "model.layers.0.self_attn.";
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const t of expectedTensors(presetSpec(specName))) {
+    const n = prefix + t.suffix;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    const data = Float32Array.from({ length: count }, (_, i) => 1 + (i % 5) / 8);
+    const tensor: TensorToWrite = { dtype: "F32", shape: t.shape, data };
+    Object.assign(tensors, options.edit ? options.edit(n, tensor) : { [n]: tensor });
+  }
+  return encodeSafetensors(tensors);
+}
+
+async function loadError(bytes: Uint8Array, specName: string): Promise<ConfigError> {
+  const file = await SafetensorsFile.fromBytes(bytes, { source: "w.safetensors" });
+  try {
+    await loadLayerWeights(file, presetSpec(specName));
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("loaded");
+}
+
+Deno.test("weights: a transposed Linear weight is named as such, not sent after the config", async () => {
+  // kv_b_proj [r, h*(nope+v)] and q_b_proj [q_lora, h*(nope+rope)]: stored [in, out]
+  for (
+    const [spec, suffix, want] of [["tiny", "kv_b_proj", [128, 32]], ["tiny-yarn", "q_b_proj", [
+      96,
+      24,
+    ]]] as const
+  ) {
+    const e = await loadError(
+      layerFile(spec, {
+        edit: (n, t) => ({
+          [n]: n.endsWith(`${suffix}.weight`) ? { ...t, shape: [t.shape[1], t.shape[0]] } : t,
+        }),
+      }),
+      spec,
+    );
+    assert.equal(e.issues.length, 1);
+    assert.match(
+      e.message,
+      new RegExp(
+        `^w\\.safetensors: .*\\n  model\\.layers\\.0\\.self_attn\\.${suffix}\\.weight: .*wrong shape: ` +
+          `expected \\[${want[0]}, ${want[1]}\\], found \\[${want[1]}, ${
+            want[0]
+          }\\]; found is the ` +
+          "transpose of the expected shape: the weight is stored \\[in, out\\] .*torch's \\[out, in\\]",
+      ),
+    );
+  }
+  // a shape merely wrong keeps the config's explanation
+  const e = await loadError(
+    layerFile("tiny", {
+      edit: (n, t) => ({ [n]: n.endsWith("kv_b_proj.weight") ? { ...t, shape: [64, 64] } : t }),
+    }),
+    "tiny",
+  );
+  assert.match(e.message, /found \[64, 64\]; in the config, dim 0 is/);
+});
