@@ -77,3 +77,19 @@ Deno.test("weights: a transposed Linear weight is named as such, not sent after 
   );
   assert.match(e.message, /found \[64, 64\]; in the config, dim 0 is/);
 });
+
+Deno.test("weights: a layer number with a leading zero is named, not read as another layer", async () => {
+  // layers.00.* alone read as layers.0.*, each tensor "missing"; beside layers.0.* the
+  // message was "the file holds the attention of layers 0, 0"
+  const zeros = layerFile("tiny", { prefix: "model.layers.00.self_attn." });
+  const both = layerFile("tiny", {
+    edit: (n, t) => ({ [n]: t, [n.replace("layers.0.", "layers.00.")]: t }),
+  });
+  for (const bytes of [zeros, both]) {
+    const e = await loadError(bytes, "tiny");
+    assert.match(
+      e.message,
+      /^w\.safetensors: layer number with a leading zero\n {2}\(tensors\): "model\.layers\.00\.self_attn\.q_proj\.weight" numbers its layer with a leading zero: .*layers 0, 1, 2, .*rename the tensors/,
+    );
+  }
+});

@@ -102,7 +102,10 @@ export function expectedTensors(spec: MlaSpec): ExpectedTensor[] {
 // A layer's attention tensors: `<wrapper>layers.N.self_attn.*`, the wrapper `model.` in a
 // language model's checkpoint and e.g. `language_model.model.` in a multimodal one's (Kimi-VL,
 // Kimi K3, DeepSeek-VL2), whose config the reader takes from its text_config.
-const LAYER_RE = /^((?:[A-Za-z0-9_]+\.)*?)layers\.(\d+)\.self_attn\./;
+// The layer number as HF writes it, without leading zeros: "layers.00." and "layers.0." read
+// as one layer 0 ("the file holds the attention of layers 0, 0"; a file of layers.00.* only
+// read as layers.0.*, each tensor missing).
+const LAYER_RE = /^((?:[A-Za-z0-9_]+\.)*?)layers\.(0|[1-9]\d*)\.self_attn\./;
 
 /**
  * The wrapper of the layers' attention tensors: `model.` by default; the one wrapper present;
@@ -177,6 +180,16 @@ export function layerPrefix(
   options: { layer?: number; source?: string; index?: boolean },
 ): string {
   const all = [...names];
+  const zeros = all.find((n) => /(^|\.)layers\.0\d+\.self_attn\./.test(n));
+  if (zeros !== undefined) {
+    throw new ConfigError(options.source ?? "weights", [{
+      path: "(tensors)",
+      value: zeros,
+      message: "numbers its layer with a leading zero: Hugging Face names number layers 0, 1, " +
+        "2, ... (layers.0.self_attn.*), and which layer it is (beside layers.0.*, say) is " +
+        "not guessed; rename the tensors",
+    }], "layer number with a leading zero");
+  }
   const wrapper = layerWrapper(all, options.source);
   const bare = all.some((n) => n.startsWith("self_attn."));
   const layers = [
