@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import { presetSpec } from "../adapter/presets.ts";
+import { blockScaleShape, dequantBlockFp8 } from "../weights/fp8.ts";
 import { expectedTensors, loadLayerWeights } from "../weights/hf_names.ts";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../weights/safetensors.ts";
 
@@ -92,4 +93,18 @@ Deno.test("weights: a layer number with a leading zero is named, not read as ano
       /^w\.safetensors: layer number with a leading zero\n {2}\(tensors\): "model\.layers\.00\.self_attn\.q_proj\.weight" numbers its layer with a leading zero: .*layers 0, 1, 2, .*rename the tensors/,
     );
   }
+});
+
+Deno.test("fp8: a weight that is not 2-D or a block that is not two positive integers is refused", () => {
+  // were [2, NaN] scales; a block of 1.5 or -1 dequantized with the wrong scales (or NaN)
+  const shape = /an FP8 block-scaled weight is 2-D \[out, in\] of whole numbers >= 0, found shape/;
+  assert.throws(() => blockScaleShape([130]), shape);
+  assert.throws(() => dequantBlockFp8(new Uint8Array(4), [-2, -2], [1], [2, 2]), shape);
+  assert.throws(() => dequantBlockFp8(new Uint8Array(8), [2, 2, 2], [1], [2, 2]), shape);
+  const block = /an FP8 scale block is two whole numbers >= 1 \[rows, columns\]/;
+  for (const b of [[1.5, 2], [-1, -1], [0, 2]] as [number, number][]) {
+    assert.throws(() => dequantBlockFp8(new Uint8Array(4), [2, 2], [1, 1, 1, 1], b), block);
+  }
+  // a ragged last block: ceil, as DeepSeek's weight_dequant grid
+  assert.deepEqual(blockScaleShape([129, 3], [128, 2]), [2, 2]);
 });

@@ -37,7 +37,29 @@ export function e4m3BitsToNumber(bits: number): number {
 let e4m3Table: Float64Array | null = null;
 
 /**
+ * Throw a RangeError unless `shape` is [out, in] of whole numbers >= 0 and `block` two whole
+ * numbers >= 1: a 1-D shape made [2, NaN] scales, a block of 1.5 or -1 indexed scales
+ * between or before the blocks (wrong numbers or NaN, silently).
+ */
+function checkShapeAndBlock(shape: readonly number[], block: readonly number[]): void {
+  const whole = (n: number, min: number) => Number.isSafeInteger(n) && n >= min;
+  if (shape.length !== 2 || !shape.every((d) => whole(d, 0))) {
+    throw new RangeError(
+      `an FP8 block-scaled weight is 2-D [out, in] of whole numbers >= 0, found shape ` +
+        `[${shape.join(", ")}]`,
+    );
+  }
+  if (block.length !== 2 || !block.every((b) => whole(b, 1))) {
+    throw new RangeError(
+      `an FP8 scale block is two whole numbers >= 1 [rows, columns] (weight_block_size), ` +
+        `found [${block.join(", ")}]`,
+    );
+  }
+}
+
+/**
  * The block-scale shape a weight of `shape` [out, in] needs: [ceil(out/b0), ceil(in/b1)].
+ * Throws a RangeError when the shape is not 2-D or the block not two positive integers.
  *
  * @example
  * ```ts
@@ -49,13 +71,15 @@ export function blockScaleShape(
   shape: readonly number[],
   block: readonly [number, number] = FP8_BLOCK_SIZE,
 ): [number, number] {
+  checkShapeAndBlock(shape, block);
   return [Math.ceil(shape[0] / block[0]), Math.ceil(shape[1] / block[1])];
 }
 
 /**
  * Dequantize an F8_E4M3 weight [out, in] (row-major bytes) with its block scales
  * (row-major, {@link blockScaleShape}): each value times its block's scale, rounded once to
- * f32. Throws a RangeError when the sizes do not match the shapes.
+ * f32. Throws a RangeError when the sizes do not match the shapes (or the shape is not 2-D,
+ * the block not two positive integers).
  *
  * @example
  * ```ts
@@ -73,7 +97,7 @@ export function dequantBlockFp8(
 ): Float32Array {
   const [rows, cols] = shape;
   const [sr, sc] = blockScaleShape(shape, block);
-  if (shape.length !== 2 || bytes.length !== rows * cols || scale.length !== sr * sc) {
+  if (bytes.length !== rows * cols || scale.length !== sr * sc) {
     throw new RangeError(
       `FP8 weight [${shape.join(", ")}] needs ${rows * cols} bytes and ${sr * sc} block ` +
         `scales, found ${bytes.length} and ${scale.length}`,
