@@ -108,3 +108,52 @@ Deno.test("fp8: a weight that is not 2-D or a block that is not two positive int
   // a ragged last block: ceil, as DeepSeek's weight_dequant grid
   assert.deepEqual(blockScaleShape([129, 3], [128, 2]), [2, 2]);
 });
+
+Deno.test("weights: another FP8 format's weight_scale / input_scale is named as such", async () => {
+  // compressed-tensors (llm-compressor) FP8: F8_E4M3 weights, a per-tensor weight_scale and
+  // input_scale; was "weight_scale_inv missing" beside "weight_scale unexpected"
+  const header: Record<string, unknown> = {};
+  const parts: Uint8Array[] = [];
+  let off = 0;
+  const add = (name: string, dtype: string, shape: number[], bytes: Uint8Array) => {
+    header[name] = { dtype, shape, data_offsets: [off, off + bytes.length] };
+    parts.push(bytes);
+    off += bytes.length;
+  };
+  const one = new Uint8Array(new Float32Array([0.5]).buffer);
+  for (const t of expectedTensors(presetSpec("tiny"))) {
+    const n = "model.layers.0.self_attn." + t.suffix;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.shape.length === 2) {
+      add(n, "F8_E4M3", [...t.shape], new Uint8Array(count).fill(0x38));
+      add(n.replace(/weight$/, "weight_scale"), "F32", [], one);
+      add(n.replace(/weight$/, "input_scale"), "F32", [], one);
+    } else {
+      add(n, "F32", [...t.shape], new Uint8Array(new Float32Array(count).fill(1).buffer));
+    }
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const bytes = new Uint8Array(8 + json.length + off);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  let at = 8 + json.length;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  const e = await loadError(bytes, "tiny");
+  assert.match(
+    e.message,
+    /\n {2}model\.layers\.0\.self_attn\.o_proj\.weight_scale_inv: \(missing\) missing: .*found none \(the file holds o_proj\.weight_scale: another FP8 format's scale, named below\)/,
+  );
+  for (const s of ["weight_scale", "input_scale"]) {
+    assert.match(
+      e.message,
+      new RegExp(
+        `\\n {2}model\\.layers\\.0\\.self_attn\\.o_proj\\.${s}: \\[\\] unexpected for tiny .*; it is the ` +
+          `${s} of another FP8 checkpoint format \\(llm-compressor's compressed-tensors or FBGEMM ` +
+          "FP8\\), which this loader does not read: .*dequantize the checkpoint to BF16 first",
+      ),
+    );
+  }
+});

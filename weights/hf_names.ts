@@ -450,7 +450,11 @@ export function checkLayerTensors(
         issues.push({
           path: scale,
           value: undefined,
-          message: `missing: ${what}, expected shape [${need.join(", ")}], found none`,
+          message: `missing: ${what}, expected shape [${need.join(", ")}], found none${
+            shapes.has(`${name}_scale`)
+              ? ` (the file holds ${t.suffix}_scale: another FP8 format's scale, named below)`
+              : ""
+          }`,
         });
       } else if (!sameShape(got, need)) {
         issues.push({
@@ -481,12 +485,23 @@ export function checkLayerTensors(
           options.dtypes?.get(weight) ?? (shapes.has(weight) ? "of a dtype not given" : "absent")
         }`
         : "";
+      // Another FP8 format's scale (llm-compressor's compressed-tensors, FBGEMM FP8):
+      // `weight_scale` per tensor, output channel or block, `input_scale` for activations. It
+      // read as "unexpected" beside "weight_scale_inv missing", as if block scales were lost.
+      const other = /\.(weight_scale|input_scale)$/.exec(name);
+      const scheme = other
+        ? `; it is the ${other[1]} of another FP8 checkpoint format (llm-compressor's ` +
+          "compressed-tensors or FBGEMM FP8), which this loader does not read: it reads " +
+          "DeepSeek-V3's block-scaled FP8 (weight_scale_inv beside each F8_E4M3 weight) and " +
+          "F32, F16, BF16; dequantize the checkpoint to BF16 first, or give the block-scaled " +
+          "release"
+        : "";
       issues.push({
         path: name,
         value: [...shape],
         message: `unexpected for ${spec.name} (${spec.qPath} q path); expected only ${
           expected.map((t) => t.suffix).join(", ")
-        }${fp8}`,
+        }${fp8}${scheme}`,
       });
     }
   }
