@@ -30,6 +30,35 @@ function layerFile(
   return encodeSafetensors(tensors);
 }
 
+/** A safetensors file of any dtypes, written byte by byte (encodeSafetensors writes floats). */
+function rawTensors(): {
+  add(name: string, dtype: string, shape: number[], bytes: Uint8Array): void;
+  bytes(): Uint8Array;
+} {
+  const header: Record<string, unknown> = {};
+  const parts: Uint8Array[] = [];
+  let off = 0;
+  return {
+    add(name, dtype, shape, bytes) {
+      header[name] = { dtype, shape, data_offsets: [off, off + bytes.length] };
+      parts.push(bytes);
+      off += bytes.length;
+    },
+    bytes() {
+      const json = new TextEncoder().encode(JSON.stringify(header));
+      const out = new Uint8Array(8 + json.length + off);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      let at = 8 + json.length;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    },
+  };
+}
+
 async function loadError(bytes: Uint8Array, specName: string): Promise<ConfigError> {
   const file = await SafetensorsFile.fromBytes(bytes, { source: "w.safetensors" });
   try {
@@ -112,35 +141,20 @@ Deno.test("fp8: a weight that is not 2-D or a block that is not two positive int
 Deno.test("weights: another FP8 format's weight_scale / input_scale is named as such", async () => {
   // compressed-tensors (llm-compressor) FP8: F8_E4M3 weights, a per-tensor weight_scale and
   // input_scale; was "weight_scale_inv missing" beside "weight_scale unexpected"
-  const header: Record<string, unknown> = {};
-  const parts: Uint8Array[] = [];
-  let off = 0;
-  const add = (name: string, dtype: string, shape: number[], bytes: Uint8Array) => {
-    header[name] = { dtype, shape, data_offsets: [off, off + bytes.length] };
-    parts.push(bytes);
-    off += bytes.length;
-  };
+  const raw = rawTensors();
   const one = new Uint8Array(new Float32Array([0.5]).buffer);
   for (const t of expectedTensors(presetSpec("tiny"))) {
     const n = "model.layers.0.self_attn." + t.suffix;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (t.shape.length === 2) {
-      add(n, "F8_E4M3", [...t.shape], new Uint8Array(count).fill(0x38));
-      add(n.replace(/weight$/, "weight_scale"), "F32", [], one);
-      add(n.replace(/weight$/, "input_scale"), "F32", [], one);
+      raw.add(n, "F8_E4M3", [...t.shape], new Uint8Array(count).fill(0x38));
+      raw.add(n.replace(/weight$/, "weight_scale"), "F32", [], one);
+      raw.add(n.replace(/weight$/, "input_scale"), "F32", [], one);
     } else {
-      add(n, "F32", [...t.shape], new Uint8Array(new Float32Array(count).fill(1).buffer));
+      raw.add(n, "F32", [...t.shape], new Uint8Array(new Float32Array(count).fill(1).buffer));
     }
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const bytes = new Uint8Array(8 + json.length + off);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
-  bytes.set(json, 8);
-  let at = 8 + json.length;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
+  const bytes = raw.bytes();
   const e = await loadError(bytes, "tiny");
   assert.match(
     e.message,
@@ -156,4 +170,45 @@ Deno.test("weights: another FP8 format's weight_scale / input_scale is named as 
       ),
     );
   }
+});
+
+Deno.test("weights: an integer-quantized checkpoint (MLX, GPTQ) is named, not sent after the config", async () => {
+  // MLX 4-bit: U32 weights [out, in/8] beside BF16 scales and biases; the weight read as
+  // "wrong shape ... in the config, dim 1 is hidden_size 64"
+  const mlx = rawTensors();
+  const gptq = rawTensors();
+  for (const t of expectedTensors(presetSpec("tiny"))) {
+    const n = "model.layers.0.self_attn." + t.suffix;
+    if (t.shape.length === 2) {
+      const [o, i] = t.shape;
+      mlx.add(n, "U32", [o, i / 8], new Uint8Array(o * i / 2));
+      mlx.add(n.replace(/weight$/, "scales"), "BF16", [o, i / 32], new Uint8Array(o * i / 16));
+      mlx.add(n.replace(/weight$/, "biases"), "BF16", [o, i / 32], new Uint8Array(o * i / 16));
+      gptq.add(n.replace(/weight$/, "qweight"), "I32", [i / 8, o], new Uint8Array(o * i / 2));
+    } else {
+      const ones = new Uint8Array(new Float32Array(t.shape[0]).fill(1).buffer);
+      mlx.add(n, "F32", [...t.shape], ones);
+      gptq.add(n, "F32", [...t.shape], ones);
+    }
+  }
+  const e = await loadError(mlx.bytes(), "tiny");
+  assert.doesNotMatch(e.message, /in the config/);
+  assert.match(
+    e.message,
+    /\n {2}model\.layers\.0\.self_attn\.q_proj\.weight: \[96,8\] is U32, integers where a float weight \[96, 64\] is expected: the \(often packed\) values of an integer-quantized checkpoint \(MLX, GPTQ, AWQ or bitsandbytes\), which the loader cannot read .*; dequantize the checkpoint to BF16 first/,
+  );
+  assert.match(
+    e.message,
+    /\n {2}model\.layers\.0\.self_attn\.q_proj\.scales: \[96,2\] unexpected .*; it is part of an integer-quantized checkpoint/,
+  );
+  // GPTQ/AWQ: q_proj.qweight in place of q_proj.weight
+  const g = await loadError(gptq.bytes(), "tiny");
+  assert.match(
+    g.message,
+    /\n {2}model\.layers\.0\.self_attn\.o_proj\.weight: \(missing\) missing: expected shape \[64, 64\], found none \(the file holds o_proj\.qweight: an integer-quantized checkpoint/,
+  );
+  assert.match(
+    g.message,
+    /o_proj\.qweight: \[8,64\] unexpected .*; it is part of an integer-quantized/,
+  );
 });

@@ -345,6 +345,24 @@ export interface CheckLayerTensorsOptions {
   fp8BlockSize?: readonly [number, number];
 }
 
+/** Integer dtypes: a Linear weight of one holds an integer-quantized checkpoint's packed values. */
+const INTEGER_DTYPES: ReadonlySet<string> = new Set([
+  "U8",
+  "I8",
+  "U16",
+  "I16",
+  "U32",
+  "I32",
+  "U64",
+  "I64",
+]);
+
+/** What a checkpoint of packed integer weights (and their scales) is. */
+const INT_QUANTIZED = "an integer-quantized checkpoint (MLX, GPTQ, AWQ or bitsandbytes)";
+
+/** What to do with a quantized checkpoint the loader cannot read. */
+const DEQUANTIZE = "dequantize the checkpoint to BF16 first, or give the unquantized release";
+
 /**
  * Why a tensor of this dtype cannot be loaded as layer weights (naming the dtypes that can),
  * or null when it can (or the dtype is not known). `linear`: a 2-D Linear weight, which may
@@ -414,11 +432,27 @@ export function checkLayerTensors(
   for (const t of expected) {
     const name = prefix + t.suffix;
     const found = shapes.get(name);
+    const dtype = options.dtypes?.get(name);
     if (!found) {
+      const packed = `${name.slice(0, -"weight".length)}qweight`;
       issues.push({
         path: name,
         value: undefined,
-        message: `missing: expected shape [${t.shape.join(", ")}], found none`,
+        message: `missing: expected shape [${t.shape.join(", ")}], found none${
+          shapes.has(packed)
+            ? ` (the file holds ${packed.slice(prefix.length)}: ${INT_QUANTIZED}, named below)`
+            : ""
+        }`,
+      });
+    } else if (dtype !== undefined && INTEGER_DTYPES.has(dtype) && t.shape.length === 2) {
+      // MLX's 4-bit weight is U32 [out, in/8]: "wrong shape ... in the config, dim 1 is
+      // hidden_size" sent the user after a config that was right
+      issues.push({
+        path: name,
+        value: [...found],
+        message: `is ${dtype}, integers where a float weight [${t.shape.join(", ")}] is ` +
+          `expected: the (often packed) values of ${INT_QUANTIZED}, which ` +
+          `the loader cannot read (${dtypeProblem(dtype, true)}); ${DEQUANTIZE}`,
       });
     } else if (!sameShape(found, t.shape)) {
       issues.push({
@@ -496,12 +530,17 @@ export function checkLayerTensors(
           "F32, F16, BF16; dequantize the checkpoint to BF16 first, or give the block-scaled " +
           "release"
         : "";
+      const intPart =
+        /\.(qweight|qzeros|scales|biases|g_idx)$|\.weight\.(absmax|quant_map|quant_state\..+)$/
+            .test(name)
+          ? `; it is part of ${INT_QUANTIZED}, which the loader cannot read; ${DEQUANTIZE}`
+          : "";
       issues.push({
         path: name,
         value: [...shape],
         message: `unexpected for ${spec.name} (${spec.qPath} q path); expected only ${
           expected.map((t) => t.suffix).join(", ")
-        }${fp8}${scheme}`,
+        }${fp8}${scheme}${intPart}`,
       });
     }
   }
