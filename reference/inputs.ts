@@ -114,6 +114,23 @@ export function paddingRows(rows: number, used: readonly number[]): number[] {
 }
 
 /**
+ * Throw a RangeError unless `layout` is a normalized layout (a layout request passed as is,
+ * from an untyped caller, made empty tensors or failed with "used is not iterable").
+ */
+function checkNormalized(layout: NormalizedLayout, where: string): void {
+  const l = layout as Partial<NormalizedLayout> | null;
+  if (
+    typeof l !== "object" || l === null || !Number.isSafeInteger(l.qRows) ||
+    !Number.isSafeInteger(l.kRows) || !Array.isArray(l.qRowOf) || !Array.isArray(l.kRowOf)
+  ) {
+    throw new RangeError(
+      `${where}: layout is not a normalized layout (it has no qRows, kRows, qRowOf, kRowOf): ` +
+        "pass normalizeLayout(request) (adapter/layout.ts), not the request",
+    );
+  }
+}
+
+/**
  * Throw a RangeError naming `what` unless `n` is a whole number >= `min` (a typed array of
  * a negative length threw "Invalid typed array length: -2", and 1.5 rows or NaN rows made
  * an array of another length than asked, silently).
@@ -170,6 +187,7 @@ export function makeAttentionInputs(
   layout: NormalizedLayout,
   options: MakeAttentionInputsOptions,
 ): Float64AttentionInputs {
+  checkNormalized(layout, "makeAttentionInputs");
   const { seed } = options;
   const h = spec.numHeads;
   const nope = spec.qkNopeHeadDim;
@@ -259,6 +277,7 @@ export function makeHiddenStates(
   checkCount(rows, "makeHiddenStates: rows");
   checkCount(hidden, "makeHiddenStates: hidden", 1);
   const layout = options.layout;
+  if (layout !== undefined) checkNormalized(layout, "makeHiddenStates");
   // A layout whose query rows reach past `rows` got a buffer too short for it, caught (if at
   // all) later as a length mismatch far from the call.
   if (layout !== undefined && rows < layout.qRows) {

@@ -89,6 +89,23 @@ export interface MlaLayerResult {
   readonly intermediates: MlaLayerIntermediates;
 }
 
+/**
+ * Throw a RangeError unless `layout` is a normalized layout (a layout request passed as is,
+ * from an untyped caller, made empty tensors or failed with "used is not iterable").
+ */
+function checkNormalized(layout: NormalizedLayout, where: string): void {
+  const l = layout as Partial<NormalizedLayout> | null;
+  if (
+    typeof l !== "object" || l === null || !Number.isSafeInteger(l.qRows) ||
+    !Number.isSafeInteger(l.kRows) || !Array.isArray(l.qRowOf) || !Array.isArray(l.kRowOf)
+  ) {
+    throw new RangeError(
+      `${where}: layout is not a normalized layout (it has no qRows, kRows, qRowOf, kRowOf): ` +
+        "pass normalizeLayout(request) (adapter/layout.ts), not the request",
+    );
+  }
+}
+
 function checkRows(rows: readonly number[], n: number, what: string): void {
   for (const r of rows) {
     if (!Number.isInteger(r) || r < 0 || r >= n) {
@@ -253,6 +270,7 @@ export function mlaLayer(
       }`,
     );
   }
+  checkNormalized(layout, "mlaLayer");
   const dtype = options.storedAs;
   // What the GPU layer reads: its uploads (projections and hidden states in the storage
   // dtype, the norms' weights in f32). Without storedAs every tensor is read as given.

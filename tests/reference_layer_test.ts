@@ -15,7 +15,12 @@ import type {
   MlaSpec,
   Tensor,
 } from "../adapter/types.ts";
-import { makeHiddenStates, makeLayerWeights, paddingRows } from "../reference/inputs.ts";
+import {
+  makeAttentionInputs,
+  makeHiddenStates,
+  makeLayerWeights,
+  paddingRows,
+} from "../reference/inputs.ts";
 import { linear, mlaLayer, rmsNorm } from "../reference/layer.ts";
 import { assertAllClose, countNaN, maxAbsDiff } from "./reference_util.ts";
 
@@ -276,4 +281,22 @@ Deno.test("layer: a path, storedAs or eps of another spelling is refused, not co
     );
   }
   assert.equal(rmsNorm(x, w, { eps: 0 })[0], Math.SQRT2);
+});
+
+Deno.test("inputs and layer: a layout request in place of a normalized layout is named", () => {
+  // an untyped caller's request made empty tensors or "used is not iterable"
+  const spec = presetSpec("tiny");
+  const request = { kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true };
+  const layout = request as unknown as ReturnType<typeof normalizeLayout>;
+  const msg = (fn: string) =>
+    new RegExp(
+      `^RangeError: ${fn}: layout is not a normalized layout .*pass normalizeLayout\\(request\\)`,
+    );
+  assert.throws(() => makeAttentionInputs(spec, layout, { seed: 1 }), msg("makeAttentionInputs"));
+  assert.throws(() => makeHiddenStates(2, 64, { seed: 1, layout }), msg("makeHiddenStates"));
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  assert.throws(
+    () => mlaLayer(spec, layout, { weights, hidden: new Float64Array(128) }),
+    msg("mlaLayer"),
+  );
 });
