@@ -212,3 +212,29 @@ Deno.test("weights: an integer-quantized checkpoint (MLX, GPTQ) is named, not se
     /o_proj\.qweight: \[8,64\] unexpected .*; it is part of an integer-quantized/,
   );
 });
+
+Deno.test("safetensors: data_offsets counted from the start of the file are named as such", async () => {
+  // a writer that counted from byte 0 of the file: was "the file is truncated or the offsets
+  // are wrong", for a file that is whole
+  const file = (shift: number) => {
+    const header: Record<string, unknown> = {};
+    let off = shift;
+    for (const [n, size] of [["a", 16], ["b", 8]] as const) {
+      header[n] = { dtype: "F32", shape: [size / 4], data_offsets: [off, off + size] };
+      off += size;
+    }
+    // padded to 128 bytes: the header's length does not depend on the offsets
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(128, " "));
+    const out = new Uint8Array(8 + 128 + 24);
+    new DataView(out.buffer).setBigUint64(0, 128n, true);
+    out.set(json, 8);
+    return SafetensorsFile.fromBytes(out, { source: "x.safetensors" });
+  };
+  assert.equal((await file(0)).tensors.size, 2);
+  await assert.rejects(
+    () => file(136),
+    /^SafetensorsError: x\.safetensors: tensor "a": data_offsets \[136, 152\] lie outside the byte buffer of 24 bytes \(the offsets count from the start of the file: they span file bytes \[136, 160\), .*write each less 136\)$/,
+  );
+  // other offsets past the buffer keep the plain message
+  await assert.rejects(() => file(100), /\(the file is truncated or the offsets are wrong\)$/);
+});

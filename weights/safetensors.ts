@@ -193,7 +193,14 @@ export function parseHeader(
     if (end > bufferBytes) {
       fail(
         `${where}: data_offsets [${begin}, ${end}] lie outside the byte buffer of ${bufferBytes} ` +
-          "bytes (the file is truncated or the offsets are wrong)",
+          `bytes (${
+            fileOffsets(header as Record<string, unknown>, dataStart, bufferBytes)
+              ? `the offsets count from the start of the file: they span file bytes ` +
+                `[${dataStart}, ${dataStart + bufferBytes}), the byte buffer after the 8-byte ` +
+                `prefix and the header; data_offsets are relative to the byte buffer, so ` +
+                `write each less ${dataStart}`
+              : "the file is truncated or the offsets are wrong"
+          })`,
       );
     }
     tensors.set(name, { name, dtype: dtype as string, shape: dims, dataOffsets: [begin, end] });
@@ -232,6 +239,29 @@ export function parseHeader(
     unused(covered, bufferBytes, prev ? `after tensor "${prev.name}"` : "the header has no tensor");
   }
   return { tensors, metadata };
+}
+
+/**
+ * Whether a header's data_offsets, all together, span exactly the file bytes of the byte
+ * buffer (a writer that counted them from the start of the file, not from the buffer: "the
+ * file is truncated" sent the user after a download that was whole).
+ */
+function fileOffsets(
+  header: Record<string, unknown>,
+  dataStart: number,
+  bufferBytes: number,
+): boolean {
+  if (dataStart <= 0) return false;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const o = (entry as { data_offsets?: unknown } | null)?.data_offsets;
+    if (!Array.isArray(o) || o.length !== 2 || !o.every(isIndex)) return false;
+    lo = Math.min(lo, o[0]);
+    hi = Math.max(hi, o[1]);
+  }
+  return lo === dataStart && hi === dataStart + bufferBytes;
 }
 
 /**
