@@ -238,3 +238,29 @@ Deno.test("safetensors: data_offsets counted from the start of the file are name
   // other offsets past the buffer keep the plain message
   await assert.rejects(() => file(100), /\(the file is truncated or the offsets are wrong\)$/);
 });
+
+Deno.test("safetensors: a dtype spelled another way is named with the format's spelling", async () => {
+  const file = (dtype: string) => {
+    const raw = rawTensors();
+    raw.add("x", dtype, [2], new Uint8Array(4));
+    return SafetensorsFile.fromBytes(raw.bytes(), { source: "x.safetensors" });
+  };
+  for (
+    const [dtype, near] of [
+      ["bf16", "BF16"],
+      ["torch.bfloat16", "BF16"],
+      ["float16", "F16"],
+      ["F8_E4M3FN", "F8_E4M3"],
+    ]
+  ) {
+    await assert.rejects(
+      () => file(dtype),
+      new RegExp(
+        `^SafetensorsError: x\\.safetensors: tensor "x": unknown dtype "${
+          dtype.replace(".", "\\.")
+        }" \\(${near} is the format's spelling of it\\); this reader knows BOOL, `,
+      ),
+    );
+  }
+  await assert.rejects(() => file("Q4_K"), /unknown dtype "Q4_K"; this reader knows BOOL, /);
+});

@@ -97,6 +97,41 @@ export interface ByteSource {
   close(): void;
 }
 
+/** torch's and numpy's names of the format's dtypes (a writer that wrote str(tensor.dtype)). */
+const DTYPE_ALIASES: Readonly<Record<string, string>> = {
+  BOOL_: "BOOL",
+  FLOAT64: "F64",
+  DOUBLE: "F64",
+  FLOAT32: "F32",
+  FLOAT: "F32",
+  FLOAT16: "F16",
+  HALF: "F16",
+  BFLOAT16: "BF16",
+  FLOAT8_E4M3FN: "F8_E4M3",
+  F8_E4M3FN: "F8_E4M3",
+  FLOAT8_E5M2: "F8_E5M2",
+  FLOAT8_E8M0FNU: "F8_E8M0",
+  INT8: "I8",
+  UINT8: "U8",
+  INT16: "I16",
+  UINT16: "U16",
+  INT32: "I32",
+  UINT32: "U32",
+  INT64: "I64",
+  UINT64: "U64",
+  COMPLEX64: "C64",
+};
+
+/**
+ * The format's spelling of a dtype written another way ("bf16", "torch.bfloat16",
+ * "float8_e4m3fn"), or null: such a file was refused with the list of dtypes only.
+ */
+function nearDtype(dtype: string): string | null {
+  const key = dtype.trim().toUpperCase().replace(/^(TORCH|NUMPY|NP)\./, "");
+  const near = key in DTYPE_BYTES ? key : DTYPE_ALIASES[key];
+  return near !== undefined && near !== dtype ? near : null;
+}
+
 const isIndex = (v: unknown): v is number =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
@@ -157,10 +192,11 @@ export function parseHeader(
     }
     const size = DTYPE_BYTES[dtype as string];
     if (size === undefined) {
+      const near = nearDtype(dtype as string);
       fail(
-        `${where}: unknown dtype ${JSON.stringify(dtype)}; this reader knows ${
-          Object.keys(DTYPE_BYTES).join(", ")
-        }, and layer weights may be ${
+        `${where}: unknown dtype ${JSON.stringify(dtype)}${
+          near ? ` (${near} is the format's spelling of it)` : ""
+        }; this reader knows ${Object.keys(DTYPE_BYTES).join(", ")}, and layer weights may be ${
           SUPPORTED_DTYPES.join(", ")
         } or F8_E4M3 with weight_scale_inv block scales`,
       );
