@@ -108,7 +108,7 @@ Deno.test("weights: a transposed Linear weight is named as such, not sent after 
   assert.match(e.message, /found \[64, 64\]; in the config, dim 0 is/);
 });
 
-Deno.test("weights: a layer number with a leading zero is named, not read as another layer", async () => {
+Deno.test("weights: a layer or attention module number with a leading zero is named, not read as another", async () => {
   // layers.00.* alone read as layers.0.*, each tensor "missing"; beside layers.0.* the
   // message was "the file holds the attention of layers 0, 0"
   const zeros = layerFile("tiny", { prefix: "model.layers.00.self_attn." });
@@ -122,6 +122,19 @@ Deno.test("weights: a layer number with a leading zero is named, not read as ano
       /^w\.safetensors: layer number with a leading zero\n {2}\(tensors\): "model\.layers\.00\.self_attn\.q_proj\.weight" numbers its layer with a leading zero: .*layers 0, 1, 2, .*rename the tensors/,
     );
   }
+  // an attention module's number (LongCat-Flash's self_attn.0.*) with a leading zero: was
+  // read as module 0
+  const modules = layerFile("tiny", {
+    edit: (n, t) => ({
+      [n.replace("self_attn.", "self_attn.0.")]: t,
+      [n.replace("self_attn.", "self_attn.00.")]: t,
+    }),
+  });
+  const file = await SafetensorsFile.fromBytes(modules, { source: "w.safetensors" });
+  await assert.rejects(
+    () => loadLayerWeights(file, presetSpec("tiny"), { attentionModule: 0 }),
+    /^ConfigError: w\.safetensors: attention module number with a leading zero\n {2}\(tensors\): "model\.layers\.0\.self_attn\.00\.q_proj\.weight" numbers its attention module with a leading zero: .*modules 0, 1, 2, .*\(self_attn\.0\.\*\)/,
+  );
 });
 
 Deno.test("fp8: a weight that is not 2-D or a block that is not two positive integers is refused", () => {

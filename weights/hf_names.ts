@@ -180,15 +180,21 @@ export function layerPrefix(
   options: { layer?: number; source?: string; index?: boolean },
 ): string {
   const all = [...names];
-  const zeros = all.find((n) => /(^|\.)layers\.0\d+\.self_attn\./.test(n));
+  // (an attention module's number too: LongCat-Flash's self_attn.0.*, self_attn.1.*)
+  const zeros = all.find((n) =>
+    /(^|\.)layers\.0\d+\.self_attn\./.test(n) || /(^|\.)self_attn\.0\d+\./.test(n)
+  );
   if (zeros !== undefined) {
+    const what = /(^|\.)layers\.0\d+\.self_attn\./.test(zeros)
+      ? ["layer", "layers", "layers.0.self_attn.*"]
+      : ["attention module", "modules", "self_attn.0.*"];
     throw new ConfigError(options.source ?? "weights", [{
       path: "(tensors)",
       value: zeros,
-      message: "numbers its layer with a leading zero: Hugging Face names number layers 0, 1, " +
-        "2, ... (layers.0.self_attn.*), and which layer it is (beside layers.0.*, say) is " +
-        "not guessed; rename the tensors",
-    }], "layer number with a leading zero");
+      message: `numbers its ${what[0]} with a leading zero: Hugging Face names number ` +
+        `${what[1]} 0, 1, 2, ... (${what[2]}), and which ${what[0]} it is (beside one ` +
+        "numbered 0, say) is not guessed; rename the tensors",
+    }], `${what[0]} number with a leading zero`);
   }
   const wrapper = layerWrapper(all, options.source);
   const bare = all.some((n) => n.startsWith("self_attn."));
