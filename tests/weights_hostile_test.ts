@@ -224,6 +224,24 @@ Deno.test("weights: an integer-quantized checkpoint (MLX, GPTQ) is named, not se
     g.message,
     /o_proj\.qweight: \[8,64\] unexpected .*; it is part of an integer-quantized/,
   );
+  // U8 bytes beside a weight_scale_inv are FP8 stored under an integer dtype, not MLX or GPTQ
+  const u8 = rawTensors();
+  for (const t of expectedTensors(presetSpec("tiny"))) {
+    const n = "model.layers.0.self_attn." + t.suffix;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.shape.length === 2) {
+      u8.add(n, "U8", [...t.shape], new Uint8Array(count).fill(0x38));
+      u8.add(`${n}_scale_inv`, "F32", [1, 1], new Uint8Array(new Float32Array([0.5]).buffer));
+    } else {
+      u8.add(n, "F32", [...t.shape], new Uint8Array(new Float32Array(count).fill(1).buffer));
+    }
+  }
+  const f = await loadError(u8.bytes(), "tiny");
+  assert.doesNotMatch(f.message, /integer-quantized/);
+  assert.match(
+    f.message,
+    /\n {2}model\.layers\.0\.self_attn\.o_proj\.weight: "U8" is U8 beside a weight_scale_inv block scale: FP8 values stored as U8\? .*header's dtype is F8_E4M3/,
+  );
 });
 
 Deno.test("safetensors: data_offsets counted from the start of the file are named as such", async () => {

@@ -450,6 +450,19 @@ export function checkLayerTensors(
             : ""
         }`,
       });
+    } else if (
+      (dtype === "U8" || dtype === "I8") && t.shape.length === 2 && sameShape(found, t.shape) &&
+      shapes.has(scaleNameOf(name))
+    ) {
+      // FP8 bytes under an integer dtype (a writer without float8 support): not an
+      // integer-quantized checkpoint's values
+      issues.push({
+        path: name,
+        value: dtype,
+        message: `is ${dtype} beside a weight_scale_inv block scale: FP8 values stored as ` +
+          `${dtype}? The loader reads block-scaled FP8 only where the header's dtype is ` +
+          "F8_E4M3 (e4m3fn); write it so if they are e4m3 values",
+      });
     } else if (dtype !== undefined && INTEGER_DTYPES.has(dtype) && t.shape.length === 2) {
       // MLX's 4-bit weight is U32 [out, in/8]: "wrong shape ... in the config, dim 1 is
       // hidden_size" sent the user after a config that was right
