@@ -917,7 +917,39 @@ export class LaunchKit {
     return grid1d(n, per, { limit: this.limits.maxComputeWorkgroupsPerDimension });
   }
 
-  /** Encode (and record) one compute pass. */
+  /**
+   * Throw where a storage binding of pass `name` is larger than this kit's
+   * `maxStorageBufferBindingSize`: under a device profile that lowers it, lavapipe binds such
+   * a range without a word while the device the profile stands for refuses the bind group,
+   * so a launcher that forgot to chunk would pass here and fail there.
+   */
+  #checkBindingSizes(name: string, bindings: readonly Binding[]): void {
+    const limit = this.limits.maxStorageBufferBindingSize;
+    bindings.forEach((b, i) => {
+      if (b instanceof GPUTextureView) return;
+      const buffer = b instanceof GPUBuffer ? b : b.buffer;
+      if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) return;
+      const offset = b instanceof GPUBuffer ? 0 : b.offset ?? 0;
+      const size = b instanceof GPUBuffer ? b.size : b.size ?? buffer.size - offset;
+      if (size <= limit) return;
+      const lowered = limit < this.device.limits.maxStorageBufferBindingSize;
+      throw new RangeError(
+        `pass "${name}": binding ${i} ("${buffer.label}") is ${size} bytes, over the ` +
+          `maxStorageBufferBindingSize ${limit} this kit launches by (${
+            lowered
+              ? "a device profile's; the device's own is " +
+                this.device.limits.maxStorageBufferBindingSize
+              : "the device's"
+          }): bind it a chunk of rows at a time, each within the limit`,
+      );
+    });
+  }
+
+  /**
+   * Encode (and record) one compute pass. A storage binding larger than this kit's
+   * `maxStorageBufferBindingSize` (a device profile's, where it is lower than the device's)
+   * is a RangeError naming the pass, the binding's label, its size and the limit.
+   */
   dispatch(
     name: string,
     pipeline: GPUComputePipeline,
@@ -925,6 +957,7 @@ export class LaunchKit {
     workgroups: readonly [number, number?, number?],
     options: DispatchPassOptions = {},
   ): void {
+    this.#checkBindingSizes(name, bindings);
     const device = this.device;
     const group = bindings.every((b) => b instanceof GPUBuffer)
       ? bindBuffers(device, pipeline, bindings as GPUBuffer[])

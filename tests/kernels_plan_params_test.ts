@@ -16,7 +16,8 @@ import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { launchLimits } from "../kernels/launch.ts";
+import { LaunchKit, launchLimits } from "../kernels/launch.ts";
+import { pipelineCacheOf } from "../kernels/attention.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { compareAttention } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
@@ -96,6 +97,44 @@ gpuTest("a device profile's lower binding limit is what the launchers bind by", 
   });
   assert.ok(res.pass);
 });
+
+gpuTest(
+  "a kit refuses a storage binding over the binding limit it launches by (lavapipe bound it)",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      limits: { maxStorageBufferBindingSize: 256 },
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const p = await kit.compile({
+        fileName: "copy.wgsl",
+        code: "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+          "@compute @workgroup_size(1) fn main() { o[0] = 7u; }",
+      }, "main");
+      const big = kit.storage(512, "rows");
+      const device = ctx.device.limits.maxStorageBufferBindingSize;
+      const want = new RegExp(
+        '^RangeError: pass "mine": binding 0 \\("rows"\\) is 512 bytes, over the ' +
+          "maxStorageBufferBindingSize 256 this kit launches by \\(a device profile's; the " +
+          `device's own is ${device}\\): bind it a chunk of rows at a time`,
+      );
+      assert.throws(() => kit.dispatch("mine", p, [big], [1]), want);
+      assert.throws(() => kit.dispatch("mine", p, [{ buffer: big, offset: 0 }], [1]), want);
+      // chunks within the limit bind (the rest of the buffer past an offset, or a range)
+      kit.dispatch("mine", p, [{ buffer: big, offset: 256 }], [1]);
+      kit.dispatch("mine", p, [{ buffer: big, offset: 0, size: 256 }], [1]);
+      assert.equal(kit.passes.length, 2, "nothing recorded for the refused passes");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+);
 
 Deno.test("launchLimits lowers the device's limits, never raises them", () => {
   const device = {
