@@ -39,6 +39,12 @@ import { planSpecDifference, specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../util/prng.ts";
 
+/**
+ * Hand the pages of a step of `newTokens` to `cache` (kernels/decode.ts decodeStep, once its
+ * checks have passed): set by {@link LatentCache}'s static block, so only this module can.
+ */
+let takePages!: (cache: LatentCache, newTokens: readonly number[]) => void;
+
 /** FlashMLA's page size. */
 export const DEFAULT_PAGE_SIZE = 64;
 
@@ -90,13 +96,20 @@ export class LatentCache {
   readonly numPages: number;
   /** Tokens cached per sequence. */
   readonly lengths: number[];
-  /** Physical page of each logical page per sequence (-1: not yet assigned). */
+  /**
+   * Physical page of each logical page per sequence (-1: not yet assigned). Pages are
+   * assigned when a step that needs them runs (decodeStep), not by {@link layoutFor}.
+   */
   readonly blockTable: number[][];
   /** Normalized latent pool [rows, r] (storage dtype). */
   readonly latent: GPUBuffer;
   /** k_pe pool [rows, rope] (storage dtype, before RoPE). */
   readonly kPe: GPUBuffer;
   readonly #free: number[];
+
+  static {
+    takePages = (cache, newTokens) => cache.#take(newTokens);
+  }
 
   private constructor(o: {
     spec: MlaSpec;
@@ -156,10 +169,18 @@ export class LatentCache {
     });
   }
 
+  /** Pages not yet handed to a sequence (0 when contiguous). */
+  get freePages(): number {
+    return this.#free.length;
+  }
+
   /**
    * The layout of a step appending `newTokens[b]` tokens to sequence b: packed
    * queries (the new tokens) over the grown key lengths, causal, with the block
-   * table (pages are assigned here as sequences grow) or per-sequence capacity rows.
+   * table or per-sequence capacity rows. The table holds the pages the step will take
+   * as sequences grow (the next ones of the free list), but they are taken only when
+   * the step runs ({@link decodeStep}): a step refused, or never run, keeps none, and
+   * calling this again before a step runs gives the same layout.
    */
   layoutFor(newTokens: readonly number[]): LayoutRequest {
     if (newTokens.length !== this.lengths.length) {
@@ -188,20 +209,10 @@ export class LatentCache {
         causal: true,
       };
     }
-    const ps = this.pageSize;
-    grown.forEach((len, b) => {
-      for (let p = 0; p < Math.ceil(len / ps); p++) {
-        if (this.blockTable[b][p] < 0) {
-          const page = this.#free.shift();
-          if (page === undefined) throw new RangeError("the page pool is exhausted");
-          this.blockTable[b][p] = page;
-        }
-      }
-    });
     const paging: Paging = {
-      pageSize: ps,
+      pageSize: this.pageSize,
       numPages: this.numPages,
-      blockTable: this.blockTable.map((row) => [...row]),
+      blockTable: this.#tableFor(grown).table,
     };
     return {
       kind: "thd",
@@ -210,6 +221,32 @@ export class LatentCache {
       causal: true,
       paging,
     };
+  }
+
+  /**
+   * The block table once sequences hold `grown` tokens: each page they lack is the next of
+   * the free list, sequence after sequence; and how many pages that takes. Changes nothing.
+   */
+  #tableFor(grown: readonly number[]): { table: number[][]; taken: number } {
+    const ps = this.pageSize ?? 1;
+    let taken = 0;
+    const table = this.blockTable.map((row, b) =>
+      row.map((page, p) => {
+        if (page >= 0 || p >= Math.ceil(grown[b] / ps)) return page;
+        const next = this.#free[taken++];
+        if (next === undefined) throw new RangeError("the page pool is exhausted");
+        return next;
+      })
+    );
+    return { table, taken };
+  }
+
+  /** Take the pages a step of `newTokens` needs (the ones {@link layoutFor} listed). */
+  #take(newTokens: readonly number[]): void {
+    if (this.pageSize === null) return;
+    const { table, taken } = this.#tableFor(this.lengths.map((l, b) => l + newTokens[b]));
+    this.#free.splice(0, taken);
+    table.forEach((row, b) => this.blockTable[b].splice(0, row.length, ...row));
   }
 
   /** Read the pools back as Float32Array ([rows, r] and [rows, rope]). */
@@ -302,7 +339,7 @@ export async function decodeStep(
       `hidden has ${options.hidden.length} values, expected ${total} new tokens * hidden ${spec.hiddenSize}`,
     );
   }
-  // Pages for the grown lengths are assigned here; lengths change only after success.
+  // The step's pages are taken once every check has passed; lengths change only after success.
   const plan = options.plan;
   const layout = plan.layout;
   if (plan.variant.dtype !== cache.dtype) {
@@ -333,6 +370,7 @@ export async function decodeStep(
   }
   const unsupported = layerDeviceReason(ctx, plan);
   if (unsupported) throw new LayerUnsupportedError([unsupported]);
+  takePages(cache, options.newTokens);
   const pairs: [number, number][] = [];
   for (const s of layout.seqs) {
     for (let i = 0; i < s.qLen; i++) {
@@ -399,11 +437,11 @@ function staleKeys(
       `newTokens [${newTokens}] add up to [${want}]`;
   }
   const ps = cache.pageSize;
+  // the pages the step will take: the ones cache.layoutFor lists
+  const table = cache.layoutFor(newTokens).paging?.blockTable ?? [];
   for (const [b, s] of layout.seqs.entries()) {
     for (let j = 0; j < s.kLen; j++) {
-      const row = ps === null
-        ? b * cache.capacity + j
-        : cache.blockTable[b][Math.floor(j / ps)] * ps + j % ps;
+      const row = ps === null ? b * cache.capacity + j : table[b][Math.floor(j / ps)] * ps + j % ps;
       if (layout.kRowOf[s.kStart + j] !== row) {
         return `key ${j} of sequence ${b} is at row ${layout.kRowOf[s.kStart + j]} in the ` +
           `plan and at row ${row} in the cache (a plan of another cache?)`;

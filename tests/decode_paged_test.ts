@@ -267,3 +267,58 @@ gpuTest("decode: a planted kv-split fault in the cache append is caught", async 
     weights.destroy();
   }
 });
+
+gpuTest(
+  "a refused decode step takes no pages: the free pages, block table and next layout stay",
+  async () => {
+    const ctx = await gpu();
+    const spec = presetSpec("tiny");
+    const weights = uploadLayerWeights(ctx, { spec, weights: makeLayerWeights(spec, { seed: 1 }) });
+    const make = () => LatentCache.create(ctx, { spec, batch: 2, capacity: 32, pageSize: 4 });
+    const cache = make();
+    const clean = make(); // the same seed, never refused
+    const hidden = (n: number) => makeHiddenStates(n, spec.hiddenSize, { seed: n });
+    const step = (c: LatentCache, newTokens: number[], rows = newTokens[0] + newTokens[1]) =>
+      decodeStep(ctx, {
+        cache: c,
+        weights,
+        newTokens,
+        plan: planFor(ctx, c, newTokens),
+        hidden: hidden(rows),
+      });
+    try {
+      await step(cache, [3, 2]);
+      await step(clean, [3, 2]);
+      const state = () => ({
+        free: cache.freePages,
+        table: cache.blockTable.map((r) => [...r]),
+        next: cache.layoutFor([1, 1]),
+      });
+      const before = state();
+      assert.equal(before.free, cache.numPages - 2);
+      assert.deepEqual(before.table.map((r) => r.filter((p) => p >= 0).length), [1, 1]);
+      // refused steps that would grow each sequence by pages: a wrong hidden, a stale plan
+      for (const grow of [[29, 0], [0, 30], [20, 20]]) {
+        await assert.rejects(step(cache, grow, 1), /hidden has 64 values, expected/);
+        assert.deepEqual(state(), before, `after refusing ${grow}`);
+      }
+      const early = planFor(ctx, cache, [8, 8]);
+      await step(cache, [1, 1]);
+      await step(clean, [1, 1]);
+      await assert.rejects(
+        decodeStep(ctx, { cache, weights, newTokens: [8, 8], plan: early, hidden: hidden(16) }),
+        /plan keys do not match the cache/,
+      );
+      assert.deepEqual(cache.blockTable, clean.blockTable, "pages as if nothing was refused");
+      assert.equal(cache.freePages, clean.freePages);
+      // every page is still there for the sequences to grow into: both fill up to capacity
+      await step(cache, [28, 29]);
+      assert.deepEqual(cache.lengths, [32, 32]);
+      assert.equal(cache.freePages, 1, "the spare page");
+    } finally {
+      cache.destroy();
+      clean.destroy();
+      weights.destroy();
+    }
+  },
+);
