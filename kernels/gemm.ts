@@ -45,6 +45,17 @@ export interface RunGemmOptions {
  */
 export async function runGemm(ctx: GpuContext, o: RunGemmOptions): Promise<Float32Array> {
   const dtype = o.dtype ?? "f32";
+  // A fractional width or chunk of rows ran and returned wrong numbers (chunks overlapped
+  // or left rows out, rows were misaligned), and an unknown dtype uploaded what it liked.
+  const counts = [["inFeatures", o.inFeatures], ["outFeatures", o.outFeatures]] as const;
+  for (const [name, v] of [...counts, ["maxChunkRows", o.maxChunkRows ?? 1] as const]) {
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new RangeError(`runGemm: ${name} must be an integer >= 1, got ${v}`);
+    }
+  }
+  if (dtype !== "f32" && dtype !== "f16") {
+    throw new RangeError(`runGemm: dtype must be "f32" or "f16", got ${JSON.stringify(dtype)}`);
+  }
   if (o.x.length % o.inFeatures !== 0) {
     throw new RangeError(`x has ${o.x.length} values, not a multiple of ${o.inFeatures}`);
   }
