@@ -34,7 +34,7 @@ import {
   planSpecError,
 } from "./layer.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
-import type { GpuLayerWeights } from "./layer_weights.ts";
+import { type GpuLayerWeights, uploadedWeightsProblem } from "./layer_weights.ts";
 import { planSpecDifference, specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../util/prng.ts";
@@ -44,6 +44,9 @@ import { makePrng } from "../util/prng.ts";
  * checks have passed): set by {@link LatentCache}'s static block, so only this module can.
  */
 let takePages!: (cache: LatentCache, newTokens: readonly number[]) => void;
+
+/** Why `cache` cannot run on `ctx`'s device (destroyed, or another context's), or null. */
+let cacheProblem!: (cache: LatentCache, ctx: GpuContext) => string | null;
 
 /** FlashMLA's page size. */
 export const DEFAULT_PAGE_SIZE = 64;
@@ -106,9 +109,18 @@ export class LatentCache {
   /** k_pe pool [rows, rope] (storage dtype, before RoPE). */
   readonly kPe: GPUBuffer;
   readonly #free: number[];
+  readonly #device: GPUDevice;
+  #destroyed = false;
 
   static {
     takePages = (cache, newTokens) => cache.#take(newTokens);
+    cacheProblem = (cache, ctx) =>
+      cache.#destroyed
+        ? "the cache was destroyed (cache.destroy()): create another"
+        : cache.#device !== ctx.device
+        ? "the cache was created on another GpuContext's device: create it with " +
+          "LatentCache.create(ctx, ...) of the context that runs the step"
+        : null;
   }
 
   private constructor(o: {
@@ -122,6 +134,7 @@ export class LatentCache {
     free: number[];
     latent: GPUBuffer;
     kPe: GPUBuffer;
+    device: GPUDevice;
   }) {
     this.spec = o.spec;
     this.dtype = o.dtype;
@@ -135,6 +148,7 @@ export class LatentCache {
     this.#free = o.free;
     this.latent = o.latent;
     this.kPe = o.kPe;
+    this.#device = o.device;
   }
 
   /** Allocate a cache whose every row is NaN. */
@@ -166,6 +180,7 @@ export class LatentCache {
       free: makePrng(options.seed ?? 1, "free-pages").permutation(numPages),
       latent: nan(spec.kvLoraRank, "cache_latent"),
       kPe: nan(spec.qkRopeHeadDim, "cache_k_pe"),
+      device: ctx.device,
     });
   }
 
@@ -262,8 +277,9 @@ export class LatentCache {
     }
   }
 
-  /** Release the pool buffers. */
+  /** Release the pool buffers (a step on the cache afterwards is an Error saying so). */
   destroy(): void {
+    this.#destroyed = true;
     this.latent.destroy();
     this.kPe.destroy();
   }
@@ -325,6 +341,8 @@ export async function decodeStep(
   ctx.assertAlive();
   const t0 = performance.now();
   const { cache, weights } = options;
+  const problem = cacheProblem(cache, ctx) ?? uploadedWeightsProblem(weights, ctx);
+  if (problem !== null) throw new Error(`decodeStep: ${problem}`);
   const spec = cache.spec;
   const differs = specDifference(weights.spec, spec);
   if (differs !== null || weights.dtype !== cache.dtype) {

@@ -39,6 +39,7 @@ import {
   isGpuWeights,
   pad4,
   padCols,
+  uploadedWeightsProblem,
   uploadLayerWeights,
 } from "./layer_weights.ts";
 import { planSpecDifference, specDifference } from "../adapter/spec.ts";
@@ -326,6 +327,8 @@ export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promi
   const given = options.weights;
   const dtype: Dtype = plan.variant.dtype;
   if (isGpuWeights(given)) {
+    const problem = uploadedWeightsProblem(given, ctx);
+    if (problem !== null) throw new Error(`runLayer: ${problem}`);
     const differs = specDifference(given.spec, spec);
     if (given.dtype !== dtype || differs !== null) {
       throw new RangeError(

@@ -31,6 +31,10 @@ export interface GpuLayerWeights {
 }
 
 export interface GpuLayerWeightsImpl extends GpuLayerWeights {
+  /** The device the buffers were uploaded to. */
+  readonly device: GPUDevice;
+  /** Whether destroy() has run. */
+  readonly destroyed: boolean;
   readonly linears: {
     qProj?: GpuLinear;
     qAProj?: GpuLinear;
@@ -224,6 +228,7 @@ export function uploadLayerWeights(
       scaled(checkNorm(weights.kvANorm, "kvANorm", r), spec.kvLatentScale),
       "kvANorm",
     );
+    let destroyed = false;
     const impl: GpuLayerWeightsImpl = {
       spec,
       dtype,
@@ -231,10 +236,49 @@ export function uploadLayerWeights(
       linears,
       qANorm,
       kvANorm,
-      destroy: () => owned.forEach((b) => b.destroy()),
+      device,
+      get destroyed() {
+        return destroyed;
+      },
+      destroy: () => {
+        destroyed = true;
+        owned.forEach((b) => b.destroy());
+      },
     };
     return impl;
   }
+}
+
+/**
+ * Why uploaded weights cannot run on `ctx`'s device, or null: destroyed, or uploaded to
+ * another context's device (WebGPU's only word for either was a validation error naming a
+ * buffer label such as "qProj[0:]").
+ *
+ * @example
+ * ```ts
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { makeLayerWeights } from "../reference/inputs.ts";
+ * import { uploadedWeightsProblem, uploadLayerWeights } from "./layer_weights.ts";
+ * const ctx = await GpuContext.create();
+ * const spec = presetSpec("tiny");
+ * const w = uploadLayerWeights(ctx, { spec, weights: makeLayerWeights(spec, { seed: 1 }) });
+ * uploadedWeightsProblem(w, ctx); // null
+ * w.destroy();
+ * ```
+ */
+export function uploadedWeightsProblem(weights: GpuLayerWeights, ctx: GpuContext): string | null {
+  const w = weights as GpuLayerWeightsImpl;
+  const which = `the uploaded weights (${w.spec.name}, ${w.dtype})`;
+  if (w.destroyed === true) {
+    return `${which} were destroyed (weights.destroy()): upload them again`;
+  }
+  if (w.device !== undefined && w.device !== ctx.device) {
+    return `${which} were uploaded to another GpuContext's device: upload them with ` +
+      "uploadLayerWeights(ctx, ...) of the context that runs them";
+  }
+  return null;
 }
 
 /**

@@ -14,6 +14,7 @@ import { specDifference } from "../adapter/spec.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { resolveLayerPlan } from "../runner/layer_plan.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
+import { GpuContext } from "../gpu/device.ts";
 
 Deno.test("specDifference: two readings of one model are the same spec", async () => {
   assert.notEqual(presetSpec("tiny"), presetSpec("tiny"));
@@ -196,6 +197,68 @@ gpuTest(
     } finally {
       cache.destroy();
       weights.destroy();
+    }
+  },
+);
+
+gpuTest(
+  "runLayer and decodeStep name a destroyed cache or weights, or another context's (WebGPU named a buffer label)",
+  async () => {
+    const ctx = await gpu();
+    const other = await GpuContext.create();
+    const spec = presetSpec("tiny");
+    const host = makeLayerWeights(spec, { seed: 1 });
+    const live = uploadLayerWeights(ctx, { spec, weights: host });
+    const gone = uploadLayerWeights(ctx, { spec, weights: host });
+    gone.destroy();
+    const foreign = uploadLayerWeights(other, { spec, weights: host });
+    const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 8, pageSize: 4 });
+    const elsewhere = LatentCache.create(other, { spec, batch: 1, capacity: 8, pageSize: 4 });
+    const hidden = makeHiddenStates(2, spec.hiddenSize, { seed: 2 });
+    const layout = { kind: "bshd" as const, batch: 1, seqQ: 2, seqK: 2, causal: true };
+    const layerPlan = resolveLayerPlan(ctx.caps, { spec, layout, dtype: "f32" });
+    const step = (c: LatentCache, weights: typeof live) =>
+      decodeStep(ctx, {
+        cache: c,
+        weights,
+        newTokens: [2],
+        plan: resolveLayerPlan(ctx.caps, { spec, layout: c.layoutFor([2]), dtype: "f32" }),
+        hidden,
+      });
+    const destroyedW = /the uploaded weights \(tiny, f32\) were destroyed \(weights\.destroy\(\)\)/;
+    const otherW =
+      /the uploaded weights \(tiny, f32\) were uploaded to another GpuContext's device/;
+    try {
+      await assert.rejects(
+        runLayer(ctx, { spec, plan: layerPlan, weights: gone, hidden }),
+        new RegExp(`^Error: runLayer: ${destroyedW.source}`),
+      );
+      await assert.rejects(
+        runLayer(ctx, { spec, plan: layerPlan, weights: foreign, hidden }),
+        new RegExp(`^Error: runLayer: ${otherW.source}`),
+      );
+      await assert.rejects(
+        step(cache, gone),
+        new RegExp(`^Error: decodeStep: ${destroyedW.source}`),
+      );
+      await assert.rejects(
+        step(cache, foreign),
+        new RegExp(`^Error: decodeStep: ${otherW.source}`),
+      );
+      await assert.rejects(
+        step(elsewhere, live),
+        /^Error: decodeStep: the cache was created on another GpuContext's device/,
+      );
+      assert.equal((await step(cache, live)).out.length, 2 * spec.hiddenSize);
+      cache.destroy();
+      await assert.rejects(
+        step(cache, live),
+        /^Error: decodeStep: the cache was destroyed \(cache\.destroy\(\)\)/,
+      );
+    } finally {
+      [live, foreign].forEach((w) => w.destroy());
+      [cache, elsewhere].forEach((c) => c.destroy());
+      other.destroy();
     }
   },
 );
