@@ -164,7 +164,15 @@ export class LatentCache {
     if (pageSize !== null && (!Number.isInteger(pageSize) || pageSize < 1)) {
       throw new RangeError(`pageSize must be an integer >= 1 or null, got ${pageSize}`);
     }
+    // -1 made a pool a page short (a later step: "the page pool is exhausted"), 0.5 a
+    // RangeError about an "n" of 4.5, "bf16" a pool uploaded as what uploadStorage liked
     const spare = options.sparePages ?? 1;
+    if (!Number.isInteger(spare) || spare < 0) {
+      throw new RangeError(`sparePages must be an integer >= 0, got ${spare}`);
+    }
+    if (dtype !== "f32" && dtype !== "f16") {
+      throw new RangeError(`dtype must be "f32" or "f16", got ${JSON.stringify(dtype)}`);
+    }
     const numPages = pageSize === null ? 0 : batch * Math.ceil(capacity / pageSize) + spare;
     const rows = pageSize === null ? batch * capacity : numPages * pageSize;
     const nan = (width: number, label: string) =>

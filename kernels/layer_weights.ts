@@ -181,6 +181,11 @@ export function uploadLayerWeights(
 ): GpuLayerWeights {
   const { spec, weights } = options;
   const dtype = options.dtype ?? "f32";
+  if (dtype !== "f32" && dtype !== "f16") {
+    throw new RangeError(
+      `uploadLayerWeights: dtype must be "f32" or "f16", got ${JSON.stringify(dtype)}`,
+    );
+  }
   const device = ctx.device;
   const hs = spec.hiddenSize;
   const h = spec.numHeads;

@@ -12,7 +12,12 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { AttentionPath, Dtype } from "../adapter/types.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
-import { decodeStep, DEFAULT_PAGE_SIZE, LatentCache } from "../kernels/decode.ts";
+import {
+  decodeStep,
+  DEFAULT_PAGE_SIZE,
+  LatentCache,
+  type LatentCacheOptions,
+} from "../kernels/decode.ts";
 import { uploadLayerWeights } from "../kernels/layer_weights.ts";
 import { layerFault } from "../kernels/layer_faults.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
@@ -205,12 +210,13 @@ gpuTest(
 );
 
 gpuTest(
-  "latent cache: defaults to page size 64; a step past capacity or of the wrong shape throws",
+  "latent cache: defaults to page size 64; a step past capacity or of the wrong shape, or a bad option, throws",
   async () => {
     const ctx = await gpu();
     const spec = presetSpec("tiny");
     const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 100 });
-    const weights = uploadLayerWeights(ctx, { spec, weights: makeLayerWeights(spec, { seed: 1 }) });
+    const host = makeLayerWeights(spec, { seed: 1 });
+    const weights = uploadLayerWeights(ctx, { spec, weights: host });
     try {
       assert.equal(cache.pageSize, DEFAULT_PAGE_SIZE);
       assert.equal(cache.numPages, 3);
@@ -218,6 +224,25 @@ gpuTest(
       assert.throws(
         () => cache.layoutFor([1, 1]),
         /newTokens lists 2 sequences, the cache holds 1/,
+      );
+      // sparePages -1 made a pool a page short, found only when a step ran out of pages
+      const create = (o: Partial<LatentCacheOptions>) => () =>
+        LatentCache.create(ctx, { spec, batch: 1, capacity: 8, ...o });
+      assert.throws(
+        create({ sparePages: -1 }),
+        /^RangeError: sparePages must be an integer >= 0, got -1$/,
+      );
+      assert.throws(
+        create({ sparePages: 0.5 }),
+        /^RangeError: sparePages must be an integer >= 0, got 0\.5$/,
+      );
+      assert.throws(
+        create({ dtype: "bf16" as Dtype }),
+        /^RangeError: dtype must be "f32" or "f16", got "bf16"$/,
+      );
+      assert.throws(
+        () => uploadLayerWeights(ctx, { spec, weights: host, dtype: "bf16" as Dtype }),
+        /^RangeError: uploadLayerWeights: dtype must be "f32" or "f16", got "bf16"$/,
       );
       await assert.rejects(
         () =>
