@@ -38,8 +38,38 @@ export interface DispatchOptions {
 }
 
 /**
+ * Throw unless every workgroup count of a pass is an integer in [0, `limit`] (default
+ * WebGPU's 65535): WebGPU truncates a fractional count (x 1.5 ran one workgroup, y 0.5 none,
+ * and the pass left its output unwritten without a word), and its error for a negative one
+ * names neither the pass nor the dimension.
+ *
+ * @example
+ * ```ts
+ * import { checkWorkgroups } from "./dispatch.ts";
+ * checkWorkgroups("pass", [4, 2]); // fine
+ * // checkWorkgroups("pass", [1.5]) throws: pass: workgroup count x 1.5 must be an integer >= 0
+ * ```
+ */
+export function checkWorkgroups(
+  label: string,
+  workgroups: readonly [number, number?, number?],
+  limit: number = MAX_WORKGROUPS_PER_DIMENSION,
+): void {
+  const [x, y = 1, z = 1] = workgroups;
+  for (const [axis, n] of [["x", x], ["y", y], ["z", z]] as const) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`${label}: workgroup count ${axis} ${n} must be an integer >= 0`);
+    }
+    if (n > limit) {
+      throw new Error(`${label}: ${n} workgroups exceed the limit ${limit}`);
+    }
+  }
+}
+
+/**
  * Encode one compute pass dispatching `pipeline` with `group` at group 0.
- * Throws when a workgroup count exceeds the device's per-dimension limit.
+ * Throws when a workgroup count exceeds the device's per-dimension limit or is not an
+ * integer >= 0 ({@link checkWorkgroups}).
  *
  * @example
  * ```ts
@@ -56,12 +86,7 @@ export function encodeDispatch(
   options: DispatchOptions & { group: GPUBindGroup; limit?: number },
 ): void {
   const [x, y = 1, z = 1] = options.workgroups;
-  const limit = options.limit ?? 65535;
-  for (const n of [x, y, z]) {
-    if (n > limit) {
-      throw new Error(`${options.label ?? "dispatch"}: ${n} workgroups exceed the limit ${limit}`);
-    }
-  }
+  checkWorkgroups(options.label ?? "dispatch", options.workgroups, options.limit);
   if (x === 0 || y === 0 || z === 0) return;
   const pass = encoder.beginComputePass({
     label: options.label,

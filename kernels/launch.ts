@@ -24,7 +24,13 @@ import {
   UniformWriter,
   uploadStorage,
 } from "../gpu/buffers.ts";
-import { bindBuffers, encodeDispatch, grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import {
+  bindBuffers,
+  checkWorkgroups,
+  encodeDispatch,
+  grid1d,
+  LINEAR_WORKGROUP,
+} from "../gpu/dispatch.ts";
 import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
@@ -918,37 +924,55 @@ export class LaunchKit {
   }
 
   /**
-   * Throw where a storage binding of pass `name` is larger than this kit's
-   * `maxStorageBufferBindingSize`: under a device profile that lowers it, lavapipe binds such
-   * a range without a word while the device the profile stands for refuses the bind group,
-   * so a launcher that forgot to chunk would pass here and fail there.
+   * Throw where a buffer binding of pass `name` runs past its buffer's end, or a storage
+   * binding is larger than this kit's `maxStorageBufferBindingSize` or starts at an offset
+   * that is not a multiple of its `minStorageBufferOffsetAlignment`: under a device profile
+   * that makes them stricter, lavapipe binds such a range without a word while the device
+   * the profile stands for refuses the bind group, so a launcher that forgot to chunk or
+   * align would pass here and fail there (and without a profile, WebGPU's error names no pass).
    */
-  #checkBindingSizes(name: string, bindings: readonly Binding[]): void {
-    const limit = this.limits.maxStorageBufferBindingSize;
+  #checkBindings(name: string, bindings: readonly Binding[]): void {
+    const own = this.device.limits;
+    const whose = (mine: number, device: number) =>
+      mine === device ? "the device's" : `a device profile's; the device's own is ${device}`;
     bindings.forEach((b, i) => {
       if (b instanceof GPUTextureView) return;
       const buffer = b instanceof GPUBuffer ? b : b.buffer;
-      if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) return;
       const offset = b instanceof GPUBuffer ? 0 : b.offset ?? 0;
       const size = b instanceof GPUBuffer ? b.size : b.size ?? buffer.size - offset;
-      if (size <= limit) return;
-      const lowered = limit < this.device.limits.maxStorageBufferBindingSize;
-      throw new RangeError(
-        `pass "${name}": binding ${i} ("${buffer.label}") is ${size} bytes, over the ` +
-          `maxStorageBufferBindingSize ${limit} this kit launches by (${
-            lowered
-              ? "a device profile's; the device's own is " +
-                this.device.limits.maxStorageBufferBindingSize
-              : "the device's"
-          }): bind it a chunk of rows at a time, each within the limit`,
-      );
+      const what = `pass "${name}": binding ${i} ("${buffer.label}")`;
+      if (offset + size > buffer.size) {
+        throw new RangeError(
+          `${what}: ${size} bytes at offset ${offset} run past the buffer's ${buffer.size} bytes`,
+        );
+      }
+      if ((buffer.usage & GPUBufferUsage.STORAGE) === 0) return;
+      const limit = this.limits.maxStorageBufferBindingSize;
+      if (size > limit) {
+        throw new RangeError(
+          `${what} is ${size} bytes, over the maxStorageBufferBindingSize ${limit} this kit ` +
+            `launches by (${whose(limit, own.maxStorageBufferBindingSize)}): bind it a chunk ` +
+            "of rows at a time, each within the limit",
+        );
+      }
+      const align = this.limits.minStorageBufferOffsetAlignment;
+      if (offset % align !== 0) {
+        throw new RangeError(
+          `${what} starts at offset ${offset}, not a multiple of the ` +
+            `minStorageBufferOffsetAlignment ${align} this kit launches by (${
+              whose(align, own.minStorageBufferOffsetAlignment)
+            }): start each chunk at a multiple of kit.limits.minStorageBufferOffsetAlignment`,
+        );
+      }
     });
   }
 
   /**
    * Encode (and record) one compute pass. A storage binding larger than this kit's
-   * `maxStorageBufferBindingSize` (a device profile's, where it is lower than the device's)
-   * is a RangeError naming the pass, the binding's label, its size and the limit.
+   * `maxStorageBufferBindingSize` or at an offset off its `minStorageBufferOffsetAlignment`
+   * (a device profile's, where stricter than the device's), a binding past its buffer's end,
+   * or a workgroup count that is not an integer >= 0, is a RangeError naming the pass (and
+   * the binding's label, its size and the limit), and nothing is recorded.
    */
   dispatch(
     name: string,
@@ -957,7 +981,8 @@ export class LaunchKit {
     workgroups: readonly [number, number?, number?],
     options: DispatchPassOptions = {},
   ): void {
-    this.#checkBindingSizes(name, bindings);
+    checkWorkgroups(`pass "${name}"`, workgroups, this.limits.maxComputeWorkgroupsPerDimension);
+    this.#checkBindings(name, bindings);
     const device = this.device;
     const group = bindings.every((b) => b instanceof GPUBuffer)
       ? bindBuffers(device, pipeline, bindings as GPUBuffer[])

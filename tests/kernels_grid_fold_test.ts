@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { specFromConfig } from "../adapter/config.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
-import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import { checkWorkgroups, grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { runAttention } from "../kernels/attention.ts";
 import {
   CAPS,
@@ -30,6 +30,20 @@ Deno.test("grid1d folds into y at a given limit and refuses what a limit x limit
   assert.deepEqual(grid1d(LINEAR_WORKGROUP * 36, LINEAR_WORKGROUP, { limit: LIMIT }), [16, 3]);
   assert.deepEqual(grid1d(LINEAR_WORKGROUP * 16, LINEAR_WORKGROUP, { limit: LIMIT }), [16, 1]);
   assert.throws(() => grid1d(257, 1, { limit: LIMIT }), /257 workgroups, more than a 16 x 16 grid/);
+});
+
+Deno.test("checkWorkgroups: integers >= 0 within the limit (WebGPU truncated 1.5 to 1)", () => {
+  checkWorkgroups("p", [0, 16, 1], LIMIT);
+  assert.throws(
+    () => checkWorkgroups("p", [1.5]),
+    /^RangeError: p: workgroup count x 1\.5 must be an integer >= 0$/,
+  );
+  assert.throws(() => checkWorkgroups("p", [1, -1]), /p: workgroup count y -1 must be/);
+  assert.throws(() => checkWorkgroups("p", [1, 1, NaN]), /p: workgroup count z NaN must be/);
+  assert.throws(
+    () => checkWorkgroups("p", [17], LIMIT),
+    /^Error: p: 17 workgroups exceed the limit 16$/,
+  );
 });
 
 const CASES = [

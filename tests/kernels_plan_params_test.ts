@@ -136,6 +136,54 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "a kit refuses a binding off the profile's offset alignment or past its buffer, and a fractional grid",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      limits: { minStorageBufferOffsetAlignment: 1024 },
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const p = await kit.compile({
+        fileName: "copy.wgsl",
+        code: "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+          "@compute @workgroup_size(1) fn main() { o[0] = 7u; }",
+      }, "main");
+      const rows = kit.storage(2048, "rows");
+      const device = ctx.device.limits.minStorageBufferOffsetAlignment;
+      // lavapipe (256) bound offset 512 without a word; the profile's device refuses it
+      assert.throws(
+        () => kit.dispatch("mine", p, [{ buffer: rows, offset: 512, size: 256 }], [1]),
+        new RegExp(
+          '^RangeError: pass "mine": binding 0 \\("rows"\\) starts at offset 512, not a ' +
+            "multiple of the minStorageBufferOffsetAlignment 1024 this kit launches by \\(a " +
+            `device profile's; the device's own is ${device}\\)`,
+        ),
+      );
+      assert.throws(
+        () => kit.dispatch("mine", p, [{ buffer: rows, offset: 1024, size: 2048 }], [1]),
+        /^RangeError: pass "mine": binding 0 \("rows"\): 2048 bytes at offset 1024 run past the buffer's 2048 bytes$/,
+      );
+      // WebGPU truncated these: y 0.5 dispatched nothing, x 1.5 one workgroup
+      assert.throws(
+        () => kit.dispatch("mine", p, [rows], [1, 0.5]),
+        /^RangeError: pass "mine": workgroup count y 0\.5 must be an integer >= 0$/,
+      );
+      assert.throws(() => kit.dispatch("mine", p, [rows], [1.5]), /workgroup count x 1\.5/);
+      kit.dispatch("mine", p, [{ buffer: rows, offset: 1024, size: 1024 }], [1]);
+      assert.equal(kit.passes.length, 1, "nothing recorded for the refused passes");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+);
+
 Deno.test("launchLimits lowers the device's limits, never raises them", () => {
   const device = {
     maxStorageBufferBindingSize: 1 << 27,
