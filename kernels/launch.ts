@@ -119,7 +119,10 @@ export interface LaunchLimits {
 /**
  * The limits a kit launches by: each of the device's, lowered to `wanted`'s where that is
  * stricter (a larger offset alignment is the stricter one). Figures a device cannot meet
- * (a binding larger than its own) never raise them.
+ * (a binding larger than its own) never raise them. A wanted figure no device has (not an
+ * integer >= 1, or an alignment that is not a power of two) is a RangeError naming it: NaN
+ * failed as "workgroup count x NaN" in the first pass, 0 as a grid "more than a 0 x 0 grid
+ * holds", and an alignment of 3 ran.
  *
  * @example
  * ```ts
@@ -136,6 +139,22 @@ export function launchLimits(
   device: LaunchLimits,
   wanted: Partial<LaunchLimits> = {},
 ): LaunchLimits {
+  // (the runner passes a profile's whole caps.limits: only these three are read)
+  const keys = [
+    "maxStorageBufferBindingSize",
+    "minStorageBufferOffsetAlignment",
+    "maxComputeWorkgroupsPerDimension",
+  ] as const;
+  for (const k of keys) {
+    const v = wanted[k];
+    if (v === undefined) continue;
+    const align = k === "minStorageBufferOffsetAlignment";
+    if (!Number.isSafeInteger(v) || v < 1 || (align && (v & (v - 1)) !== 0)) {
+      throw new RangeError(
+        `limits.${k} must be ${align ? "a power of two" : "an integer >= 1"}, got ${v}`,
+      );
+    }
+  }
   const low = (k: "maxStorageBufferBindingSize" | "maxComputeWorkgroupsPerDimension") =>
     Math.min(device[k], wanted[k] ?? device[k]);
   return {

@@ -184,6 +184,38 @@ gpuTest(
   },
 );
 
+Deno.test("launchLimits refuses a limit no device has, naming it", () => {
+  const device = {
+    maxStorageBufferBindingSize: 1 << 27,
+    minStorageBufferOffsetAlignment: 256,
+    maxComputeWorkgroupsPerDimension: 65535,
+  };
+  // NaN failed as "workgroup count x NaN" in the first pass; 0 as "more than a 0 x 0 grid"
+  for (
+    const [wanted, want] of [
+      [
+        { maxStorageBufferBindingSize: NaN },
+        /^RangeError: limits\.maxStorageBufferBindingSize must be an integer >= 1, got NaN$/,
+      ],
+      [
+        { maxComputeWorkgroupsPerDimension: 0 },
+        /limits\.maxComputeWorkgroupsPerDimension must be an integer >= 1, got 0$/,
+      ],
+      [{ maxComputeWorkgroupsPerDimension: 1.5 }, /got 1\.5$/],
+      [
+        { minStorageBufferOffsetAlignment: 3 },
+        /^RangeError: limits\.minStorageBufferOffsetAlignment must be a power of two, got 3$/,
+      ],
+    ] as const
+  ) {
+    assert.throws(() => launchLimits(device, wanted), want);
+  }
+  assert.equal(
+    launchLimits(device, { maxStorageBufferBindingSize: undefined }).maxStorageBufferBindingSize,
+    1 << 27,
+  );
+});
+
 Deno.test("launchLimits lowers the device's limits, never raises them", () => {
   const device = {
     maxStorageBufferBindingSize: 1 << 27,
