@@ -112,6 +112,9 @@ function checkInputs(spec: MlaSpec, plan: GpuPlan, inputs: AttentionInputs): voi
     ["wKvB", h * (spec.qkNopeHeadDim + spec.vHeadDim) * spec.kvLoraRank],
   ];
   for (const [name, n] of want) {
+    if (typeof inputs[name]?.length !== "number") {
+      throw new TypeError(`inputs.${name} is missing: it must hold ${n} numbers`);
+    }
     if (inputs[name].length !== n) {
       throw new RangeError(`inputs.${name} has ${inputs[name].length} elements, expected ${n}`);
     }

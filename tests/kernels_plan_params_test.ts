@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import type { GpuPlan, LayoutRequest } from "../adapter/types.ts";
+import type { AttentionInputs, GpuPlan, LayoutRequest } from "../adapter/types.ts";
 import { planOn } from "./backend_parity_helpers.ts";
 import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
 import { applyProfile } from "../runner/case_request.ts";
@@ -181,6 +181,20 @@ gpuTest(
     } finally {
       owned.forEach((b) => b.destroy());
     }
+  },
+);
+
+gpuTest(
+  "runAttention names an input that is missing (a TypeError reading its length)",
+  async () => {
+    const p = planOn("wgsl-absorbed", { preset: "tiny", dtype: "f32", layout: LAYOUT });
+    if (typeof p === "string") throw new Error(p);
+    const { plan, spec } = p;
+    const { qPe: _, ...rest } = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+    await assert.rejects(
+      runAttention(await gpu(), plan, { spec, inputs: rest as AttentionInputs }),
+      /^TypeError: inputs\.qPe is missing: it must hold 128 numbers$/,
+    );
   },
 );
 
