@@ -76,11 +76,17 @@ gpuTest("runGemm refuses a fractional width or chunk, or an unknown dtype, namin
   // maxChunkRows 1.5 returned [1, 3, 0]; inFeatures 1.5 [5, NaN, NaN, NaN]
   for (
     const [change, want] of [
-      [{ maxChunkRows: 1.5 }, /^RangeError: runGemm: maxChunkRows must be an integer >= 1, got 1\.5$/],
+      [
+        { maxChunkRows: 1.5 },
+        /^RangeError: runGemm: maxChunkRows must be an integer >= 1, got 1\.5$/,
+      ],
       [{ maxChunkRows: 0 }, /^RangeError: runGemm: maxChunkRows must be an integer >= 1, got 0$/],
       [{ x: [1, 2, 3], weight: [1, 2, 3], inFeatures: 1.5, outFeatures: 2 }, /inFeatures .* 1\.5/],
       [{ outFeatures: NaN }, /^RangeError: runGemm: outFeatures must be an integer >= 1, got NaN$/],
-      [{ dtype: "bf16" as Dtype }, /^RangeError: runGemm: dtype must be "f32" or "f16", got "bf16"$/],
+      [
+        { dtype: "bf16" as Dtype },
+        /^RangeError: runGemm: dtype must be "f32" or "f16", got "bf16"$/,
+      ],
     ] as const
   ) {
     await assert.rejects(runGemm(ctx, { ...base, ...change }), want, JSON.stringify(change));
