@@ -440,9 +440,22 @@ export class LaunchKit {
           ", or the dtype the source buffer holds",
       );
     }
-    const texture = this.texture(shape, shape.format, name);
     // Packed f16 rows (rgba32uint): two vec4s of halves per texel, one invocation each.
     const { CPT: cpt, switches } = packedRows("cache_texture.wgsl", [shape]);
+    // A texture smaller than its rows took them without a word (textureStore drops a texel
+    // out of bounds) and the kernel reading it read zeros.
+    const rpt = shape.rowsPerTexelRow;
+    const width = rpt * o.rowVec4 / cpt;
+    const height = Math.ceil(o.rows / rpt);
+    if (shape.width < width || shape.height < height) {
+      throw new RangeError(
+        `kit.rowsTexture("${name}"): a ${shape.width} x ${shape.height} texture cannot hold ` +
+          `${o.rows} rows of ${o.rowVec4} vec4s at ${rpt} rows per texture row (` +
+          `${cpt === 2 ? "two vec4s a texel: " : ""}${width} x ${height} texels): size the ` +
+          "plan's texture shape from the rows it holds",
+      );
+    }
+    const texture = this.texture(shape, shape.format, name);
     const copy = await this.#kernelAs(
       dtype,
       "cache_texture.wgsl",

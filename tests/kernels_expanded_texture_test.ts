@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
-import { runAttention } from "../kernels/attention.ts";
+import { pipelineCacheOf, runAttention } from "../kernels/attention.ts";
+import { LaunchKit } from "../kernels/launch.ts";
 import { lineSwitches, sourceVariants } from "../kernels/compile_check.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
@@ -383,4 +384,38 @@ gpuTest(
     }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "kit.rowsTexture refuses a texture shape too small for its rows (they were dropped)",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "expanded",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const src = kit.upload(Array.from({ length: 64 }, (_, i) => i), "src");
+      const rows = { rows: 4, rowVec4: 4 };
+      const shape = (width: number, height: number) =>
+        ({ format: "rgba32float", rowsPerTexelRow: 1, width, height }) as const;
+      for (const [w, h] of [[2, 2], [3, 8], [4, 3]]) {
+        await assert.rejects(
+          kit.rowsTexture("mine", src, shape(w, h), rows),
+          new RegExp(
+            `^RangeError: kit\\.rowsTexture\\("mine"\\): a ${w} x ${h} texture cannot hold 4 rows ` +
+              "of 4 vec4s at 1 rows per texture row \\(4 x 4 texels\\)",
+          ),
+        );
+      }
+      assert.ok(await kit.rowsTexture("mine", src, shape(4, 4), rows));
+      assert.equal(kit.passes.length, 1, "nothing dispatched for the refused shapes");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
 );
