@@ -17,7 +17,8 @@ function padded(bytes: number): number {
 }
 
 /**
- * Convert numbers to the bytes of `type` (f16 rounds to nearest even; NaN stays NaN).
+ * Convert numbers to the bytes of `type` (f16 rounds to nearest even; NaN stays NaN). Any
+ * other type is a RangeError naming it: "bf16" (from JavaScript) was packed as f16.
  *
  * @example
  * ```ts
@@ -31,6 +32,11 @@ export function packTyped(
 ): Float32Array | Uint16Array | Uint32Array {
   if (type === "f32") return Float32Array.from(data);
   if (type === "u32") return Uint32Array.from(data);
+  if (type !== "f16") {
+    throw new RangeError(
+      `storage type must be "f32", "f16" or "u32", got ${JSON.stringify(type)}`,
+    );
+  }
   const h = Float16Array.from(data);
   return new Uint16Array(h.buffer, h.byteOffset, h.length);
 }

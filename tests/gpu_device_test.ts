@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { backendChoice } from "../gpu/backend_choice.ts";
-import { createStorage, readbackBytes, readbackF32, uploadStorage } from "../gpu/buffers.ts";
+import {
+  createStorage,
+  packTyped,
+  readbackBytes,
+  readbackF32,
+  type StorageType,
+  uploadStorage,
+} from "../gpu/buffers.ts";
 import { GpuContext, probeCaps } from "../gpu/device.ts";
 import { bindBuffers, encodeDispatch } from "../gpu/dispatch.ts";
 import {
@@ -30,6 +37,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   data[gid.x] = data[gid.x] * FACTOR;
 }
 `;
+
+Deno.test("packTyped refuses a storage type it has no bytes for (bf16 was packed as f16)", () => {
+  assert.deepEqual([...packTyped([1, 2], "u32")], [1, 2]);
+  assert.throws(
+    () => packTyped([1, 2], "bf16" as StorageType),
+    /^RangeError: storage type must be "f32", "f16" or "u32", got "bf16"$/,
+  );
+});
 
 Deno.test("NoAdapterError says how to get an adapter and maps to exit code 3", () => {
   const e = new NoAdapterError("requestAdapter() returned null");
