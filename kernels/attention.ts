@@ -122,6 +122,35 @@ function checkInputs(spec: MlaSpec, plan: GpuPlan, inputs: AttentionInputs): voi
 }
 
 /**
+ * Why `plan` is not a GPU plan, or null: resolve()'s answer "unsupported" (its reasons), or a
+ * plan that runs on the CPU. runLayer given the unsupported answer failed with "Cannot read
+ * properties of undefined (reading 'dtype')".
+ *
+ * @example
+ * ```ts
+ * import { notGpuPlan } from "./attention.ts";
+ * notGpuPlan({ kind: "unsupported", backend: "b", reasons: [{ code: "c", message: "m" }] } as never);
+ * // "the plan is resolve()'s answer unsupported (b): c: m"
+ * ```
+ */
+export function notGpuPlan(plan: GpuPlan): string | null {
+  const p = plan as unknown as {
+    kind?: string;
+    backend?: string;
+    runsOn?: string;
+    reasons?: { code: string; message: string }[];
+  };
+  if (p.kind === "unsupported") {
+    const reasons = (p.reasons ?? []).map((r) => `${r.code}: ${r.message}`).join("; ");
+    return `the plan is resolve()'s answer unsupported (${p.backend}): ${reasons}`;
+  }
+  if (p.runsOn !== "gpu") {
+    return `plan of backend ${p.backend} runs on the ${p.runsOn}: it cannot run on the GPU`;
+  }
+  return null;
+}
+
+/**
  * The label of the error scope around a case's passes. For a user backend it names the
  * backend and its module as a launch() that throws does (kernels/backend_module.ts
  * `isUserLaunchError`): a bind group that does not match its WGSL, a buffer it destroyed,
@@ -208,11 +237,8 @@ export async function runAttention(
   options: RunAttentionOptions,
 ): Promise<RunAttentionResult> {
   ctx.assertAlive();
-  if ((plan as { runsOn: string }).runsOn !== "gpu") {
-    throw new TypeError(
-      `plan of backend ${plan.backend} runs on the ${plan.runsOn}: it cannot run on the GPU`,
-    );
-  }
+  const notGpu = notGpuPlan(plan);
+  if (notGpu !== null) throw new TypeError(notGpu);
   const launcher = launcherOf(plan.backend);
   if (!launcher) {
     throw new TypeError(

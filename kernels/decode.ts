@@ -34,7 +34,8 @@ import {
   planSpecError,
 } from "./layer.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
-import { type GpuLayerWeights, uploadedWeightsProblem } from "./layer_weights.ts";
+import { type GpuLayerWeights, isGpuWeights, uploadedWeightsProblem } from "./layer_weights.ts";
+import { notGpuPlan } from "./attention.ts";
 import { planSpecDifference, specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../util/prng.ts";
@@ -349,6 +350,14 @@ export async function decodeStep(
   ctx.assertAlive();
   const t0 = performance.now();
   const { cache, weights } = options;
+  if (!isGpuWeights(weights)) {
+    throw new TypeError(
+      "decodeStep: weights must be uploaded once with uploadLayerWeights(ctx, ...) (reused " +
+        "by every step), not host tensors",
+    );
+  }
+  const notGpu = notGpuPlan(options.plan);
+  if (notGpu !== null) throw new TypeError(`decodeStep: ${notGpu}`);
   const problem = cacheProblem(cache, ctx) ?? uploadedWeightsProblem(weights, ctx);
   if (problem !== null) throw new Error(`decodeStep: ${problem}`);
   const spec = cache.spec;

@@ -31,7 +31,7 @@ import type {
 } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
-import { runAttention } from "./attention.ts";
+import { notGpuPlan, runAttention } from "./attention.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
 import {
   type GpuLayerWeights,
@@ -324,6 +324,8 @@ export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promi
   ctx.assertAlive();
   const t0 = performance.now();
   const { spec, plan } = options;
+  const notGpu = notGpuPlan(plan);
+  if (notGpu !== null) throw new TypeError(`runLayer: ${notGpu}`);
   const given = options.weights;
   const dtype: Dtype = plan.variant.dtype;
   if (isGpuWeights(given)) {

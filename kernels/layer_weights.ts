@@ -111,6 +111,9 @@ export function uploadLinear(
   shape: { out: number; inFeatures: number; dtype: Dtype; label: string; maxRows?: number },
 ): GpuLinear {
   const { out, inFeatures, dtype } = shape;
+  if (typeof data?.length !== "number") {
+    throw new RangeError(`weights.${shape.label} is missing: it must hold [${out}, ${inFeatures}]`);
+  }
   if (data.length !== out * inFeatures) {
     throw new RangeError(
       `weights.${shape.label} has ${data.length} values, expected [${out}, ${inFeatures}]`,
@@ -142,6 +145,9 @@ function need(t: Tensor | undefined, name: string, spec: MlaSpec): Tensor {
 }
 
 function checkNorm(t: Tensor, name: string, n: number): Tensor {
+  if (typeof t?.length !== "number") {
+    throw new RangeError(`weights.${name} is missing: it must hold ${n} values`);
+  }
   if (t.length !== n) throw new RangeError(`weights.${name} has ${t.length} values, expected ${n}`);
   return t;
 }

@@ -9,7 +9,8 @@ import { presetSpec } from "../adapter/presets.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { decodeStep, LatentCache } from "../kernels/decode.ts";
 import { runLayer } from "../kernels/layer.ts";
-import { uploadLayerWeights } from "../kernels/layer_weights.ts";
+import { type GpuLayerWeights, uploadLayerWeights } from "../kernels/layer_weights.ts";
+import type { GpuPlan, LayerWeights } from "../adapter/types.ts";
 import { specDifference } from "../adapter/spec.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { resolveLayerPlan } from "../runner/layer_plan.ts";
@@ -259,6 +260,53 @@ gpuTest(
       [live, foreign].forEach((w) => w.destroy());
       [cache, elsewhere].forEach((c) => c.destroy());
       other.destroy();
+    }
+  },
+);
+
+gpuTest(
+  "runLayer and decodeStep name host weights, a missing weight or an unsupported answer (a TypeError reading undefined)",
+  async () => {
+    const ctx = await gpu();
+    const spec = presetSpec("tiny");
+    const host = makeLayerWeights(spec, { seed: 1 });
+    const hidden = makeHiddenStates(2, spec.hiddenSize, { seed: 2 });
+    const layout = { kind: "bshd" as const, batch: 1, seqQ: 2, seqK: 2, causal: true };
+    const plan = resolveLayerPlan(ctx.caps, { spec, layout, dtype: "f32" });
+    const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 8, pageSize: 4 });
+    try {
+      await assert.rejects(
+        decodeStep(ctx, {
+          cache,
+          weights: host as unknown as GpuLayerWeights,
+          newTokens: [2],
+          plan: resolveLayerPlan(ctx.caps, { spec, layout: cache.layoutFor([2]), dtype: "f32" }),
+          hidden,
+        }),
+        /^TypeError: decodeStep: weights must be uploaded once with uploadLayerWeights/,
+      );
+      const { kvANorm: _, ...noNorm } = host;
+      await assert.rejects(
+        runLayer(ctx, { spec, plan, weights: noNorm as LayerWeights, hidden }),
+        /^RangeError: weights\.kvANorm is missing: it must hold 32 values$/,
+      );
+      const { oProj: __, ...noOut } = host;
+      await assert.rejects(
+        runLayer(ctx, { spec, plan, weights: noOut as LayerWeights, hidden }),
+        /^RangeError: weights\.oProj is missing: it must hold \[64, 64\]$/,
+      );
+      const unsupported = {
+        kind: "unsupported",
+        backend: "wgsl-absorbed",
+        reasons: [{ code: "limits.buffer-too-large", message: "buffer q_nope needs 512 bytes" }],
+      } as unknown as GpuPlan;
+      await assert.rejects(
+        runLayer(ctx, { spec, plan: unsupported, weights: host, hidden }),
+        /^TypeError: runLayer: the plan is resolve\(\)'s answer unsupported \(wgsl-absorbed\): limits\.buffer-too-large: buffer q_nope needs 512 bytes$/,
+      );
+      assert.deepEqual(cache.lengths, [0]);
+    } finally {
+      cache.destroy();
     }
   },
 );
