@@ -120,9 +120,12 @@ export interface Fault {
    * The plan's texture the faulted code reads as packed f16 rows (rgba32uint): a plan whose
    * texture is another format (tiny's f16 cache: rgba16float) does not run it, and
    * `run --plant-fault` says so. "any": code that packs whichever texture is packed (the
-   * copy into one, cache_texture.wgsl), run where some texture of the plan is.
+   * copy into one, cache_texture.wgsl), run where some texture of the plan is. "unpacked":
+   * code that copies whichever texture is not packed (cache_texture.wgsl's `// @nopacked`
+   * lines), run where some texture the plan copies is not (a plan that packs every one,
+   * f16 wgsl-expanded-gemm on a gpu-class device, runs the clean code).
    */
-  readonly packedTexture?: "cacheTexture" | "any";
+  readonly packedTexture?: "cacheTexture" | "any" | "unpacked";
   /**
    * The variant of a kernel with `// @sg:` and `// @nosg` lines (absorbed_tiled.wgsl) the
    * rewritten lines are code in: true, the subgroup variant's (`// @sg:`); false, the other's
@@ -287,7 +290,7 @@ export function sourceFault(
     /** {@link Fault.variantOver}. */
     variantOver?: Fault["variantOver"];
     /** {@link Fault.packedTexture}. */
-    packedTexture?: "cacheTexture" | "any";
+    packedTexture?: "cacheTexture" | "any" | "unpacked";
     /** {@link Fault.reach}. */
     reach?: FaultReach;
     /** {@link Fault.subgroups}. */
@@ -1498,6 +1501,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "return ldc(i); // @nopacked",
       replacement: "return ldc(min(i + 1u, params.n - 1u)); // @nopacked",
       scenario: TINY_DECODE_SPLIT,
+      // a `// @nopacked` line: a comment in the copy into packed f16 rows (rgba32uint)
+      packedTexture: "unpacked",
     },
   ),
   sourceFault(

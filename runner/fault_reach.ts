@@ -163,21 +163,27 @@ function missOfPlan(
     }
   }
   const packed = fault.packedTexture;
-  if (packed === "any" && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
+  if ((packed === "any" || packed === "unpacked") && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
+    // the textures a plan fills by copying rows into them (cache_texture.wgsl)
     const v = r.variant;
     const textures = [
       v.cacheTexture,
       v.queryTexture,
-      v.probTexture,
       v.keyTexture,
       v.valueTexture,
       v.weightTexture,
       v.expandTextures?.latent,
       v.expandTextures?.weights,
-    ];
-    if (!textures.some((t) => t?.format === "rgba32uint")) {
+    ].filter((t) => t !== undefined);
+    if (packed === "any" && !textures.some((t) => t.format === "rgba32uint")) {
       return "no texture of its plan holds packed f16 rows (rgba32uint): the faulted code " +
         "packs rows only into one";
+    }
+    if (packed === "unpacked" && textures.every((t) => t.format === "rgba32uint")) {
+      return `every texture its plan copies rows into holds packed f16 rows (rgba32uint)${
+        textures.length === 0 ? " (it copies into none)" : ""
+      }: the faulted code copies only into an unpacked one (its lines are comments in the ` +
+        "packed copy), so it runs the clean code";
     }
   } else if (packed === "cacheTexture" && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
     const format = r.variant[packed]?.format;

@@ -24,6 +24,7 @@ import { faultSlipped, faultUncaught, plantedFaultText } from "../report/verdict
 import { H100_CAPS, LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
+import { lineSwitches } from "../kernels/compile_check.ts";
 
 const gpu = await hasAdapter();
 const fault = (id: string): Fault => ALL_FAULTS.find((f) => f.id === id)!;
@@ -1188,4 +1189,57 @@ Deno.test("a fault in one variant's lines of absorbed_tiled.wgsl says so: the ot
     "its plan runs the subgroup variant of absorbed_tiled.wgsl (its `// @sg:` lines), in " +
     "which the lines the fault rewrites are comments: it runs the clean code",
   ]);
+});
+
+Deno.test("a source fault's rewrite changes code, not only comments, in every variant of its file it claims to run in", async () => {
+  // gemm-cache-texture-vec4-shifted rewrites a `// @nopacked` line of cache_texture.wgsl: a
+  // comment in the copy into packed f16 rows, the only copy a gpu-class device's f16
+  // wgsl-expanded-gemm plan makes (q, K and V all packed), yet --plant-fault counted such a
+  // case as one that shows it: it ran clean and the run said "not caught" (exit 4)
+  const strip = (s: string) => s.replace(/\/\/.*$/gm, "").replace(/\s+/g, " ");
+  const subsets = (xs: string[]): string[][] =>
+    xs.reduce<string[][]>((all, x) => [...all, ...all.map((s) => [...s, x])], [[]]);
+  const textureSwitches = ["tex", "stex", "ptex"];
+  const dead: string[] = [];
+  for (const f of ALL_FAULTS) {
+    if (f.apply.kind !== "source") continue;
+    const raw = await readKernelFile(f.apply.file);
+    const sgs = /^\/\/ @enable-subgroups$/m.test(raw) ? [false, true] : [false];
+    for (const dtype of ["f32", "f16"] as const) {
+      if (f.dtype !== undefined && f.dtype !== dtype) continue;
+      for (const subgroups of sgs) {
+        if (f.subgroups !== undefined && f.subgroups !== subgroups) continue;
+        const reads = lineSwitches(raw).filter((s) => textureSwitches.includes(s));
+        for (const on of subsets(lineSwitches(raw))) {
+          const packed = on.includes("packed");
+          // what the fault declares of the plans it runs in (runner/fault_reach.ts)
+          if (f.packedTexture === "unpacked" && packed) continue;
+          if ((f.packedTexture === "any" || f.packedTexture === "cacheTexture") && !packed) {
+            continue;
+          }
+          if (f.scenario.deviceClass === "gpu" && on.includes("tex")) continue;
+          // a read through a texture the plan lacks (a switch off: every bundled plan of
+          // these files on lavapipe and an H100 has its textures; the variant with them on
+          // is checked)
+          if (reads.some((s) => !on.includes(s))) continue;
+          const code = specializeSource(raw, { dtype, subgroups, switches: on });
+          if (strip(f.apply.mutate(f.apply.file, code)) === strip(code)) {
+            dead.push(`${f.id}: ${[dtype, ...(subgroups ? ["subgroups"] : []), ...on].join(", ")}`);
+          }
+        }
+      }
+    }
+  }
+  assert.deepEqual(dead, []);
+  // the case it missed: every texture of the plan packed
+  const f16 = cases({ ...tiny, dtype: ["f32", "f16"], path: "expanded" });
+  const vec4 = fault("gemm-cache-texture-vec4-shifted");
+  assert.deepEqual((await faultMisses(f16, vec4, H100_CAPS)).map((m) => [m.id, m.reason]), [[
+    f16[1].id,
+    "every texture its plan copies rows into holds packed f16 rows (rgba32uint): the faulted " +
+    "code copies only into an unpacked one (its lines are comments in the packed copy), so " +
+    "it runs the clean code",
+  ]]);
+  // a cpu-class device's plan copies the K/V expansion's latent rows unpacked: it runs
+  assert.deepEqual(await faultMisses(f16, vec4, caps), []);
 });
