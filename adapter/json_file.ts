@@ -104,7 +104,9 @@ function jsonFilesIn(dir: string): string {
 /** The refusal of an unreadable file: a folder said as one, else the OS's words. */
 function unreadable(e: unknown, path: string | URL, options: ReadJsonFileOptions): string {
   if (e instanceof Deno.errors.IsADirectory) {
-    return `is a folder, not a ${options.what} file: give the file itself${
+    // "caps file" and "tuning file" already say file: "not a caps file file" read doubled
+    const file = /\bfile\b/.test(options.what) ? options.what : `${options.what} file`;
+    return `is a folder, not a ${file}: give the file itself${
       jsonFilesIn(path instanceof URL ? path.pathname : path)
     }`;
   }

@@ -91,6 +91,10 @@ Deno.test("readJsonFile: a comment, a trailing comma or a folder is named as suc
       folder.message,
       /is a folder, not a matrix file: give the file itself \(its JSON files: m\.json\)/,
     );
+    // a `what` that already says file: "not a caps file file" read doubled
+    const caps = await readJsonFile(dir, { what: "caps file" }).then(() => null, (e) => e);
+    assert.ok(caps instanceof ConfigError, String(caps));
+    assert.match(caps.message, /is a folder, not a caps file: give the file itself/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
