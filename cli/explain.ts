@@ -324,6 +324,50 @@ function checkKvSplits(n: number | undefined, backend: string): void {
   );
 }
 
+/**
+ * A case id as a user copies it, tidied: spaces around it and around each `;` and `=`, a
+ * trailing `;` and URL %-escapes (a link's fragment) removed. An id that needs none is
+ * returned as given.
+ *
+ * @example
+ * ```ts
+ * import { tidyCaseId } from "./explain.ts";
+ * tidyCaseId(" preset=tiny; b=2;"); // "preset=tiny;b=2"
+ * tidyCaseId("preset%3Dtiny%3Bb%3D2"); // "preset=tiny;b=2"
+ * ```
+ */
+export function tidyCaseId(id: string): string {
+  let text = id;
+  if (/%[0-9A-Fa-f]{2}/.test(text)) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      // a lone % that is no escape: read as written
+    }
+  }
+  return text.split(";").map((part) => part.trim().replace(/\s*=\s*/, "="))
+    .filter((part) => part !== "").join(";");
+}
+
+/** An id's key=value pairs in one order, for ids that list them in another. */
+const sortedPairs = (id: string) => id.split(";").sort().join(";");
+
+/** The case whose id is `tidy`, or has the same key=value pairs in another order. */
+function copiedCase<T extends { readonly id: string }>(
+  all: readonly T[],
+  tidy: string,
+): T | undefined {
+  const want = sortedPairs(tidy);
+  return all.find((x) => x.id === tidy) ?? all.find((x) => sortedPairs(x.id) === want);
+}
+
+/** The id of the case nearest `tidy`, its pairs compared in one order (a reordered id's
+ * nearest by its text was another case). */
+function nearestCase(all: readonly { readonly id: string }[], tidy: string): string {
+  const sorted = all.map((x) => sortedPairs(x.id));
+  return all[sorted.indexOf(nearest(sortedPairs(tidy), sorted))]?.id ?? "";
+}
+
 /** `explain --case <id>`: the case found in its matrix and explained as `run` resolves it. */
 async function explainCaseOf(
   id: string,
@@ -375,10 +419,16 @@ async function explainCaseOf(
         EXIT.badInput,
       );
     });
-  const c = found?.c ?? all.find((x) => x.id === id);
+  // an id as copied (spaces around its parts, %-escapes, a trailing ";", its keys in another
+  // order) was "has no case", and a reordered one's nearest named another case
+  const tidy = tidyCaseId(id);
+  const c = found?.c ?? all.find((x) => x.id === id) ?? copiedCase(all, tidy);
+  if (c !== undefined && c.id !== id) {
+    console.error(`note: --case ${JSON.stringify(id)} read as ${c.id}`);
+  }
   // a case an exclude removed: that entry named (it read "has no case", the nearest listed)
   const excluded = c === undefined
-    ? await excludedCase({ matrix, configRoot: opts.configRoot }, id)
+    ? await excludedCase({ matrix, configRoot: opts.configRoot }, tidy)
     : null;
   if (excluded !== null) {
     throw new CliError(
@@ -395,7 +445,7 @@ async function explainCaseOf(
       `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${
         plural(all.length, "case")
       }; ` +
-        `the nearest: ${nearest(id, all.map((x) => x.id))}); \`run --matrix ${matrix} --filter ` +
+        `the nearest: ${nearestCase(all, tidy)}); \`run --matrix ${matrix} --filter ` +
         "'<key>=<value>'` selects cases by their keys",
       EXIT.badInput,
     );

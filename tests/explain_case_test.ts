@@ -12,6 +12,7 @@ import { runCli } from "./helpers_cli.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
 import type { RunDevice } from "../gpu/runtime.ts";
 import { runCase } from "../runner/run_case.ts";
+import { tidyCaseId } from "../cli/explain.ts";
 
 const gpu = await hasAdapter();
 
@@ -75,6 +76,28 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
   const missing = await runCli(["explain", "--case", id.replace("sk=70", "sk=71"), "--caps", caps]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /matrix smoke has no case ".*sk=71.*" \(\d+ cases; the nearest: /);
+  // an id as copied (spaces, a trailing ";", keys in another order) is the case, said so:
+  // it was "has no case", and a reordered id's nearest was the path=expanded case
+  const copied = " path=absorbed; preset=tiny;dtype=f32;b=1;sq=40;sk=70;layout=bshd;causal=1; ";
+  const spaced = await runCli(["explain", "--case", copied, "--caps", caps, "--json"]);
+  assert.equal(spaced.code, 0, spaced.stderr);
+  assert.equal(JSON.parse(spaced.stdout).case.id, id);
+  assert.match(
+    spaced.stderr,
+    /note: --case ".*" read as preset=tiny;path=absorbed;dtype=f32;b=1;sq=40;sk=70;/,
+  );
+  const reordered = await runCli([
+    "explain",
+    "--case",
+    "path=absorbed;preset=tiny;dtype=f32;b=2;sq=1;sk=21;layout=bshd;causal=1",
+    "--caps",
+    caps,
+  ]);
+  assert.equal(reordered.code, 2);
+  assert.match(
+    reordered.stderr,
+    /the nearest: preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;/,
+  );
   const flags = await runCli(["explain", "tiny", "--case", id, "--seq-k", "9", "--caps", caps]);
   assert.equal(flags.code, 2);
   assert.match(flags.stderr, /the config argument tiny, --seq-k would be ignored/);
@@ -242,4 +265,14 @@ Deno.test("explain --case warns, as run does, where the case's device profile as
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("tidyCaseId: an id copied with spaces, a trailing ';' or %-escapes reads as written", () => {
+  const id = "preset=tiny;b=2;sq=1";
+  assert.equal(tidyCaseId(id), id);
+  assert.equal(tidyCaseId(" preset = tiny; b=2 ;sq=1; "), id);
+  assert.equal(tidyCaseId("preset%3Dtiny%3Bb%3D2%3Bsq%3D1"), id);
+  assert.equal(tidyCaseId("preset=tiny;b=2;sq=1;;"), id);
+  // a % that is no escape stays
+  assert.equal(tidyCaseId("preset=a%zz.json"), "preset=a%zz.json");
 });
