@@ -80,6 +80,20 @@ Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is ex
   smCount, deviceClass and tuning keys).`;
 
 /**
+ * Say "(required)" in the help of each option a command cannot run without (merge --out,
+ * layer --config, --input and --out): the help listed them as any other option, and only
+ * leaving one out said it was required. Every command and subcommand under `cmd`.
+ */
+function markRequiredOptions(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (o.mandatory && !o.description.endsWith("(required)")) {
+      o.description = `${o.description} (required)`;
+    }
+  }
+  for (const sub of cmd.commands) markRequiredOptions(sub as Command);
+}
+
+/**
  * Build the root command.
  *
  * @example
@@ -132,6 +146,7 @@ export function buildProgram(deps: ProgramDeps) {
   program.addCommand(historyCommand().exitOverride());
   program.addCommand(upgradeCheckCommand().exitOverride());
   program.addCommand(compareRuntimesCommand().exitOverride());
+  markRequiredOptions(program);
   recordOptionValues(program);
   // layer --input --out y: refused as the words are parsed, before commander's check of the
   // required options would say --out was not given (after recordOptionValues, which reads

@@ -101,3 +101,22 @@ Deno.test("devices and compile name their stop-signal exit codes, 130 and 143, i
     );
   }
 });
+
+Deno.test("every required option says (required) in its command's help (merge --out, layer --input)", () => {
+  const required: string[] = [];
+  const walk = (cmd: typeof program, path: string) => {
+    for (const o of cmd.options) {
+      if (!o.mandatory) continue;
+      required.push(`${path} ${o.long}`);
+      // the help listed them as any other option: only leaving one out said so
+      assert.ok(o.description.endsWith("(required)"), `${path} ${o.long}: ${o.description}`);
+    }
+    for (const sub of cmd.commands) walk(sub as typeof program, `${path} ${sub.name()}`.trim());
+  };
+  walk(program, "");
+  for (const want of ["merge --out", "layer --config", "layer --input", "layer --out"]) {
+    assert.ok(required.includes(want), required.join(", "));
+  }
+  const merge = program.commands.find((c) => c.name() === "merge")!;
+  assert.match(merge.helpInformation(), /--out <dir> +merged output directory \(required\)/);
+});
