@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "../adapter/errors.ts";
 import { CliError, EXIT, storageFullLine } from "./errors.ts";
+import { closeName } from "../util/edit_distance.ts";
 import { removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
@@ -215,6 +216,43 @@ export function exitCodeOf(e: unknown): number | null {
 }
 
 /**
+ * The refusal of `help <name>` (also `baseline help <name>`) where no such command exists,
+ * or null: commander printed the whole usage to stderr, exit 2, without a word saying the
+ * name was unknown (`help explian` read as a page of help and a failure).
+ *
+ * @example
+ * ```ts ignore
+ * import { buildProgram, unknownHelpTopic } from "./program.ts";
+ * declare const program: ReturnType<typeof buildProgram>;
+ * unknownHelpTopic(program, ["help", "explian"]); // "error: unknown command 'explian' ..."
+ * ```
+ */
+export function unknownHelpTopic(program: Command, args: readonly string[]): string | null {
+  let cmd = program;
+  let path = "";
+  for (const [i, word] of args.entries()) {
+    const names = (c: Command) => [c.name(), ...c.aliases()];
+    // a command without subcommands has no help command: its "help" is an argument
+    if (word === "help" && cmd.commands.length > 0) {
+      const topic = args[i + 1];
+      if (topic === undefined || topic.startsWith("-")) return null;
+      const known = cmd.commands.flatMap((c) => names(c as Command));
+      if (known.includes(topic)) return null;
+      const near = closeName(topic, known.filter((k) => k !== "help"));
+      return `error: unknown command '${topic}'${path === "" ? "" : ` of ${path}`}` +
+        `${near === undefined ? "" : ` (did you mean ${near}?)`}; the commands: ${
+          known.filter((k) => k !== "help").join(", ")
+        }`;
+    }
+    const sub = cmd.commands.find((c) => names(c as Command).includes(word));
+    if (sub === undefined) return null;
+    cmd = sub as Command;
+    path = `${path} ${word}`.trim();
+  }
+  return null;
+}
+
+/**
  * Run the program on `args` and return the exit code (printing errors to stderr).
  *
  * @example
@@ -225,7 +263,13 @@ export function exitCodeOf(e: unknown): number | null {
  */
 export async function runProgram(args: readonly string[], deps: ProgramDeps): Promise<number> {
   try {
-    await buildProgram(deps).parseAsync([...args], { from: "user" });
+    const program = buildProgram(deps);
+    const unknown = unknownHelpTopic(program, args);
+    if (unknown !== null) {
+      console.error(unknown);
+      return EXIT.badInput;
+    }
+    await program.parseAsync([...args], { from: "user" });
     const code = typeof Deno.exitCode === "number" ? Deno.exitCode : EXIT.ok;
     // bad input, or no adapter, leaves no empty output folder behind (one this created)
     if (code === EXIT.badInput || code === EXIT.infra) await removeEmptyCreatedDirs();
