@@ -46,7 +46,12 @@ import {
 import { unusedBackends } from "../report/unused_backends.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
+import {
+  CONFIG_ROOT_HELP,
+  parseFilterOption,
+  parsePositiveInt,
+  refuseBenchMatrix,
+} from "./options.ts";
 import { fileInputs, NO_CASE_TIMEOUT_HELP, noCaseTimeoutNote, parseSeconds } from "./run.ts";
 import {
   checkRuntimeCombination,
@@ -664,6 +669,7 @@ export function compareRuntimesCommand() {
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       // --matrix, --filter, --max-cases and --config-root are checked as run checks them,
       // before either runtime starts (a bad one is exit 2 in a second, not after a launch)
+      await refuseBenchMatrix(opts.matrix, "compare-runtimes");
       const selection = await selectCases({
         matrix: opts.matrix,
         filter: opts.filter,

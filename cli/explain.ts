@@ -36,6 +36,7 @@ import {
   parseAxisInt,
   parseIntList,
   parsePositiveInt,
+  refuseBenchMatrix,
 } from "./options.ts";
 import { plural } from "../util/plural.ts";
 import { environmentCapsOverrides, type UserCaps } from "../gpu/device.ts";
@@ -399,6 +400,7 @@ async function explainCaseOf(
   const loaded = await loadBackendModuleOptions(opts.backendModule);
   const backend = opts.given("backend") ? checkBackendId(opts.backend) : undefined;
   const matrix = opts.matrix ?? "smoke";
+  await refuseBenchMatrix(matrix, "explain --case");
   // the case's own id is a filter that selects it: a matrix over --max-cases's default, which
   // a run with --max-cases ran, was refused "raise the limit with --max-cases" (an option
   // explain has not); the whole matrix is loaded only to say a case it lacks

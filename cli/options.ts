@@ -7,6 +7,8 @@ import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/ext
 import type { LayoutRequest } from "../adapter/types.ts";
 import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { BENCH_MATRICES } from "../bench/cases.ts";
+import { BUNDLED_MATRICES } from "../matrix/expand.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 
 /**
@@ -511,4 +513,27 @@ export function refuseOptionWordsWhileParsing(cmd: CommandUnknownOpts): void {
     };
     option.parseArg = parse as typeof option.parseArg;
   }
+}
+
+/**
+ * Refuse a bundled bench matrix's name (headline, tiny, ...) given as `--matrix` where a run
+ * matrix is read (explain --case, compare-runtimes): it read as a file that cannot be read
+ * ("readfile 'headline'"), naming the run matrices but not what the name is. A file of that
+ * name in the current folder is still read.
+ *
+ * @example
+ * ```ts ignore
+ * import { refuseBenchMatrix } from "./options.ts";
+ * await refuseBenchMatrix("headline", "compare-runtimes"); // throws CliError (exit 2)
+ * ```
+ */
+export async function refuseBenchMatrix(name: string, command: string): Promise<void> {
+  if (!BENCH_MATRICES.includes(name) || BUNDLED_MATRICES.includes(name)) return;
+  if (await Deno.lstat(name).then(() => true, () => false)) return;
+  throw new CliError(
+    `--matrix ${name}: a bench matrix (\`bench --matrix ${name}\` runs it), not a run ` +
+      `matrix; ${command} reads a run matrix: ${BUNDLED_MATRICES.join(", ")} or a matrix JSON ` +
+      "file",
+    EXIT.badInput,
+  );
 }

@@ -216,10 +216,17 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
     assert.equal(filter.code, 2, filter.stdout + filter.stderr);
     assert.match(filter.stderr, /--filter: selects no case of matrix smoke/);
     // an unknown --backend, and a module by URL (the page bundles a local file): exit 2
-    const [unknown, remote] = await Promise.all([
+    const [unknown, remote, bench] = await Promise.all([
       runCli(["compare-runtimes", "--backend", "nope", ...common]),
       runCli(["compare-runtimes", "--backend-module", "https://example.com/m.ts", ...common]),
+      // a bench matrix's name read "cannot be read (... readfile 'headline')"
+      runCli(["compare-runtimes", "--matrix", "headline", ...common]),
     ]);
+    assert.equal(bench.code, 2, bench.stdout + bench.stderr);
+    assert.match(
+      bench.stderr,
+      /--matrix headline: a bench matrix \(`bench --matrix headline` runs it\), not a run matrix; compare-runtimes reads a run matrix: smoke, nightly, adapter/,
+    );
     assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
     assert.match(unknown.stderr, /"nope" is not a registered backend; registered: wgsl-absorbed/);
     assert.equal(remote.code, 2, remote.stdout + remote.stderr);
@@ -233,7 +240,7 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
     assert.match(help, /--backend-module <path> load a backend module \(a local file, bundled/);
     assert.match(help, /: a URL is exit 2; repeatable\)/);
     assert.doesNotMatch(help, /or a URL under/);
-    for (const r of [matrix, filter, mod, unknown, remote]) {
+    for (const r of [matrix, filter, mod, unknown, remote, bench]) {
       assert.doesNotMatch(
         r.stdout + r.stderr,
         /runtime: deno|runtime: chromium|no-chromium: no such file/,

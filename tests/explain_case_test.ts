@@ -98,6 +98,10 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
     reordered.stderr,
     /the nearest: preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;/,
   );
+  // a bench matrix's name (a bench report's id beside it) read "cannot be read ('tiny')"
+  const bench = await runCli(["explain", "--case", id, "--matrix", "tiny", "--caps", caps]);
+  assert.equal(bench.code, 2);
+  assert.match(bench.stderr, /--matrix tiny: a bench matrix \(`bench --matrix tiny` runs it\)/);
   const flags = await runCli(["explain", "tiny", "--case", id, "--seq-k", "9", "--caps", caps]);
   assert.equal(flags.code, 2);
   assert.match(flags.stderr, /the config argument tiny, --seq-k would be ignored/);
@@ -107,7 +111,7 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
   const nothing = await runCli(["explain", "--caps", caps]);
   assert.equal(nothing.code, 2);
   assert.match(nothing.stderr, /give a preset name or a config\.json path .*or --case <id>/);
-  for (const r of [missing, flags, matrixAlone, nothing]) {
+  for (const r of [missing, bench, flags, matrixAlone, nothing]) {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
 });
