@@ -107,7 +107,8 @@ const INCLUDE_LINE =
 export function includeDirectives(fileName: string, source: string): IncludeDirective[] {
   const out: IncludeDirective[] = [];
   source.split("\n").forEach((text, i) => {
-    if (!/^\s*\/\/ @include\b/.test(text)) return;
+    // "//@include" or "//   @include" was no directive and no error: the part silently left out
+    if (!/^\s*\/\/\s*@include\b/.test(text)) return;
     const m = INCLUDE_LINE.exec(text.trimEnd());
     if (!m) {
       // the line as it is (JSON-quoted): leading blanks, the usual cause, stay visible

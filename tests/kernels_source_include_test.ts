@@ -79,6 +79,14 @@ Deno.test("a missing part, a cycle, a second include and a malformed line name t
     () => includeDirectives("k.wgsl", "fn f() {}\n  // @include p.wgsl, q.wgsl\n"),
     /k\.wgsl:2: " {2}\/\/ @include p\.wgsl, q\.wgsl" is not an include/,
   );
+  // other blanks after // (or none): it was no directive and no error, the part left out
+  for (const line of ["//   @include p.wgsl", "//@include p.wgsl", "//\t@include p.wgsl"]) {
+    assert.throws(
+      () => includeDirectives("k.wgsl", `fn f() {}\n${line}\n`),
+      /k\.wgsl:2: ".*@include p\.wgsl" is not an include: write `\/\/ @include part\.wgsl`/,
+      JSON.stringify(line),
+    );
+  }
   await assert.rejects(
     expandIncludes("k.wgsl", KERNEL, parts({ "p.wgsl": "// @enable-f16\nfn p() {}\n" })),
     /p\.wgsl, included by k\.wgsl:2, has a line "\/\/ @enable-f16".*only the including kernel \(k\.wgsl\)/,
