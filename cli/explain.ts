@@ -350,6 +350,26 @@ export function tidyCaseId(id: string): string {
     .filter((part) => part !== "").join(";");
 }
 
+/**
+ * The explain arguments of a bench case id (`preset=tiny;h=4;path=absorbed;...;page=0`, keys
+ * h and no layout), or null for any other id: a bench report's id given to --case read as a
+ * run case missing, the nearest one named.
+ */
+function benchCaseFlags(id: string): string | null {
+  const pairs = new Map(
+    id.split(";").map((p) => {
+      const eq = p.indexOf("=");
+      return [p.slice(0, eq), p.slice(eq + 1)] as const;
+    }),
+  );
+  if (!pairs.has("h") || pairs.has("layout") || !pairs.has("preset")) return null;
+  const flag = (name: string, key: string) => pairs.has(key) ? ` ${name} ${pairs.get(key)}` : "";
+  return `${pairs.get("preset")}${flag("--batch", "b")}${flag("--seq-q", "sq")}` +
+    `${flag("--seq-k", "sk")}${flag("--dtype", "dtype")}` +
+    `${pairs.get("causal") === "0" ? " --no-causal" : ""}` +
+    `${pairs.has("path") ? ` --backend auto:${pairs.get("path")}` : ""}`;
+}
+
 /** An id's key=value pairs in one order, for ids that list them in another. */
 const sortedPairs = (id: string) => id.split(";").sort().join(";");
 
@@ -443,6 +463,15 @@ async function explainCaseOf(
     );
   }
   if (c === undefined) {
+    const bench = benchCaseFlags(tidy);
+    if (bench !== null) {
+      throw new CliError(
+        `--case ${JSON.stringify(id)}: a bench case id (keys h and page, no layout: a ` +
+          "bench report's record), which no run matrix holds; explain its shape with flags: " +
+          `explain ${bench} (explain has no flag for its heads, h, or paging, page)`,
+        EXIT.badInput,
+      );
+    }
     throw new CliError(
       `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${
         plural(all.length, "case")

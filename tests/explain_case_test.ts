@@ -102,6 +102,15 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
   const bench = await runCli(["explain", "--case", id, "--matrix", "tiny", "--caps", caps]);
   assert.equal(bench.code, 2);
   assert.match(bench.stderr, /--matrix tiny: a bench matrix \(`bench --matrix tiny` runs it\)/);
+  // a bench report's id: said so, with the flags of its shape (it was "has no case", and
+  // the nearest run case named)
+  const benchId = "preset=tiny;h=4;path=absorbed;dtype=f32;b=1;sq=1;sk=64;causal=0;page=0";
+  const benchCase = await runCli(["explain", "--case", benchId, "--caps", caps]);
+  assert.equal(benchCase.code, 2);
+  assert.match(
+    benchCase.stderr,
+    /a bench case id .*explain tiny --batch 1 --seq-q 1 --seq-k 64 --dtype f32 --no-causal --backend auto:absorbed /,
+  );
   const flags = await runCli(["explain", "tiny", "--case", id, "--seq-k", "9", "--caps", caps]);
   assert.equal(flags.code, 2);
   assert.match(flags.stderr, /the config argument tiny, --seq-k would be ignored/);
@@ -111,7 +120,7 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
   const nothing = await runCli(["explain", "--caps", caps]);
   assert.equal(nothing.code, 2);
   assert.match(nothing.stderr, /give a preset name or a config\.json path .*or --case <id>/);
-  for (const r of [missing, bench, flags, matrixAlone, nothing]) {
+  for (const r of [missing, bench, benchCase, flags, matrixAlone, nothing]) {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
 });
