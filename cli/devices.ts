@@ -98,8 +98,10 @@ export function devicesCommand(probe: StrictCapsProbe) {
         "Exit 3 when there is no adapter, or with --measure a ceiling kernel whose timestamps " +
         "did not advance (0 ms: no ceiling or saturation point follows); 130 when interrupted " +
         "by Ctrl-C (SIGINT), 143 by SIGTERM, said on stderr. The --json output can be passed to `explain --caps`; " +
-        "besides the caps it holds the backend choice, the device class as the adapter " +
-        "decides it (classified) and the device key of this device's baseline (deviceKey).",
+        "besides the caps it holds the backend choice (backend; with --runtime chromium the " +
+        "browser and its Dawn backend instead: runtime), the device class as the adapter " +
+        "decides it (classified), the device key of this device's baseline (deviceKey) and, " +
+        "with --measure, the ceilings and saturation point (ceilings, saturation).",
     )
     .option("--json", "print the capabilities as JSON")
     .option(

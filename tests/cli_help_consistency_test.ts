@@ -120,3 +120,13 @@ Deno.test("every required option says (required) in its command's help (merge --
   const merge = program.commands.find((c) => c.name() === "merge")!;
   assert.match(merge.helpInformation(), /--out <dir> +merged output directory \(required\)/);
 });
+
+Deno.test("devices --help names every key its --json writes besides the caps", () => {
+  const devices = program.commands.find((c) => c.name() === "devices")!;
+  const help = devices.description().replace(/\s+/g, " ");
+  // it named backend, classified and deviceKey; --runtime chromium writes runtime instead of
+  // backend, and --measure adds ceilings and saturation
+  for (const key of ["backend", "runtime", "classified", "deviceKey", "ceilings", "saturation"]) {
+    assert.match(help, new RegExp(`[(:,] ?${key}[),;]`), key);
+  }
+});
