@@ -373,13 +373,16 @@ function benchCaseFlags(id: string): string | null {
 /** An id's key=value pairs in one order, for ids that list them in another. */
 const sortedPairs = (id: string) => id.split(";").sort().join(";");
 
-/** The case whose id is `tidy`, or has the same key=value pairs in another order. */
+/** The case whose id is `id` or `tidy` (its tidied form), or has tidy's key=value pairs in
+ * another order. */
 function copiedCase<T extends { readonly id: string }>(
   all: readonly T[],
+  id: string,
   tidy: string,
 ): T | undefined {
   const want = sortedPairs(tidy);
-  return all.find((x) => x.id === tidy) ?? all.find((x) => sortedPairs(x.id) === want);
+  return all.find((x) => x.id === id) ?? all.find((x) => x.id === tidy) ??
+    all.find((x) => sortedPairs(x.id) === want);
 }
 
 /** The id of the case nearest `tidy`, its pairs compared in one order (a reordered id's
@@ -424,8 +427,12 @@ async function explainCaseOf(
   // the case's own id is a filter that selects it: a matrix over --max-cases's default, which
   // a run with --max-cases ran, was refused "raise the limit with --max-cases" (an option
   // explain has not); the whole matrix is loaded only to say a case it lacks
-  const found = await selectCases({ matrix, filter: id, configRoot: opts.configRoot })
-    .then((s) => ({ ...s, c: s.all.find((x) => x.id === id) }), () => undefined);
+  // an id as copied (spaces around its parts, %-escapes, a trailing ";", its keys in another
+  // order) was "has no case", and a reordered one's nearest named another case; the tidied
+  // id selects it as a filter too (a filter's keys go in any order)
+  const tidy = tidyCaseId(id);
+  const found = await selectCases({ matrix, filter: tidy, configRoot: opts.configRoot })
+    .then((s) => ({ ...s, c: copiedCase(s.all, id, tidy) }), () => undefined);
   const { all, baseDir } = found?.c !== undefined
     ? found
     : await selectCases({ matrix, configRoot: opts.configRoot }).catch((e: unknown) => {
@@ -441,10 +448,7 @@ async function explainCaseOf(
         EXIT.badInput,
       );
     });
-  // an id as copied (spaces around its parts, %-escapes, a trailing ";", its keys in another
-  // order) was "has no case", and a reordered one's nearest named another case
-  const tidy = tidyCaseId(id);
-  const c = found?.c ?? all.find((x) => x.id === id) ?? copiedCase(all, tidy);
+  const c = found?.c ?? copiedCase(all, id, tidy);
   if (c !== undefined && c.id !== id) {
     console.error(`note: --case ${JSON.stringify(id)} read as ${c.id}`);
   }

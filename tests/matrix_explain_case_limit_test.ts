@@ -23,6 +23,17 @@ Deno.test("explain --case finds a case of a matrix over the default case limit",
     const ok = await runCli(["explain", "--case", id, "--matrix", matrix]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, new RegExp(`^case ${id}\\n  of matrix `));
+    // an id as copied (spaces, keys in another order) is found there too: it was "too many
+    // to name the nearest" where the smaller matrix found it
+    const copied = await runCli([
+      "explain",
+      "--case",
+      ` path=absorbed; ${id.replace("path=absorbed;", "")}; `,
+      "--matrix",
+      matrix,
+    ]);
+    assert.equal(copied.code, 0, copied.stdout + copied.stderr);
+    assert.match(copied.stdout, new RegExp(`^case ${id}\\n`));
     const lacking = id.replace("sk=16", "sk=17");
     const no = await runCli(["explain", "--case", lacking, "--matrix", matrix]);
     assert.equal(no.code, 2, no.stdout + no.stderr);
