@@ -126,7 +126,11 @@ export async function checkMergeFolders(dirs: readonly string[], out: string): P
       );
     }
     // a file would be read as <file>/run.json: "Not a directory" from the OS
-    const info = await Deno.stat(d).catch((e) => e instanceof Deno.errors.NotFound ? e : null);
+    // (a file given with a folder's trailing slash is stat'ed as the file: "Not a directory"
+    // was read as no answer, and the merge failed reading <file>/run.json)
+    const info = await Deno.stat(d.replace(/(?<=.)\/+$/, "")).catch((e) =>
+      e instanceof Deno.errors.NotFound ? e : null
+    );
     if (info instanceof Deno.errors.NotFound) {
       throw new CliError(
         `merge: ${d}: the folder does not exist; give the output folders of \`run --shard\`` +

@@ -83,11 +83,18 @@ Deno.test("merge: a file or an empty argument among the folders is exit 2 saying
   try {
     await Deno.mkdir(`${dir}/s1`);
     await Deno.writeTextFile(`${dir}/file.st`, "x");
-    const [file, empty] = await Promise.all([
+    const [file, empty, slashed] = await Promise.all([
       runCli(["merge", `${dir}/s1`, `${dir}/file.st`, "--out", `${dir}/m`]),
       runCli(["merge", `${dir}/s1`, "", "--out", `${dir}/m`]),
+      // a file with a folder's trailing slash (shell completion of a folder habit): it read
+      // "file.st/run.json: cannot read: Not a directory"
+      runCli(["merge", `${dir}/s1`, `${dir}/file.st/`, "--out", `${dir}/m`]),
     ]);
-    for (const r of [file, empty]) {
+    assert.match(
+      slashed.stderr,
+      /merge: .*file\.st\/ is a file, not a folder; give the output folders/,
+    );
+    for (const r of [file, empty, slashed]) {
       assert.equal(r.code, 2, r.stdout + r.stderr);
       noTrace(r);
       assert.doesNotMatch(r.stderr, /Not a directory/);
