@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { runCli } from "./helpers_cli.ts";
+import { checkMergeFolders } from "../cli/merge.ts";
 
 const noTrace = (r: { stderr: string }) =>
   assert.doesNotMatch(r.stderr, /\n\s+at |internal error/, r.stderr);
@@ -92,6 +93,11 @@ Deno.test("merge: a file or an empty argument among the folders is exit 2 saying
     ]);
     assert.match(
       slashed.stderr,
+      /merge: .*file\.st\/ is a file, not a folder; give the output folders/,
+    );
+    // in this process too, where stat of "file.st/" is "Not a directory"
+    await assert.rejects(
+      checkMergeFolders([`${dir}/s1`, `${dir}/file.st/`], `${dir}/m`),
       /merge: .*file\.st\/ is a file, not a folder; give the output folders/,
     );
     for (const r of [file, empty, slashed]) {
