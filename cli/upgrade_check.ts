@@ -44,6 +44,7 @@ import { writeCompareOutputs } from "../drift/after_run.ts";
 import { DEFAULT_FAIL_ON, loadComparable } from "../drift/mod.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
 import { appendStepSummary } from "../report/markdown.ts";
+import { parseRuntimeSpec, runtimeSpecLabel } from "../drift/runtime_spec.ts";
 import {
   checkOutputFile,
   prepareOutputDir,
@@ -72,8 +73,16 @@ async function summarizeFailure(
   opts: { from?: string; to?: string; fromRef?: string; toRef?: string },
   failure: Error,
 ): Promise<void> {
-  const side = (runtime: string | undefined, ref: string | undefined) =>
-    runtime?.trim() ?? (ref === "." ? "working tree" : `ref ${ref}`);
+  // the labels a successful check's headline gives its sides ("deno 2.9.5", "chromium",
+  // "working tree", "ref v1"): a failed one read "2.9.5 → 99.0.0" as typed
+  const side = (runtime: string | undefined, ref: string | undefined) => {
+    if (runtime === undefined) return ref === "." ? "working tree" : `ref ${ref}`;
+    try {
+      return runtimeSpecLabel(parseRuntimeSpec(runtime, "--from"));
+    } catch {
+      return runtime.trim(); // not a runtime spec: the failure says so, the headline as typed
+    }
+  };
   const code = failure instanceof CliError
     ? failure.exitCode
     : failure instanceof DriftInputError

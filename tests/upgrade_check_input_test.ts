@@ -600,7 +600,7 @@ tmpTest(
         "--from",
         "2.9.5",
         "--to",
-        "99.0.0",
+        "deno@99.0.0",
         "--filter",
         "preset=tiny;dtype=f32;sk=12",
         "--out",
@@ -612,9 +612,11 @@ tmpTest(
     assert.equal(r.code, 3, r.stderr);
     assertNoTrace(r);
     const text = await Deno.readTextFile(summary);
+    // the sides as a successful check's headline names them ("deno 2.9.5 → deno 2.9.6"; it
+    // read "2.9.5 → deno@99.0.0", as typed)
     assert.match(
       text,
-      /^# earlier step\n## upgrade-check: 2\.9\.5 → 99\.0\.0\n\n\*\*Not compared\*\* \(exit 3\): the deno 2\.9\.5 run exited 1 without writing .*up\/from\/report\.json/,
+      /^# earlier step\n## upgrade-check: deno 2\.9\.5 → deno 99\.0\.0\n\n\*\*Not compared\*\* \(exit 3\): the deno 2\.9\.5 run exited 1 without writing .*up\/from\/report\.json/,
     );
   },
 );
