@@ -19,6 +19,7 @@ import {
   stepRunsNeeded,
   stepSearchRuns,
   tooShortForStep,
+  upgradeFolderProblem,
 } from "../drift/mod.ts";
 import type {
   HistoryMetric,
@@ -449,6 +450,9 @@ export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[
         EXIT.badInput,
       );
     }
+    // an upgrade-check's --out: it read "a folder without report.json, not a run output folder"
+    const upgrade = await upgradeFolderProblem(path);
+    if (upgrade !== null) throw new CliError(`--add ${path}: ${upgrade.problem}`, EXIT.badInput);
     const file = await runReportFile(path);
     await loadComparable(file); // checks the file, names it on error
     const report = await readReportJson(file);

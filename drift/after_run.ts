@@ -19,6 +19,7 @@ import {
   loadComparable,
   locateBaseline,
   readBaseline,
+  upgradeFolderProblem,
 } from "./baseline.ts";
 import { compareBaselines, comparisonKey } from "./compare.ts";
 import { currentBackend, deviceKey } from "./device_key.ts";
@@ -155,6 +156,15 @@ export async function resolveBaselineArg(path: string, current: Baseline): Promi
     // records its own (…-fallback-vulkan), and the folder's file of that device was "none"
     const key = comparisonKey(current);
     const loc = await locateBaseline(path, key);
+    // an upgrade-check's --out: its compare.json read as the baseline of a device "compare"
+    const upgrade = loc.exists ? null : await upgradeFolderProblem(path);
+    if (upgrade !== null) {
+      const [from, to] = upgrade.sides.map(shellWord);
+      throw new DriftInputError(
+        path,
+        upgrade.problem + (to === undefined ? "" : ` (\`compare ${from} ${to}\` compares them)`),
+      );
+    }
     if (!loc.exists) {
       const have = await baselineKeys(path);
       throw new DriftInputError(

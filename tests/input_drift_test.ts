@@ -611,3 +611,51 @@ gpuTest(
     }
   },
 );
+
+Deno.test("an upgrade-check's output folder given as one run: compare and history --add name its sides (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // what upgrade-check --out writes: each side's run in from/ and to/, its comparison beside
+    const up = `${dir}/up`;
+    for (const side of ["from", "to"]) {
+      await Deno.mkdir(`${up}/${side}`, { recursive: true });
+      await writeJson(`${up}/${side}/report.json`, reportOf([withParity(A)]));
+    }
+    await writeJson(`${up}/compare.json`, { cases: [] });
+    const run = `${dir}/run`;
+    await Deno.mkdir(run);
+    await writeJson(`${run}/report.json`, reportOf([withParity(A)]));
+    const sides = `its sides' runs are ${up}/from and ${up}/to; give one of them`;
+    // as the baseline: it read "no baseline for this device (…); the folder has compare"
+    const base = await runCliInProcess(["compare", up, run]);
+    assert.equal(base.code, 2, base.stdout + base.stderr);
+    assert.ok(
+      base.stderr.includes(
+        `${up}: an upgrade-check's output folder, not one run's: ${sides} ` +
+          `(\`compare ${up}/from ${up}/to\` compares them)`,
+      ),
+      base.stderr,
+    );
+    // as the current side, and to history --add: "a folder without report.json"
+    const current = await runCliInProcess(["compare", run, `${up}/`]);
+    assert.equal(current.code, 2, current.stdout + current.stderr);
+    assert.ok(current.stderr.includes(`an upgrade-check's output folder, not one run's: ${sides}`));
+    const add = await runCliInProcess(["history", "--db", `${dir}/h.sqlite`, "--add", up]);
+    assert.equal(add.code, 2, add.stdout + add.stderr);
+    assert.ok(
+      add.stderr.includes(`--add ${up}: an upgrade-check's output folder, not one run's: ${sides}`),
+      add.stderr,
+    );
+    assert.equal(await exists(`${dir}/h.sqlite`), false, "nothing stored");
+    // a check whose second side never ran: the one side there is
+    await Deno.remove(`${up}/to`, { recursive: true });
+    const one = await runCliInProcess(["compare", up, run]);
+    assert.ok(
+      one.stderr.includes(`its one side's run is ${up}/from; give that folder\n`),
+      one.stderr,
+    );
+    noStack(base.stderr + current.stderr + add.stderr + one.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
