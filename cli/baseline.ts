@@ -17,6 +17,7 @@ import {
   loadComparable,
   poolRounds,
   readBaseline,
+  upgradeFolderProblem,
   writeBaseline,
 } from "../drift/mod.ts";
 import { probeCaps } from "../gpu/device.ts";
@@ -408,6 +409,10 @@ export function baselineCommand() {
       // --from-report's folder: an interrupted run there is finished by its resume into it
       let fromFolder: string | undefined;
       if (opts.fromReport) {
+        // an upgrade-check's --out: it read "a folder without report.json, not a run output
+        // folder", where the baseline wanted is one of its sides' runs
+        const upgrade = await upgradeFolderProblem(opts.fromReport);
+        if (upgrade !== null) throw new DriftInputError(opts.fromReport, upgrade.problem);
         const input = await readRunReportInput(opts.fromReport, {
           needs: "a baseline needs the run finished",
         });

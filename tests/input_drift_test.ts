@@ -612,7 +612,7 @@ gpuTest(
   },
 );
 
-Deno.test("an upgrade-check's output folder given as one run: compare and history --add name its sides (exit 2)", async () => {
+Deno.test("an upgrade-check's output folder given as one run: compare, history --add and baseline update name its sides (exit 2)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // what upgrade-check --out writes: each side's run in from/ and to/, its comparison beside
@@ -647,6 +647,19 @@ Deno.test("an upgrade-check's output folder given as one run: compare and histor
       add.stderr,
     );
     assert.equal(await exists(`${dir}/h.sqlite`), false, "nothing stored");
+    const update = await runCliInProcess([
+      "baseline",
+      "update",
+      "--from-report",
+      up,
+      "--dir",
+      `${dir}/bl`,
+    ]);
+    assert.equal(update.code, 2, update.stdout + update.stderr);
+    assert.ok(
+      update.stderr.includes(`${up}: an upgrade-check's output folder, not one run's: ${sides}`),
+      update.stderr,
+    );
     // a check whose second side never ran: the one side there is
     await Deno.remove(`${up}/to`, { recursive: true });
     const one = await runCliInProcess(["compare", up, run]);
@@ -654,7 +667,7 @@ Deno.test("an upgrade-check's output folder given as one run: compare and histor
       one.stderr.includes(`its one side's run is ${up}/from; give that folder\n`),
       one.stderr,
     );
-    noStack(base.stderr + current.stderr + add.stderr + one.stderr);
+    noStack(base.stderr + current.stderr + add.stderr + update.stderr + one.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
