@@ -81,6 +81,38 @@ export const THRESHOLDS_HELP =
   `${DEFAULT_THRESHOLDS.minSamples}; see drift/thresholds.ts)`;
 
 /**
+ * The console warning when both sides hold one run's measurements (the same start and device,
+ * every case of the current side with the baseline's results and timing samples): `compare
+ * out/run out/run`, or a run against the baseline made from it, read "No regressions" without
+ * a word, a comparison in which nothing could have drifted. Null otherwise.
+ *
+ * @example
+ * ```ts ignore
+ * import { sameRunWarning } from "./compare.ts";
+ * sameRunWarning(base, current, { baselineArg: "out/run", currentArg: "out/run/report.json" });
+ * // "warning: out/run and out/run/report.json hold the same run (started ...) ..."
+ * ```
+ */
+export function sameRunWarning(
+  base: Pick<Baseline, "createdAt" | "deviceKey" | "cases">,
+  current: Pick<Baseline, "createdAt" | "deviceKey" | "cases">,
+  args: { baselineArg: string; currentArg: string },
+): string | null {
+  if (base.createdAt !== current.createdAt || base.deviceKey !== current.deviceKey) return null;
+  const byId = new Map(base.cases.map((c) => [c.id, c]));
+  const samples = (c: Baseline["cases"][number]) => JSON.stringify(c.timing?.samplesMs ?? null);
+  const same = current.cases.every((c) => {
+    const b = byId.get(c.id);
+    return b !== undefined && b.outputDigest === c.outputDigest && samples(b) === samples(c);
+  });
+  if (!same) return null;
+  return `warning: ${args.baselineArg} and ${args.currentArg} hold the same run (started ` +
+    `${current.createdAt} on ${current.deviceKey}, the same results and timing samples): ` +
+    "nothing can have drifted between them, so its verdict says nothing; compare another " +
+    "run with it";
+}
+
+/**
  * The console warnings for a compared side's selected cases with no result (an interrupted
  * run, a merge missing shards): the baseline's first, then the current run's; none when both
  * sides are complete.
@@ -201,6 +233,8 @@ export function compareCommand() {
       for (const warning of notRunWarnings(report, { base, current, baselineArg, currentArg })) {
         console.error(warning);
       }
+      const same = sameRunWarning(base, current, { baselineArg, currentArg });
+      if (same !== null) console.error(same);
       const md = await writeCompareOutputs(report, { md: opts.md, json: opts.json });
       if (opts.html) await writeCompareHtml(opts.html, report, { base, current });
       console.log(opts.format === "json" ? JSON.stringify(report, null, 2) : mdForTerminal(md));

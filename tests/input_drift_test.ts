@@ -672,3 +672,30 @@ Deno.test("an upgrade-check's output folder given as one run: compare, history -
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compare of a run with itself warns that nothing could have drifted (it read No regressions)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = `${dir}/run`;
+    await Deno.mkdir(run);
+    await writeJson(`${run}/report.json`, reportOf([withParity(A), withParity(E)]));
+    const same = await runCliInProcess(["compare", run, `${run}/report.json`]);
+    // its verdict (exit 0) stands; it read "No regressions" without a word
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    assert.match(
+      same.stderr,
+      /warning: \S+\/run and \S+\/run\/report\.json hold the same run \(started [^ ]+ on llvmpipe-65541-vulkan, the same results and timing samples\): nothing can have drifted/,
+    );
+    // another run of the same cases (another start, other samples): no such word
+    const other = `${dir}/other.json`;
+    await writeJson(
+      other,
+      reportOf([withParity(A), withParity(E)], { startedAt: "2026-12-01T00:00:00.000Z" }),
+    );
+    const two = await runCliInProcess(["compare", run, other]);
+    assert.equal(two.code, 0, two.stdout + two.stderr);
+    assert.doesNotMatch(two.stderr, /same run/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
