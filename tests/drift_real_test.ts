@@ -5,7 +5,13 @@
 // test_runner: alone (it compares timings: beside another module on 2 vCPUs, a rerun of the
 // same code moved by 3x in 2 of 3 CI runs)
 import assert from "node:assert/strict";
-import { baselineFromReport, compareBaselines, poolRounds, writeBaseline } from "../drift/mod.ts";
+import {
+  baselineFromReport,
+  compareBaselines,
+  DEFAULT_THRESHOLDS,
+  poolRounds,
+  writeBaseline,
+} from "../drift/mod.ts";
 import type { Baseline, CompareReport } from "../drift/mod.ts";
 import { currentBackend, deviceKey } from "../drift/device_key.ts";
 import { hasAdapter, probeCaps } from "../gpu/device.ts";
@@ -44,20 +50,26 @@ const F16_NOTE = F16 === null ? "" : ` [f16 cases not covered here: ${F16}]`;
 
 /**
  * Redundant work in up_proj.wgsl that the compiler cannot remove and that changes no result:
- * 32000 more trips of the tile's own loop body per invocation (within lavapipe's loop budget of
- * 65535): at 8000 the f16 case slowed only 2.4-2.8x on some hosts, under the 3x asserted below.
+ * 32000 more trips (within lavapipe's loop budget of 65535; a second loop around it changed
+ * the results) of four reads of the tile's weights per invocation. At 8000 trips of one read
+ * the f16 case slowed only 2.4-2.8x on some hosts, under the 3x asserted below; at 32000 trips
+ * of one read the f32 case took 5 ms against 0.7, and under load average 8-15 the reference's
+ * samples reached 5-24 ms (a CPU "GPU" is descheduled mid-kernel), so the two overlapped
+ * (p = 0.012 at 10x once); four reads take 9-60 ms, beyond what the load adds to the reference.
  */
 const SLOW_UP_PROJ = (file: string, source: string): string => {
   if (file !== "up_proj.wgsl") return source;
   const anchor = "  var a00 = vec4<f32>(0.0);\n";
   assert.ok(source.includes(anchor), "up_proj.wgsl changed: update the slowdown's anchor");
+  const reads = [0, 1, 2, 3].map((k) =>
+    `{ let jb = ldm(w0, (jj + ${k}u) % params.r_vec4); ` +
+    "let jv = x[x0 + jj] * jb + x[x1 + jj] * jb + x[x2 + jj] * jb + x[x3 + jj] * jb; " +
+    "junk += jv.x + jv.y + jv.z + jv.w; } "
+  ).join("");
   return source.replace(
     anchor,
     "  var junk = 0.0; for (var rep = 0u; rep < 32000u; rep++) { let jj = rep % params.r_vec4; " +
-      "let jb = ldm(w0, jj); " +
-      "let jv = x[x0 + jj] * jb + x[x1 + jj] * jb + x[x2 + jj] * jb + x[x3 + jj] * jb; " +
-      "junk += jv.x + jv.y + jv.z + jv.w; } " +
-      "if (junk == 1.5e-38) { out[0] = junk; return; }\n" + anchor,
+      reads + "} if (junk == 1.5e-38) { out[0] = junk; return; }\n" + anchor,
   );
 };
 
@@ -77,13 +89,28 @@ async function run(out: string, options: { repeats: number; mutate?: typeof SLOW
   });
 }
 
-/** Rounds per side and timed repetitions per round (3 x 4 = 12 samples a case). */
-const ROUNDS = 3, REPEATS = 4;
+/**
+ * Rounds per side and timed repetitions per round (3 x 8 = 24 samples a case). With 12 a
+ * side, a slowed case whose reference samples the load had moved into the slowed ones'
+ * range (a fifth of the pairs out of order) gave p = 0.012, not significant at 0.01; with 24
+ * the same overlap gives p ~ 4e-4. The rounds cost their compiles, the repetitions little.
+ */
+const ROUNDS = 3, REPEATS = 8;
 
 interface Sides {
   reference: Baseline;
   rerun: Baseline;
   slowed: Baseline;
+  /**
+   * The cases whose speed the machine moved by the speed threshold or more by itself: within
+   * one side (the reference, the rerun, or the slowed run for the cases that do not run
+   * up_proj.wgsl), the slowest round's median is at least `speedRatio` (3) times the
+   * fastest's, with the code the same. Under load average 15-21 on 2 cores the sides of the
+   * same code moved by x0.23 and x15 (p = 5e-5 and 3e-3, 24 samples a side): whether such a
+   * case's speed changed between sides is not decidable there, and its results are held, not
+   * its speed class. On a quiet machine rounds agree well within 3x and every case is held.
+   */
+  unsettled: ReadonlySet<string>;
 }
 
 let sides: Promise<Sides> | null = null;
@@ -106,7 +133,19 @@ function measured(): Promise<Sides> {
     const [reference, rerun, slowed] = await Promise.all(
       rounds.map((r) => baselineFromReport(poolRounds(r), BACKEND)),
     );
-    return { reference, rerun, slowed };
+    // a case is unsettled where one side's rounds of its unchanged code moved by speedRatio
+    const unsettled = new Set<string>();
+    for (const [side, runs] of rounds.entries()) {
+      const medians = new Map<string, number[]>();
+      for (const c of runs.flatMap((x) => x.results)) {
+        if (!c.timing || (side === 2 && c.id.includes("path=absorbed"))) continue;
+        medians.set(c.id, [...(medians.get(c.id) ?? []), c.timing.medianMs]);
+      }
+      for (const [id, m] of medians) {
+        if (Math.max(...m) >= DEFAULT_THRESHOLDS.speedRatio * Math.min(...m)) unsettled.add(id);
+      }
+    }
+    return { reference, rerun, slowed, unsettled };
   })();
   return sides;
 }
@@ -116,16 +155,24 @@ Deno.test({
   name: nameWithReason("a rerun of the same code flags nothing beyond noise" + F16_NOTE, NOISY),
   ignore: !gpu || NOISY !== null,
   fn: async () => {
-    const { reference, rerun } = await measured();
+    const { reference, rerun, unsettled } = await measured();
     const r = compareBaselines(reference, rerun);
     assert.equal(r.cases.length, 4);
     const timed = r.cases.filter((c) => c.speed !== null);
     assert.equal(timed.length, F16 === null ? 4 : 2, "f32 cases always run; f16 where supported");
     assert.equal(timed[0].speed!.counts[0], ROUNDS * REPEATS);
-    assert.equal(r.counts.unchanged, 4, JSON.stringify(r.cases.map((c) => [c.id, c.details])));
-    assert.equal(r.regressions, 0);
     assert.ok(r.cases.every((c) => !c.bitsChanged), "bit-exact on the same device");
-    assert.ok(timed.every((c) => c.speed?.verdict === "not-significant"));
+    const details = JSON.stringify(r.cases.map((c) => [c.id, c.details]));
+    for (const c of r.cases) {
+      if (!unsettled.has(c.id)) {
+        assert.equal(c.class, "unchanged", details);
+        if (c.speed) assert.equal(c.speed.verdict, "not-significant", details);
+      } else {
+        // the machine moved this case's speed by 3x between rounds of one side's same code
+        assert.ok(c.classes.every((k) => k === "unchanged" || k.startsWith("speed-")), details);
+      }
+    }
+    if (unsettled.size === 0) assert.equal(r.regressions, 0, details);
   },
 });
 
@@ -133,7 +180,7 @@ Deno.test({
   name: "a slowed kernel is a significant speed regression with unchanged results" + F16_NOTE,
   ignore: !gpu,
   fn: async () => {
-    const { reference, slowed } = await measured();
+    const { reference, slowed, unsettled } = await measured();
     const r = compareBaselines(reference, slowed);
     const absorbed = byId(r, "path=absorbed").filter((c) => F16 === null || c.id.includes("f32"));
     for (const c of absorbed) {
@@ -141,8 +188,12 @@ Deno.test({
       assert.ok(c.speed!.p! < 0.01 && c.speed!.ratio! >= 3, JSON.stringify(c.speed));
       assert.equal(c.bitsChanged, false);
     }
+    // The untouched cases: their results always; their speed class where the machine did not
+    // move it by the speed threshold by itself (unsettled: under load average 15-18 an
+    // untouched case's median moved 9x between sides of 24 samples, p = 3.6e-3).
+    const quiet = (id: string) => NOISY === null && !unsettled.has(id);
     for (const c of byId(r, "path=expanded")) {
-      if (NOISY === null) assert.equal(c.class, "unchanged", JSON.stringify(c));
+      if (quiet(c.id)) assert.equal(c.class, "unchanged", JSON.stringify(c));
       else {
         // The GL fallback's timings move by up to 6x between runs of the same code (a fresh
         // clone saw an untouched case at x0.19): there only its results are held.
@@ -150,8 +201,9 @@ Deno.test({
         assert.equal(c.bitsChanged, false, c.id);
       }
     }
-    if (NOISY === null) assert.equal(r.regressions, absorbed.length);
-    else assert.ok(r.regressions >= absorbed.length);
+    if (byId(r, "path=expanded").every((c) => quiet(c.id))) {
+      assert.equal(r.regressions, absorbed.length);
+    } else assert.ok(r.regressions >= absorbed.length);
     assert.ok(r.speed.geomeanRatio! > 1.5);
   },
 });
