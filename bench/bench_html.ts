@@ -17,6 +17,7 @@ import {
   variantLabel,
 } from "./report.ts";
 import { memoryRoof } from "./ceilings.ts";
+import { benchRate } from "./figure.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -374,7 +375,8 @@ function ceilingsLine(r: BenchReport): string {
  */
 function rateCell(v: number | undefined): string {
   if (v === undefined) return "–";
-  return v !== 0 && Number.isFinite(v) && Math.abs(v) < 10 ? v.toPrecision(3) : num(v, 1);
+  // the figure of summary.md and the console (benchRate); num from 10 up groups thousands
+  return Math.abs(v) < 10 ? benchRate(v) : num(v, 1);
 }
 
 /**

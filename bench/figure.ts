@@ -24,3 +24,21 @@ export function benchFigure(x: number | undefined, digits = 2): string {
     ? x.toPrecision(2)
     : x.toFixed(digits);
 }
+
+/**
+ * A GFLOP/s figure as every bench output writes it (the console table, summary.md,
+ * report.html): three significant digits under 10, one decimal from 10 up. One decimal alone
+ * read a lavapipe case's 0.184 and 0.161 GFLOP/s both as "0.2"; "-" without one.
+ *
+ * @example
+ * ```ts
+ * import { benchRate } from "./figure.ts";
+ * benchRate(0.161); // "0.161"
+ * benchRate(185.24); // "185.2"
+ * benchRate(0.0038); // "0.00380"
+ * ```
+ */
+export function benchRate(x: number | undefined): string {
+  if (x === undefined) return "-";
+  return x !== 0 && Number.isFinite(x) && Math.abs(x) < 10 ? x.toPrecision(3) : x.toFixed(1);
+}

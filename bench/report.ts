@@ -14,7 +14,7 @@ import {
   type TargetClassChoice,
 } from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
-import { benchFigure } from "./figure.ts";
+import { benchFigure, benchRate } from "./figure.ts";
 import { CEILING_LABELS, type ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
@@ -381,7 +381,7 @@ export function evaluateTargets(
   return out;
 }
 
-export { benchFigure } from "./figure.ts";
+export { benchFigure, benchRate } from "./figure.ts";
 
 const f = benchFigure;
 
@@ -434,7 +434,7 @@ function row(r: BenchRecord): string[] {
     "ok",
     f(r.ms),
     `${f(r.ms_min)}-${f(r.ms_max)}`,
-    f(r.gflops, 1),
+    benchRate(r.gflops),
     f(r.gbps, 2),
     f(r.roofline_fraction, 3),
     r.bound ?? "-",
@@ -992,7 +992,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     out.push(
       `| ${mdCell(id, Infinity)} | ${mdCell(r.backend ?? "-")} | ${f(r.ms)} | ${f(r.ms_min)}-${
         f(r.ms_max)
-      } | ${f(r.gflops, 1)} | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${
+      } | ${benchRate(r.gflops)} | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${
         f(r.submit_ms)
       } | ${f(r.expansion_ms)} | ${variantLabel(r.variant)} |`,
     );

@@ -719,12 +719,33 @@ Deno.test("a small figure that is not 0 does not read as 0 in the table and summ
   // a tiny case on a loaded lavapipe: 0.0038 GFLOP/s read "0.0", its fraction "0.000"
   const r: BenchRecord = { ...rec(0, 9.66, 0.00021), gflops: 0.0038, gbps: 0.0012 };
   const row = formatTable(reportOf([r])).split("\n").find((l) => l.startsWith(r.id))!;
-  assert.match(row, / 9\.66 .* 0\.0038 +0\.0012 +0\.00021 /);
+  assert.match(row, / 9\.66 .* 0\.00380 +0\.0012 +0\.00021 /);
   const md = toMarkdown(reportOf([r]), { title: "t" });
-  assert.match(md, /\| 9\.66 \| -.* \| 0\.0038 \| 0\.0012 \| 0\.00021 \|/);
+  assert.match(md, /\| 9\.66 \| -.* \| 0\.00380 \| 0\.0012 \| 0\.00021 \|/);
   assert.equal(benchFigure(0, 3), "0.000");
   assert.equal(benchFigure(0.05, 1), "0.1");
   assert.equal(benchFigure(undefined), "-");
+});
+
+Deno.test("GFLOP/s: the table and summary.md keep three significant digits under 10, as report.html", async () => {
+  // the GL fallback's tiny and deepseek-v2-lite cases, 0.184 and 0.161 GFLOP/s, both read 0.2
+  const recs: BenchRecord[] = [
+    { ...rec(0, 9.66, 0.1), gflops: 0.184 },
+    { ...rec(2, 9.66, 0.1), gflops: 0.161 },
+    { ...rec(1, 9.66, 0.1), gflops: 185.24 },
+  ].map((r) => ({ ...r, ms_min: 9.5, ms_max: 9.8 }));
+  const rate = (text: string, id: string) =>
+    text.split("\n").find((l) =>
+      l.startsWith(id) || l.startsWith(`| ${id.replace(/;causal=1;page=0$/, "")} |`)
+    )!;
+  const table = formatTable(reportOf(recs));
+  const md = toMarkdown(reportOf(recs), { title: "t" });
+  const html = await benchReportHtml(reportOf(recs), { title: "t" });
+  for (const [r, want] of [[recs[0], "0.184"], [recs[1], "0.161"], [recs[2], "185.2"]] as const) {
+    assert.match(rate(table, r.id), new RegExp(`-9\\.80 +${want.replace(".", "\\.")} `));
+    assert.match(rate(md, r.id), new RegExp(`\\| ${want.replace(".", "\\.")} \\|`));
+    assert.ok(html.includes(`<td class="n">${want}</td>`), want);
+  }
 });
 
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
