@@ -360,8 +360,10 @@ function interruptedVerdict(i: BenchInterruption): string {
 function ceilingsLine(r: BenchReport): string {
   const c = r.ceilings;
   const reference = referenceLine(r);
-  return `copy ${num(c.copyGBps, 1)} GB/s, read ${num(c.readGBps, 1)} GB/s, ` +
-    (c.textureReadGBps === undefined ? "" : `texture read ${num(c.textureReadGBps, 1)} GB/s, `) +
+  // two decimals, as memoryLine gives the best of them (one decimal here read "texture read
+  // 16.5 GB/s, memory roofline 16.51 GB/s": one figure at two precisions)
+  return `copy ${num(c.copyGBps, 2)} GB/s, read ${num(c.readGBps, 2)} GB/s, ` +
+    (c.textureReadGBps === undefined ? "" : `texture read ${num(c.textureReadGBps, 2)} GB/s, `) +
     `memory roofline ${memoryLine(c)}, FMA f32 ` +
     `${num(c.fmaGflops, 1)} GFLOP/s` +
     (c.fmaF16Gflops === null ? "" : `, FMA f16 ${num(c.fmaF16Gflops, 1)} GFLOP/s`) +

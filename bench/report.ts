@@ -389,7 +389,7 @@ const COLUMNS = [
   "id",
   "status",
   "ms",
-  "spread",
+  "spread_ms",
   "gflops",
   "gbps",
   "roofline_fraction",

@@ -748,6 +748,12 @@ Deno.test("GFLOP/s: the table and summary.md keep three significant digits under
   }
 });
 
+Deno.test("the terminal table's spread column names its unit, as its other times do", () => {
+  const header = formatTable(reportOf([{ ...rec(0, 9.66, 0.1), ms_min: 9.5, ms_max: 9.8 }]))
+    .split("\n").find((l) => l.startsWith("id "))!;
+  assert.match(header, /^id +status +ms +spread_ms +gflops /);
+});
+
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
   const t = evaluateTargets([rec(0, 10, 0.299), rec(2, 10, 0.6499), rec(4, 10, 0.0001)]);
   const md = formatTable(reportOf([rec(0, 10, 0.299)], t));

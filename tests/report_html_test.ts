@@ -611,7 +611,10 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
     "<li>tiny h=4 f32 b=1 sq=1: dense faster at every s_k measured (64, 256, 1024) (medians); " +
       "dense faster at every s_k measured (64, 256, 1024) (fastest repetitions)</li>",
   ));
-  assert.ok(html.includes("copy 20.0 GB/s"));
+  // each ceiling at the memory roofline's two decimals: "texture read 30.0 GB/s, memory
+  // roofline 30.00 GB/s" gave one figure at two precisions
+  assert.ok(html.includes("copy 20.00 GB/s"));
+  assert.ok(html.includes("texture read 30.00 GB/s, memory roofline 30.00 GB/s"), html);
   // The roofline's slope is the best memory ceiling (texture read 30 GB/s), as fractions are judged.
   assert.ok(
     html.includes("memory roofline 30.00 GB/s (texture read, the best of copy, read and texture"),
