@@ -141,10 +141,15 @@ function headroomText(r: CaseResult): string {
  * import { headroomFigure } from "./markdown.ts";
  * headroomFigure(0.25); // "0.250"
  * headroomFigure(4e-5); // "4.0e-5"
+ * headroomFigure(0.00996); // "0.010"
  * ```
  */
 export function headroomFigure(h: number): string {
-  return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
+  if (h === 0) return "0";
+  // the range by the figure as written: a headroom just under 0.01 (0.00996) rounds to
+  // "1.0e-2", which read as another kind of figure beside "0.010"; it is "0.010" too
+  const fixed = h.toFixed(3);
+  return Number(h.toExponential(1)) >= 0.01 && Number(fixed) < 1000 ? fixed : h.toExponential(1);
 }
 
 /**

@@ -102,6 +102,18 @@ Deno.test("markdown: one line per matrix group with passed/total and worst headr
   assert.ok(md.includes("| pass | 0.250 / 0.500 |"), md);
 });
 
+Deno.test("markdown: a headroom just under 0.01 reads 0.010, as its neighbours, not 1.0e-2", () => {
+  const withHeadroom = (h: number) => ({ ...parity(true), headroom: h });
+  const results = [
+    result({ b: 1 }, { group: "decode", out: withHeadroom(0.00996), lse: withHeadroom(0.0104) }),
+    result({ b: 2 }, { group: "prefill", out: withHeadroom(0.0094) }),
+  ];
+  const md = toMarkdown(report(results));
+  assert.ok(md.includes("| pass | 0.010 / 0.010 |"), md);
+  assert.ok(md.includes("| pass | 9.4e-3 / – |"), md);
+  assert.doesNotMatch(md, /1\.0e-2/);
+});
+
 Deno.test("markdown: a nightly-sized summary stays well under GitHub's 1 MiB step-summary limit", async () => {
   const { cases } = await loadMatrix("nightly");
   assert.ok(cases.length > 300, `nightly has ${cases.length} cases`);
