@@ -231,6 +231,15 @@ export function speedVerdict(
 
 const fmt = (v: number | null) => (v === null ? "none" : v.toPrecision(3));
 
+/**
+ * An error metric or its floor in compare.md's "what moved": always three significant digits
+ * in exponent form ("2.00e-7 → 3.00e-5 (... above 1.00e-5)"); toPrecision's switch at 1e-6
+ * wrote one kind of figure two ways ("above 0.00000190" beside "above 1.00e-7").
+ */
+const errorFigure = (
+  v: number | null,
+) => (v === null ? "none" : v === 0 ? "0" : v.toExponential(2));
+
 function reasonsKey(c: BaselineCase): string {
   return (c.reasons ?? []).map((r) => `${r.code}: ${r.message}`).sort().join(" | ");
 }
@@ -310,7 +319,9 @@ export function classifyCase(
   }
   for (const m of metrics) {
     details.push(
-      `${m.metric} ${fmt(m.from)} → ${fmt(m.to)} (> ${t.metricFactor}x and above ${fmt(m.floor)})`,
+      `${m.metric} ${errorFigure(m.from)} → ${errorFigure(m.to)} (> ${t.metricFactor}x and above ${
+        errorFigure(m.floor)
+      })`,
     );
   }
   if (crossed.length > 0 || metrics.length > 0) classes.add("numeric-drift");

@@ -93,6 +93,30 @@ Deno.test("drift plot: a significant improvement is green, a regression red, the
   assert.match(html, /Red: a regression[^.]*; green: significantly faster/);
 });
 
+Deno.test("compare.md and compare.html: what moved writes every error metric and floor one way", async () => {
+  // toPrecision(3) wrote "2.00e-7 → 0.0000200 (> 4x and above 0.0000100)" and
+  // "lseMaxRel 1.00e-7 → 0.0000100 (... above 0.00000100)": one kind of number in two forms
+  const id = "preset=tiny;b=1";
+  const base = baselineOf([supportedCase(id)]);
+  const current = baselineOf([supportedCase(id, {
+    metrics: {
+      outMaxAbs: 2e-5,
+      outMaxRel: 3e-3,
+      outCosDiff: 1e-9,
+      outNormRel: 1.5e-4,
+      lseMaxAbs: 3e-5,
+      lseMaxRel: 1e-5,
+    },
+  })]);
+  const cmp = compareBaselines(base, current);
+  const md = compareToMarkdown(cmp);
+  assert.ok(md.includes("outMaxAbs 2.00e-7 → 2.00e-5 (&gt; 4x and above 1.00e-5)"), md);
+  assert.ok(md.includes("lseMaxRel 1.00e-7 → 1.00e-5 (&gt; 4x and above 1.00e-6)"), md);
+  const html = await compareReportHtml(cmp, { base, current });
+  assert.doesNotMatch(md, /0\.0000\d/);
+  assert.ok(html.includes("lseMaxRel 1.00e-7 → 1.00e-5 (&gt; 4x and above 1.00e-6)"));
+});
+
 Deno.test("drift plot: the metrics of a side that crossed its tolerance are red (NaN values left them near 1, drawn within thresholds)", async () => {
   const id = "preset=tiny;b=1";
   const base = baselineOf([supportedCase(id)]);
