@@ -12,6 +12,7 @@ import {
   memoryLine,
   referenceLine,
   shortfallWords,
+  targetClassWords,
   targetNotRunWords,
   targetsNotBenched,
   variantLabel,
@@ -260,37 +261,44 @@ export async function benchReportHtml(
     sections.push(section(
       "targets",
       `Targets of a ${report.targetClass ?? "cpu"}-class device`,
-      `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
-        report.targets.map((t) =>
-          `<tr><td>${escapeHtml(t.target)}</td><td class="id">${idHtml(t.id)}</td>` +
-          `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}${
-            // the fastest repetition's figure beside the median's, as the console and
-            // summary.md give it (never judged)
-            t.fastest === undefined || t.implausible
-              ? ""
-              : `<br><small>fastest repetition ${num(t.fastest, 3)}${
-                t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : ""
-              }</small>`}</td>` +
-          `<td>${
-            t.implausible
-              ? "not judged: above 1, faster than the measured ceilings (see the warnings)"
-              : t.notRun
-              // a refused or failed case is no shortfall: its status, not a bold "no"
-              ? `not judged: ${escapeHtml(targetNotRunWords(t))}`
-              : t.met
-              ? "yes"
-              // how far from the goal, as the console and summary.md say it
-              : `<b>no</b>${
-                t.shortfall === null ? "" : `, short by ${shortfallWords(t.shortfall)}`
-              }`
-          }</td></tr>`
-        ).join("") +
-        // the class's targets whose cases this bench did not run (as the table and summary.md)
-        targetsNotBenched(report).map((name) =>
-          `<tr><td>${escapeHtml(name)}</td><td class="id">–</td><td class="n">–</td>` +
-          `<td class="n">–</td><td>not judged: its case was not benched</td></tr>`
-        ).join("")
-      }</table>`,
+      // whose targets, as the console and summary.md say it: where the kernels were planned
+      // as another class set by hand, a note says so (the page said the class alone)
+      (report.plannedClass === undefined
+        ? ""
+        : `<p class="note" id="targets-class">Targets of ${
+          escapeHtml(targetClassWords(report))
+        }.</p>`) +
+        `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
+          report.targets.map((t) =>
+            `<tr><td>${escapeHtml(t.target)}</td><td class="id">${idHtml(t.id)}</td>` +
+            `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}${
+              // the fastest repetition's figure beside the median's, as the console and
+              // summary.md give it (never judged)
+              t.fastest === undefined || t.implausible
+                ? ""
+                : `<br><small>fastest repetition ${num(t.fastest, 3)}${
+                  t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : ""
+                }</small>`}</td>` +
+            `<td>${
+              t.implausible
+                ? "not judged: above 1, faster than the measured ceilings (see the warnings)"
+                : t.notRun
+                // a refused or failed case is no shortfall: its status, not a bold "no"
+                ? `not judged: ${escapeHtml(targetNotRunWords(t))}`
+                : t.met
+                ? "yes"
+                // how far from the goal, as the console and summary.md say it
+                : `<b>no</b>${
+                  t.shortfall === null ? "" : `, short by ${shortfallWords(t.shortfall)}`
+                }`
+            }</td></tr>`
+          ).join("") +
+          // the class's targets whose cases this bench did not run (as the table and summary.md)
+          targetsNotBenched(report).map((name) =>
+            `<tr><td>${escapeHtml(name)}</td><td class="id">–</td><td class="n">–</td>` +
+            `<td class="n">–</td><td>not judged: its case was not benched</td></tr>`
+          ).join("")
+        }</table>`,
     ));
   }
   if (report.warnings?.length) {

@@ -551,7 +551,7 @@ Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown),
 
 // `MLA_HARNESS_DEVICE_CLASS=gpu bench` on lavapipe printed "targets of a gpu-class device:" and
 // judged lavapipe's fractions by the H100/H200 targets of issue 13 (prefill 0.25, 3x dense).
-Deno.test("targets follow the device's own class, not one set by hand, and say so", () => {
+Deno.test("targets follow the device's own class, not one set by hand, and say so", async () => {
   assert.deepEqual(targetClassOf(null), { targetClass: "cpu" });
   assert.deepEqual(targetClassOf(LAVAPIPE_CAPS), { targetClass: "cpu" });
   assert.deepEqual(targetClassOf(H100_CAPS), { targetClass: "gpu" });
@@ -579,6 +579,11 @@ Deno.test("targets follow the device's own class, not one set by hand, and say s
     "MLA_HARNESS_DEVICE_CLASS=gpu, and gpu-class targets would judge it as another device)";
   assert.ok(formatTable(report).split("\n").includes(`targets of ${words}:`));
   assert.ok(toMarkdown(report, { title: "t" }).split("\n").includes(`Targets (of ${words}):`));
+  // report.html said "Targets of a cpu-class device" alone
+  const html = await benchReportHtml(report, { title: "t" });
+  assert.ok(html.includes(`<p class="note" id="targets-class">Targets of ${words}.</p>`), html);
+  const own = await benchReportHtml({ ...report, plannedClass: undefined }, { title: "t" });
+  assert.ok(!own.includes('id="targets-class"'));
 });
 
 // On an adapter without shader-f16 (Chromium's SwiftShader) the terminal and summary.md
