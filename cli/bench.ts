@@ -378,11 +378,12 @@ export function benchCommand() {
       // against this session's ceilings and the report saying its records came from a session
       // "killed or stopped"; the finished reports are now left as they are, and shown (with
       // --reference-ceilings the resume judges them anew, against the reference joined).
-      if (
-        opts.resume && opts.out !== undefined && resume?.state &&
-        opts.referenceCeilings === undefined && cases.every((c) => kept.has(benchCaseId(c)))
-      ) {
-        const done = await finishedBenchReport(opts.out);
+      const finished = opts.resume && opts.out !== undefined && resume?.state &&
+          cases.every((c) => kept.has(benchCaseId(c)))
+        ? await finishedBenchReport(opts.out)
+        : null;
+      if (opts.referenceCeilings === undefined && opts.out !== undefined) {
+        const done = finished;
         if (done !== null) {
           console.error(
             `resume: the bench in ${opts.out} finished (report.json of its ` +
@@ -701,9 +702,12 @@ export function benchCommand() {
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
           ...(kept.size > 0
             ? [
+              // a finished bench judged again (--reference-ceilings) was no session "killed or
+              // stopped", as the warning said of it
               `resumed: the records of ${kept.size} of ${plural(cases.length, "case")} were ` +
-              "measured by an earlier session of this bench (killed or stopped); the ceilings " +
-              "are this session's, and every fraction is judged against them",
+              `measured by an earlier session of this bench (${
+                finished === null ? "killed or stopped" : "which finished; judged again here"
+              }); the ceilings are this session's, and every fraction is judged against them`,
             ]
             : []),
           ...(ceilingsCut ? [ceilingsCut] : []),

@@ -561,6 +561,26 @@ Deno.test({
       );
       const html = await Deno.readTextFile(`${out}/report.html`);
       assert.match(html, /joined with the reference ceilings/);
+      // --resume of this finished bench judges it again (no case benched): its records came
+      // from a session that finished, which the warning called "killed or stopped"
+      const again = await runCli([
+        ...TINY_ABSORBED_BENCH,
+        "--json",
+        "--out",
+        out,
+        "--resume",
+        "--reference-ceilings",
+        file,
+      ]);
+      assert.equal(again.code, 0, again.stderr);
+      const resumed = (JSON.parse(again.stdout).warnings as string[]).filter((w) =>
+        w.startsWith("resumed:")
+      );
+      assert.equal(resumed.length, 1, JSON.stringify(resumed));
+      assert.match(
+        resumed[0],
+        /earlier session of this bench \(which finished; judged again here\)/,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
