@@ -10,6 +10,7 @@ import {
   type BenchReport,
   measuredWhen,
   memoryLine,
+  ownClassWords,
   referenceLine,
   shortfallWords,
   targetClassWords,
@@ -260,7 +261,7 @@ export async function benchReportHtml(
   if (report.targets.length > 0) {
     sections.push(section(
       "targets",
-      `Targets of a ${report.targetClass ?? "cpu"}-class device`,
+      `Targets of ${ownClassWords(report)}`,
       // whose targets, as the console and summary.md say it: where the kernels were planned
       // as another class set by hand, a note says so (the page said the class alone)
       (report.plannedClass === undefined

@@ -414,8 +414,15 @@ const COLUMNS = [
  */
 export function variantLabel(v: BenchRecord["variant"]): string {
   if (v === undefined) return "-";
-  const step = v.decodeStep === undefined ? "" : ` step${v.decodeStep}`;
-  return `${v.family} ${v.queryTile}q x ${v.headsPerTile}h wg${v.workgroupSize}${step}`;
+  // a report.json older than a field has none (an H100 report of 2026-11 has no family or
+  // query tile): said so, not "undefined undefinedq x 16h wg16"
+  const p: Partial<NonNullable<BenchRecord["variant"]>> = v;
+  const step = p.decodeStep === undefined ? "" : ` step${p.decodeStep}`;
+  const family = p.family ?? "family not recorded,";
+  const tile = p.queryTile === undefined ? "" : `${p.queryTile}q x `;
+  const heads = p.headsPerTile === undefined ? "" : `${p.headsPerTile}h `;
+  const wg = p.workgroupSize === undefined ? "workgroup not recorded" : `wg${p.workgroupSize}`;
+  return `${family} ${tile}${heads}${wg}${step}`;
 }
 
 function row(r: BenchRecord): string[] {
@@ -481,6 +488,16 @@ export function memoryLine(c: Pick<Ceilings, "copyGBps" | "readGBps" | "textureR
 }
 
 /**
+ * The texture-read ceiling in words: its figure, or "not recorded" in a report.json older
+ * than it (the line read "texture read - GB/s").
+ */
+function textureWords(c: Pick<Ceilings, "textureReadGBps">): string {
+  return c.textureReadGBps === undefined
+    ? "texture read not recorded"
+    : `texture read ${f(c.textureReadGBps)} GB/s`;
+}
+
+/**
  * The f16 FMA ceiling in words: its figure, or that the adapter has no shader-f16 (it was
  * "f16 n/a GFLOP/s", a unit on no figure).
  */
@@ -501,9 +518,9 @@ function f16Words(c: Ceilings): string {
  */
 export function formatCeilings(c: Ceilings): string {
   return [
-    `copy ${f(c.copyGBps)} GB/s (read + written), read ${f(c.readGBps)} GB/s, texture read ${
-      f(c.textureReadGBps)
-    } GB/s; memory roofline: ${memoryLine(c)}`,
+    `copy ${f(c.copyGBps)} GB/s (read + written), read ${f(c.readGBps)} GB/s, ${
+      textureWords(c)
+    }; memory roofline: ${memoryLine(c)}`,
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}, 32 chains ${
       f(c.fma32Gflops, 1)
     }), ${f16Words(c)}`,
@@ -560,6 +577,25 @@ export function formatTable(report: BenchReport): string {
 }
 
 /**
+ * The device class a report's targets are of, in words: "a gpu-class device", or, for a
+ * report.json older than device classes (none recorded), "a device whose class was not
+ * recorded", judged by the cpu-class set as such reports were (it read "a cpu-class device"
+ * of an H100's report).
+ *
+ * @example
+ * ```ts
+ * import { ownClassWords } from "./report.ts";
+ * ownClassWords({ targetClass: "gpu" }); // "a gpu-class device"
+ * ```
+ */
+export function ownClassWords(report: Pick<BenchReport, "targetClass">): string {
+  return report.targetClass === undefined
+    ? "a device whose class was not recorded (a report older than device classes, judged " +
+      "by the cpu-class targets)"
+    : `a ${report.targetClass}-class device`;
+}
+
+/**
  * Whose targets a report judged: "a cpu-class device", and when the kernels were planned as
  * another class set by hand, that the targets are the device's own class's.
  *
@@ -577,7 +613,7 @@ export function formatTable(report: BenchReport): string {
 export function targetClassWords(
   report: Pick<BenchReport, "targetClass" | "plannedClass">,
 ): string {
-  const own = `a ${report.targetClass ?? "cpu"}-class device`;
+  const own = ownClassWords(report);
   const p = report.plannedClass;
   if (p === undefined) return own;
   const by = p.source === "MLA_HARNESS_DEVICE_CLASS"
@@ -963,7 +999,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     "",
     `Ceilings (${ceilingsSource(report)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)
-    } GB/s, texture read ${f(c.textureReadGBps)} GB/s (memory roofline ${memoryLine(c)}), ` +
+    } GB/s, ${textureWords(c)} (memory roofline ${memoryLine(c)}), ` +
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (${
       raised(report).includes("fmaGflops") ? "this run's " : ""
     }4 chains ${f(c.fma4Gflops, 1)}), ${f16Words(c)}, dispatch ${

@@ -651,6 +651,25 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.ok(warned.includes("<li>case x: above 1 &lt;ceilings&gt;</li>"));
 });
 
+Deno.test("bench reports of an old report.json (no variant family, tile or device class) say what is not recorded", async () => {
+  // docs/gpu_machine/h100-2026-11-27's bench report read "undefined undefinedq x 16h wg16" and
+  // labelled the H100's targets "cpu-class" (`bench --resume` of such a folder shows its table)
+  const old = JSON.parse(
+    await Deno.readTextFile(
+      new URL("../docs/gpu_machine/h100-2026-11-27/bench_report.json", import.meta.url),
+    ),
+  );
+  const html = await benchReportHtml(old, { title: "t" });
+  const table = formatTable(old);
+  const md = toBenchMarkdown(old, { title: "t" });
+  for (const text of [html, table, md]) {
+    assert.doesNotMatch(text, /undefined|a cpu-class device| - GB\/s/);
+    assert.match(text, /family not recorded, 16h wg16/);
+    assert.match(text, /[Tt]argets \(?of a device whose class was not recorded/);
+  }
+  assert.match(table, /texture read not recorded; memory roofline/);
+});
+
 Deno.test("html bench: a GFLOP/s under 10 keeps three significant digits (lavapipe's 0.161 and 0.2 both read 0.2)", async () => {
   const base = benchFixture();
   const [a, b] = base.records;
@@ -1102,8 +1121,10 @@ Deno.test("bench summary: the targets say which device class they are for", () =
   const gpu = { ...benchFixture(), targets, targetClass: "gpu" as const };
   assert.match(toBenchMarkdown(gpu, { title: "t" }), /Targets \(of a gpu-class device\):/);
   assert.match(formatTable(gpu), /targets of a gpu-class device:\nMISS prefill-expanded: 0\.200/);
-  // A report written before the class was recorded reads as the CPU set it was judged by.
-  assert.match(toBenchMarkdown({ ...benchFixture(), targets }, { title: "t" }), /of a cpu-class/);
+  // A report written before the class was recorded reads as the CPU set it was judged by,
+  // without calling its device (an H100's) cpu-class.
+  const old = toBenchMarkdown({ ...benchFixture(), targets }, { title: "t" });
+  assert.match(old, /class was not recorded \(.*judged by the cpu-class targets\)/);
 });
 
 Deno.test("html pages of a Chromium run name the browser as the runtime, not Deno", async () => {
