@@ -292,6 +292,31 @@ function historyVerdict(
   };
 }
 
+/** The least half-span of a history chart's y axis, as a fraction of its middle. */
+export const HISTORY_MIN_HALF_SPAN = 0.1;
+
+/**
+ * The y range of a history chart: the values', widened to at least ±10% about their middle
+ * (never below 0 for values that are not), so that noise of a few percent fills a fifth of
+ * the height, not all of it, and a step stands out from it; null without a finite value
+ * other than 0 (Vega's own range then).
+ *
+ * @example
+ * ```ts
+ * import { historyYDomain } from "./history_html.ts";
+ * historyYDomain([0.98, 1.02]); // about [0.9, 1.1]
+ * historyYDomain([1, 3]); // [1, 3]
+ * ```
+ */
+export function historyYDomain(values: readonly (number | null)[]): [number, number] | null {
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (finite.length === 0 || finite.every((v) => v === 0)) return null;
+  const lo = Math.min(...finite), hi = Math.max(...finite);
+  const mid = (lo + hi) / 2;
+  const half = Math.max((hi - lo) / 2, Math.abs(mid) * HISTORY_MIN_HALF_SPAN);
+  return [lo >= 0 ? Math.max(0, mid - half) : mid - half, mid + half];
+}
+
 /**
  * What the geometric mean leaves out, for its caption: a value of exactly 0 (an exact error
  * metric) has no geometric mean, so the runs where every case's value is 0 have no point
@@ -427,6 +452,9 @@ async function seriesChart(
       ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
       : "from 0",
   }));
+  const yDomain = historyYDomain(values.map((v) => v.value));
+  const yFigure = (v: number) =>
+    v === 0 ? "0" : metric === "median_ms" ? String(Number(v.toPrecision(3))) : v.toExponential(2);
   return await chartFigure({
     kind: "history",
     marks: values.length,
@@ -448,7 +476,16 @@ async function seriesChart(
               : ""
           })`
         : "") +
-      (options.meanNote ? `; ${options.meanNote}` : ""),
+      (options.meanNote ? `; ${options.meanNote}` : "") +
+      // the axis does not start at 0: said, with its range (±2% of noise filled the plot's
+      // height, a cliff to the eye, and nothing said the axis was cut)
+      (yDomain === null
+        ? ""
+        : `; y axis from ${yFigure(yDomain[0])} to ${yFigure(yDomain[1])}${
+          metric === "median_ms" ? " ms" : ""
+        }${yDomain[0] > 0 ? ", not from 0" : ""} (at least ±${
+          HISTORY_MIN_HALF_SPAN * 100
+        }% about the middle: noise of a few percent stays small)`),
     spec: {
       width: 560,
       height: 160,
@@ -478,7 +515,7 @@ async function seriesChart(
             y: {
               field: "value",
               type: "quantitative",
-              scale: { zero: false },
+              scale: yDomain === null ? { zero: false } : { domain: yDomain, nice: false },
               title: metric === "median_ms" ? "median (ms)" : metric,
               axis: { format: metric === "median_ms" ? "~r" : ".2~e" },
             },

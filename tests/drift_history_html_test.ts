@@ -3,7 +3,7 @@
 // later in the order had none), and a history too short for a step says so instead of a
 // green "no step change". GPU-free.
 import assert from "node:assert/strict";
-import { historyReportHtml, MAX_HISTORY_CHARTS } from "../drift/history_html.ts";
+import { historyReportHtml, historyYDomain, MAX_HISTORY_CHARTS } from "../drift/history_html.ts";
 import { detectSteps, minStepRuns, splitPermutationP } from "../drift/step_detect.ts";
 import { stepSearchRuns, tooShortForSteps } from "../drift/history.ts";
 import type { Series } from "../drift/history.ts";
@@ -110,6 +110,27 @@ Deno.test("history page: an error metric's y ticks are in exponent form, the tim
   assert.ok(!ticks.some((t) => /^0\.0+$/.test(t)), ticks.join(" | "));
   const ms = await historyReportHtml([series("preset=tiny;b=1", [1, 2, 3, 4, 5, 6])], "median_ms");
   assert.ok(figure(ms, "history").svg.includes(">median (ms)<"));
+});
+
+Deno.test("history page: the y axis is no narrower than ±10% about its middle, and its caption says it is not from 0", async () => {
+  // ±2% of noise filled the plot's height (ticks 0.98 to 1.02), with nothing saying the axis
+  // did not start at 0
+  const noisy = [1, 1.02, 0.98, 1.01, 0.99, 1, 1.02, 0.98];
+  const html = await historyReportHtml([series("preset=tiny;b=1", noisy)], "median_ms");
+  assert.match(html, /y axis from 0\.9 to 1\.1 ms, not from 0 \(at least ±10% about the middle/);
+  const ticks = [...figure(html, "history").svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)]
+    .map((m) => m[1]);
+  assert.ok(ticks.includes("0.9") && ticks.includes("1.1"), ticks.join(" | "));
+  assert.ok(!ticks.includes("0.99"), ticks.join(" | "));
+  // a range wider than that is the data's; one reaching down to 0 says so
+  const wide = await historyReportHtml(
+    [series("preset=tiny;b=1", [1, 3, 1, 3, 1, 3])],
+    "median_ms",
+  );
+  assert.match(wide, /y axis from 1 to 3 ms, not from 0/);
+  const low = await historyReportHtml([series("preset=tiny;b=1", [0, 1, 0, 1, 0, 1])], "median_ms");
+  assert.match(low, /y axis from 0 to 1 ms \(/);
+  assert.equal(historyYDomain([0, 0]), null);
 });
 
 Deno.test("history page header: every revision and Deno with its runs (it named the newest run's alone)", async () => {
