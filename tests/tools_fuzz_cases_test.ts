@@ -70,3 +70,28 @@ Deno.test("fuzz_cases: 1500 planned cases per device break no promise", () => {
     );
   }
 });
+
+Deno.test("fuzz_cases: --vary draws device-profile limits; the caps keep the stricter", () => {
+  const drawn = Array.from({ length: 200 }, (_, i) => drawCase(26, i, { vary: true }));
+  const limited = drawn.filter((c) => c.device?.limits !== undefined);
+  const names = new Set(limited.flatMap((c) => Object.keys(c.device!.limits!)));
+  assert.deepEqual([...names].sort(), [
+    "maxComputeWorkgroupsPerDimension",
+    "maxStorageBufferBindingSize",
+    "maxTextureDimension2D",
+    "minStorageBufferOffsetAlignment",
+  ]);
+  const c = limited.find((x) => x.device!.limits!.minStorageBufferOffsetAlignment === 64)!;
+  // A device's alignment of 256 is stricter than a drawn 64: kept; lavapipe's 32 is not.
+  const aligned256 = {
+    ...LAVAPIPE_CAPS,
+    limits: { ...LAVAPIPE_CAPS.limits, minStorageBufferOffsetAlignment: 256 },
+  };
+  assert.equal(capsFor(c, aligned256).limits.minStorageBufferOffsetAlignment, 256);
+  assert.equal(capsFor(c, LAVAPIPE_CAPS).limits.minStorageBufferOffsetAlignment, 64);
+  const w = limited.find((x) => x.device!.limits!.maxComputeWorkgroupsPerDimension !== undefined)!;
+  assert.equal(
+    capsFor(w, LAVAPIPE_CAPS).limits.maxComputeWorkgroupsPerDimension,
+    w.device!.limits!.maxComputeWorkgroupsPerDimension,
+  );
+});

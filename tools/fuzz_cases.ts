@@ -5,7 +5,11 @@
  * (BSHD/SBHD with cache lengths, packed THD with empty sequences and padding, paged block
  * tables with odd page sizes, s_q > s_k, causal or not), f32 and f16, every bundled backend
  * and `auto`, sometimes forced KV splits; with `--vary`, plan tuning knobs, a smaller
- * workgroup memory and an SM count too. Each case is planned by `resolve()` and, where it
+ * workgroup memory (the case then runs on a device created with it, so that a kernel over
+ * it is refused), an SM count and, as a device profile would, lowered binding, grid,
+ * alignment and texture limits (the launchers then bind and group by them); with `--wide`,
+ * larger shapes (up to 32 heads, widths of 128, 257 keys, 65 queries, splits over many
+ * tiles). Each case is planned by `resolve()` and, where it
  * plans a GPU backend, run on this machine's device against the float64 reference (half
  * the runs with one logical key poisoned, whose NaN must reach exactly the rows that see
  * it). The promise checked: a plan whose kernel matches the reference, or "unsupported"
@@ -14,7 +18,7 @@
  * is the line's JSON) and a tally; exit 1 when there is a problem.
  *
  *   deno run -A tools/fuzz_cases.ts [--seed 1] [--count 100] [--no-run] [--caps <file>]
- *     [--gpu-class <sm>] [--vary] [--backend <id>]
+ *     [--gpu-class <sm>] [--vary] [--wide] [--backend <id>]
  *
  * `--no-run` plans only (no device needed with `--caps`); `--caps` plans against a caps
  * file (`devices --json`) instead of the device's; `--gpu-class <sm>` plans as for a
@@ -59,11 +63,15 @@ export interface FuzzCase {
   readonly backend: string;
   /** KV splits the case forces (absent: the adapter's). */
   readonly kvSplits?: number;
-  /** With `vary`: plan tuning knobs, workgroup memory and SM count over the caps'. */
+  /**
+   * With `vary`: plan tuning knobs, workgroup memory, SM count and (as a device profile
+   * would) lowered binding, grid, alignment and texture limits over the caps'.
+   */
   readonly device?: {
     readonly tuning: PlanTuning;
     readonly workgroupStorage: number;
     readonly smCount?: number;
+    readonly limits?: Readonly<Partial<Record<ProfileLimit, number>>>;
   };
 }
 
@@ -87,6 +95,13 @@ export const FUZZ_BACKENDS: readonly string[] = [
   ...Object.keys(BUNDLED_BACKENDS),
 ];
 
+/** The limits a drawn device lowers as a device profile does (the launchers bind by them). */
+type ProfileLimit =
+  | "maxStorageBufferBindingSize"
+  | "maxComputeWorkgroupsPerDimension"
+  | "minStorageBufferOffsetAlignment"
+  | "maxTextureDimension2D";
+
 const pick = <T>(prng: Prng, a: readonly T[]): T => a[Math.floor(prng.uniform() * a.length)];
 const int = (prng: Prng, lo: number, hi: number): number =>
   lo + Math.floor(prng.uniform() * (hi - lo + 1));
@@ -104,13 +119,14 @@ function paging(prng: Prng, lengths: readonly number[], pageSizes: readonly numb
   return { pageSize, numPages, blockTable };
 }
 
-function drawConfig(prng: Prng): Record<string, unknown> {
+function drawConfig(prng: Prng, wide: boolean): Record<string, unknown> {
   const odd = () => prng.uniform() < 0.2;
+  const even = wide ? [8, 16, 24, 32, 64, 72, 128] : [8, 16, 24, 32];
   const width = () =>
-    odd() ? pick(prng, [1, 2, 3, 4, 5, 6, 7, 9, 12, 17, 20, 33]) : pick(prng, [8, 16, 24, 32]);
+    odd() ? pick(prng, [1, 2, 3, 4, 5, 6, 7, 9, 12, 17, 20, 33]) : pick(prng, even);
   return {
     hidden_size: pick(prng, [16, 32, 64]),
-    num_attention_heads: int(prng, 1, 9),
+    num_attention_heads: wide ? pick(prng, [1, 2, 5, 9, 16, 17, 32]) : int(prng, 1, 9),
     q_lora_rank: prng.uniform() < 0.5 ? null : pick(prng, [8, 24]),
     kv_lora_rank: width(),
     qk_nope_head_dim: odd() ? pick(prng, [0, 1, 2, 3, 4, 5, 7, 17]) : pick(prng, [8, 16]),
@@ -132,12 +148,15 @@ function drawConfig(prng: Prng): Record<string, unknown> {
   };
 }
 
-function drawLayout(prng: Prng): LayoutRequest {
+function drawLayout(prng: Prng, wide: boolean): LayoutRequest {
   const causal = prng.uniform() < 0.6;
   if (prng.uniform() < 0.5) {
     const batch = int(prng, 1, 3);
-    const seqQ = pick(prng, [1, 1, 2, 3, 5, 7, 17]);
-    const seqK = pick(prng, [0, 1, 2, 3, 5, 9, 16, 17, 33, 70]);
+    const seqQ = pick(prng, wide ? [1, 2, 5, 17, 33, 40, 65] : [1, 1, 2, 3, 5, 7, 17]);
+    const seqK = pick(
+      prng,
+      wide ? [0, 1, 33, 64, 65, 129, 200, 257] : [0, 1, 2, 3, 5, 9, 16, 17, 33, 70],
+    );
     const kvLens = prng.uniform() < 0.25
       ? Array.from({ length: batch }, () => int(prng, 0, seqK))
       : undefined;
@@ -155,8 +174,13 @@ function drawLayout(prng: Prng): LayoutRequest {
     };
   }
   const n = int(prng, 1, 4);
-  const qLens = Array.from({ length: n }, () => pick(prng, [0, 1, 2, 3, 5, 9]));
-  const kLens = qLens.map((q) => prng.uniform() < 0.5 ? q : pick(prng, [0, 1, q + 3, q + 10]));
+  const qLens = Array.from(
+    { length: n },
+    () => pick(prng, wide ? [0, 1, 5, 33, 40] : [0, 1, 2, 3, 5, 9]),
+  );
+  const kLens = qLens.map((q) =>
+    prng.uniform() < 0.5 ? q : pick(prng, wide ? [0, 1, q + 64, q + 130] : [0, 1, q + 3, q + 10])
+  );
   const paged = prng.uniform() < 0.2 ? paging(prng, kLens, [1, 3, 4, 7]) : undefined;
   const padded = !paged && prng.uniform() < 0.3
     ? {
@@ -191,10 +215,20 @@ function drawDevice(prng: Prng): NonNullable<FuzzCase["device"]> {
     Object.entries(knobs).filter(([, v]) => v !== undefined),
   ) as PlanTuning;
   const smCount = some([1, 3, 20, 132]);
+  const workgroupStorage = pick(prng, [16384, 32768]);
+  // Drawn last, so that the fields above are those of earlier seeds' cases.
+  const drawn: Record<ProfileLimit, number | undefined> = {
+    maxStorageBufferBindingSize: prng.uniform() < 0.2 ? pick(prng, [256, 1024, 4096]) : undefined,
+    maxComputeWorkgroupsPerDimension: prng.uniform() < 0.2 ? pick(prng, [1, 2, 3, 7]) : undefined,
+    minStorageBufferOffsetAlignment: prng.uniform() < 0.2 ? pick(prng, [64, 256]) : undefined,
+    maxTextureDimension2D: prng.uniform() < 0.2 ? pick(prng, [4, 16, 64]) : undefined,
+  };
+  const limits = Object.fromEntries(Object.entries(drawn).filter(([, v]) => v !== undefined));
   return {
     tuning,
-    workgroupStorage: pick(prng, [16384, 32768]),
+    workgroupStorage,
     ...(smCount === undefined ? {} : { smCount }),
+    ...(Object.keys(limits).length === 0 ? {} : { limits }),
   };
 }
 
@@ -212,11 +246,12 @@ function drawDevice(prng: Prng): NonNullable<FuzzCase["device"]> {
 export function drawCase(
   seed: number,
   index: number,
-  options: { vary: boolean; backend?: string },
+  options: { vary: boolean; backend?: string; wide?: boolean },
 ): FuzzCase {
-  const prng = makePrng(seed, `fuzz_cases.${index}`);
-  const config = drawConfig(prng);
-  const layout = drawLayout(prng);
+  const wide = options.wide ?? false;
+  const prng = makePrng(seed, wide ? `fuzz_cases.wide.${index}` : `fuzz_cases.${index}`);
+  const config = drawConfig(prng, wide);
+  const layout = drawLayout(prng, wide);
   const dtype: Dtype = prng.uniform() < 0.5 ? "f32" : "f16";
   const backend = pick(prng, FUZZ_BACKENDS);
   const kvSplits = prng.uniform() < 0.2 ? pick(prng, [1, 2, 3, 5, 17, 64]) : undefined;
@@ -256,10 +291,28 @@ export function capsFor(
       : { deviceClass: "gpu" as const, smCount: options.gpuClass }),
     ...(d === undefined ? {} : {
       tuning: d.tuning,
-      limits: { ...caps.limits, maxComputeWorkgroupStorageSize: d.workgroupStorage },
+      limits: {
+        ...caps.limits,
+        maxComputeWorkgroupStorageSize: d.workgroupStorage,
+        ...lowered(caps, d.limits ?? {}),
+      },
       ...(d.smCount === undefined ? {} : { smCount: d.smCount }),
     }),
   };
+}
+
+/** Each of `limits` where it is stricter than the caps' (a larger alignment is the stricter). */
+function lowered(
+  caps: DeviceCaps,
+  limits: Readonly<Partial<Record<ProfileLimit, number>>>,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(limits).map(([k, v]) => {
+      const have = caps.limits[k];
+      if (have === undefined) return [k, v];
+      return [k, k.startsWith("min") ? Math.max(have, v) : Math.min(have, v)];
+    }),
+  );
 }
 
 /**
@@ -343,12 +396,17 @@ export function planCase(
   };
 }
 
-/** Run a GPU plan on the device against the float64 reference; its problems. */
+/**
+ * Run a GPU plan on the device against the float64 reference; its problems. The launchers
+ * bind and group by the case's caps' limits (as under a device profile), and `ctx` is a
+ * device of the case's workgroup memory, so that a kernel over it is refused.
+ */
 async function runOnDevice(
   ctx: GpuContext,
   c: FuzzCase,
   spec: MlaSpec,
   plan: Plan,
+  caps: DeviceCaps,
 ): Promise<string[]> {
   try {
     const gpuPlan = gpuPlanOf(plan);
@@ -356,7 +414,13 @@ async function runOnDevice(
     const keys = gpuPlan.layout.totalK;
     const poisonKeys = keys > 0 && prng.uniform() < 0.5 ? [int(prng, 0, keys - 1)] : [];
     const inputs = makeAttentionInputs(spec, gpuPlan.layout, { seed: c.index, poisonKeys });
-    const got = (await runAttention(ctx, gpuPlan, { spec, inputs })).outputs;
+    const l = caps.limits;
+    const limits = {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    };
+    const got = (await runAttention(ctx, gpuPlan, { spec, inputs, limits })).outputs;
     const want = denseAttention(spec, gpuPlan.layout, {
       inputs,
       storedAs: gpuPlan.variant.dtype,
@@ -377,7 +441,7 @@ async function runOnDevice(
 }
 
 const USAGE = "usage: deno run -A tools/fuzz_cases.ts [--seed <n>] [--count <n>] [--no-run] " +
-  "[--caps <file>] [--gpu-class <sm>] [--vary] [--backend <id>]";
+  "[--caps <file>] [--gpu-class <sm>] [--vary] [--wide] [--backend <id>]";
 
 async function main(): Promise<void> {
   const { values } = toolArgs({
@@ -389,6 +453,7 @@ async function main(): Promise<void> {
       "gpu-class": { type: "string" },
       vary: { type: "boolean", default: false },
       backend: { type: "string" },
+      wide: { type: "boolean", default: false },
     },
   }, USAGE);
   const whole = (name: string, text: string, min: number): number => {
@@ -415,9 +480,36 @@ async function main(): Promise<void> {
     console.error(USAGE);
     Deno.exit(2);
   }
-  const ctx = values["no-run"]
-    ? null
-    : await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+  const features: GPUFeatureName[] = ["shader-f16", "timestamp-query"];
+  const ctx = values["no-run"] ? null : await GpuContext.create({ optionalFeatures: features });
+  // With --vary a case draws its workgroup memory: it runs on a device created with that
+  // limit (kit.compile refuses a kernel over the device's), one per value, made when needed.
+  const contexts = new Map<number, GpuContext>();
+  const contextFor = async (c: FuzzCase): Promise<GpuContext> => {
+    const wanted = c.device?.workgroupStorage;
+    if (ctx === null || wanted === undefined) return ctx!;
+    if (wanted >= ctx.device.limits.maxComputeWorkgroupStorageSize) return ctx;
+    let other = contexts.get(wanted);
+    if (other === undefined) {
+      const have = ctx.device.limits as unknown as Record<string, number>;
+      const keep = [
+        "maxStorageBufferBindingSize",
+        "maxBufferSize",
+        "maxComputeInvocationsPerWorkgroup",
+        "maxComputeWorkgroupSizeX",
+        "maxTextureDimension2D",
+      ];
+      other = await GpuContext.create({
+        optionalFeatures: features,
+        requiredLimits: {
+          ...Object.fromEntries(keep.map((k) => [k, have[k]])),
+          maxComputeWorkgroupStorageSize: wanted,
+        },
+      });
+      contexts.set(wanted, other);
+    }
+    return other;
+  };
   const caps: DeviceCaps = values.caps === undefined
     ? ctx!.caps
     : JSON.parse(await Deno.readTextFile(values.caps));
@@ -425,12 +517,13 @@ async function main(): Promise<void> {
   const bump = (k: string) => tally[k] = (tally[k] ?? 0) + 1;
   let problems = 0;
   for (let i = 0; i < count; i++) {
-    const c = drawCase(seed, i, { vary: values.vary, backend: values.backend });
+    const c = drawCase(seed, i, { vary: values.vary, backend: values.backend, wide: values.wide });
     const o = planCase(c, caps, { gpuClass });
     bump(o.kind === "plan" ? `plan ${o.plan!.backend}` : o.kind);
     const found = [...o.problems];
     if (ctx !== null && o.kind === "plan" && o.plan!.runsOn === "gpu" && found.length === 0) {
-      const ran = await runOnDevice(ctx, c, o.spec!, o.plan!);
+      const caseCaps = capsFor(c, caps, { gpuClass });
+      const ran = await runOnDevice(await contextFor(c), c, o.spec!, o.plan!, caseCaps);
       bump(ran.length === 0 ? "ran and matched" : "ran, problem");
       found.push(...ran);
     }
@@ -438,6 +531,7 @@ async function main(): Promise<void> {
     problems += found.length;
   }
   console.log(JSON.stringify({ seed, count, problems, ...tally }));
+  for (const other of contexts.values()) other.destroy();
   ctx?.destroy();
   if (problems > 0) Deno.exit(1);
 }
