@@ -153,6 +153,19 @@ function compute(
   options: AttentionOptions,
   path: AttentionPath,
 ): AttentionResult {
+  // A path of another spelling ("absorb") from an untyped caller computed silently with
+  // neither branch building q~ (scores from a zero q~), a storedAs of another ("F16", "bf16")
+  // rounded as f32.
+  if (path !== "expanded" && path !== "absorbed") {
+    throw new RangeError(`path must be "expanded" or "absorbed", found ${JSON.stringify(path)}`);
+  }
+  if (options.storedAs !== undefined && options.storedAs !== "f32" && options.storedAs !== "f16") {
+    throw new RangeError(
+      `storedAs must be "f32", "f16" or absent (float64), found ${
+        JSON.stringify(options.storedAs)
+      }`,
+    );
+  }
   const { inputs } = options;
   checkInputs(spec, layout, inputs);
   const h = spec.numHeads;

@@ -388,3 +388,25 @@ Deno.test("attention: rows computes only the requested queries; bad inputs throw
     /kPe has 3 values/,
   );
 });
+
+Deno.test("attention: a path or storedAs of another spelling is refused, naming the valid ones", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const inputs = makeAttentionInputs(spec, layout, { seed: 5 });
+  // "absorb" computed with neither branch building q~: scores from a zero q~, silently
+  for (const path of ["absorb", "Expanded", undefined]) {
+    assert.throws(
+      () => attention(spec, layout, { inputs, path: path as "absorbed" }),
+      (e: Error) =>
+        e instanceof RangeError && /path must be "expanded" or "absorbed"/.test(e.message),
+    );
+  }
+  // "F16" and "bf16" rounded as f32, silently
+  for (const storedAs of ["F16", "bf16", "f64"]) {
+    assert.throws(
+      () => denseAttention(spec, layout, { inputs, storedAs: storedAs as "f16" }),
+      (e: Error) =>
+        e instanceof RangeError && /storedAs must be "f32", "f16" or absent/.test(e.message),
+    );
+  }
+});
