@@ -19,6 +19,7 @@
  */
 import type { AttentionInputs, LayerWeights, MlaSpec, NormalizedLayout } from "../adapter/types.ts";
 import { makePrng } from "../util/prng.ts";
+import { checkAttentionSpec, checkLayerSpec } from "./spec_check.ts";
 
 /** {@link AttentionInputs} as the generator makes them: every tensor float64. */
 export interface Float64AttentionInputs extends AttentionInputs {
@@ -187,6 +188,7 @@ export function makeAttentionInputs(
   layout: NormalizedLayout,
   options: MakeAttentionInputsOptions,
 ): Float64AttentionInputs {
+  checkAttentionSpec(spec, "makeAttentionInputs");
   checkNormalized(layout, "makeAttentionInputs");
   const { seed } = options;
   const h = spec.numHeads;
@@ -232,6 +234,7 @@ export function makeLayerWeights(
   spec: MlaSpec,
   options: MakeLayerWeightsOptions,
 ): Float64LayerWeights {
+  checkLayerSpec(spec, "makeLayerWeights");
   const { seed } = options;
   const hidden = spec.hiddenSize;
   const h = spec.numHeads;

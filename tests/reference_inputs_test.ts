@@ -142,3 +142,44 @@ Deno.test("inputs: the numbers are those the committed baselines were made with 
   });
   assert.equal(await d(makeHiddenStates(5, 64, { seed: 4294967295 })), "e9842b3eb1f69078");
 });
+
+Deno.test("inputs: a hand-built spec the arrays cannot be sized by is a RangeError naming the field", () => {
+  const tiny = presetSpec("tiny"); // direct q path
+  const low = presetSpec("tiny-yarn"); // low-rank q path
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  // Each of these returned arrays of another size than the spec says (0.5 rows of a latent
+  // made 3 values), silently, or failed with "Invalid typed array length".
+  const attentionCases: [Partial<typeof tiny>, RegExp][] = [
+    [{ kvLoraRank: 0.5 }, /spec\.kvLoraRank must be a whole number >= 1, found 0\.5/],
+    [{ numHeads: 0 }, /spec\.numHeads must be a whole number >= 1, found 0/],
+    [{ qkNopeHeadDim: NaN }, /spec\.qkNopeHeadDim .* found NaN/],
+    [{ vHeadDim: -1 }, /spec\.vHeadDim .* found -1/],
+    [{ qkRopeHeadDim: 3 }, /spec\.qkRopeHeadDim must be even .* found 3/],
+    [{ qkRopeHeadDim: 0 }, /spec\.qkRopeHeadDim must be a whole number >= 2, found 0/],
+  ];
+  for (const [edit, message] of attentionCases) {
+    const spec = { ...tiny, ...edit };
+    assert.throws(
+      () => makeAttentionInputs(spec, layout, { seed: 1 }),
+      (e: Error) =>
+        e instanceof RangeError && /^makeAttentionInputs: /.test(e.message) &&
+        message.test(e.message),
+    );
+    assert.throws(() => makeLayerWeights(spec, { seed: 1 }), message);
+  }
+  const layerCases: [typeof tiny, RegExp][] = [
+    [{ ...tiny, hiddenSize: 1.5 }, /spec\.hiddenSize must be a whole number >= 1, found 1\.5/],
+    [{ ...low, qLoraRank: 0 }, /spec\.qLoraRank must be a whole number >= 1, found 0/],
+    [{ ...low, qLoraRank: undefined as unknown as null }, /spec\.qLoraRank .* found undefined/],
+    // a rope width edited without kChannels sized q_proj by the old width
+    [{ ...tiny, qkRopeHeadDim: tiny.qkRopeHeadDim + 2 }, /spec\.kChannels must be qkNopeHeadDim/],
+  ];
+  for (const [spec, message] of layerCases) {
+    assert.throws(
+      () => makeLayerWeights(spec, { seed: 1 }),
+      (e: Error) =>
+        e instanceof RangeError && /^makeLayerWeights: /.test(e.message) &&
+        message.test(e.message),
+    );
+  }
+});

@@ -1,0 +1,59 @@
+/**
+ * The checks the float64 references make of a spec before they size arrays by it or compute
+ * with it: a hand-built spec (`{ ...spec, kvLoraRank: 0.5 }`, a stale `kChannels`) from an
+ * untyped caller made arrays of another size than the spec says, silently. Internal to reference/ (not re-exported by mod.ts).
+ *
+ * @module
+ */
+import type { MlaSpec } from "../adapter/types.ts";
+
+/** Throw a RangeError naming `spec.<field>` unless it is a whole number >= `min`. */
+function whole(spec: MlaSpec, field: keyof MlaSpec, where: string, min = 1): number {
+  const v = spec[field];
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    throw new RangeError(
+      `${where}: spec.${field} must be a whole number >= ${min}, found ${
+        typeof v === "string" ? JSON.stringify(v) : String(v)
+      }`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Check the spec fields the attention core's arrays are sized by: `numHeads`,
+ * `qkNopeHeadDim`, `vHeadDim`, `kvLoraRank` whole numbers >= 1, `qkRopeHeadDim` an even one
+ * >= 2. Throws a RangeError naming the field and `where`.
+ */
+export function checkAttentionSpec(spec: MlaSpec, where: string): void {
+  if (typeof spec !== "object" || spec === null) {
+    throw new RangeError(`${where}: spec must be an MlaSpec, found ${spec}`);
+  }
+  for (const f of ["numHeads", "qkNopeHeadDim", "vHeadDim", "kvLoraRank"] as const) {
+    whole(spec, f, where);
+  }
+  const rope = whole(spec, "qkRopeHeadDim", where, 2);
+  if (rope % 2 !== 0) {
+    throw new RangeError(
+      `${where}: spec.qkRopeHeadDim must be even (RoPE rotates pairs of channels), found ${rope}`,
+    );
+  }
+}
+
+/**
+ * {@link checkAttentionSpec}, and the fields the layer's weights are sized by as well:
+ * `hiddenSize` a whole number >= 1, `qLoraRank` one or null, `kChannels` equal to
+ * `qkNopeHeadDim + qkRopeHeadDim`.
+ */
+export function checkLayerSpec(spec: MlaSpec, where: string): void {
+  checkAttentionSpec(spec, where);
+  whole(spec, "hiddenSize", where);
+  if (spec.qLoraRank !== null) whole(spec, "qLoraRank", where);
+  const k = spec.qkNopeHeadDim + spec.qkRopeHeadDim;
+  if (spec.kChannels !== k) {
+    throw new RangeError(
+      `${where}: spec.kChannels must be qkNopeHeadDim + qkRopeHeadDim = ${k}, found ` +
+        `${spec.kChannels} (a spec edited by hand: build it again with buildSpec)`,
+    );
+  }
+}
