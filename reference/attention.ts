@@ -37,6 +37,7 @@ import type {
   NormalizedLayout,
 } from "../adapter/types.ts";
 import { ropeParams, rotateVector } from "./rope_apply.ts";
+import { checkAttentionMath } from "./spec_check.ts";
 import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link denseAttention} and {@link absorbedAttention}. */
@@ -166,6 +167,7 @@ function compute(
       }`,
     );
   }
+  checkAttentionMath(spec, "attention");
   const { inputs } = options;
   checkInputs(spec, layout, inputs);
   const h = spec.numHeads;

@@ -1,7 +1,8 @@
 /**
  * The checks the float64 references make of a spec before they size arrays by it or compute
- * with it: a hand-built spec (`{ ...spec, kvLoraRank: 0.5 }`, a stale `kChannels`) from an
- * untyped caller made arrays of another size than the spec says, silently. Internal to reference/ (not re-exported by mod.ts).
+ * with it: a hand-built spec (`{ ...spec, kvLoraRank: 0.5 }`, a stale `kChannels`, a NaN
+ * scale, a short `invFreq`) from an untyped caller made arrays of another size than the spec
+ * says, or NaN or wrong outputs, silently. Internal to reference/ (not re-exported by mod.ts).
  *
  * @module
  */
@@ -55,5 +56,40 @@ export function checkLayerSpec(spec: MlaSpec, where: string): void {
       `${where}: spec.kChannels must be qkNopeHeadDim + qkRopeHeadDim = ${k}, found ` +
         `${spec.kChannels} (a spec edited by hand: build it again with buildSpec)`,
     );
+  }
+}
+
+/**
+ * Check what the attention core computes with beyond the sizes: `softmaxScale` a finite
+ * number, `invFreq` rope/2 finite numbers (one per rotated pair), `ropePairing`
+ * "interleaved" or "neox", `ropeCosSinScale` finite when given.
+ */
+export function checkAttentionMath(spec: MlaSpec, where: string): void {
+  checkAttentionSpec(spec, where);
+  if (typeof spec.softmaxScale !== "number" || !Number.isFinite(spec.softmaxScale)) {
+    throw new RangeError(
+      `${where}: spec.softmaxScale must be a finite number, found ${spec.softmaxScale}`,
+    );
+  }
+  const pairs = spec.qkRopeHeadDim / 2;
+  if (
+    !Array.isArray(spec.invFreq) || spec.invFreq.length !== pairs ||
+    !spec.invFreq.every((f) => typeof f === "number" && Number.isFinite(f))
+  ) {
+    throw new RangeError(
+      `${where}: spec.invFreq must hold qkRopeHeadDim / 2 = ${pairs} finite numbers, found ` +
+        (Array.isArray(spec.invFreq) ? `${spec.invFreq.length} values` : `${spec.invFreq}`),
+    );
+  }
+  if (spec.ropePairing !== "interleaved" && spec.ropePairing !== "neox") {
+    throw new RangeError(
+      `${where}: spec.ropePairing must be "interleaved" or "neox", found ${
+        JSON.stringify(spec.ropePairing)
+      }`,
+    );
+  }
+  const cs = spec.ropeCosSinScale;
+  if (cs !== undefined && (typeof cs !== "number" || !Number.isFinite(cs))) {
+    throw new RangeError(`${where}: spec.ropeCosSinScale must be a finite number, found ${cs}`);
   }
 }

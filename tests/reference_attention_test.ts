@@ -410,3 +410,30 @@ Deno.test("attention: a path or storedAs of another spelling is refused, naming 
     );
   }
 });
+
+Deno.test("attention: a hand-built spec it cannot compute with is a RangeError naming the field", () => {
+  const spec = presetSpec("tiny-yarn");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 3, causal: true });
+  const inputs = makeAttentionInputs(spec, layout, { seed: 6 });
+  // Each computed silently: NaN outputs, or a RoPE that rotated fewer pairs than the width
+  // (a short invFreq), or neox pairs for a misspelled pairing.
+  const cases: [Partial<MlaSpec>, RegExp][] = [
+    [{ softmaxScale: NaN }, /spec\.softmaxScale must be a finite number, found NaN/],
+    [{ softmaxScale: Infinity }, /spec\.softmaxScale must be a finite number/],
+    [{ invFreq: spec.invFreq.slice(1) }, /spec\.invFreq must hold qkRopeHeadDim \/ 2 = 4 finite/],
+    [{ invFreq: [...spec.invFreq.slice(1), NaN] }, /spec\.invFreq must hold/],
+    [{ ropePairing: "inter" as "neox" }, /spec\.ropePairing must be "interleaved" or "neox"/],
+    [{ ropeCosSinScale: NaN }, /spec\.ropeCosSinScale must be a finite number/],
+    [{ kvLoraRank: 0.5 }, /spec\.kvLoraRank must be a whole number >= 1/],
+  ];
+  for (const [edit, message] of cases) {
+    for (const path of ["expanded", "absorbed"] as const) {
+      assert.throws(
+        () => attention({ ...spec, ...edit }, layout, { inputs, path }),
+        (e: Error) =>
+          e instanceof RangeError && /^attention: /.test(e.message) && message.test(e.message),
+        JSON.stringify(edit),
+      );
+    }
+  }
+});
