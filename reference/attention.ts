@@ -79,10 +79,57 @@ function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionI
     ["kPe", layout.kRows * spec.qkRopeHeadDim, "kRows * rope"],
     ["wKvB", h * (spec.qkNopeHeadDim + spec.vHeadDim) * r, "h * (nope + v) * r"],
   ];
+  const len = (name: keyof AttentionInputs) => inputs?.[name]?.length;
   const bad = expect
-    .filter(([name, n]) => inputs[name].length !== n)
-    .map(([name, n, what]) => `${name} has ${inputs[name].length} values, expected ${what} = ${n}`);
+    .filter(([name, n]) => len(name) !== n)
+    .map(([name, n, what]) =>
+      len(name) === undefined
+        ? `${name} is missing, expected ${what} = ${n} values`
+        : `${name} has ${len(name)} values, expected ${what} = ${n}`
+    );
   if (bad.length) throw new RangeError(`attention inputs do not match the spec/layout: ${bad}`);
+}
+
+/**
+ * Throw a RangeError unless every logical query and key of `layout` reads a row of its
+ * buffer at a whole position >= 0 (a hand-built layout whose rows reach past the buffer
+ * read undefined, NaN outputs; a negative or fractional position rotated silently).
+ */
+function checkLayoutRows(layout: NormalizedLayout): void {
+  const l = layout as Partial<NormalizedLayout> | null;
+  if (
+    typeof l !== "object" || l === null || !Number.isSafeInteger(l.qRows) ||
+    !Number.isSafeInteger(l.kRows) || !Array.isArray(l.qRowOf) || !Array.isArray(l.kRowOf) ||
+    !Array.isArray(l.qPositions) || !Array.isArray(l.kPositions) || !Array.isArray(l.seqs)
+  ) {
+    throw new RangeError(
+      "attention: layout is not a normalized layout (it has no qRows, kRows, qRowOf, kRowOf, " +
+        "positions, seqs): pass normalizeLayout(request) (adapter/layout.ts), not the request",
+    );
+  }
+  const sides = [
+    ["qRowOf", layout.qRowOf, layout.qRows, "qRows"],
+    ["kRowOf", layout.kRowOf, layout.kRows, "kRows"],
+  ] as const;
+  for (const [name, rowOf, n, what] of sides) {
+    rowOf.forEach((row, i) => {
+      if (!Number.isInteger(row) || row < 0 || row >= n) {
+        throw new RangeError(
+          `attention: layout.${name}[${i}] = ${row} is not a buffer row (valid: integers in ` +
+            `[0, layout.${what} = ${n}))`,
+        );
+      }
+    });
+  }
+  for (const name of ["qPositions", "kPositions"] as const) {
+    layout[name].forEach((p, i) => {
+      if (!Number.isSafeInteger(p) || p < 0) {
+        throw new RangeError(
+          `attention: layout.${name}[${i}] = ${p} is not a position (a whole number >= 0)`,
+        );
+      }
+    });
+  }
 }
 
 /** Group the requested logical queries by sequence, in ascending order. */
@@ -168,6 +215,7 @@ function compute(
     );
   }
   checkAttentionMath(spec, "attention");
+  checkLayoutRows(layout);
   const { inputs } = options;
   checkInputs(spec, layout, inputs);
   const h = spec.numHeads;

@@ -437,3 +437,36 @@ Deno.test("attention: a hand-built spec it cannot compute with is a RangeError n
     }
   }
 });
+
+Deno.test("attention: a layout whose rows or positions the inputs cannot have, or a missing input, is a RangeError", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 3, seqK: 3, causal: true });
+  const inputs = makeAttentionInputs(spec, layout, { seed: 8 });
+  // A row past the buffer read undefined (NaN outputs); a negative or fractional position
+  // rotated silently; a missing tensor failed with "Cannot read properties of undefined".
+  const edits: [Partial<NormalizedLayout>, RegExp][] = [
+    [{ qRowOf: layout.qRowOf.map((r) => r + 6) }, /layout\.qRowOf\[0\] = 6 is not a buffer row/],
+    [{ kRowOf: layout.kRowOf.map((r) => r - 1) }, /layout\.kRowOf\[0\] = -1 is not a buffer row/],
+    [{ qPositions: layout.qPositions.map((p) => p - 1) }, /layout\.qPositions\[0\] = -1/],
+    [{ kPositions: layout.kPositions.map((p) => p + 0.5) }, /layout\.kPositions\[0\] = 0\.5/],
+  ];
+  for (const [edit, message] of edits) {
+    for (const path of ["expanded", "absorbed"] as const) {
+      assert.throws(
+        () => attention(spec, { ...layout, ...edit }, { inputs, path }),
+        (e: Error) => e instanceof RangeError && message.test(e.message),
+      );
+    }
+  }
+  assert.throws(
+    () =>
+      denseAttention(spec, { kind: "bshd", batch: 2 } as unknown as NormalizedLayout, { inputs }),
+    /layout is not a normalized layout/,
+  );
+  const { kPe: _, ...noKPe } = inputs;
+  assert.throws(
+    () => denseAttention(spec, layout, { inputs: noKPe as AttentionInputs }),
+    (e: Error) =>
+      e instanceof RangeError && /kPe is missing, expected kRows \* rope = 48/.test(e.message),
+  );
+});
