@@ -11,7 +11,8 @@ import { makePrng } from "../util/prng.ts";
  * A shuffled paged pool for the given key lengths (FlashMLA's test shape): every
  * sequence gets ceil(kLen / pageSize) pages drawn from a random permutation of the
  * pool, the pool has one spare page (never referenced, poisoned like all unused
- * rows), and each block-table row is padded with -1 to the widest sequence.
+ * rows), and each block-table row is padded with -1 to the widest sequence. Throws a
+ * RangeError when `pageSize` is not a whole number >= 1 or a key length not one >= 0.
  *
  * @example
  * ```ts
@@ -25,6 +26,19 @@ export function shuffledPaging(
   options: { pageSize: number; seed: number },
 ): Paging {
   const { pageSize } = options;
+  // A fractional page size or key length made a table whose pages do not hold the keys
+  // (1.5: pages of "1.5 rows"), a negative length a row of no pages, and page size 0 failed
+  // with "n must be an integer >= 0, got Infinity": silently or far from the argument.
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
+    throw new RangeError(`shuffledPaging: pageSize must be a whole number >= 1, found ${pageSize}`);
+  }
+  kLens.forEach((k, i) => {
+    if (!Number.isSafeInteger(k) || k < 0) {
+      throw new RangeError(
+        `shuffledPaging: kLens[${i}] must be a whole number >= 0 (a key length), found ${k}`,
+      );
+    }
+  });
   const need = kLens.map((k) => Math.ceil(k / pageSize));
   const numPages = need.reduce((a, b) => a + b, 0) + 1;
   const perm = makePrng(options.seed, "block-table").permutation(numPages);
