@@ -27,6 +27,12 @@ function pairsOf(dim: number, pairing: RopePairing): [number, number][] {
   const key = `${dim}:${pairing}`;
   let pairs = pairCache.get(key);
   if (!pairs) {
+    // any other spelling ("inter", "NeoX") rotated silently as neox
+    if (pairing !== "interleaved" && pairing !== "neox") {
+      throw new RangeError(
+        `pairing must be "interleaved" or "neox", found ${JSON.stringify(pairing)}`,
+      );
+    }
     pairs = ropePairs(dim, pairing);
     pairCache.set(key, pairs);
   }
@@ -66,7 +72,9 @@ export function ropeParams(spec: MlaSpec): RopeParams {
 }
 
 /**
- * Rotate one rope slice of width `2 * invFreq.length` in place, at `position`.
+ * Rotate one rope slice of width `2 * invFreq.length` in place, at `position`. Throws a
+ * RangeError when `position` is not a whole number >= 0, the slice is not inside `vec` or
+ * `pairing` is not "interleaved" or "neox".
  *
  * @example
  * ```ts
@@ -84,6 +92,17 @@ export function rotateVector(
   const scale = options.cosSinScale ?? 1;
   const offset = options.offset ?? 0;
   const pairs = pairsOf(2 * invFreq.length, pairing);
+  // A NaN position gave NaN silently, a negative one rotated backwards; a slice past the end
+  // of `vec` read undefined and dropped its writes, silently.
+  if (!Number.isSafeInteger(position) || position < 0) {
+    throw new RangeError(`position must be a whole number >= 0, found ${position}`);
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + 2 * pairs.length > vec.length) {
+    throw new RangeError(
+      `the rope slice [offset ${offset}, + ${2 * pairs.length}) is not inside vec ` +
+        `(${vec.length} values)`,
+    );
+  }
   for (let i = 0; i < pairs.length; i++) {
     const angle = position * invFreq[i];
     const c = Math.cos(angle) * scale;
@@ -121,6 +140,22 @@ export function applyRope(
   if (!Number.isInteger(heads) || heads < 1) {
     throw new RangeError(`heads must be an integer >= 1, got ${heads}`);
   }
+  // a NaN or infinite frequency or scale made NaN rows, silently
+  const bad = options.invFreq.findIndex((f) => typeof f !== "number" || !Number.isFinite(f));
+  if (bad >= 0) {
+    throw new RangeError(
+      `invFreq[${bad}] must be a finite number, found ${options.invFreq[bad]}`,
+    );
+  }
+  const cs = options.cosSinScale;
+  if (cs !== undefined && (typeof cs !== "number" || !Number.isFinite(cs))) {
+    throw new RangeError(`cosSinScale must be a finite number, found ${cs}`);
+  }
+  positions.forEach((p, i) => {
+    if (!Number.isSafeInteger(p) || p < 0) {
+      throw new RangeError(`positions[${i}] must be a whole number >= 0, found ${p}`);
+    }
+  });
   if (x.length !== positions.length * rowWidth) {
     throw new RangeError(
       `tensor has ${x.length} values; expected rows ${positions.length} * heads ${heads} * ` +

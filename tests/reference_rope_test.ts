@@ -99,3 +99,31 @@ Deno.test("rope: scores depend only on the position difference (tiny and tiny-ya
     }
   }
 });
+
+Deno.test("rope: a position, slice, pairing, frequency or scale it cannot rotate by is a RangeError", () => {
+  const rp = { invFreq: [1, 0.5], pairing: "interleaved" as const };
+  const x = new Float64Array([1, 2, 3, 4]);
+  // Each gave NaN rows, a backwards rotation, neox pairs or an unrotated tail, silently.
+  const cases: [() => unknown, RegExp][] = [
+    [() => applyRope(x, [NaN], rp), /positions\[0\] must be a whole number >= 0, found NaN/],
+    [() => applyRope(x, [-1], rp), /positions\[0\] .* found -1/],
+    [
+      () => applyRope(x, [1], { ...rp, pairing: "inter" as "neox" }),
+      /pairing must be "interleaved" or "neox", found "inter"/,
+    ],
+    [() => applyRope(x, [1], { ...rp, invFreq: [1, NaN] }), /invFreq\[1\] must be a finite number/],
+    [() => applyRope(x, [1], { ...rp, cosSinScale: NaN }), /cosSinScale must be a finite number/],
+    [
+      () => rotateVector(new Float64Array(2), 1, rp),
+      /rope slice \[offset 0, \+ 4\) is not inside vec \(2 values\)/,
+    ],
+    [() => rotateVector(new Float64Array(4), 1, { ...rp, offset: 3 }), /rope slice \[offset 3/],
+    [
+      () => rotateVector(new Float64Array(4), 0.5, rp),
+      /position must be a whole number >= 0, found 0\.5/,
+    ],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(f, (e: Error) => e instanceof RangeError && message.test(e.message));
+  }
+});
