@@ -70,7 +70,9 @@ export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions)
 
 /**
  * A sample of rows plus the rows whose kernel output holds a non-finite value, or whose LSE
- * holds NaN or +Infinity (the first `max` of them, 16 by default), sorted and distinct. A NaN or Inf the kernel wrote outside the sample
+ * holds NaN or +Infinity (the first `max` of them, 16 by default), sorted and distinct.
+ * Throws a RangeError when `got.rows` does not divide the tensors, a sample row is not one of
+ * them, or `max` is not a whole number >= 0. A NaN or Inf the kernel wrote outside the sample
  * would otherwise never be compared: with these rows in, one where the reference is finite
  * fails, and one where the inputs make the reference non-finite too matches.
  *
@@ -87,6 +89,32 @@ export function withNonFiniteRows(
   options: { max?: number } = {},
 ): number[] {
   const max = options.max ?? 16;
+  // Rows that do not divide the tensors scanned misaligned row ranges (a non-finite value
+  // counted in the wrong row, or in none), a max of NaN added no row, and a sampled row past
+  // the tensors was returned: silently.
+  if (!Number.isSafeInteger(max) || max < 0) {
+    throw new RangeError(`withNonFiniteRows: max must be a whole number >= 0, found ${max}`);
+  }
+  const n = got.rows;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`withNonFiniteRows: got.rows must be a whole number >= 0, found ${n}`);
+  }
+  for (const [name, t] of [["out", got.out], ["lse", got.lse]] as const) {
+    if (n === 0 ? t.length !== 0 : t.length % n !== 0) {
+      throw new RangeError(
+        `withNonFiniteRows: got.${name} has ${t.length} values, not a whole number of values ` +
+          `per row for got.rows = ${n}`,
+      );
+    }
+  }
+  for (const r of sample) {
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(
+        `withNonFiniteRows: sample row ${r} is not a row of the ${n} rows (valid: integers in ` +
+          `[0, ${n}))`,
+      );
+    }
+  }
   const rows = new Set(sample);
   const outW = got.rows > 0 ? got.out.length / got.rows : 0;
   const lseW = got.rows > 0 ? got.lse.length / got.rows : 0;

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
-import { sampleRows } from "../reference/sample_rows.ts";
+import { sampleRows, withNonFiniteRows } from "../reference/sample_rows.ts";
 
 Deno.test("sampleRows: boundaries always in, sorted, distinct, exactly max rows", () => {
   const layout = normalizeLayout({
@@ -62,5 +62,27 @@ Deno.test("sampleRows: no stretch of two strata's length goes unsampled (a wrong
     const gaps = rows.slice(1).map((q, i) => q - rows[i]);
     // a uniform draw of 62 rows leaves a largest gap of about 4096 ln(62) / 62 = 270
     assert.ok(Math.max(...gaps) <= 2 * 67, `seed ${seed}: largest gap ${Math.max(...gaps)}`);
+  }
+});
+
+Deno.test("withNonFiniteRows: rows that do not divide the tensors, a sample row past them or a bad max is a RangeError", () => {
+  const got = { out: [0, 0, NaN, 0, 0, 0], lse: [0, 0, 0], rows: 3 };
+  assert.deepEqual(withNonFiniteRows([0, 2], got), [0, 1, 2]);
+  // Each scanned misaligned rows, added none or returned a row past the tensors, silently.
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => withNonFiniteRows([0], { ...got, out: got.out.slice(1) }),
+      /got\.out has 5 values, not a whole number of values per row for got\.rows = 3/,
+    ],
+    [() => withNonFiniteRows([0], { ...got, rows: 2 }), /got\.lse has 3 values/],
+    [
+      () => withNonFiniteRows([0], { ...got, rows: 1.5 }),
+      /got\.rows must be a whole number >= 0, found 1\.5/,
+    ],
+    [() => withNonFiniteRows([3], got), /sample row 3 is not a row of the 3 rows/],
+    [() => withNonFiniteRows([0], got, { max: NaN }), /max must be a whole number >= 0, found NaN/],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(f, (e: Error) => e instanceof RangeError && message.test(e.message));
   }
 });
