@@ -26,6 +26,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import { attention, type AttentionResult } from "./attention.ts";
+import { checkLayerSpec } from "./spec_check.ts";
 import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link linear}. */
@@ -209,10 +210,11 @@ function storedWeights(w: LayerWeights, dtype: Dtype | undefined): LayerWeights 
     qAProj: proj(w.qAProj),
     qANorm: norm(w.qANorm),
     qBProj: proj(w.qBProj),
-    kvAProj: stored(w.kvAProj, dtype),
-    kvANorm: stored(w.kvANorm, "f32"),
-    kvBProj: stored(w.kvBProj, dtype),
-    oProj: stored(w.oProj, dtype),
+    // a missing one stays missing, for checkWeight to name
+    kvAProj: proj(w.kvAProj) as Tensor,
+    kvANorm: norm(w.kvANorm) as Tensor,
+    kvBProj: proj(w.kvBProj) as Tensor,
+    oProj: proj(w.oProj) as Tensor,
   };
 }
 
@@ -222,6 +224,9 @@ function need(t: Tensor | undefined, name: string, spec: MlaSpec): Tensor {
 }
 
 function checkWeight(t: Tensor, name: string, expected: number): void {
+  if (typeof t?.length !== "number") {
+    throw new RangeError(`weights.${name} is missing, expected ${expected} values`);
+  }
   if (t.length !== expected) {
     throw new RangeError(`weights.${name} has ${t.length} values, expected ${expected}`);
   }
@@ -271,6 +276,24 @@ export function mlaLayer(
     );
   }
   checkNormalized(layout, "mlaLayer");
+  // A hand-built spec was read unchecked: qLoraRank undefined said "expected NaN" values, a
+  // qLatentScale of NaN made every output NaN, silently; missing hidden states or weights
+  // failed with "Cannot read properties of undefined".
+  checkLayerSpec(spec, "mlaLayer");
+  const qs = spec.qLatentScale;
+  if (qs !== undefined && (typeof qs !== "number" || !Number.isFinite(qs))) {
+    throw new RangeError(`mlaLayer: spec.qLatentScale must be a finite number, found ${qs}`);
+  }
+  if (typeof options.hidden?.length !== "number") {
+    throw new RangeError(
+      `mlaLayer: hidden is missing, expected qRows * hiddenSize = ${
+        layout.qRows * spec.hiddenSize
+      } values`,
+    );
+  }
+  if (typeof options.weights !== "object" || options.weights === null) {
+    throw new RangeError(`mlaLayer: weights must be LayerWeights, found ${options.weights}`);
+  }
   const dtype = options.storedAs;
   // What the GPU layer reads: its uploads (projections and hidden states in the storage
   // dtype, the norms' weights in f32). Without storedAs every tensor is read as given.

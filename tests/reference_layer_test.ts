@@ -300,3 +300,37 @@ Deno.test("inputs and layer: a layout request in place of a normalized layout is
     msg("mlaLayer"),
   );
 });
+
+Deno.test("mlaLayer: a hand-built spec, missing hidden states or a missing weight is a RangeError naming it", () => {
+  const spec = presetSpec("tiny-yarn");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 2, layout });
+  // qLatentScale NaN made every output NaN and a stale kChannels computed, silently; the
+  // others failed with "expected NaN" values or "Cannot read properties of undefined".
+  const specs: [Partial<MlaSpec>, RegExp][] = [
+    [{ qLatentScale: NaN }, /mlaLayer: spec\.qLatentScale must be a finite number, found NaN/],
+    [{ kChannels: 99 }, /mlaLayer: spec\.kChannels must be qkNopeHeadDim \+ qkRopeHeadDim/],
+    [{ qLoraRank: undefined as unknown as null }, /mlaLayer: spec\.qLoraRank .* found undefined/],
+    [{ softmaxScale: NaN }, /spec\.softmaxScale must be a finite number/],
+  ];
+  for (const [edit, message] of specs) {
+    assert.throws(
+      () => mlaLayer({ ...spec, ...edit }, layout, { weights, hidden }),
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+    );
+  }
+  assert.throws(
+    () => mlaLayer(spec, layout, { weights, hidden: undefined as unknown as Float64Array }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /hidden is missing, expected qRows \* hiddenSize = 128 values/.test(e.message),
+  );
+  for (const storedAs of [undefined, "f16"] as const) {
+    const { kvAProj: _, ...noKvA } = weights;
+    assert.throws(
+      () => mlaLayer(spec, layout, { weights: noKvA as LayerWeights, hidden, storedAs }),
+      (e: Error) => e instanceof RangeError && /weights\.kvAProj is missing/.test(e.message),
+    );
+  }
+});
