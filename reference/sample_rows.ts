@@ -36,6 +36,18 @@ export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions)
   if (!Number.isInteger(max) || max < 0) {
     throw new RangeError(`max must be an integer >= 0, got ${max}`);
   }
+  // a layout request (an untyped caller) failed with "layout.seqs is not iterable", or, with
+  // fewer queries than max, returned rows of "undefined" queries
+  const l = layout as Partial<NormalizedLayout> | null;
+  if (
+    typeof l !== "object" || l === null || !Number.isSafeInteger(l.totalQ) ||
+    !Array.isArray(l.seqs)
+  ) {
+    throw new RangeError(
+      "sampleRows: layout is not a normalized layout (it has no totalQ, seqs): pass " +
+        "normalizeLayout(request) (adapter/layout.ts), not the request",
+    );
+  }
   const n = layout.totalQ;
   if (n <= max) return Array.from({ length: n }, (_, i) => i);
   const picked = new Uint8Array(n);

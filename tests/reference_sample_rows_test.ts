@@ -86,3 +86,15 @@ Deno.test("withNonFiniteRows: rows that do not divide the tensors, a sample row 
     assert.throws(f, (e: Error) => e instanceof RangeError && message.test(e.message));
   }
 });
+
+Deno.test("sampleRows: a layout request instead of a normalized layout is a RangeError saying what to pass", () => {
+  for (const max of [2, 100]) {
+    assert.throws(
+      () => sampleRows({ kind: "bshd", batch: 2, seqQ: 3, seqK: 3 } as never, { max, seed: 1 }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        /sampleRows: layout is not a normalized layout/.test(e.message) &&
+        /normalizeLayout\(request\)/.test(e.message),
+    );
+  }
+});
