@@ -16,7 +16,7 @@ import type { Dtype } from "../adapter/types.ts";
 /**
  * `t` as storage of `dtype` holds it, back in float64 (ties to even, as `Float32Array`
  * and `Float16Array` store a number; NaN stays NaN, past float16's range is ±Infinity).
- * Without a dtype, `t` itself. The references' loops read float64 arrays, not
+ * Without a dtype, `t` itself; any dtype but "f32" and "f16" is a RangeError. The references' loops read float64 arrays, not
  * Float16Array's converted elements.
  *
  * @example
@@ -31,6 +31,12 @@ export function stored<T extends ArrayLike<number>>(
   dtype: Dtype | undefined,
 ): T | Float64Array {
   if (dtype === undefined) return t;
+  // any other spelling ("F16", "bf16") rounded as f32, silently
+  if (dtype !== "f32" && dtype !== "f16") {
+    throw new RangeError(
+      `dtype must be "f32", "f16" or absent (float64), found ${JSON.stringify(dtype)}`,
+    );
+  }
   return Float64Array.from(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
 }
 

@@ -248,3 +248,15 @@ gpuTest("run: a layer case is checked against the reference of what the layer st
     layout: { kind: "bshd", batch: 2, seqQ: 7, seqK: 7, causal: true },
   }],
 });
+
+Deno.test("stored: a dtype of another spelling is a RangeError, not f32 rounding", () => {
+  // "F16" and "bf16" rounded as f32, silently
+  for (const dtype of ["F16", "bf16", "f64"]) {
+    assert.throws(
+      () => stored([1 / 3], dtype as "f16"),
+      (e: Error) =>
+        e instanceof RangeError && /dtype must be "f32", "f16" or absent/.test(e.message),
+    );
+  }
+  assert.equal(stored([1 / 3], "f16")[0], 0.333251953125);
+});
