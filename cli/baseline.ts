@@ -56,6 +56,7 @@ import {
   parsePositiveInt,
   parseRepeats,
   parseWarmupMs,
+  refuseBenchMatrix,
   REPEATS_HELP,
 } from "./options.ts";
 import { PROGRESS_HELP, runExitCode, WARMUP_MS_HELP } from "./run.ts";
@@ -386,6 +387,7 @@ export function baselineCommand() {
     .action(async (opts, cmd) => {
       const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
       if (opts.fromReport) checkFromReportFlags(opts.fromReport, given);
+      else await refuseBenchMatrix(opts.matrix, "baseline update");
       const warmupMs = parseWarmupMs(opts.warmupMs);
       // as run: the modules loaded (exit 2 naming one that does not load) and --backend
       // checked before anything is written

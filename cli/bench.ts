@@ -26,6 +26,7 @@ import {
   parseBenchFilter,
   targetClassOf,
 } from "../bench/cases.ts";
+import { BUNDLED_MATRICES } from "../matrix/expand.ts";
 import { bestCeilings, isCeilingNotTimed, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
@@ -844,6 +845,15 @@ export function selectBenchCases(matrix: string, filter?: string): BenchCase[] {
     throw new CliError(
       `--matrix ${matrix}: ${twice} is given twice (each case would be measured twice); ` +
         "name each matrix once",
+      EXIT.badInput,
+    );
+  }
+  // a run matrix's name read "unknown benchmark matrix", not saying which command runs it
+  const run = names.find((n) => BUNDLED_MATRICES.includes(n) && !BENCH_MATRICES.includes(n));
+  if (run !== undefined) {
+    throw new CliError(
+      `--matrix ${run}: a run matrix (\`run --matrix ${run}\` runs it), not a bench matrix; ` +
+        `bench reads the bundled bench matrices: ${BENCH_MATRICES.join(", ")}`,
       EXIT.badInput,
     );
   }

@@ -517,8 +517,8 @@ export function refuseOptionWordsWhileParsing(cmd: CommandUnknownOpts): void {
 
 /**
  * Refuse a bundled bench matrix's name (headline, tiny, ...) given as `--matrix` where a run
- * matrix is read (explain --case, compare-runtimes): it read as a file that cannot be read
- * ("readfile 'headline'"), naming the run matrices but not what the name is. A file of that
+ * matrix is read (run, baseline update, upgrade-check, explain --case, compare-runtimes): it
+ * read as a file that cannot be read ("readfile 'headline'"), naming the run matrices but not what the name is. A file of that
  * name in the current folder is still read.
  *
  * @example

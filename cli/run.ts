@@ -50,6 +50,7 @@ import {
   parsePositiveInt,
   parseRepeats,
   parseWarmupMs,
+  refuseBenchMatrix,
 } from "./options.ts";
 import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
@@ -463,6 +464,8 @@ export function runCommand() {
         { option: "--thresholds", value: opts.thresholds, ...baseline },
       ]);
       const warmupMs = parseWarmupMs(opts.warmupMs);
+      // a bench matrix's name read as a file that cannot be read ("readfile 'headline'")
+      await refuseBenchMatrix(opts.matrix, "run");
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);

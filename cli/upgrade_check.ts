@@ -35,6 +35,7 @@ import {
   parseFilterOption,
   parsePositiveInt,
   parseRepeats,
+  refuseBenchMatrix,
   REPEATS_HELP,
 } from "./options.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -233,6 +234,8 @@ export function upgradeCheckCommand() {
       if (cmd.args.length > 0) {
         throw new CliError(strayWordsMessage(cmd.args, opts), EXIT.badInput);
       }
+      // a bench matrix's name read as a file that cannot be read ("readfile 'headline'")
+      await refuseBenchMatrix(opts.matrix, "upgrade-check");
       // A side in Chromium bundles each module for its page: one given by a remote URL is
       // refused here, as `run --runtime chromium` refuses it (it was that side's run's exit 2,
       // after the other side had run).

@@ -37,3 +37,11 @@ Deno.test("bench --matrix: a case in two of the matrices is benched once", () =>
   // a filter that keeps cases of both
   assert.equal(selectBenchCases("headline,gpu", "path=absorbed;dtype=f32;sq=1").length, 1);
 });
+
+// `bench --matrix smoke` said "unknown benchmark matrix", not that smoke is a run matrix
+Deno.test("bench --matrix: a run matrix's name is said to be one, with the command to run it", () => {
+  assert.throws(
+    () => selectBenchCases("tiny,smoke"),
+    /--matrix smoke: a run matrix \(`run --matrix smoke` runs it\), not a bench matrix/,
+  );
+});

@@ -48,3 +48,38 @@ Deno.test("CLI: explain deepseek-v2-lit suggests deepseek-v2-lite, exit 2", asyn
 Deno.test("bench --matrix headlin suggests headline", () => {
   assert.throws(() => selectBenchCases("headlin"), /did you mean "headline"\? bundled: headline/);
 });
+
+// A bench matrix's name given to a command that reads a run matrix read as a file that cannot
+// be read ("readfile 'headline'"): each now says it is a bench matrix, exit 2.
+Deno.test("CLI: run, baseline update and upgrade-check --matrix headline say it is a bench matrix", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [command, args] of [
+        ["run", ["run", "--out", `${dir}/run`]],
+        ["baseline update", ["baseline", "update", "--dir", `${dir}/b`, "--out", `${dir}/bo`]],
+        ["upgrade-check", [
+          "upgrade-check",
+          "--from",
+          "2.9.5",
+          "--to",
+          "2.9.6",
+          "--out",
+          `${dir}/u`,
+        ]],
+      ] as const
+    ) {
+      const r = await runCli([...args, "--matrix", "headline"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `--matrix headline: a bench matrix \\(\`bench --matrix headline\` runs it\\), not a ` +
+            `run matrix; ${command} reads a run matrix`,
+        ),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
