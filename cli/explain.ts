@@ -28,16 +28,19 @@ import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import { excludedCase } from "../matrix/select.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
-import { ConfigError } from "../adapter/errors.ts";
+import { ConfigError, formatIssue } from "../adapter/errors.ts";
 import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import {
   CONFIG_ROOT_HELP,
   layoutFromFlags,
   parseAxisInt,
   parseIntList,
+  parseLengthList,
   parsePositiveInt,
   refuseBenchMatrix,
 } from "./options.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
 import { plural } from "../util/plural.ts";
 import { environmentCapsOverrides, type UserCaps } from "../gpu/device.ts";
 
@@ -186,7 +189,7 @@ export function explainCommand(probe: CapsProbe) {
       parseAxisInt("sk"),
       128,
     )
-    .option("--kv-lens <list>", "per-sequence cache lengths, decode (bshd/sbhd)", parseIntList)
+    .option("--kv-lens <list>", "per-sequence cache lengths, decode (bshd/sbhd)", parseLengthList)
     .option(
       "--cu-seqlens <list>",
       `cumulative query lengths (thd), e.g. 0,5,12; at most ${AXIS_BOUNDS.b.max} sequences ` +
@@ -266,6 +269,7 @@ export function explainCommand(probe: CapsProbe) {
         { ...opts, causal: opts.causal },
         (key) => cmd.getOptionValueSource(key) === "cli",
       );
+      checkLayoutOfFlags(layout);
       const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backend = checkBackendId(opts.backend, { allowAuto: true });
       checkKvSplits(opts.kvSplits, backend);
@@ -305,6 +309,45 @@ const CASE_OWNED_FLAGS: readonly (readonly [string, string])[] = [
   ["format", "--format"],
   ["pairing", "--pairing"],
 ];
+
+/** The layout request's fields, by the flag that sets each. */
+const LAYOUT_FIELD_FLAGS: readonly (readonly [string, string])[] = [
+  ["batch", "--batch"],
+  ["seqQ", "--seq-q"],
+  ["seqK", "--seq-k"],
+  ["kvLens", "--kv-lens"],
+  ["cuSeqlensQ", "--cu-seqlens"],
+  ["cuSeqlensK", "--cu-seqlens-k"],
+];
+
+/**
+ * A layout the flags make that is not valid (`--kv-lens 5,6` with one sequence) is a bad
+ * flag (exit 2) naming the flags given: it read "layout: invalid layout / kvLens: [5,6] must
+ * list one key length per sequence (1)", the request's field names, not the flags.
+ */
+function checkLayoutOfFlags(layout: LayoutRequest): void {
+  try {
+    normalizeLayout(layout);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const flagged = (text: string) =>
+      LAYOUT_FIELD_FLAGS.reduce(
+        (t, [field, flag]) => t.replace(new RegExp(`(?<![-\\w])${field}\\b`, "g"), flag),
+        text,
+      );
+    const batch = layout.kind === "thd" ? undefined : layout.batch;
+    const lines = e.issues.map((i) => {
+      const message = batch === undefined
+        ? i.message
+        : i.message.replace(`per sequence (${batch})`, `per sequence (--batch ${batch})`);
+      return `  ${flagged(formatIssue({ ...i, message }))}`;
+    });
+    throw new CliError(
+      `the layout flags do not make a valid layout:\n${lines.join("\n")}`,
+      EXIT.badInput,
+    );
+  }
+}
 
 /**
  * `--kv-splits` over 64 with a bundled backend (or auto): every one refuses it, so it is a bad

@@ -76,13 +76,31 @@ export function parseWarmupMs(value: string): number | "auto" {
  * ```
  */
 export function parseIntList(value: string): number[] {
+  return intList(value, "0,5,12");
+}
+
+/**
+ * Parse a list of per-sequence lengths ("64,40", `--kv-lens`) as {@link parseIntList} does;
+ * a bad entry's message gives a length list as its example, not cumulative offsets.
+ *
+ * @example
+ * ```ts
+ * import { parseLengthList } from "./options.ts";
+ * parseLengthList("64,40"); // [64, 40]
+ * ```
+ */
+export function parseLengthList(value: string): number[] {
+  return intList(value, "64,40 (one length per sequence)");
+}
+
+function intList(value: string, example: string): number[] {
   const parts = value.split(",").map((s) => s.trim());
   const out = parts.map(decimalDigits);
   const bad = out.findIndex((v) => v === null || !Number.isSafeInteger(v));
   if (bad >= 0) {
     throw new InvalidArgumentError(
       `"${parts[bad]}" (entry ${bad}) is not a non-negative integer in decimal digits (below ` +
-        "2^53); expected a list like 0,5,12",
+        `2^53); expected a list like ${example}`,
     );
   }
   return out as number[];

@@ -248,7 +248,24 @@ Deno.test("explain: bad layout and bad usage exit 2", async () => {
     caps,
   ]);
   assert.equal(a.code, 2);
-  assert.match(a.stderr, /cuSeqlensQ\[2\]: 3 must be >= the previous offset 5/);
+  // the flags named, not the layout request's fields (it read "cuSeqlensQ[2]", "kvLens",
+  // "(1)" for --batch, and a length list's example was the offsets' 0,5,12)
+  assert.match(a.stderr, /--cu-seqlens\[2\]: 3 must be >= the previous offset 5/);
+  const lens = await runCliInProcess(["explain", "tiny", "--kv-lens", "5,6", "--caps", caps]);
+  assert.equal(lens.code, 2);
+  assert.match(
+    lens.stderr,
+    /--kv-lens: \[5,6\] must list one key length per sequence \(--batch 1\)/,
+  );
+  assert.doesNotMatch(lens.stderr, /kvLens/);
+  const over = await runCliInProcess([
+    ...["explain", "tiny", "--kv-lens", "5,9", "--batch", "2", "--seq-k", "8", "--caps", caps],
+  ]);
+  assert.equal(over.code, 2);
+  assert.match(over.stderr, /--kv-lens\[1\]: 9 must be an integer in \[0, --seq-k=8\]/);
+  const word = await runCliInProcess(["explain", "tiny", "--kv-lens", "5,x"]);
+  assert.equal(word.code, 2);
+  assert.match(word.stderr, /expected a list like 64,40 \(one length per sequence\)/);
   const b = await runCliInProcess(["explain", "tiny", "--cu-seqlens", "0,x"]);
   assert.equal(b.code, 2);
   assert.match(b.stderr, /"x" \(entry 1\) is not a non-negative integer/);
