@@ -516,6 +516,17 @@ async function claimFolder(
         "--force starts over, or pick another --out",
     );
   }
+  // A merge's output (its report.json lists `missing`; no run.json): resumed, it was
+  // rewritten as one run of this machine, its `missing` and `environmentDiffers` dropped
+  if (held.header?.missing !== undefined) {
+    throw new ReportFileError(
+      out,
+      "holds the output of `merge` (its report.json lists the merge's missing cases), not " +
+        "a run: --resume continues a run; to finish a merge, resume its shards' folders " +
+        "(`run ... --out <shard folder> --resume`) and merge them again, or pick another " +
+        "--out (--force replaces the merged reports with a new run)",
+    );
+  }
   if (held.header && !sameRun(held.header, current)) {
     throw new ReportFileError(
       out,

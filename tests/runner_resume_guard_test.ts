@@ -21,6 +21,7 @@ import { readReportJson } from "../report/json.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
+import { mergeRuns, writeRunOutputs } from "../report/merge.ts";
 import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
@@ -207,6 +208,31 @@ Deno.test({
               "it wrote it); --resume finishes it",
           ),
       );
+    });
+  },
+});
+
+// `run --resume --out <a merge's output>` was taken as a run's resume: the merged report was
+// rewritten as one run of this machine, its `missing` (and environmentDiffers) dropped
+Deno.test({
+  name: "resume: a merge's output folder is refused, naming it a merge's",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // one shard of two, so the merge has missing cases
+      await runMatrix({ ...common, shard: { index: 1, count: 2 }, testOnlyCaseRunner: PASS_STUB });
+      const merged = `${out}-merged`;
+      const m = await mergeRuns([out]);
+      assert.equal(m.missing.length, 1);
+      await writeRunOutputs(merged, m.report);
+      const before = await Deno.readTextFile(`${merged}/report.json`);
+      await assertResumeRefused(
+        { ...common, out: merged }, // the merge's own selection: the whole matrix
+        PASS_STUB,
+        /holds the output of `merge` .*--resume continues a run; to finish a merge, resume its shards' folders/,
+      );
+      assert.equal(await Deno.readTextFile(`${merged}/report.json`), before, "left as it was");
     });
   },
 });
