@@ -23,6 +23,7 @@ import {
 } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { lockHeld } from "../util/fs.ts";
+import { upgradeFolderProblem } from "../report/run_folder.ts";
 import { runExitCode, uncaughtFaultLine } from "./run.ts";
 import { faultSlipped, faultUncaught } from "../report/verdict.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
@@ -143,6 +144,12 @@ export async function checkMergeFolders(dirs: readonly string[], out: string): P
         `merge: ${d} is a file, not a folder; give the output folders of \`run --shard\``,
         EXIT.badInput,
       );
+    }
+    // an upgrade-check's --out read "report.json: missing (not a run output folder, or the
+    // run never started)": its sides' runs are named
+    const upgrade = await upgradeFolderProblem(d);
+    if (upgrade !== null) {
+      throw new CliError(`merge: ${d}: ${upgrade.problem}`, EXIT.badInput);
     }
   }
   for (let i = 0; i < dirs.length; i++) {

@@ -39,7 +39,9 @@ import {
 import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
-import { runFolderReport } from "../report/run_folder.ts";
+import { runFolderReport, upgradeFolderProblem } from "../report/run_folder.ts";
+// moved to report/ (which reads run folders, and may not import drift/); kept in drift's API
+export { upgradeFolderProblem };
 import { RUN_FILES } from "../report/merge.ts";
 import { basename, dirname } from "node:path";
 
@@ -499,41 +501,6 @@ export async function checkInputExists(path: string, valid: string): Promise<voi
   if (await pathMissing(path)) {
     throw new DriftInputError(path, `${missingPathWords(path)}; ${valid}`);
   }
-}
-
-/**
- * Why `path` is no run or baseline when it is an upgrade-check's output folder (no
- * report.json or run.json of its own, a side's run in from/ or to/), and the sides' folders
- * that hold a run; null for any other path. Given where one
- * run is read, such a folder read "a folder without report.json, not a run output folder"
- * (`history --add`, `compare`'s current side) or "no baseline for this device (…); the folder
- * has compare" (`compare`'s baseline side, its compare.json taken for a baseline).
- *
- * @example
- * ```ts ignore
- * import { upgradeFolderProblem } from "./baseline.ts";
- * (await upgradeFolderProblem("out/upgrade"))?.problem;
- * // "an upgrade-check's output folder, not one run's: its sides' runs are out/upgrade/from
- * // and out/upgrade/to; give one of them"
- * ```
- */
-export async function upgradeFolderProblem(
-  path: string,
-): Promise<{ problem: string; sides: string[] } | null> {
-  if (!(await isDirectory(path))) return null;
-  const dir = path.replace(/\/+$/, "") || "/";
-  const run = async (d: string) =>
-    await pathExists(`${d}/${RUN_FILES.report}`) || await pathExists(`${d}/${RUN_FILES.state}`);
-  if (await run(dir)) return null;
-  const sides: string[] = [];
-  for (const side of ["from", "to"]) if (await run(`${dir}/${side}`)) sides.push(`${dir}/${side}`);
-  if (sides.length === 0) return null;
-  const problem = `an upgrade-check's output folder, not one run's: ${
-    sides.length === 1
-      ? `its one side's run is ${sides[0]}; give that folder`
-      : `its sides' runs are ${sides.join(" and ")}; give one of them`
-  }`;
-  return { problem, sides };
 }
 
 /**

@@ -4,7 +4,9 @@
  * wording for every command. A folder whose run was killed before its reports (run.json,
  * no report.json) is told how to rebuild them, and so is one whose run ended without writing
  * them (run.json `finished` or `interrupted`: a library `runMatrix` without a report writer);
- * any other folder without report.json is named as no run output folder.
+ * an upgrade-check's output folder (a run in from/ and to/) names its sides' runs
+ * ({@link upgradeFolderProblem}); any other folder without report.json is named as no run
+ * output folder.
  *
  * @module
  */
@@ -66,7 +68,46 @@ export async function runFolderReport(
         `), and ${await resumeCommand(dir)} finishes it`,
     };
   }
+  // an upgrade-check's --out: its sides' runs named, where "not a run output folder" was all
+  const upgrade = await upgradeFolderProblem(dir);
+  if (upgrade !== null) return { problem: upgrade.problem };
   return { problem: `a folder without report.json, not a run output folder; ${options.valid}` };
+}
+
+/**
+ * Why `path` is no run or baseline when it is an upgrade-check's output folder (no
+ * report.json or run.json of its own, a side's run in from/ or to/), and the sides' folders
+ * that hold a run; null for any other path. Given where one
+ * run is read, such a folder read "a folder without report.json, not a run output folder"
+ * (`history --add`, `compare`'s current side, `merge`, and whatever reads a run folder
+ * through {@link runFolderReport}, which now says this) or "no baseline for this device (…); the folder
+ * has compare" (`compare`'s baseline side, its compare.json taken for a baseline).
+ *
+ * @example
+ * ```ts ignore
+ * import { upgradeFolderProblem } from "./run_folder.ts";
+ * (await upgradeFolderProblem("out/upgrade"))?.problem;
+ * // "an upgrade-check's output folder, not one run's: its sides' runs are out/upgrade/from
+ * // and out/upgrade/to; give one of them"
+ * ```
+ */
+export async function upgradeFolderProblem(
+  path: string,
+): Promise<{ problem: string; sides: string[] } | null> {
+  if (!(await isDirectory(path))) return null;
+  const dir = path.replace(/\/+$/, "") || "/";
+  const run = async (d: string) =>
+    await pathExists(`${d}/report.json`) || await pathExists(`${d}/run.json`);
+  if (await run(dir)) return null;
+  const sides: string[] = [];
+  for (const side of ["from", "to"]) if (await run(`${dir}/${side}`)) sides.push(`${dir}/${side}`);
+  if (sides.length === 0) return null;
+  const problem = `an upgrade-check's output folder, not one run's: ${
+    sides.length === 1
+      ? `its one side's run is ${sides[0]}; give that folder`
+      : `its sides' runs are ${sides.join(" and ")}; give one of them`
+  }`;
+  return { problem, sides };
 }
 
 /**

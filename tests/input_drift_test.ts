@@ -667,6 +667,16 @@ Deno.test("an upgrade-check's output folder given as one run: compare, history -
       one.stderr.includes(`its one side's run is ${up}/from; give that folder\n`),
       one.stderr,
     );
+    // merge: it read "report.json: missing (not a run output folder, or the run never started)"
+    const merged = await runCliInProcess(["merge", up, "--out", `${dir}/mm`]);
+    assert.equal(merged.code, 2, merged.stdout + merged.stderr);
+    assert.ok(
+      merged.stderr.includes(
+        `merge: ${up}: an upgrade-check's output folder, not one run's: its one side's run is`,
+      ),
+      merged.stderr,
+    );
+    assert.equal(await exists(`${dir}/mm`), false, "no --out made");
     noStack(base.stderr + current.stderr + add.stderr + update.stderr + one.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });

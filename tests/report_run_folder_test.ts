@@ -60,6 +60,14 @@ Deno.test("runFolderReport: a file as given, a run folder's report.json, a kille
       loadComparable(empty),
       /a baselines folder needs the current run's device key/,
     );
+    // an upgrade-check's --out (a run in from/ and to/): its sides named, where "a folder
+    // without report.json, not a run output folder" was all it said
+    await Deno.mkdir(`${empty}/from`);
+    await Deno.writeTextFile(`${empty}/from/report.json`, "{}");
+    assert.deepEqual(await runFolderReport(`${empty}/`, { valid }), {
+      problem: `an upgrade-check's output folder, not one run's: its one side's run is ` +
+        `${empty}/from; give that folder`,
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
