@@ -488,7 +488,7 @@ export async function addRuns(
 ): Promise<void> {
   let done: Awaited<ReturnType<HistoryStore["appendAll"]>>;
   try {
-    done = await store.appendAll(runs.map((r) => r.report), { label });
+    done = await store.appendAll(runs.map((r) => r.report), { label, relabel: true });
   } catch (e) {
     // the run refused is named by its file, not its start
     if (!(e instanceof HistoryOverlapError)) throw e;
@@ -497,11 +497,12 @@ export async function addRuns(
     throw new CliError(`--add ${run.file}: ${e.problem}`, EXIT.badInput);
   }
   runs.forEach(({ file, report }, i) => {
-    const { id, outcome } = done[i];
+    const { id, outcome, relabeled } = done[i];
     if (outcome === "stored") {
       console.error(
         `history: ${file} is already run ${id} of ${store.path} (same start ${report.startedAt}, ` +
-          "matrix, filter, shard and environment); not added again",
+          "matrix, filter, shard and environment); not added again" +
+          (relabeled ? `; its label is now ${label} (was ${relabeled.from ?? "none"})` : ""),
       );
       return;
     }
@@ -574,7 +575,10 @@ export function historyCommand() {
       "--add <reports...>",
       "first append these runs (report.json files or run folders; all are checked first and stored in one transaction, all or none, and a run already stored is not added again)",
     )
-    .option("--label <text>", "label of the runs added with --add (without --add: exit 2)")
+    .option(
+      "--label <text>",
+      "label of the runs added with --add, put on a run stored already too (without --add: exit 2)",
+    )
     .option(
       "--min-change <ratio>",
       "smallest relative step, |after / before - 1| of the medians (default 0.05: 5%; 1: a " +
@@ -627,8 +631,8 @@ export function historyCommand() {
         value: opts.label,
         needs: "--add",
         met: opts.add !== undefined,
-        fix: "add --add <reports...> to label the runs it adds (a stored run's label does " +
-          "not change), or drop --label",
+        fix: "add --add <reports...> to label the runs it adds (or relabel them, where " +
+          "stored already), or drop --label",
       }]);
       if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       // The chart may not overwrite the database or a report being added.

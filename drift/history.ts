@@ -734,6 +734,11 @@ export interface AppendedRun {
    * again; `appended`: a new run; `replaced`: a resumed run that replaced its earlier stop.
    */
   readonly outcome: "stored" | "appended" | "replaced";
+  /**
+   * A stored run given another label (`history --add <run> --label <text>` of a run stored
+   * already): the label it had (null: none); absent where the label did not change.
+   */
+  readonly relabeled?: { readonly from: string | null };
 }
 
 /** A run with what storing it needs computed ahead of the transaction. */
@@ -946,7 +951,8 @@ export class HistoryStore {
    * Append runs as {@link HistoryStore.append} does, all in one transaction: a process
    * stopped halfway (SIGKILL, a full disk) stores none of them, so `history --add` of many
    * reports is all or nothing. Each run's outcome is returned in order: stored before (or
-   * earlier in `reports`), appended, or replacing its earlier stop.
+   * earlier in `reports`), appended, or replacing its earlier stop. With `relabel`, a run
+   * stored before is given `label` (`history --add --label`; {@link AppendedRun.relabeled}).
    *
    * @example
    * ```ts ignore
@@ -956,7 +962,7 @@ export class HistoryStore {
    */
   async appendAll(
     reports: readonly RunReport[],
-    options: { label?: string; backend?: string } = {},
+    options: { label?: string; backend?: string; relabel?: boolean } = {},
   ): Promise<AppendedRun[]> {
     // The environments first (async: a baseline's kernel digests), then every write under
     // one lock.
@@ -986,11 +992,21 @@ export class HistoryStore {
   }
 
   /** Store one prepared run inside the caller's transaction. */
-  #store(p: PreparedRun, options: { label?: string }): AppendedRun {
+  #store(p: PreparedRun, options: { label?: string; relabel?: boolean }): AppendedRun {
     const { report, b, fpText, envDigest } = p;
     const db = this.#db;
     const stored = this.findRun(report);
-    if (stored !== null) return { id: stored, outcome: "stored" };
+    if (stored !== null) {
+      // the label given is put on it, as on a resumed run's earlier stop (it was dropped
+      // without a word: "not added again", and the run kept its old label)
+      const had = db.prepare("SELECT label FROM runs WHERE id = ?").get(stored) as Row;
+      const from = had.label === null || had.label === undefined ? null : String(had.label);
+      if (!options.relabel || options.label === undefined || options.label === from) {
+        return { id: stored, outcome: "stored" };
+      }
+      db.prepare("UPDATE runs SET label = ? WHERE id = ?").run(options.label, stored);
+      return { id: stored, outcome: "stored", relabeled: { from } };
+    }
     const earlier = this.findEarlierStop(report);
     const same = this.#sameMeasurements(report, b.deviceKey, earlier);
     if (same !== null) throw new HistoryOverlapError(report, same);

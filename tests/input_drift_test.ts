@@ -296,6 +296,20 @@ Deno.test("history: the same run added twice is stored once", async () => {
     assert.doesNotMatch(again.stderr, /appended/);
     const e = JSON.parse(again.stdout).find((s: { caseId: string }) => s.caseId === E);
     assert.equal(e.points.length, 1, "the run counts once in the series");
+    // --label on a run stored already: put on it and said (it was "not added again" and the
+    // label dropped without a word)
+    const labelled = await runCliInProcess(["history", "--db", db, "--add", file, "--label", "n"]);
+    assert.equal(labelled.code, 0, labelled.stderr);
+    assert.match(
+      labelled.stderr,
+      /is already run 3 of .* not added again; its label is now n \(was none\)/,
+    );
+    const reopened = await HistoryStore.open(db);
+    try {
+      assert.equal(reopened.runs().find((r) => r.id === 3)?.label, "n");
+    } finally {
+      reopened.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
