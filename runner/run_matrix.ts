@@ -51,6 +51,7 @@ import {
 } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { runCommandFor } from "../report/finish_commands.ts";
+import { upgradeFolderProblem } from "../report/run_folder.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
@@ -435,6 +436,18 @@ async function claimFolder(
   options: Pick<RunMatrixOptions, "resume" | "force">,
 ): Promise<Claimed> {
   const previous = new Map<string, CaseResult>();
+  // An upgrade-check's --out (its sides' runs in from/ and to/, its compare.md and
+  // compare.json): a run there removed the comparison and wrote its reports beside the
+  // sides, with or without --resume or --force
+  const upgrade = await upgradeFolderProblem(out);
+  if (upgrade !== null) {
+    throw new ReportFileError(
+      out,
+      `holds an upgrade-check's output (its sides' runs: ${upgrade.sides.join(", ")}), whose ` +
+        "compare.md and compare.json this run would remove and whose sides its reports would " +
+        "stand beside; pick another --out",
+    );
+  }
   // A bench killed before its reports leaves records.jsonl alone (its measurements), which
   // reads as an empty folder here: a run would leave it among its own files. --force
   // removes it, and the finished bench's results.csv, which a run does not write either.

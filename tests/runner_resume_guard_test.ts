@@ -237,6 +237,40 @@ Deno.test({
   },
 });
 
+// `run --out <an upgrade-check's --out>` removed the check's compare.md and compare.json and
+// wrote its reports beside the sides' runs; refused now, with --resume or --force too
+Deno.test({
+  name: "run: an upgrade-check's output folder is refused, its comparison left",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      await runMatrix({ ...common, out: `${out}/from`, testOnlyCaseRunner: PASS_STUB });
+      await Deno.writeTextFile(`${out}/compare.md`, "# the comparison\n");
+      for (const extra of [{}, { force: true }, { resume: true }]) {
+        let ran = 0;
+        await assert.rejects(
+          runMatrix({
+            ...common,
+            ...extra,
+            out,
+            testOnlyCaseRunner: (c, o) => {
+              ran++;
+              return PASS_STUB(c, o);
+            },
+          }),
+          (e: unknown) =>
+            e instanceof ReportFileError &&
+            e.message.includes(`holds an upgrade-check's output (its sides' runs: ${out}/from)`),
+        );
+        assert.equal(ran, 0, "nothing ran");
+      }
+      assert.equal(await Deno.readTextFile(`${out}/compare.md`), "# the comparison\n");
+      assert.equal(await exists(`${out}/report.json`), false);
+    });
+  },
+});
+
 // A resume with nothing to keep ran every case again without a word: an --out mistyped in
 // the resume command reran a whole nightly as if resumed.
 Deno.test({
