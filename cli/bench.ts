@@ -27,6 +27,7 @@ import {
   targetClassOf,
 } from "../bench/cases.ts";
 import { BUNDLED_MATRICES } from "../matrix/expand.ts";
+import { upgradeFolderProblem } from "../report/run_folder.ts";
 import { bestCeilings, isCeilingNotTimed, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
@@ -343,6 +344,18 @@ export function benchCommand() {
       // An unusable --out is exit 2 here, not an OS error after the measurements.
       // ... as is one that would overwrite a run's reports or the --reference-ceilings file.
       if (opts.out !== undefined) {
+        // an upgrade-check's folder: bench's report.json was written beside its compare.md
+        // and sides' runs, and the folder then read as one run's (its sides no longer named)
+        const upgrade = await upgradeFolderProblem(opts.out);
+        if (upgrade !== null) {
+          throw new OutputPathError(
+            "--out",
+            opts.out,
+            `holds an upgrade-check's output (its sides' runs: ${upgrade.sides.join(", ")}), ` +
+              "beside which bench would write its report.json, summary.md and report.html; " +
+              "give a new folder or a bench output folder",
+          );
+        }
         await checkBenchOut(opts.out, { referenceCeilings: opts.referenceCeilings });
         await prepareOutputDir(opts.out, { label: "--out" });
         // each a file: a folder named summary.md was an internal error with a stack trace

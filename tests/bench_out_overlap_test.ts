@@ -72,6 +72,21 @@ Deno.test("bench --out: a run's folder, or the --reference-ceilings file inside 
       /--out .*run: holds run\.json: it is the output folder of a run or a merge, whose report\.json, summary\.md and report\.html bench would replace/,
     );
     assert.match(intoMerge.stderr, /--out .*merged\/: holds results\.jsonl/);
+    // an upgrade-check's folder (a run in from/, its compare.md): bench's reports were
+    // written beside them, and the folder then read as one run's
+    await Deno.mkdir(`${tmp}/up/from`, { recursive: true });
+    await Deno.writeTextFile(`${tmp}/up/from/report.json`, "{}\n");
+    await Deno.writeTextFile(`${tmp}/up/compare.md`, "# comparison\n");
+    const intoUpgrade = await bench(["--out", `${tmp}/up`]);
+    assert.equal(intoUpgrade.code, 2, intoUpgrade.stdout + intoUpgrade.stderr);
+    assert.match(
+      intoUpgrade.stderr,
+      /--out .*up: holds an upgrade-check's output \(its sides' runs: .*up\/from\), beside which bench would write/,
+    );
+    assert.deepEqual([...Deno.readDirSync(`${tmp}/up`)].map((e) => e.name).sort(), [
+      "compare.md",
+      "from",
+    ]);
     // said of the folder given, not of the file bench would write in it
     assert.match(
       reference.stderr,
