@@ -537,7 +537,7 @@ async function claimFolder(
       "holds the output of `merge` (its report.json lists the merge's missing cases), not " +
         "a run: --resume continues a run; to finish a merge, resume its shards' folders " +
         "(`run ... --out <shard folder> --resume`) and merge them again, or pick another " +
-        "--out (--force replaces the merged reports with a new run)",
+        "--out (a run without --resume replaces the merged reports)",
     );
   }
   if (held.header && !sameRun(held.header, current)) {

@@ -230,7 +230,7 @@ Deno.test({
       await assertResumeRefused(
         { ...common, out: merged }, // the merge's own selection: the whole matrix
         PASS_STUB,
-        /holds the output of `merge` .*--resume continues a run; to finish a merge, resume its shards' folders/,
+        /holds the output of `merge` .*--resume continues a run; to finish a merge, resume its shards' folders.*\(a run without --resume replaces the merged reports\)/,
       );
       assert.equal(await Deno.readTextFile(`${merged}/report.json`), before, "left as it was");
     });
