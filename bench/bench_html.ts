@@ -19,7 +19,7 @@ import {
   variantLabel,
 } from "./report.ts";
 import { memoryRoof } from "./ceilings.ts";
-import { benchRate } from "./figure.ts";
+import { benchFraction, benchGbps, benchMs, benchRate } from "./figure.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -272,12 +272,16 @@ export async function benchReportHtml(
         `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
           report.targets.map((t) =>
             `<tr><td>${escapeHtml(t.target)}</td><td class="id">${idHtml(t.id)}</td>` +
-            `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}${
+            // the figures of the console and summary.md ("target 0.25", got "0.00021"; the page
+            // wrote "0.250" and "2.10e-4")
+            `<td class="n">${t.want}</td><td class="n">${
+              t.got === null ? "–" : benchFraction(t.got)
+            }${
               // the fastest repetition's figure beside the median's, as the console and
               // summary.md give it (never judged)
               t.fastest === undefined || t.implausible
                 ? ""
-                : `<br><small>fastest repetition ${num(t.fastest, 3)}${
+                : `<br><small>fastest repetition ${benchFraction(t.fastest)}${
                   t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : ""
                 }</small>`}</td>` +
             `<td>${
@@ -398,16 +402,25 @@ function rateCell(v: number | undefined): string {
 function spreadCell(r: BenchRecord): string {
   return r.ms_min === undefined || r.ms_max === undefined
     ? "–"
-    : `${num(r.ms_min, 3)}–${num(r.ms_max, 3)}`;
+    : `${benchMs(r.ms_min)}–${benchMs(r.ms_max)}`;
+}
+
+/** A figure's cell as `fmt` writes it, "–" without one. */
+function cell(v: number | undefined, fmt: (x: number) => string): string {
+  return v === undefined ? "–" : fmt(v);
 }
 
 function casesTable(records: readonly BenchRecord[]): string {
   const rows = records.map((r) =>
     `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td><td>${
       r.status === "ok" ? "ok" : `<b>${escapeHtml(r.status)}</b>: ${escapeHtml(r.reason ?? "")}`
-    }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${spreadCell(r)}</td>` +
+    }</td><td class="n">${cell(r.ms, benchMs)}</td><td class="n">${spreadCell(r)}</td>` +
     `<td class="n">${rateCell(r.gflops)}</td>` +
-    `<td class="n">${num(r.gbps, 2)}</td><td class="n">${num(r.roofline_fraction, 3)}</td>` +
+    // the figures of summary.md and the console: num read 0.0346 GB/s as "0.03", a 0.360 ms
+    // case's time "0.360" where they wrote "0.36", a fraction 0.00021 as "2.10e-4"
+    `<td class="n">${cell(r.gbps, benchGbps)}</td><td class="n">${
+      cell(r.roofline_fraction, benchFraction)
+    }</td>` +
     `<td>${escapeHtml(r.bound ?? "–")}</td><td>${escapeHtml(r.backend ?? "–")}</td>` +
     `<td class="variant">${
       escapeHtml(r.variant === undefined ? "–" : variantLabel(r.variant))

@@ -39,6 +39,62 @@ export function benchFigure(x: number | undefined, digits = 2): string {
  * ```
  */
 export function benchRate(x: number | undefined): string {
+  return threeUnderTen(x, 1);
+}
+
+/**
+ * A time in ms as every bench output writes it (the console table, summary.md, report.html:
+ * a case's median, its spread, its submission and construction ms): three significant digits
+ * under 10, two decimals from 10 up. The console and summary.md read a case's 0.360 ms as
+ * "0.36" where report.html wrote "0.360", and a GPU's 0.004 ms as "0.0040" where the page
+ * wrote "4.00e-3"; "-" without one.
+ *
+ * @example
+ * ```ts
+ * import { benchMs } from "./figure.ts";
+ * benchMs(0.36); // "0.360"
+ * benchMs(9.661); // "9.66"
+ * benchMs(123.456); // "123.46"
+ * ```
+ */
+export function benchMs(x: number | undefined): string {
+  return threeUnderTen(x, 2);
+}
+
+/**
+ * A GB/s figure as every bench output writes it: three significant digits under 10, two
+ * decimals from 10 up. Two decimals read a small case's 0.0346 GB/s as "0.03" beside another's
+ * "0.24" (a seventh of it, not an eighth), and 0.031 and 0.034 both as "0.03"; "-" without one.
+ *
+ * @example
+ * ```ts
+ * import { benchGbps } from "./figure.ts";
+ * benchGbps(0.0346); // "0.0346"
+ * benchGbps(0.24); // "0.240"
+ * benchGbps(1890.123); // "1890.12"
+ * ```
+ */
+export function benchGbps(x: number | undefined): string {
+  return threeUnderTen(x, 2);
+}
+
+/**
+ * A roofline fraction (a case's, a target's) as every bench output writes it: three decimals,
+ * two significant digits where those would read as 0 ("0.00021", where report.html wrote
+ * "2.10e-4"); "-" without one.
+ *
+ * @example
+ * ```ts
+ * import { benchFraction } from "./figure.ts";
+ * benchFraction(0.1234); // "0.123"
+ * benchFraction(0.00021); // "0.00021"
+ * ```
+ */
+export function benchFraction(x: number | undefined): string {
+  return benchFigure(x, 3);
+}
+
+function threeUnderTen(x: number | undefined, digits: number): string {
   if (x === undefined) return "-";
-  return x !== 0 && Number.isFinite(x) && Math.abs(x) < 10 ? x.toPrecision(3) : x.toFixed(1);
+  return x !== 0 && Number.isFinite(x) && Math.abs(x) < 10 ? x.toPrecision(3) : x.toFixed(digits);
 }

@@ -14,7 +14,7 @@ import {
   type TargetClassChoice,
 } from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
-import { benchFigure, benchRate } from "./figure.ts";
+import { benchFigure, benchFraction, benchGbps, benchMs, benchRate } from "./figure.ts";
 import { CEILING_LABELS, type ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
@@ -381,7 +381,7 @@ export function evaluateTargets(
   return out;
 }
 
-export { benchFigure, benchRate } from "./figure.ts";
+export { benchFigure, benchFraction, benchGbps, benchMs, benchRate } from "./figure.ts";
 
 const f = benchFigure;
 
@@ -439,14 +439,14 @@ function row(r: BenchRecord): string[] {
   return [
     r.id,
     "ok",
-    f(r.ms),
-    `${f(r.ms_min)}-${f(r.ms_max)}`,
+    benchMs(r.ms),
+    `${benchMs(r.ms_min)}-${benchMs(r.ms_max)}`,
     benchRate(r.gflops),
-    f(r.gbps, 2),
-    f(r.roofline_fraction, 3),
+    benchGbps(r.gbps),
+    benchFraction(r.roofline_fraction),
     r.bound ?? "-",
-    f(r.submit_ms),
-    f(r.expansion_ms),
+    benchMs(r.submit_ms),
+    benchMs(r.expansion_ms),
     String(r.variant?.kvSplits ?? "-"),
     r.backend ?? "-",
     variantLabel(r.variant),
@@ -680,7 +680,7 @@ export function formatTargets(targets: readonly TargetOutcome[]): string[] {
     t.notRun
       ? notRunLine(t)
       : `${t.implausible ? "????" : t.met ? "met " : "MISS"} ${t.target}: ${
-        t.got === null ? "did not run" : f(t.got, 3)
+        t.got === null ? "did not run" : benchFraction(t.got)
       }` +
         ` (target ${t.want})` +
         (t.implausible
@@ -690,7 +690,7 @@ export function formatTargets(targets: readonly TargetOutcome[]): string[] {
           : `, short by ${shortfallWords(t.shortfall)}`) +
         (t.fastest === undefined || t.implausible
           ? ""
-          : `; fastest repetition ${f(t.fastest, 3)}`) +
+          : `; fastest repetition ${benchFraction(t.fastest)}`) +
         // the median within the ceilings, its fastest repetition not: say so, as for a median
         (t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : "")
   );
@@ -1026,11 +1026,13 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       continue;
     }
     out.push(
-      `| ${mdCell(id, Infinity)} | ${mdCell(r.backend ?? "-")} | ${f(r.ms)} | ${f(r.ms_min)}-${
-        f(r.ms_max)
-      } | ${benchRate(r.gflops)} | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${
-        f(r.submit_ms)
-      } | ${f(r.expansion_ms)} | ${variantLabel(r.variant)} |`,
+      `| ${mdCell(id, Infinity)} | ${mdCell(r.backend ?? "-")} | ${benchMs(r.ms)} | ${
+        benchMs(r.ms_min)
+      }-${benchMs(r.ms_max)} | ${benchRate(r.gflops)} | ${benchGbps(r.gbps)} | ${
+        benchFraction(r.roofline_fraction)
+      } | ${r.bound} | ${benchMs(r.submit_ms)} | ${benchMs(r.expansion_ms)} | ${
+        variantLabel(r.variant)
+      } |`,
     );
   }
   if (report.targets.length) {

@@ -724,9 +724,9 @@ Deno.test("a small figure that is not 0 does not read as 0 in the table and summ
   // a tiny case on a loaded lavapipe: 0.0038 GFLOP/s read "0.0", its fraction "0.000"
   const r: BenchRecord = { ...rec(0, 9.66, 0.00021), gflops: 0.0038, gbps: 0.0012 };
   const row = formatTable(reportOf([r])).split("\n").find((l) => l.startsWith(r.id))!;
-  assert.match(row, / 9\.66 .* 0\.00380 +0\.0012 +0\.00021 /);
+  assert.match(row, / 9\.66 .* 0\.00380 +0\.00120 +0\.00021 /);
   const md = toMarkdown(reportOf([r]), { title: "t" });
-  assert.match(md, /\| 9\.66 \| -.* \| 0\.00380 \| 0\.0012 \| 0\.00021 \|/);
+  assert.match(md, /\| 9\.66 \| -.* \| 0\.00380 \| 0\.00120 \| 0\.00021 \|/);
   assert.equal(benchFigure(0, 3), "0.000");
   assert.equal(benchFigure(0.05, 1), "0.1");
   assert.equal(benchFigure(undefined), "-");
@@ -757,6 +757,45 @@ Deno.test("the terminal table's spread column names its unit, as its other times
   const header = formatTable(reportOf([{ ...rec(0, 9.66, 0.1), ms_min: 9.5, ms_max: 9.8 }]))
     .split("\n").find((l) => l.startsWith("id "))!;
   assert.match(header, /^id +status +ms +spread_ms +gflops /);
+});
+
+Deno.test("ms, GB/s and roofline fraction: one figure reads the same in the table, summary.md and report.html", async () => {
+  // a 0.36 ms case read "0.36" in the table and summary.md, "0.360" in report.html; 0.0346
+  // GB/s read "0.03" in all three beside "0.24"; a fraction 0.00021 read "2.10e-4" on the page
+  const recs: BenchRecord[] = [
+    { ...rec(0, 0.36, 0.00021), ms_min: 0.004, ms_max: 0.5, gflops: 1, gbps: 0.0346 },
+    { ...rec(2, 12.345, 0.5), ms_min: 12, ms_max: 13, gflops: 1, gbps: 0.24 },
+  ];
+  const line = (text: string, id: string) =>
+    text.split("\n").find((l) =>
+      l.startsWith(id) || l.startsWith(`| ${id.replace(/;causal=1;page=0$/, "")} |`) ||
+      l.startsWith(`<tr data-id="${id.replaceAll("&", "&amp;")}"`)
+    )!;
+  const table = formatTable(reportOf(recs));
+  const md = toMarkdown(reportOf(recs), { title: "t" });
+  const html = await benchReportHtml(reportOf(recs), { title: "t" });
+  const want = [
+    ["0.360", "0.00400", "0.500", "0.0346", "0.00021"],
+    ["12.35", "12.00", "13.00", "0.240", "0.500"],
+  ];
+  recs.forEach((r, i) => {
+    const [ms, lo, hi, gbps, rf] = want[i];
+    const esc = (x: string) => x.replaceAll(".", "\\.");
+    assert.match(
+      line(table, r.id),
+      new RegExp(` ${esc(ms)} +${esc(lo)}-${esc(hi)} +1\\.00 +${esc(gbps)} +${esc(rf)} `),
+    );
+    assert.match(
+      line(md, r.id),
+      new RegExp(
+        `\\| ${esc(ms)} \\| ${esc(lo)}-${esc(hi)} \\| 1\\.00 \\| ${esc(gbps)} \\| ${esc(rf)} \\|`,
+      ),
+    );
+    const row = line(html, r.id);
+    for (const x of [ms, `${lo}–${hi}`, gbps, rf]) {
+      assert.ok(row.includes(`<td class="n">${x}</td>`), `${x} in ${row}`);
+    }
+  });
 });
 
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {

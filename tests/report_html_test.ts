@@ -691,7 +691,7 @@ Deno.test("html bench: each case's spread (fastest to slowest repetition) stands
     records: [{ ...a, ms: 0.469, ms_min: 0.44, ms_max: 3.19 }],
   });
   assert.match(html, /<th title="the fastest and slowest timed repetitions">spread \(ms\)<\/th>/);
-  assert.deepEqual(numberCells(html, a.id).slice(0, 2), ["0.469", "0.440–3.190"]);
+  assert.deepEqual(numberCells(html, a.id).slice(0, 2), ["0.469", "0.440–3.19"]);
 });
 
 /** The right-aligned (number) cells of the bench page's row of case `id`, in order. */
