@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { deviceSlug, parseSteps, runDate, stepSections } from "../tools/gpu_machine_ingest.ts";
+import {
+  deviceSlug,
+  ingestGpuRun,
+  parseSteps,
+  runDate,
+  stepSections,
+} from "../tools/gpu_machine_ingest.ts";
 import { runCli, runTool } from "./helpers_cli.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 
@@ -200,6 +206,24 @@ Deno.test("gpu_machine_ingest: a run without a smoke report gives its folder (RE
     const r2 = await runTool("gpu_machine_ingest.ts", [out, "--dest", run2, "--no-baseline"]);
     assert.equal(r2.code, 0, r2.stderr);
     assert.ok((await Deno.stat(join(run2, "README.md"))).isFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("gpu_machine_ingest: a bench report older than device classes says bench's words, not 'the ? class'", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-ingest-" });
+  try {
+    const { targetClass: _, ...old } = BENCH_REPORT;
+    const out = await fakeOut(dir, { "bench/report.json": JSON.stringify(old) });
+    const r = await ingestGpuRun(out, { dest: join(dir, "d") });
+    assert.match(
+      r.readme,
+      /Targets of a device whose class was not recorded \(a report older than device classes, judged by the cpu-class targets\) \(bench_summary\.md\):/,
+    );
+    assert.doesNotMatch(r.readme, /the \? class/);
+    const gpu = await ingestGpuRun(await fakeOut(join(dir, "g")), { dest: join(dir, "g", "d") });
+    assert.match(gpu.readme, /Targets of a gpu-class device \(bench_summary\.md\):/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -36,7 +36,12 @@ import { readJsonFile } from "../adapter/json_file.ts";
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { pathExists } from "../util/fs.ts";
-import { formatTargets, type TargetOutcome } from "../bench/report.ts";
+import {
+  type BenchReport,
+  formatTargets,
+  targetClassWords,
+  type TargetOutcome,
+} from "../bench/report.ts";
 
 const HELP = `gpu_machine_ingest: commit a GPU machine run (tools/gpu_machine_check.sh's $OUT)
 
@@ -186,7 +191,10 @@ interface Inputs {
   readonly steps: StepRecord[];
   readonly log: string;
   readonly devices: { adapter: { description: string } } | null;
-  readonly bench: { targets: TargetOutcome[]; targetClass?: string } | null;
+  readonly bench:
+    | { targets: TargetOutcome[] }
+      & Pick<BenchReport, "targetClass" | "plannedClass">
+    | null;
   readonly smokeTotals: Record<string, number> | null;
 }
 
@@ -252,14 +260,20 @@ async function readInputs(from: string): Promise<Inputs> {
       if (e instanceof ConfigError) throw new IngestError(e.message);
       throw e;
     }
-    const r = raw as { records?: unknown; targets?: unknown; targetClass?: string };
+    const r = raw as
+      & { records?: unknown; targets?: unknown }
+      & Pick<BenchReport, "targetClass" | "plannedClass">;
     if (!Array.isArray(r.records) || !Array.isArray(r.targets)) {
       throw new IngestError(
         `${benchPath}: not a bench report: records and targets must be arrays ` +
           "(bench --out <dir> writes them)",
       );
     }
-    bench = { targets: r.targets as TargetOutcome[], targetClass: r.targetClass };
+    bench = {
+      targets: r.targets as TargetOutcome[],
+      targetClass: r.targetClass,
+      plannedClass: r.plannedClass,
+    };
   }
   let smokeTotals: Inputs["smokeTotals"] = null;
   const smokePath = join(from, "smoke", "report.json");
@@ -324,7 +338,9 @@ function readmeOf(inputs: Inputs, dest: string, from: string, files: string[]) {
   if (inputs.bench === null) {
     lines.push("No bench report came back (see log.txt).", "");
   } else {
-    lines.push(`Targets of the ${inputs.bench.targetClass ?? "?"} class (bench_summary.md):`, "");
+    // bench_summary.md's words: a report older than device classes read "Targets of the ?
+    // class"
+    lines.push(`Targets of ${targetClassWords(inputs.bench)} (bench_summary.md):`, "");
     lines.push(...formatTargets(inputs.bench.targets).map((l) => `- ${l}`));
     lines.push("");
   }
