@@ -88,6 +88,25 @@ Deno.test("html run: a run with failures shows them before the cases it did not 
   assert.ok(failures < notCovered, "the failures come before what was not covered");
 });
 
+Deno.test("html run: a headroom reads as in summary.md (case cells and a group's worst)", async () => {
+  // the page wrote four decimals: "0.2500" and "4.00e-5" where summary.md wrote "0.250" and
+  // "4.0e-5"
+  const r = result({ b: 1 }, {
+    out: { ...parity(true), headroom: 0.25 },
+    lse: { ...parity(true), headroom: 4e-5 },
+  });
+  const html = await runReportHtml(report([r]));
+  const md = toMarkdown(report([r]));
+  assert.match(md, /0\.250 \/ 4\.0e-5/);
+  assert.match(md, /\| 0\.250 \|/);
+  assert.match(html, /worst headroom 0\.250<\/summary>/);
+  const row = html.slice(html.indexOf(`<tr data-id="${r.id}">`));
+  assert.match(
+    row.slice(0, row.indexOf("</tr>")),
+    /<td class="n">0\.250<\/td><td class="n">4\.0e-5<\/td>/,
+  );
+});
+
 Deno.test("html run: a group whose cases failed on non-finite values says so by its worst headroom", async () => {
   // `run --backend-module <a kernel writing a NaN and an inf>`: every case failed on
   // nonfinite-mismatch, its finite errors within tolerance, and each group read "4 failed;
@@ -103,14 +122,14 @@ Deno.test("html run: a group whose cases failed on non-finite values says so by 
   );
   assert.match(
     html,
-    /: 2 cases: 0 passed, 2 failed; worst headroom 0\.0380 \(2 failed on nonfinite-mismatch, which headroom does not measure\)<\/summary>/,
+    /: 2 cases: 0 passed, 2 failed; worst headroom 0\.038 \(2 failed on nonfinite-mismatch, which headroom does not measure\)<\/summary>/,
   );
   // a group whose failures are past the rule, or that has none, reads as before
   assert.match(html, /<b>clean<\/b>: 1 case: 1 passed; worst headroom [^<(]*<\/summary>/);
   const past = await runReportHtml(report([
     result({ b: 1 }, { status: "fail", out: { ...parity(false), headroom: 3 } }),
   ]));
-  assert.match(past, /1 failed; worst headroom 3\.0000<\/summary>/);
+  assert.match(past, /1 failed; worst headroom 3\.000<\/summary>/);
 });
 
 Deno.test("html run: the headroom plot names the groups it has no row for (every case errored or not run)", async () => {
@@ -207,7 +226,7 @@ Deno.test("html run: the planted failure comes first, with its parity details", 
   const error = html.indexOf("b=6;", failures);
   assert.ok(fail > 0 && fail < error, "fail before error");
   const card = html.slice(fail, error);
-  for (const detail of ["2.88e+5", "[0,3,15]", "2.950000000 / 0.074700000", "1.00e-5 / 1.00e-4"]) {
+  for (const detail of ["2.9e+5", "[0,3,15]", "2.950000000 / 0.074700000", "1.00e-5 / 1.00e-4"]) {
     assert.ok(card.includes(detail), `failure card lacks ${detail}`);
   }
   assert.ok(card.includes("fail: elementwise, cos_diff") && card.includes("0.8200"));
@@ -359,11 +378,11 @@ Deno.test("html run: groups collapsed with passed/total and worst headroom; filt
   const html = await runReportHtml(runFixture());
   assert.match(
     html,
-    /<details class="group" data-group="tiny: decode"><summary><b>tiny: decode<\/b>: 3 cases: 3 passed; worst headroom 0\.3000/,
+    /<details class="group" data-group="tiny: decode"><summary><b>tiny: decode<\/b>: 3 cases: 3 passed; worst headroom 0\.300/,
   );
   assert.match(
     html,
-    /data-group="tiny: prefill"><summary><b>tiny: prefill<\/b>: 3 cases: 1 passed, 1 failed, 1 errored; worst headroom 6\.47e\+5/,
+    /data-group="tiny: prefill"><summary><b>tiny: prefill<\/b>: 3 cases: 1 passed, 1 failed, 1 errored; worst headroom 6\.5e\+5/,
   );
   // the expected skip is counted apart from the pass
   assert.match(html, /data-group="layer"><summary><b>layer<\/b>: 2 cases: 1 passed, 1 skipped;/);

@@ -28,6 +28,7 @@ import {
   failuresHeading,
   groupCountsText,
   groupLines,
+  headroomFigure,
   unmeasuredFailuresNote,
 } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
@@ -250,21 +251,30 @@ export function worstHeadroom(r: CaseResult): number | undefined {
 }
 
 /**
+ * A headroom as summary.md writes it (headroomFigure), "–" without one: the page wrote four
+ * decimals ("worst headroom 0.0380", "3.0000", "4.00e-5") where summary.md wrote "0.038",
+ * "3.000" and "4.0e-5".
+ */
+function headroomCell(h: number | undefined): string {
+  return h === undefined ? "–" : headroomFigure(h);
+}
+
+/**
  * A group's worst headroom in words: the largest of its cases' {@link worstHeadroom}, and,
  * where cases failed on a check the headroom does not measure (non-finite values, cos_diff)
  * with every finite error within tolerance, how many and on which checks: a group of
- * failures read "worst headroom 0.0380", a figure that says within tolerance.
+ * failures read "worst headroom 0.038", a figure that says within tolerance.
  *
  * @example
  * ```ts
  * import { worstHeadroomText } from "./run_html.ts";
  * worstHeadroomText([]); // "–" (no case measured)
- * // a group of 4 failed on NaN: "0.0380 (4 failed on nonfinite-mismatch, which headroom does not measure)"
+ * // a group of 4 failed on NaN: "0.038 (4 failed on nonfinite-mismatch, which headroom does not measure)"
  * ```
  */
 export function worstHeadroomText(results: readonly CaseResult[]): string {
   const hs = results.map(worstHeadroom).filter((x): x is number => x !== undefined);
-  const worst = num(hs.length ? maxOf(hs) : undefined);
+  const worst = headroomCell(hs.length ? maxOf(hs) : undefined);
   // summary.md says it alike (markdown.ts)
   const note = unmeasuredFailuresNote(results);
   return note === null ? worst : `${worst} ${note}`;
@@ -760,7 +770,7 @@ function parityRows(name: string, p: ParityRecord): string {
   const cells = [
     name,
     p.pass ? "pass" : `fail: ${p.checks.join(", ")}`,
-    num(p.headroom),
+    headroomCell(p.headroom),
     w ? `[${w.at.join(",")}]` : "–",
     w ? `${num(w.got, 9)} / ${num(w.want, 9)}` : "–",
     p.atol === undefined ? "–" : `${num(p.atol)} / ${num(p.rtol)}`,
@@ -883,16 +893,18 @@ function groupsHtml(
     const rows = detail
       ? rs.map((r) =>
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
-        `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
-        `<td class="n">${num(r.lse?.headroom)}</td><td class="n">${
+        `<td>${statusBadge(r)}</td><td class="n">${headroomCell(r.out?.headroom)}</td>` +
+        `<td class="n">${headroomCell(r.lse?.headroom)}</td><td class="n">${
           r.timing ? num(r.timing.medianMs, 3) + clockFaultHtml(r.timing) : "–"
         }</td><td class="n">${constructionMsText(r.timing?.outsideCoreMs)}</td>` +
         `<td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
       ).join("\n")
       : rs.filter((r) => isBad(r) && withRow.has(r.id)).map((r) =>
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
-        `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
-        `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td><td class="n">–</td>` +
+        `<td>${statusBadge(r)}</td><td class="n">${headroomCell(r.out?.headroom)}</td>` +
+        `<td class="n">${
+          headroomCell(r.lse?.headroom)
+        }</td><td class="n">–</td><td class="n">–</td>` +
         `<td${withCard.has(r.id) || !r.message.includes("\n") ? "" : ' class="message"'}>${
           withCard.has(r.id) ? "see failures above" : escapeHtml(r.message)
         }</td></tr>`
