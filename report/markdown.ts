@@ -582,7 +582,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     );
     for (const r of slow) {
       const left = r.timing ? clockFaultNote(r.timing) : null;
-      const k = r.timing ? r.timing.medianMs.toFixed(3) + (left ? ` (${left})` : "") : "–";
+      const k = r.timing ? kernelMsText(r.timing.medianMs) + (left ? ` (${left})` : "") : "–";
       const x = constructionMsText(r.timing?.outsideCoreMs);
       out.push(`| ${code(r.id)} | ${secs(r.wallMs)} | ${k} | ${x} | ${label(r)} |`);
     }
@@ -839,6 +839,25 @@ export async function appendStepSummary(
 export function constructionMsText(ms: number | undefined): string {
   if (ms === undefined) return "–";
   return ms !== 0 && Number.isFinite(ms) && Math.abs(ms) < 0.05 ? ms.toPrecision(2) : ms.toFixed(1);
+}
+
+/**
+ * A case's kernel median in ms as summary.md and report.html write it: three decimals, two
+ * significant digits where those would read as 0 (a GPU's 0.0004 ms read "0.000" in
+ * summary.md, and report.html wrote a 0.005 ms case "5.00e-3" where summary.md wrote "0.005").
+ *
+ * @example
+ * ```ts
+ * import { kernelMsText } from "./markdown.ts";
+ * kernelMsText(0.469); // "0.469"
+ * kernelMsText(0.005); // "0.005"
+ * kernelMsText(0.00042); // "0.00042"
+ * ```
+ */
+export function kernelMsText(ms: number): string {
+  return ms !== 0 && Number.isFinite(ms) && Math.abs(ms) < 0.0005
+    ? ms.toPrecision(2)
+    : ms.toFixed(3);
 }
 
 /** What {@link clockFaultNote}'s "left out" means, as a sentence's end. */

@@ -1087,6 +1087,29 @@ Deno.test("html run: an expanded case's K/V expansion has its own column (cache 
   assert.match(row.slice(0, row.indexOf("</tr>")), /2\.500<\/td><td class="n">16576\.2<\/td>/);
 });
 
+Deno.test("html run and summary.md: a kernel median reads the same in both, and one under 0.0005 ms not as 0", async () => {
+  // a GPU's microsecond cases: report.html wrote 0.005 ms as "5.00e-3" where summary.md wrote
+  // "0.005", and summary.md wrote 0.00042 ms as "0.000"
+  const base = runFixture();
+  const [a, b] = base.results.filter((r) => r.decision === "supported");
+  const timed = (medianMs: number) => ({
+    timing: { source: "timestamp-query", samplesMs: [medianMs], medianMs, scope: "all" as const },
+  });
+  const changed = new Map([[a, { ...a, ...timed(0.005) }], [b, { ...b, ...timed(0.00042) }]]);
+  const run = { ...base, results: base.results.map((r) => changed.get(r) ?? r) };
+  const html = await runReportHtml(run);
+  const md = toMarkdown(run);
+  for (const [r, want] of [[a, "0.005"], [b, "0.00042"]] as const) {
+    const row = html.slice(html.indexOf(`<tr data-id="${r.id}">`));
+    assert.ok(row.slice(0, row.indexOf("</tr>")).includes(`<td class="n">${want}</td>`), want);
+    const line = md.split("\n").find((l) =>
+      l.startsWith(`| \`${r.id}\``) && l.includes(" ms") === false &&
+      /\| [\d.]+ \| [\d.]+ \|/.test(l)
+    );
+    assert.ok(line?.includes(`| ${want} |`), `${want} in ${line}`);
+  }
+});
+
 Deno.test("html run and summary.md: a cache construction under 0.05 ms keeps two digits, not '0.0'", async () => {
   // the H200's absorbed cases (docs/gpu_machine/h200-2026-12-04) read "0.0": a texture copy
   // that takes time, shown as none

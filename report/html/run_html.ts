@@ -29,6 +29,7 @@ import {
   groupCountsText,
   groupLines,
   headroomFigure,
+  kernelMsText,
   unmeasuredFailuresNote,
 } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
@@ -895,7 +896,7 @@ function groupsHtml(
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${headroomCell(r.out?.headroom)}</td>` +
         `<td class="n">${headroomCell(r.lse?.headroom)}</td><td class="n">${
-          r.timing ? num(r.timing.medianMs, 3) + clockFaultHtml(r.timing) : "–"
+          r.timing ? kernelMsText(r.timing.medianMs) + clockFaultHtml(r.timing) : "–"
         }</td><td class="n">${constructionMsText(r.timing?.outsideCoreMs)}</td>` +
         `<td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
       ).join("\n")
