@@ -134,7 +134,7 @@ function headroomText(r: CaseResult): string {
 /**
  * A headroom as summary.md gives it (compare-runtimes.md too): 3 decimals from 0.01 to 1000,
  * else 2 significant digits ("0.000" was said of an f16 case's 4e-5, as if its error were
- * none).
+ * none); near 1 (the line between pass and fail) as many decimals as tell it from 1.
  *
  * @example
  * ```ts
@@ -142,6 +142,7 @@ function headroomText(r: CaseResult): string {
  * headroomFigure(0.25); // "0.250"
  * headroomFigure(4e-5); // "4.0e-5"
  * headroomFigure(0.00996); // "0.010"
+ * headroomFigure(1.0004); // "1.0004" (fails; not "1.000")
  * ```
  */
 export function headroomFigure(h: number): string {
@@ -149,6 +150,14 @@ export function headroomFigure(h: number): string {
   // the range by the figure as written: a headroom just under 0.01 (0.00996) rounds to
   // "1.0e-2", which read as another kind of figure beside "0.010"; it is "0.010" too
   const fixed = h.toFixed(3);
+  // 1 is the line between pass and fail: a failing 1.0004 and a passing 0.99996 both read
+  // "1.000"; near it, as many decimals as tell the figure from 1
+  if (fixed === "1.000" && h !== 1) {
+    for (let d = 4; d <= 20; d++) {
+      const s = h.toFixed(d);
+      if (Number(s) !== 1) return s;
+    }
+  }
   return Number(h.toExponential(1)) >= 0.01 && Number(fixed) < 1000 ? fixed : h.toExponential(1);
 }
 

@@ -18,7 +18,7 @@ import {
   TOP_AXIS_GROUPS,
 } from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
-import { toMarkdown } from "../report/markdown.ts";
+import { headroomFigure, toMarkdown } from "../report/markdown.ts";
 import { toJunitXml } from "../report/junit.ts";
 import { runVerdict } from "../report/verdict.ts";
 import {
@@ -105,6 +105,26 @@ Deno.test("html run: a headroom reads as in summary.md (case cells and a group's
     row.slice(0, row.indexOf("</tr>")),
     /<td class="n">0\.250<\/td><td class="n">4\.0e-5<\/td>/,
   );
+});
+
+Deno.test("html run and summary.md: a headroom just past 1 does not read as 1.000 beside one just under", async () => {
+  // 1.0004 fails and 0.99996 passes; both read "1.000" in summary.md and report.html
+  const r = result({ b: 1 }, {
+    status: "fail",
+    out: { ...parity(false), headroom: 1.0004 },
+    lse: { ...parity(true), headroom: 0.99996 },
+  });
+  const html = await runReportHtml(report([r]));
+  const md = toMarkdown(report([r]));
+  assert.match(md, /1\.0004 \/ 0\.99996/);
+  assert.match(html, /worst headroom 1\.0004<\/summary>/);
+  const row = html.slice(html.indexOf(`<tr data-id="${r.id}">`));
+  assert.match(
+    row.slice(0, row.indexOf("</tr>")),
+    /<td class="n">1\.0004<\/td><td class="n">0\.99996<\/td>/,
+  );
+  assert.equal(headroomFigure(1), "1.000");
+  assert.equal(headroomFigure(0.9994), "0.999");
 });
 
 Deno.test("html run: a group whose cases failed on non-finite values says so by its worst headroom", async () => {
