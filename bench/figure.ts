@@ -81,17 +81,27 @@ export function benchGbps(x: number | undefined): string {
 /**
  * A roofline fraction (a case's, a target's) as every bench output writes it: three decimals,
  * two significant digits where those would read as 0 ("0.00021", where report.html wrote
- * "2.10e-4"); "-" without one.
+ * "2.10e-4"), and near 1 as many decimals as tell it from 1; "-" without one.
  *
  * @example
  * ```ts
  * import { benchFraction } from "./figure.ts";
  * benchFraction(0.1234); // "0.123"
  * benchFraction(0.00021); // "0.00021"
+ * benchFraction(1.0004); // "1.0004" (above 1; not "1.000")
  * ```
  */
 export function benchFraction(x: number | undefined): string {
-  return benchFigure(x, 3);
+  const fixed = benchFigure(x, 3);
+  // 1 is the measured ceilings' line (above it a figure is implausible, its target not
+  // judged): 1.0004 read "1.000 is above 1"; near it, as many decimals as tell it from 1
+  if (x !== undefined && fixed === "1.000" && x !== 1) {
+    for (let d = 4; d <= 20; d++) {
+      const s = x.toFixed(d);
+      if (Number(s) !== 1) return s;
+    }
+  }
+  return fixed;
 }
 
 function threeUnderTen(x: number | undefined, digits: number): string {

@@ -252,7 +252,7 @@ export function benchWarnings(records: readonly BenchRecord[]): string[] {
   const above = records.filter((r) => r.status === "ok" && isImplausible(r.roofline_fraction))
     .map((r) =>
       `${r.id}: roofline fraction ${
-        f(r.roofline_fraction, 3)
+        benchFraction(r.roofline_fraction)
       } is above 1, faster than the measured ceilings allow: they were measured low ` +
       "(contention while they ran: every fraction of this run then reads high; rerun), its " +
       "data stayed in a cache their 64 MiB buffers do not fit in, or it reads memory a way " +

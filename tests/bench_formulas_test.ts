@@ -23,7 +23,13 @@ import {
   memoryRoof,
 } from "../bench/ceilings.ts";
 import { type BenchRecord, judgeRecord, timedStats, untimedReason } from "../bench/run_bench.ts";
-import { benchFigure, formatCeilings, memoryLine } from "../bench/report.ts";
+import {
+  benchFigure,
+  benchFraction,
+  formatCeilings,
+  formatTargets,
+  memoryLine,
+} from "../bench/report.ts";
 import {
   benchWarnings,
   evaluateTargets,
@@ -796,6 +802,22 @@ Deno.test("ms, GB/s and roofline fraction: one figure reads the same in the tabl
       assert.ok(row.includes(`<td class="n">${x}</td>`), `${x} in ${row}`);
     }
   });
+});
+
+Deno.test("a roofline fraction just above 1 does not read as 1.000 beside 'above 1'", async () => {
+  // 1.0004: "roofline fraction 1.000 is above 1", "1.000 (target 0.3), not judged: above 1"
+  const r: BenchRecord = { ...rec(0, 9.66, 1.0004), gflops: 1, gbps: 1 };
+  const t = evaluateTargets([r]);
+  const report = reportOf([r], t);
+  const warning = benchWarnings([r]).join("\n");
+  assert.match(warning, /roofline fraction 1\.0004 is above 1/);
+  assert.match(formatTargets(t).join("\n"), /: 1\.0004 \(target /);
+  assert.match(formatTable(report), / 1\.0004 /);
+  assert.match(toMarkdown(report, { title: "t" }), /\| 1\.0004 \|/);
+  const html = await benchReportHtml(report, { title: "t" });
+  assert.ok(html.includes(`<td class="n">1.0004</td>`));
+  assert.equal(benchFraction(1), "1.000");
+  assert.equal(benchFraction(0.9994), "0.999");
 });
 
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
