@@ -95,6 +95,13 @@ export function formatDuration(ms: number): string {
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
 }
 
+// A case's wall time in seconds: one decimal, two significant digits where that would read
+// as 0 (a 12 ms case read "(0.0 s)", as if it took no time).
+function wallSeconds(ms: number): string {
+  const s = ms / 1000;
+  return s !== 0 && Number.isFinite(s) && Math.abs(s) < 0.05 ? s.toPrecision(2) : s.toFixed(1);
+}
+
 // A case the matrix expects to run that the device refused is "not covered", as the run's
 // last line and summary.md count it: the progress line called it a "skip" one line above.
 function statusLabel(r: CaseResult): string {
@@ -174,9 +181,8 @@ export class ProgressReporter {
     const bad = result.status !== "pass";
     if (bad) this.#bad++;
     const line =
-      `[${this.#done}/${this.total}] ${label} ${result.id}  (${
-        (result.wallMs / 1000).toFixed(1)
-      } s)` + (bad ? `: ${consoleText(result.message)}` : "");
+      `[${this.#done}/${this.total}] ${label} ${result.id}  (${wallSeconds(result.wallMs)} s)` +
+      (bad ? `: ${consoleText(result.message)}` : "");
     if (!this.live) {
       if (this.#plain === "cases" || (bad && !isExpectedSkip(result))) this.#write(line + "\n");
       if (this.#plain === "failures" && this.#now() - this.#lastCount >= PROGRESS_COUNT_EVERY_MS) {

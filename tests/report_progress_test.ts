@@ -36,6 +36,10 @@ Deno.test("progress: plain mode prints one line per case and a final line", () =
   assert.equal(lines.pop(), "");
   assert.equal(lines.length, results.length + 1);
   assert.equal(lines[0], `[1/5] pass ${results[0].id}  (0.1 s)`);
+  // a case of 12 ms read "(0.0 s)", as if it took no time
+  const fast = sink(false);
+  new ProgressReporter(1, { out: fast, now: () => 0 }).caseDone({ ...results[0], wallMs: 12 });
+  assert.equal(fast.text(), `[1/1] pass ${results[0].id}  (0.012 s)\n`);
   assert.match(lines[1], /^\[2\/5\] fail preset=tiny;.* {2}\(0\.9 s\): out failed$/);
   assert.match(lines[2], /^\[3\/5\] skip /);
   assert.match(lines[3], /^\[4\/5\] error .*: device lost: <reset>$/);
