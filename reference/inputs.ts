@@ -19,7 +19,7 @@
  */
 import type { AttentionInputs, LayerWeights, MlaSpec, NormalizedLayout } from "../adapter/types.ts";
 import { makePrng } from "../util/prng.ts";
-import { checkAttentionSpec, checkLayerSpec } from "./spec_check.ts";
+import { checkAttentionSpec, checkLayerSpec, checkNormalized } from "./spec_check.ts";
 
 /** {@link AttentionInputs} as the generator makes them: every tensor float64. */
 export interface Float64AttentionInputs extends AttentionInputs {
@@ -112,23 +112,6 @@ export function paddingRows(rows: number, used: readonly number[]): number[] {
   const out: number[] = [];
   for (let r = 0; r < rows; r++) if (!mark[r]) out.push(r);
   return out;
-}
-
-/**
- * Throw a RangeError unless `layout` is a normalized layout (a layout request passed as is,
- * from an untyped caller, made empty tensors or failed with "used is not iterable").
- */
-function checkNormalized(layout: NormalizedLayout, where: string): void {
-  const l = layout as Partial<NormalizedLayout> | null;
-  if (
-    typeof l !== "object" || l === null || !Number.isSafeInteger(l.qRows) ||
-    !Number.isSafeInteger(l.kRows) || !Array.isArray(l.qRowOf) || !Array.isArray(l.kRowOf)
-  ) {
-    throw new RangeError(
-      `${where}: layout is not a normalized layout (it has no qRows, kRows, qRowOf, kRowOf): ` +
-        "pass normalizeLayout(request) (adapter/layout.ts), not the request",
-    );
-  }
 }
 
 /**

@@ -26,7 +26,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import { attention, type AttentionResult } from "./attention.ts";
-import { checkLayerSpec } from "./spec_check.ts";
+import { checkLayerSpec, checkNormalized } from "./spec_check.ts";
 import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link linear}. */
@@ -88,23 +88,6 @@ export interface MlaLayerResult {
   readonly lse: Float64Array;
   /** Everything computed on the way. */
   readonly intermediates: MlaLayerIntermediates;
-}
-
-/**
- * Throw a RangeError unless `layout` is a normalized layout (a layout request passed as is,
- * from an untyped caller, made empty tensors or failed with "used is not iterable").
- */
-function checkNormalized(layout: NormalizedLayout, where: string): void {
-  const l = layout as Partial<NormalizedLayout> | null;
-  if (
-    typeof l !== "object" || l === null || !Number.isSafeInteger(l.qRows) ||
-    !Number.isSafeInteger(l.kRows) || !Array.isArray(l.qRowOf) || !Array.isArray(l.kRowOf)
-  ) {
-    throw new RangeError(
-      `${where}: layout is not a normalized layout (it has no qRows, kRows, qRowOf, kRowOf): ` +
-        "pass normalizeLayout(request) (adapter/layout.ts), not the request",
-    );
-  }
 }
 
 function checkRows(rows: readonly number[], n: number, what: string): void {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { MlaSpec } from "../adapter/types.ts";
+import type { MlaSpec, NormalizedLayout } from "../adapter/types.ts";
 
 /** Throw a RangeError naming `spec.<field>` unless it is a whole number >= `min`. */
 function whole(spec: MlaSpec, field: keyof MlaSpec, where: string, min = 1): number {
@@ -91,5 +91,22 @@ export function checkAttentionMath(spec: MlaSpec, where: string): void {
   const cs = spec.ropeCosSinScale;
   if (cs !== undefined && (typeof cs !== "number" || !Number.isFinite(cs))) {
     throw new RangeError(`${where}: spec.ropeCosSinScale must be a finite number, found ${cs}`);
+  }
+}
+
+/**
+ * Throw a RangeError unless `layout` is a normalized layout (a layout request passed as is,
+ * from an untyped caller, made empty tensors or failed with "used is not iterable").
+ */
+export function checkNormalized(layout: NormalizedLayout, where: string): void {
+  const l = layout as Partial<NormalizedLayout> | null;
+  if (
+    typeof l !== "object" || l === null || !Number.isSafeInteger(l.qRows) ||
+    !Number.isSafeInteger(l.kRows) || !Array.isArray(l.qRowOf) || !Array.isArray(l.kRowOf)
+  ) {
+    throw new RangeError(
+      `${where}: layout is not a normalized layout (it has no qRows, kRows, qRowOf, kRowOf): ` +
+        "pass normalizeLayout(request) (adapter/layout.ts), not the request",
+    );
   }
 }
