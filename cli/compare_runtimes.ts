@@ -25,6 +25,7 @@ import {
   type CaseComparison,
   compareRuntimes,
   ComparisonStopped,
+  type RuntimeLateGpuError,
 } from "../runner/compare_runtimes.ts";
 import {
   backendModulePath,
@@ -33,6 +34,11 @@ import {
   userBarrierFindings,
 } from "../runner/run_matrix.ts";
 import { runKernelHashes } from "../runner/fingerprint.ts";
+import {
+  LATE_ERRORS_SAID,
+  lateGpuErrorLine,
+  moreLateGpuErrorsLine,
+} from "../runner/late_gpu_errors.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import type { CaseResult } from "../results/types.ts";
 import type { UlpDiff } from "../parity/ulp.ts";
@@ -586,7 +592,8 @@ export function compareRuntimesCommand() {
         "messages. A user backend is compared as `run` runs it: --backend-module loads it " +
         "(into the page too), --backend runs every case on it, and both files name them. " +
         "Writes <out>/compare-runtimes.json (with kernelHashes, the kernel files compared, as " +
-        "run.json records them) and .md at the end, and compare-runtimes.jsonl, each case's " +
+        "run.json records them, and lateGpuErrors: GPU errors raised outside every case's " +
+        "error scope, a pass a launch() left floating, each also said on stderr) and .md at the end, and compare-runtimes.jsonl, each case's " +
         "comparison as it ends (an earlier comparison's files there are removed as this one " +
         "starts, said with the cases they held: a comparison killed halfway leaves only its .jsonl, with the cases it " +
         "compared). Exit " +
@@ -776,6 +783,9 @@ export function compareRuntimesCommand() {
         // A runtime whose device cannot be re-acquired ends the comparison: the cases compared
         // so far are written, saying so, before its error (they were lost with it).
         let fatal: unknown = undefined;
+        // GPU errors outside every case's error scope (a pass a launch() left floating): the
+        // first few said as they come, each recorded in compare-runtimes.json (they were lost)
+        const lateGpuErrors: RuntimeLateGpuError[] = [];
         const cases = await compareRuntimes({
           selection,
           matrix: opts.matrix,
@@ -793,6 +803,12 @@ export function compareRuntimesCommand() {
             console.log(caseLine(c, i, n));
             stream.add(c);
           },
+          onLateGpuError: (late) => {
+            lateGpuErrors.push(late);
+            if (lateGpuErrors.length <= LATE_ERRORS_SAID) {
+              console.error(`${late.runtime}: ${lateGpuErrorLine(late)}`);
+            }
+          },
           onResults: (r) => {
             results.deno.push(r.deno);
             results.chromium.push(r.chromium);
@@ -803,6 +819,11 @@ export function compareRuntimesCommand() {
           return e.cases;
         });
         await stream.flush();
+        const moreLate = moreLateGpuErrorsLine(
+          lateGpuErrors.length,
+          COMPARE_RUNTIMES_FILES.json,
+        );
+        if (moreLate !== null) console.error(moreLate);
         const totals = comparisonTotals(cases);
         // Stopped by SIGINT: the reports say so and name the cases not compared (they read as
         // a complete comparison of fewer cases before).
@@ -847,6 +868,7 @@ export function compareRuntimesCommand() {
               version: 1,
               ...header,
               ...(barrierFindings ? { barrierFindings } : {}),
+              ...(lateGpuErrors.length > 0 ? { lateGpuErrors } : {}),
               kernelHashes,
               totals,
               cases,

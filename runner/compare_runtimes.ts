@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { CaseResult } from "../results/types.ts";
+import type { CaseResult, LateGpuError } from "../results/types.ts";
 import type { Case } from "../matrix/types.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { type UlpDiff, ulpDiff } from "../parity/ulp.ts";
@@ -17,6 +17,17 @@ import { NOT_COVERED_PREFIX, NOT_RUN_BY_PREFIX, runCase } from "./run_case.ts";
 import { isDeviceReasonCode } from "../adapter/resolve.ts";
 import { type RunDevice, runtimeOf } from "../gpu/runtime.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
+import { isRemoteDevice } from "../gpu/runtime.ts";
+import { LATE_SETTLE_MS, watchLateGpuErrors } from "./late_gpu_errors.ts";
+
+/**
+ * A GPU error raised outside every case's error scope in one runtime (a pass a launch() left
+ * floating, that landed once its case had ended): compare-runtimes.json's `lateGpuErrors`.
+ */
+export interface RuntimeLateGpuError extends LateGpuError {
+  /** The runtime whose device raised it. */
+  readonly runtime: "deno" | "chromium";
+}
 
 /** One runtime's outcome of a case. */
 export interface RuntimeOutcome {
@@ -140,6 +151,12 @@ export interface CompareRuntimesOptions {
    * asks of them, as `run` of its results, whether `--backend` ran any case).
    */
   onResults?: (results: { deno: CaseResult; chromium: CaseResult }) => void;
+  /**
+   * Called with each GPU error a runtime's device raised outside every case's error scope
+   * (WebGPU's "uncapturederror"; the Deno device's was lost without a word): no case's
+   * outcome includes it.
+   */
+  onLateGpuError?: (late: RuntimeLateGpuError) => void;
   /** Stop after the current case when aborted. */
   signal?: AbortSignal;
   /**
@@ -318,12 +335,53 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
     backend: options.backend,
     previous: null as string | null,
   };
+  // A GPU error outside every case's error scope on the Deno device ("uncapturederror"):
+  // nothing listened, so it was lost. Each device it uses is watched (a re-acquired one too).
+  let lastCase: string | null = null;
+  const watched = new WeakSet<GPUDevice>();
+  const unwatch: (() => void)[] = [];
+  const watchDeno = () => {
+    const ctx = options.deno;
+    if (isRemoteDevice(ctx) || watched.has(ctx.device)) return;
+    watched.add(ctx.device);
+    unwatch.push(watchLateGpuErrors(ctx.device, (message) => {
+      options.onLateGpuError?.({ runtime: "deno", afterCase: lastCase, message });
+    }));
+  };
+  try {
+    return await compareCases(mine, out, o, options, (id) => {
+      watchDeno();
+      lastCase = id;
+    });
+  } finally {
+    // what the cases submitted lands before the comparison ends: an error of a floating pass
+    // is raised by then (not on a device lost, or that a stop abandoned mid-case)
+    const ctx = options.deno;
+    if (!isRemoteDevice(ctx) && !ctx.lost && !abandon?.aborted && lastCase !== null) {
+      await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], LATE_SETTLE_MS);
+    }
+    for (const f of unwatch) f();
+  }
+}
+
+/** The loop of {@link compareRuntimes}: `starting` is called before each case runs. */
+async function compareCases(
+  mine: readonly Case[],
+  out: CaseComparison[],
+  o: Parameters<typeof runOn>[2],
+  options: CompareRuntimesOptions,
+  starting: (id: string) => void,
+): Promise<CaseComparison[]> {
+  const abandon = options.abandon;
   for (const c of mine) {
     if (options.signal?.aborted || abandon?.aborted) break;
+    starting(c.id);
     let d, k;
     try {
       d = await runOn(c, options.deno, o);
       if (d === ABANDONED) break;
+      // a device the case re-acquired (found lost before it, or lost in it) is watched too
+      starting(c.id);
       k = await runOn(c, options.chromium, o);
       if (k === ABANDONED) break;
     } catch (e) {

@@ -72,6 +72,13 @@ import { checkRunMatrixOptions } from "./run_options.ts";
 import { compiledBarrierFindings, mergeFindings } from "../kernels/module_barriers.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { plural } from "../util/plural.ts";
+import {
+  LATE_ERRORS_SAID,
+  LATE_SETTLE_MS,
+  lateGpuErrorLine,
+  moreLateGpuErrorsLine,
+  watchLateGpuErrors,
+} from "./late_gpu_errors.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`; results/types.ts). */
 export { DEFAULT_CASE_TIMEOUT_S };
@@ -1236,15 +1243,13 @@ async function runInFolder(
       if (isRemoteDevice(ctx) || watched.has(ctx.device)) return;
       const device = ctx.device;
       watched.add(device);
-      const listener = (e: Event) => {
-        const late = { afterCase: lastCase, message: (e as GPUUncapturedErrorEvent).error.message };
+      unwatch.push(watchLateGpuErrors(device, (message) => {
+        const late = { afterCase: lastCase, message };
         lateGpuErrors.push(late);
         // the first few said as they come (a module that leaves a pass floating in every case
         // would fill the terminal); the rest counted as the run ends
         if (lateGpuErrors.length <= LATE_ERRORS_SAID) console.error(lateGpuErrorLine(late));
-      };
-      device.addEventListener("uncapturederror", listener);
-      unwatch.push(() => device.removeEventListener("uncapturederror", listener));
+      }));
     };
     let losses = 0;
     const maxLosses = options.maxLosses ?? 3;
@@ -1392,16 +1397,13 @@ async function runInFolder(
       !isRemoteDevice(ctx) && !ctx.lost && fatal === null && !abandon?.aborted &&
       todo.length > 0
     ) {
-      await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], SETTLE_MS);
+      await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], LATE_SETTLE_MS);
     }
-    if (lateGpuErrors.length > LATE_ERRORS_SAID) {
-      console.error(
-        `warning: and ${
-          plural(lateGpuErrors.length - LATE_ERRORS_SAID, "more GPU error")
-        } outside every case's error scope, each in ${RUN_FILES.state} and ` +
-          `${RUN_FILES.report} under "lateGpuErrors"`,
-      );
-    }
+    const more = moreLateGpuErrorsLine(
+      lateGpuErrors.length,
+      `${RUN_FILES.state} and ${RUN_FILES.report}`,
+    );
+    if (more !== null) console.error(more);
     const byId = new Map<string, CaseResult>([
       ...previous,
       ...fresh.map((r) => [r.id, r] as const),
@@ -1470,26 +1472,5 @@ export function userBarrierFindings(
   ]);
 }
 
-/** The GPU errors outside every case's error scope a run says one by one on stderr. */
-const LATE_ERRORS_SAID = 5;
-
-/** How long the end of a run waits for the GPU work its cases submitted to land, at most. */
-const SETTLE_MS = 10_000;
-
-/**
- * The line a GPU error raised outside every case's error scope is said with on stderr.
- *
- * @example
- * ```ts
- * import { lateGpuErrorLine } from "./run_matrix.ts";
- * lateGpuErrorLine({ afterCase: "c1", message: "Buffer has been destroyed" });
- * // 'warning: a GPU error arrived outside every case\'s error scope, after case "c1" ...'
- * ```
- */
-export function lateGpuErrorLine(late: LateGpuError): string {
-  return `warning: a GPU error arrived outside every case's error scope${
-    late.afterCase === null ? "" : `, after case "${late.afterCase}" had started`
-  } (most likely a pass a launch() left floating, not awaited, that landed once its case had ` +
-    `ended: no case's result includes it; await every promise launch() starts): ` +
-    late.message.split("\n")[0];
-}
+/** Moved to ./late_gpu_errors.ts (shared with compare-runtimes); still exported here. */
+export { lateGpuErrorLine };

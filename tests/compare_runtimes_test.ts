@@ -7,7 +7,13 @@ import { readCapsFile } from "../adapter/caps_file.ts";
 import type { AttentionInputs, DeviceCaps, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { orderedF32, ulpDiff, ulpDistance } from "../parity/ulp.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
-import { compareRuntimes, ComparisonStopped } from "../runner/compare_runtimes.ts";
+import {
+  compareRuntimes,
+  ComparisonStopped,
+  type RuntimeLateGpuError,
+} from "../runner/compare_runtimes.ts";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { loadBackendModule } from "../kernels/backend_module.ts";
 import type { RemoteDevice, RemoteRun } from "../gpu/runtime.ts";
 import { runCli } from "./helpers_cli.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
@@ -811,4 +817,38 @@ Deno.test("compare-runtimes: an earlier comparison's files removed as a new one 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "compareRuntimes: a pass a launch() left floating that lands after its case, on the " +
+    "Deno device, is handed on with the case (it was lost: nothing listened for uncapturederror)",
+  ignore: !(await hasAdapter()),
+  sanitizeResources: false,
+  fn: async () => {
+    const caps = await readCapsFile(
+      new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname,
+    );
+    const fixture = "tests/fixtures/backends/launch_pass_after_case.ts";
+    const { module } = await loadBackendModule(fixture);
+    const ctx = await GpuContext.create();
+    try {
+      const late: RuntimeLateGpuError[] = [];
+      const cases = await compareRuntimes({
+        matrix: "smoke",
+        filter: `${filter};path=absorbed`,
+        maxCases: 1,
+        backend: module.id,
+        deno: ctx,
+        chromium: scriptedDevice("b", caps, () => {}),
+        onLateGpuError: (e) => late.push(e),
+      });
+      assert.equal(cases.length, 1);
+      // the case itself was right: the floating pass landed once it had ended
+      assert.equal(cases[0].deno.status, "pass", cases[0].deno.message);
+      assert.deepEqual(late.map((e) => [e.runtime, e.afterCase]), [["deno", cases[0].id]]);
+      assert.match(late[0].message, /destroyed/);
+    } finally {
+      ctx.destroy();
+    }
+  },
 });
