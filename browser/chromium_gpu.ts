@@ -39,9 +39,11 @@ import type {
   PageError,
   PageFailure,
   PageInitReply,
+  PageLateGpuError,
   PageLoadBackendReply,
   PageReply,
   PageSaturationReply,
+  PageSettleReply,
 } from "./page_api.ts";
 import type { Measured, MeasureOptions } from "../kernels/measure.ts";
 import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
@@ -272,6 +274,8 @@ export class ChromiumGpu {
   /** User backend modules whose bundle the server already serves, by id. */
   readonly #served = new Set<string>();
   #lost = false;
+  /** Who hears of the page's GPU errors outside every error scope. */
+  readonly #lateListeners = new Set<(late: PageLateGpuError) => void>();
 
   private constructor(
     parts: {
@@ -539,6 +543,7 @@ export class ChromiumGpu {
       const reply = await this.#evaluate(
         `mlaHarness.runCase(${JSON.stringify(ex.caseUrl)}, ${JSON.stringify(ex.resultUrl)})`,
       ) as PageCaseReply;
+      this.#lateGpuErrors(reply.lateGpuErrors ?? []);
       if (!reply.ok) {
         if (reply.lost) this.#lost = true;
         throw new PageSideError(reply.error);
@@ -557,6 +562,43 @@ export class ChromiumGpu {
     } finally {
       ex.drop();
     }
+  }
+
+  #lateGpuErrors(late: readonly PageLateGpuError[]): void {
+    for (const e of late) for (const f of this.#lateListeners) f(e);
+  }
+
+  /**
+   * Hear of each GPU error the page's device raises outside every error scope (a pass a
+   * launch() left floating; "uncapturederror" in the page, lost before), handed back with
+   * the next case's reply or by {@link settleLateGpuErrors}. Returns the function that stops.
+   *
+   * @example
+   * ```ts ignore
+   * const stop = gpu.watchLateGpuErrors((e) => console.error(e.message));
+   * stop();
+   * ```
+   */
+  watchLateGpuErrors(onError: (late: PageLateGpuError) => void): () => void {
+    this.#lateListeners.add(onError);
+    return () => this.#lateListeners.delete(onError);
+  }
+
+  /**
+   * Wait for the work the page's cases submitted to land, and hand on the GPU errors outside
+   * every error scope that it raised since the last case's reply (nothing when lost).
+   */
+  async settleLateGpuErrors(): Promise<void> {
+    if (this.lost) return;
+    const reply = await this.#bounded("settle", undefined, (at) => {
+      at("waiting for the submitted GPU work (mlaHarness.settle())");
+      return this.#evaluate("mlaHarness.settle()");
+    }) as PageSettleReply;
+    if (!reply.ok) {
+      if (reply.lost) this.#lost = true;
+      throw new PageSideError(reply.error);
+    }
+    this.#lateGpuErrors(reply.lateGpuErrors);
   }
 
   /** Drop the browser (a hung case): the next {@link reacquire} starts a fresh one. */

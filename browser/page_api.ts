@@ -32,27 +32,50 @@ export type PageInitReply =
   }
   | { readonly ok: false; readonly error: PageError };
 
+/**
+ * A GPU error the page's device raised outside every error scope ("uncapturederror": a pass
+ * a user backend's launch() left floating), handed back with the next case's reply.
+ */
+export interface PageLateGpuError {
+  /** WebGPU's message. */
+  readonly message: string;
+  /** Set when it arrived before the case of the reply started (after the one before). */
+  readonly beforeCase: boolean;
+}
+
 /** The reply of `runCase()`: the outputs went to the server. */
 export type PageCaseReply =
-  | {
-    readonly ok: true;
-    /** Milliseconds of each timed repetition (after the checked run). */
-    readonly samplesMs: readonly number[];
-    /** Timed repetitions left out of the samples for failed GPU timestamps (absent: none). */
-    readonly clockFaults?: number;
-    /** Their clock: `timestamp-query` or `wall-clock`. */
-    readonly source: string;
-    /** What the samples cover (adapter `timingScopeOf`; a layer: "all"). */
-    readonly scope: TimingScope;
-    /** Scope "core": the passes outside the core in the checked run, ms (else null). */
-    readonly outsideCoreMs: number | null;
+  & (
+    | {
+      readonly ok: true;
+      /** Milliseconds of each timed repetition (after the checked run). */
+      readonly samplesMs: readonly number[];
+      /** Timed repetitions left out of the samples for failed GPU timestamps (absent: none). */
+      readonly clockFaults?: number;
+      /** Their clock: `timestamp-query` or `wall-clock`. */
+      readonly source: string;
+      /** What the samples cover (adapter `timingScopeOf`; a layer: "all"). */
+      readonly scope: TimingScope;
+      /** Scope "core": the passes outside the core in the checked run, ms (else null). */
+      readonly outsideCoreMs: number | null;
+      /**
+       * What the static barrier check found in the sources user backends compiled in the page
+       * so far (kernels/module_barriers.ts `compiledBarrierFindings`).
+       */
+      readonly barrierFindings: readonly BackendFinding[];
+    }
+    | { readonly ok: false; readonly error: PageError; readonly lost: boolean }
+  )
+  & {
     /**
-     * What the static barrier check found in the sources user backends compiled in the page
-     * so far (kernels/module_barriers.ts `compiledBarrierFindings`).
+     * The page's GPU errors outside every error scope since the reply before (absent in a page
+     * bundled before they were sent, and when none).
      */
-    readonly barrierFindings: readonly BackendFinding[];
-  }
-  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+    readonly lateGpuErrors?: readonly PageLateGpuError[];
+  };
+
+/** The reply of `settle()`: the GPU errors outside every scope once the submitted work landed. */
+export type PageSettleReply = PageReply<{ readonly lateGpuErrors: readonly PageLateGpuError[] }>;
 
 /** The reply of `compile()`: one result per source, in order. */
 export type PageCompileReply =

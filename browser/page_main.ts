@@ -15,7 +15,9 @@
  *   each one's diagnostics mapped to file:line:col like under Deno;
  * - `bench(caseUrl)`: the benchmark's measurement of a case (kernels/measure.ts), and
  *   `ceilings(options)`: the device ceilings (bench/ceilings.ts);
- * - `reacquire()`: a fresh device after a loss.
+ * - `reacquire()`: a fresh device after a loss;
+ * - `settle()`: wait for the submitted work, and hand back the GPU errors the device raised
+ *   outside every error scope since the last reply (each case's reply carries them too).
  *
  * What stays in Deno: inputs, plans, the float64 reference, parity and reports.
  *
@@ -37,8 +39,10 @@ import type {
   PageCeilingsReply,
   PageCompileReply,
   PageInitReply,
+  PageLateGpuError,
   PageLoadBackendReply,
   PageSaturationReply,
+  PageSettleReply,
 } from "./page_api.ts";
 import { measureAttention, timeAttentionCase } from "../kernels/measure.ts";
 import { type CeilingsOptions, measureCeilings } from "../bench/ceilings.ts";
@@ -52,6 +56,17 @@ setTextSource(bundledTextSource(texts));
 setGpuEnvironment({ prepareAdapter: () => "backend: Chromium's WebGPU (Dawn)" });
 
 let ctx: GpuContext | null = null;
+
+// GPU errors outside every error scope on the page's device ("uncapturederror": a pass a
+// launch() left floating), which nothing listened to: handed back with the next reply.
+let lateErrors: string[] = [];
+const takeLate = (): string[] => {
+  const taken = lateErrors;
+  lateErrors = [];
+  return taken;
+};
+const asLate = (messages: readonly string[], beforeCase: boolean): PageLateGpuError[] =>
+  messages.map((message) => ({ message, beforeCase }));
 
 /** The adapter info as plain data (every enumerable getter of GPUAdapterInfo). */
 function adapterInfo(adapter: GPUAdapter): Record<string, unknown> {
@@ -74,6 +89,13 @@ async function init(): Promise<PageInitReply> {
   try {
     ctx?.destroy();
     ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+    const device = ctx.device;
+    device.addEventListener("uncapturederror", (e) => {
+      // only the current device's (a destroyed one's errors are the loss's)
+      if (ctx?.device === device) {
+        lateErrors.push((e as GPUUncapturedErrorEvent).error.message);
+      }
+    });
     return {
       ok: true,
       caps: ctx.caps,
@@ -86,6 +108,25 @@ async function init(): Promise<PageInitReply> {
 }
 
 async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseReply> {
+  // the errors that landed after the reply before, before this case started
+  const before = asLate(takeLate(), true);
+  const reply = await runCaseIn(caseUrl, resultUrl);
+  const late = [...before, ...asLate(takeLate(), false)];
+  return late.length > 0 ? { ...reply, lateGpuErrors: late } : reply;
+}
+
+/** The GPU errors outside every scope once what the cases submitted has landed. */
+async function settle(): Promise<PageSettleReply> {
+  try {
+    if (ctx && !ctx.lost) await ctx.device.queue.onSubmittedWorkDone();
+    // after the last case started: its own
+    return { ok: true, lateGpuErrors: asLate(takeLate(), false) };
+  } catch (e) {
+    return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
+  }
+}
+
+async function runCaseIn(caseUrl: string, resultUrl: string): Promise<PageCaseReply> {
   try {
     if (!ctx) throw new Error("the page's device was not initialised (init() first)");
     const res = await fetch(caseUrl);
@@ -249,4 +290,5 @@ async function reacquire(): Promise<PageInitReply> {
   saturation,
   loadBackend,
   reacquire,
+  settle,
 };

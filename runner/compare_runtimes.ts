@@ -17,8 +17,7 @@ import { NOT_COVERED_PREFIX, NOT_RUN_BY_PREFIX, runCase } from "./run_case.ts";
 import { isDeviceReasonCode } from "../adapter/resolve.ts";
 import { type RunDevice, runtimeOf } from "../gpu/runtime.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
-import { isRemoteDevice } from "../gpu/runtime.ts";
-import { LATE_SETTLE_MS, watchLateGpuErrors } from "./late_gpu_errors.ts";
+import { settleRunDevice, watchRunDevice } from "./late_gpu_errors.ts";
 
 /**
  * A GPU error raised outside every case's error scope in one runtime (a pass a launch() left
@@ -335,30 +334,39 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
     backend: options.backend,
     previous: null as string | null,
   };
-  // A GPU error outside every case's error scope on the Deno device ("uncapturederror"):
-  // nothing listened, so it was lost. Each device it uses is watched (a re-acquired one too).
+  // A GPU error outside every case's error scope ("uncapturederror"): nothing listened, on
+  // the Deno device or in the Chromium page, so it was lost. Each device it uses is watched
+  // (a re-acquired one too): the Deno device here, the page's by the page, which hands each
+  // error back with the next case's reply (beforeCase: it arrived before that case started).
   let lastCase: string | null = null;
-  const watched = new WeakSet<GPUDevice>();
+  let previousCase: string | null = null;
+  const watched = new WeakSet<object>();
   const unwatch: (() => void)[] = [];
-  const watchDeno = () => {
-    const ctx = options.deno;
-    if (isRemoteDevice(ctx) || watched.has(ctx.device)) return;
-    watched.add(ctx.device);
-    unwatch.push(watchLateGpuErrors(ctx.device, (message) => {
-      options.onLateGpuError?.({ runtime: "deno", afterCase: lastCase, message });
-    }));
+  const watch = (runtime: "deno" | "chromium") => {
+    const stop = watchRunDevice(
+      options[runtime],
+      watched,
+      (message, beforeCase) =>
+        options.onLateGpuError?.({
+          runtime,
+          afterCase: beforeCase ? previousCase : lastCase,
+          message,
+        }),
+    );
+    if (stop !== null) unwatch.push(stop);
   };
   try {
     return await compareCases(mine, out, o, options, (id) => {
-      watchDeno();
-      lastCase = id;
+      watch("deno");
+      watch("chromium");
+      if (id !== lastCase) [previousCase, lastCase] = [lastCase, id];
     });
   } finally {
     // what the cases submitted lands before the comparison ends: an error of a floating pass
     // is raised by then (not on a device lost, or that a stop abandoned mid-case)
-    const ctx = options.deno;
-    if (!isRemoteDevice(ctx) && !ctx.lost && !abandon?.aborted && lastCase !== null) {
-      await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], LATE_SETTLE_MS);
+    if (!abandon?.aborted && lastCase !== null) {
+      await settleRunDevice(options.deno);
+      await settleRunDevice(options.chromium);
     }
     for (const f of unwatch) f();
   }

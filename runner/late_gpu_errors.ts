@@ -10,6 +10,8 @@
  */
 import type { LateGpuError } from "../results/types.ts";
 import { plural } from "../util/plural.ts";
+import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
+import { raceTimeout } from "../util/timeout.ts";
 
 /** The GPU errors outside every case's error scope said one by one on stderr. */
 export const LATE_ERRORS_SAID = 5;
@@ -34,6 +36,86 @@ export function watchLateGpuErrors(
   const listener = (e: Event) => onError((e as GPUUncapturedErrorEvent).error.message);
   device.addEventListener("uncapturederror", listener);
   return () => device.removeEventListener("uncapturederror", listener);
+}
+
+/**
+ * A device in another runtime whose GPU errors outside every error scope come back to Deno
+ * (browser/chromium_gpu.ts `ChromiumGpu`: the page listens, and hands each back with the next
+ * case's reply). `beforeCase`: it arrived before the case under way started.
+ */
+export interface LateGpuErrorSource {
+  /** Hear of each such error; returns the function that stops. */
+  watchLateGpuErrors(
+    onError: (late: { readonly message: string; readonly beforeCase: boolean }) => void,
+  ): () => void;
+  /** Wait for the submitted work to land and hand on what it raised. */
+  settleLateGpuErrors(): Promise<void>;
+}
+
+/**
+ * The device as a {@link LateGpuErrorSource}, or null when it is none (a Deno device is
+ * watched with {@link watchLateGpuErrors}; a scripted one hands nothing back).
+ *
+ * @example
+ * ```ts
+ * import { lateGpuErrorSource } from "./late_gpu_errors.ts";
+ * lateGpuErrorSource({}); // null
+ * ```
+ */
+export function lateGpuErrorSource(device: object): LateGpuErrorSource | null {
+  const d = device as Partial<LateGpuErrorSource>;
+  return typeof d.watchLateGpuErrors === "function" &&
+      typeof d.settleLateGpuErrors === "function"
+    ? d as LateGpuErrorSource
+    : null;
+}
+
+/**
+ * Watch a run's device, of either runtime, once (`watched` holds what is watched: a device
+ * re-acquired after a loss is watched anew): a Deno device's "uncapturederror", or what a
+ * {@link LateGpuErrorSource} hands back (`beforeCase`: before the case under way started).
+ * Returns the function that stops, or null when there was nothing (more) to watch.
+ *
+ * @example
+ * ```ts ignore
+ * const watched = new WeakSet<object>();
+ * const stop = watchRunDevice(ctx, watched, (message, beforeCase) => late.push(message));
+ * stop?.();
+ * ```
+ */
+export function watchRunDevice(
+  device: RunDevice,
+  watched: WeakSet<object>,
+  onError: (message: string, beforeCase: boolean) => void,
+): (() => void) | null {
+  if (!isRemoteDevice(device)) {
+    if (watched.has(device.device)) return null;
+    watched.add(device.device);
+    return watchLateGpuErrors(device.device, (message) => onError(message, false));
+  }
+  const source = lateGpuErrorSource(device);
+  if (source === null || watched.has(source)) return null;
+  watched.add(source);
+  return source.watchLateGpuErrors((e) => onError(e.message, e.beforeCase));
+}
+
+/**
+ * Wait (at most {@link LATE_SETTLE_MS} for a Deno device) for the work a run's cases
+ * submitted to land, so that an error of a floating pass is raised (or handed back) by then.
+ * A lost device, or a page that cannot say (its browser gone), has nothing more to give.
+ *
+ * @example
+ * ```ts ignore
+ * await settleRunDevice(ctx);
+ * ```
+ */
+export async function settleRunDevice(device: RunDevice): Promise<void> {
+  if (device.lost) return;
+  if (!isRemoteDevice(device)) {
+    await raceTimeout([device.device.queue.onSubmittedWorkDone()], LATE_SETTLE_MS);
+    return;
+  }
+  await lateGpuErrorSource(device)?.settleLateGpuErrors().catch(() => {});
 }
 
 /**

@@ -74,10 +74,10 @@ import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { plural } from "../util/plural.ts";
 import {
   LATE_ERRORS_SAID,
-  LATE_SETTLE_MS,
   lateGpuErrorLine,
   moreLateGpuErrorsLine,
-  watchLateGpuErrors,
+  settleRunDevice,
+  watchRunDevice,
 } from "./late_gpu_errors.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`; results/types.ts). */
@@ -1123,6 +1123,7 @@ async function runInFolder(
     // GPU errors raised outside every case's error scope (see watchDevice below)
     const lateGpuErrors: LateGpuError[] = [];
     let lastCase: string | null = null;
+    let previousCase: string | null = null;
     const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
       version: 1,
       ...identity,
@@ -1238,18 +1239,17 @@ async function runInFolder(
     // A GPU error outside every case's error scope (a pass a launch() left floating, that
     // landed after its case ended): WebGPU raises it on the device as "uncapturederror", which
     // nothing listened to, so it was lost without a word. Each device of the run is watched.
-    const watched = new WeakSet<GPUDevice>();
+    const watched = new WeakSet<object>();
     const watchDevice = () => {
-      if (isRemoteDevice(ctx) || watched.has(ctx.device)) return;
-      const device = ctx.device;
-      watched.add(device);
-      unwatch.push(watchLateGpuErrors(device, (message) => {
-        const late = { afterCase: lastCase, message };
+      // the Chromium page's too: it hands each back with the next case's reply
+      const stop = watchRunDevice(ctx, watched, (message, beforeCase) => {
+        const late = { afterCase: beforeCase ? previousCase : lastCase, message };
         lateGpuErrors.push(late);
         // the first few said as they come (a module that leaves a pass floating in every case
         // would fill the terminal); the rest counted as the run ends
         if (lateGpuErrors.length <= LATE_ERRORS_SAID) console.error(lateGpuErrorLine(late));
-      }));
+      });
+      if (stop !== null) unwatch.push(stop);
     };
     let losses = 0;
     const maxLosses = options.maxLosses ?? 3;
@@ -1263,7 +1263,7 @@ async function runInFolder(
           break;
         }
         watchDevice();
-        lastCase = c.id;
+        [previousCase, lastCase] = [lastCase, c.id];
         const t0 = performance.now();
         const outcome = await settle(
           // async wrapper: a runner that throws synchronously rejects like any other
@@ -1393,12 +1393,7 @@ async function runInFolder(
     }
     // What the cases submitted lands before the run closes: an error of a floating pass is
     // raised by then (not on a device a stop destroyed, lost, or that a timeout left hung).
-    if (
-      !isRemoteDevice(ctx) && !ctx.lost && fatal === null && !abandon?.aborted &&
-      todo.length > 0
-    ) {
-      await raceTimeout([ctx.device.queue.onSubmittedWorkDone()], LATE_SETTLE_MS);
-    }
+    if (fatal === null && !abandon?.aborted && todo.length > 0) await settleRunDevice(ctx);
     const more = moreLateGpuErrorsLine(
       lateGpuErrors.length,
       `${RUN_FILES.state} and ${RUN_FILES.report}`,

@@ -2,7 +2,9 @@
  * The barrier check of what a user backend compiles reaches the report from the Chromium
  * page too: a copy of the naive example that builds a race into its WGSL in code (its
  * listed file is clean, so the load says nothing) runs in the page, whose check sends its
- * findings with each case's reply (kernels/module_barriers.ts `addCompiledFindings`).
+ * findings with each case's reply (kernels/module_barriers.ts `addCompiledFindings`). And a
+ * GPU error of a pass a user backend left floating in the page comes back with the replies
+ * too (the page listens for "uncapturederror"), said and recorded as under Deno.
  *
  * @module
  */
@@ -46,6 +48,60 @@ Deno.test({
       const report = JSON.parse(await Deno.readTextFile(`${dir}/out/report.json`));
       assert.equal(report.barrierFindings.length, 1, JSON.stringify(report.barrierFindings));
       assert.equal(report.barrierFindings[0].backend, "naive-racy");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "a pass a launch() left floating in the page is said and recorded by compare-runtimes " +
+      "and run --runtime chromium (the page did not listen for uncapturederror: lost)",
+  ),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-late-chromium-" });
+    try {
+      // the floating-pass fixture over a copy of naive beside it, whose file it lists (the
+      // page is served only the files a module lists)
+      const fixture = await Deno.readTextFile("tests/fixtures/backends/launch_pass_after_case.ts");
+      await Deno.writeTextFile(
+        `${dir}/mod.ts`,
+        fixture.replaceAll("../../../examples/backends/naive/mod.ts", "./naive.ts") +
+          'export const files = ["naive.wgsl"];\n',
+      );
+      await Deno.copyFile("examples/backends/naive/mod.ts", `${dir}/naive.ts`);
+      await Deno.copyFile("examples/backends/naive/naive.wgsl", `${dir}/naive.wgsl`);
+      const common = [
+        ...["--backend-module", `${dir}/mod.ts`, "--backend", "naive-pass-after-case"],
+        ...[
+          "--matrix",
+          "smoke",
+          "--filter",
+          "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=4;causal=1",
+        ],
+        ...["--max-cases", "1"],
+      ];
+      const line =
+        /warning: a GPU error arrived outside every case's error scope, after case "([^"]+)".*: \[Buffer "freed"\] used in submit while destroyed/;
+      const c = await runHarness(["compare-runtimes", ...common, "--out", `${dir}/cmp`]);
+      assert.ok(c.code === 0 || c.code === 1, c.stdout + c.stderr);
+      assert.match(c.stderr, new RegExp(`^chromium: ${line.source}`, "m"));
+      const cmp = JSON.parse(await Deno.readTextFile(`${dir}/cmp/compare-runtimes.json`));
+      const fromPage = cmp.lateGpuErrors.filter((e: { runtime: string }) =>
+        e.runtime === "chromium"
+      );
+      assert.equal(fromPage.length, 1, JSON.stringify(cmp.lateGpuErrors));
+      assert.equal(fromPage[0].afterCase, cmp.cases[0].id);
+      const r = await runHarness([
+        ...["run", "--runtime", "chromium", ...common, "--repeats", "0", "--out", `${dir}/run`],
+      ]);
+      assert.ok(r.code === 0 || r.code === 1, r.stdout + r.stderr);
+      assert.match(r.stderr, line);
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/run/report.json`));
+      assert.equal(report.lateGpuErrors?.length, 1, JSON.stringify(report.lateGpuErrors));
+      assert.equal(report.lateGpuErrors[0].afterCase, report.results[0].id);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
