@@ -114,6 +114,8 @@ export interface LaunchLimits {
   readonly minStorageBufferOffsetAlignment: number;
   /** Workgroups per grid dimension. */
   readonly maxComputeWorkgroupsPerDimension: number;
+  /** Workgroup memory of one entry point, bytes ({@link LaunchKit.compile} refuses more). */
+  readonly maxComputeWorkgroupStorageSize: number;
 }
 
 /**
@@ -131,6 +133,7 @@ export interface LaunchLimits {
  *   maxStorageBufferBindingSize: 1 << 30,
  *   minStorageBufferOffsetAlignment: 256,
  *   maxComputeWorkgroupsPerDimension: 65535,
+ *   maxComputeWorkgroupStorageSize: 32768,
  * };
  * launchLimits(device, { maxStorageBufferBindingSize: 65536 }).maxStorageBufferBindingSize; // 65536
  * ```
@@ -139,11 +142,12 @@ export function launchLimits(
   device: LaunchLimits,
   wanted: Partial<LaunchLimits> = {},
 ): LaunchLimits {
-  // (the runner passes a profile's whole caps.limits: only these three are read)
+  // (the runner passes a profile's whole caps.limits: only these four are read)
   const keys = [
     "maxStorageBufferBindingSize",
     "minStorageBufferOffsetAlignment",
     "maxComputeWorkgroupsPerDimension",
+    "maxComputeWorkgroupStorageSize",
   ] as const;
   for (const k of keys) {
     const v = wanted[k];
@@ -155,11 +159,16 @@ export function launchLimits(
       );
     }
   }
-  const low = (k: "maxStorageBufferBindingSize" | "maxComputeWorkgroupsPerDimension") =>
-    Math.min(device[k], wanted[k] ?? device[k]);
+  const low = (
+    k:
+      | "maxStorageBufferBindingSize"
+      | "maxComputeWorkgroupsPerDimension"
+      | "maxComputeWorkgroupStorageSize",
+  ) => Math.min(device[k], wanted[k] ?? device[k]);
   return {
     maxStorageBufferBindingSize: low("maxStorageBufferBindingSize"),
     maxComputeWorkgroupsPerDimension: low("maxComputeWorkgroupsPerDimension"),
+    maxComputeWorkgroupStorageSize: low("maxComputeWorkgroupStorageSize"),
     minStorageBufferOffsetAlignment: Math.max(
       device.minStorageBufferOffsetAlignment,
       wanted.minStorageBufferOffsetAlignment ?? 0,
@@ -219,16 +228,21 @@ export function packedRows(
 
 /**
  * Throw a RangeError when the entry point's workgroup memory (kernels/workgroup_storage.ts)
- * is over the device's `maxComputeWorkgroupStorageSize`. Deno's wgpu creates such a pipeline
- * without a word and lavapipe runs it, while a GPU's driver refuses it: a kernel that passed
- * every case on CI could not run on the device its check() was asked about.
+ * is over `limit`, the kit's `maxComputeWorkgroupStorageSize` (a device profile's where it is
+ * lower than `deviceLimit`, the device's own). Deno's wgpu creates such a pipeline without a
+ * word and lavapipe runs it, while a GPU's driver refuses it: a kernel that passed every case
+ * on CI could not run on the device its check() was asked about.
  */
 function overWorkgroupStorage(
   source: { fileName: string; code: string },
   entryPoint: string,
-  limit: number,
+  o: { limit: number; deviceLimit: number },
 ): void {
-  const over = workgroupStorageOver(source.code, entryPoint, limit);
+  const whose = o.limit < o.deviceLimit
+    ? `the maxComputeWorkgroupStorageSize ${o.limit} this kit launches by (a device ` +
+      `profile's; the device's own is ${o.deviceLimit})`
+    : undefined;
+  const over = workgroupStorageOver(source.code, entryPoint, o.limit, { whose });
   if (over === null) return;
   throw new RangeError(
     `${source.fileName}: ${over}; refuse the case in check() with a ` +
@@ -362,11 +376,10 @@ export class LaunchKit {
         label.join(", "),
       );
     }
-    overWorkgroupStorage(
-      { fileName: source.fileName, code: specialized },
-      entryPoint,
-      this.device.limits.maxComputeWorkgroupStorageSize,
-    );
+    overWorkgroupStorage({ fileName: source.fileName, code: specialized }, entryPoint, {
+      limit: this.limits.maxComputeWorkgroupStorageSize,
+      deviceLimit: this.device.limits.maxComputeWorkgroupStorageSize,
+    });
     const code = this.unroll ? unrollLoops(specialized) : specialized;
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }

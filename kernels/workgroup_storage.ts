@@ -307,6 +307,8 @@ export function workgroupStorageBytes(code: string, entryPoint: string): Workgro
  * What is wrong with `entryPoint`'s workgroup memory against a device's
  * `maxComputeWorkgroupStorageSize`, or null when it fits or cannot be sized: Deno's wgpu
  * creates such a pipeline without a word and lavapipe runs it, while a GPU's driver refuses it.
+ * `o.whose` names the limit in the text (default "this device's maxComputeWorkgroupStorageSize
+ * N"; a launch kit under a device profile names the profile's figure and the device's own).
  *
  * @example
  * ```ts
@@ -321,11 +323,13 @@ export function workgroupStorageOver(
   code: string,
   entryPoint: string,
   limit: number,
+  o: { whose?: string } = {},
 ): string | null {
   const use = workgroupStorageBytes(code, entryPoint);
   if (use === null || use.bytes <= limit) return null;
   const vars = use.vars.map((v) => `${v.name} ${v.bytes}`).join(", ");
+  const whose = o.whose ?? `this device's maxComputeWorkgroupStorageSize ${limit}`;
   return `entry point ${entryPoint} declares ${use.bytes} bytes of workgroup memory (${vars}; ` +
-    `each rounded up to 16), over this device's maxComputeWorkgroupStorageSize ${limit}: a GPU ` +
+    `each rounded up to 16), over ${whose}: a GPU ` +
     "refuses such a pipeline (Deno's wgpu does not check it, and lavapipe runs it)";
 }

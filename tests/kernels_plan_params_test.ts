@@ -185,6 +185,38 @@ gpuTest(
 );
 
 gpuTest(
+  "kit.compile refuses workgroup memory over a device profile's limit (lavapipe's 32768 ran it)",
+  async () => {
+    const ctx = await gpu();
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      limits: { maxComputeWorkgroupStorageSize: 16384 },
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned: [],
+    });
+    // 20480 bytes: within lavapipe's 32768, over the profile's 16384
+    const code = (n: number) =>
+      `var<workgroup> tile: array<f32, ${n}>;\n` +
+      "@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n" +
+      "@compute @workgroup_size(1) fn main() { tile[0] = 1.0; o[0] = tile[0]; }";
+    const device = ctx.device.limits.maxComputeWorkgroupStorageSize;
+    assert.ok(device > 20480, `the device's own limit (${device}) takes the kernel`);
+    await assert.rejects(
+      kit.compile({ fileName: "big_tile.wgsl", code: code(5120) }, "main"),
+      new RegExp(
+        "^RangeError: big_tile\\.wgsl: entry point main declares 20480 bytes of workgroup " +
+          "memory \\(tile 20480; each rounded up to 16\\), over the " +
+          "maxComputeWorkgroupStorageSize 16384 this kit launches by \\(a device profile's; " +
+          `the device's own is ${device}\\): a GPU refuses such a pipeline`,
+      ),
+    );
+    await kit.compile({ fileName: "big_tile.wgsl", code: code(4096) }, "main"); // 16384 fits
+  },
+);
+
+gpuTest(
   "runAttention names an input that is missing (a TypeError reading its length)",
   async () => {
     const p = planOn("wgsl-absorbed", { preset: "tiny", dtype: "f32", layout: LAYOUT });
@@ -203,6 +235,7 @@ Deno.test("launchLimits refuses a limit no device has, naming it", () => {
     maxStorageBufferBindingSize: 1 << 27,
     minStorageBufferOffsetAlignment: 256,
     maxComputeWorkgroupsPerDimension: 65535,
+    maxComputeWorkgroupStorageSize: 32768,
   };
   // NaN failed as "workgroup count x NaN" in the first pass; 0 as "more than a 0 x 0 grid"
   for (
@@ -216,6 +249,10 @@ Deno.test("launchLimits refuses a limit no device has, naming it", () => {
         /limits\.maxComputeWorkgroupsPerDimension must be an integer >= 1, got 0$/,
       ],
       [{ maxComputeWorkgroupsPerDimension: 1.5 }, /got 1\.5$/],
+      [
+        { maxComputeWorkgroupStorageSize: -1 },
+        /^RangeError: limits\.maxComputeWorkgroupStorageSize must be an integer >= 1, got -1$/,
+      ],
       [
         { minStorageBufferOffsetAlignment: 3 },
         /^RangeError: limits\.minStorageBufferOffsetAlignment must be a power of two, got 3$/,
@@ -235,6 +272,7 @@ Deno.test("launchLimits lowers the device's limits, never raises them", () => {
     maxStorageBufferBindingSize: 1 << 27,
     minStorageBufferOffsetAlignment: 256,
     maxComputeWorkgroupsPerDimension: 65535,
+    maxComputeWorkgroupStorageSize: 32768,
   };
   assert.deepEqual(launchLimits(device), device);
   assert.deepEqual(
@@ -242,8 +280,13 @@ Deno.test("launchLimits lowers the device's limits, never raises them", () => {
       maxStorageBufferBindingSize: 1 << 30,
       minStorageBufferOffsetAlignment: 64,
       maxComputeWorkgroupsPerDimension: 1024,
+      maxComputeWorkgroupStorageSize: 65536,
     }),
     { ...device, maxComputeWorkgroupsPerDimension: 1024 },
+  );
+  assert.equal(
+    launchLimits(device, { maxComputeWorkgroupStorageSize: 16384 }).maxComputeWorkgroupStorageSize,
+    16384,
   );
   assert.equal(
     launchLimits(device, { minStorageBufferOffsetAlignment: 512 }).minStorageBufferOffsetAlignment,
