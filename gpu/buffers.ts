@@ -17,6 +17,19 @@ function padded(bytes: number): number {
 }
 
 /**
+ * {@link padded}, after refusing a size that is not an integer >= 0 with a RangeError naming
+ * the buffer's label: -4 and 4.5 were rounded to a 16-byte buffer without a word, and NaN
+ * failed in WebGPU's argument conversion, naming no buffer.
+ */
+function checkedSize(bytes: number, label: string | undefined): number {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    const name = label === undefined ? "a storage buffer" : `storage buffer "${label}"`;
+    throw new RangeError(`${name}: size ${bytes} bytes must be an integer >= 0`);
+  }
+  return padded(bytes);
+}
+
+/**
  * Convert numbers to the bytes of `type` (f16 rounds to nearest even; NaN stays NaN). Any
  * other type is a RangeError naming it: "bf16" (from JavaScript) was packed as f16.
  *
@@ -84,7 +97,8 @@ export function uploadStorage(
 }
 
 /**
- * Create a zero-filled storage buffer of `bytes` bytes (at least 16).
+ * Create a zero-filled storage buffer of `bytes` bytes (at least 16). A size that is not an
+ * integer >= 0 is a RangeError naming `label`.
  *
  * @example
  * ```ts
@@ -96,7 +110,7 @@ export function uploadStorage(
  * ```
  */
 export function createStorage(device: GPUDevice, bytes: number, label?: string): GPUBuffer {
-  return device.createBuffer({ label, size: padded(bytes), usage: STORAGE_USAGE });
+  return device.createBuffer({ label, size: checkedSize(bytes, label), usage: STORAGE_USAGE });
 }
 
 /**
@@ -107,8 +121,9 @@ export function createStorage(device: GPUDevice, bytes: number, label?: string):
 export const UNWRITTEN_WORD = 0x7fc07fc0;
 
 /**
- * Create a storage buffer of `bytes` bytes (at least 16) whose every 4-byte word is
- * {@link UNWRITTEN_WORD}, NaN as f32 and as f16: for an output a kernel must write in full.
+ * Create a storage buffer of `bytes` bytes (at least 16; not an integer >= 0: a RangeError
+ * naming `label`) whose every 4-byte word is {@link UNWRITTEN_WORD}, NaN as f32 and as f16:
+ * for an output a kernel must write in full.
  * A zero-filled output read back where the kernel never wrote looks like a finite 0, which
  * a check that compares only some rows cannot tell from a computed value; a NaN it can.
  *
@@ -128,7 +143,7 @@ export function createUnwrittenStorage(
 ): GPUBuffer {
   const buffer = device.createBuffer({
     label,
-    size: padded(bytes),
+    size: checkedSize(bytes, label),
     usage: STORAGE_USAGE,
     mappedAtCreation: true,
   });

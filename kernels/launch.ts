@@ -384,7 +384,10 @@ export class LaunchKit {
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }
 
-  /** A storage buffer of `bytes` bytes (zeroed), destroyed after the case. */
+  /**
+   * A storage buffer of `bytes` bytes (zeroed), destroyed after the case. A size that is not
+   * an integer >= 0 (-4 made a 16-byte buffer) is a RangeError naming `label`.
+   */
   storage(bytes: number, label: string): GPUBuffer {
     const b = createStorage(this.device, bytes, label);
     this.#owned.push(b);

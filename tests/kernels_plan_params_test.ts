@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { ShaderCompileError } from "../gpu/errors.ts";
+import { createUnwrittenStorage } from "../gpu/buffers.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import type { AttentionInputs, GpuPlan, LayoutRequest } from "../adapter/types.ts";
@@ -215,6 +216,35 @@ gpuTest(
     await kit.compile({ fileName: "big_tile.wgsl", code: code(4096) }, "main"); // 16384 fits
   },
 );
+
+gpuTest("kit.storage refuses a size that is not an integer >= 0, naming the buffer", async () => {
+  const ctx = await gpu();
+  const owned: GPUBuffer[] = [];
+  const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+    dtype: "f32",
+    path: "absorbed",
+    cache: pipelineCacheOf(ctx),
+    timer: null,
+    owned,
+  });
+  try {
+    // -4 and 4.5 made a 16-byte buffer without a word; NaN failed naming no buffer
+    for (const [bytes, shown] of [[-4, "-4"], [4.5, "4\\.5"], [NaN, "NaN"]] as const) {
+      assert.throws(
+        () => kit.storage(bytes, "n"),
+        new RegExp(`^RangeError: storage buffer "n": size ${shown} bytes must be an integer >= 0$`),
+      );
+    }
+    assert.throws(
+      () => createUnwrittenStorage(ctx.device, -1, "out"),
+      /^RangeError: storage buffer "out": size -1 bytes/,
+    );
+    assert.equal(owned.length, 0, "nothing allocated");
+    assert.equal(kit.storage(0, "empty").size, 16, "0 is padded to WebGPU's smallest binding");
+  } finally {
+    owned.forEach((b) => b.destroy());
+  }
+});
 
 gpuTest(
   "runAttention names an input that is missing (a TypeError reading its length)",
