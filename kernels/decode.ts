@@ -273,8 +273,23 @@ export class LatentCache {
     table.forEach((row, b) => this.blockTable[b].splice(0, row.length, ...row));
   }
 
-  /** Read the pools back as Float32Array ([rows, r] and [rows, rope]). */
+  /**
+   * Read the pools back as Float32Array ([rows, r] and [rows, rope]). A destroyed cache, or
+   * `ctx` not the context it was created on, is an Error saying so (WebGPU's named only a
+   * buffer label: "Buffer with 'cache_latent' label has been destroyed").
+   */
   async read(ctx: GpuContext): Promise<{ latent: Float32Array; kPe: Float32Array }> {
+    if (this.#destroyed) {
+      throw new Error(
+        "LatentCache.read: the cache was destroyed (cache.destroy()): read it before",
+      );
+    }
+    if (this.#device !== ctx.device) {
+      throw new Error(
+        "LatentCache.read: the cache was created on another GpuContext's device: read it " +
+          "with the GpuContext it was created on",
+      );
+    }
     const enc = new LayerEncoder(ctx, this.dtype);
     try {
       return {

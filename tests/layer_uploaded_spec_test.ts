@@ -251,10 +251,20 @@ gpuTest(
         /^Error: decodeStep: the cache was created on another GpuContext's device/,
       );
       assert.equal((await step(cache, live)).out.length, 2 * spec.hiddenSize);
+      // read: WebGPU's "Buffer with 'cache_latent' label has been destroyed" named no cache
+      await assert.rejects(
+        elsewhere.read(ctx),
+        /^Error: LatentCache\.read: the cache was created on another GpuContext's device: read it with the GpuContext it was created on$/,
+      );
+      assert.equal((await cache.read(ctx)).latent.length, cache.rows * spec.kvLoraRank);
       cache.destroy();
       await assert.rejects(
         step(cache, live),
         /^Error: decodeStep: the cache was destroyed \(cache\.destroy\(\)\)/,
+      );
+      await assert.rejects(
+        cache.read(ctx),
+        /^Error: LatentCache\.read: the cache was destroyed \(cache\.destroy\(\)\): read it before$/,
       );
     } finally {
       [live, foreign].forEach((w) => w.destroy());
