@@ -38,6 +38,7 @@ import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
 import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
 import { workgroupStorageOver } from "./workgroup_storage.ts";
+import { type EntryBinding, entryPointBindings } from "./entry_bindings.ts";
 
 /** The version of the backend contract this harness implements. */
 export const BACKEND_CONTRACT_VERSION = 1;
@@ -251,6 +252,27 @@ function overWorkgroupStorage(
 }
 
 /**
+ * The source of each pipeline a kit made (kernel, compile), and the group-0 bindings its entry
+ * point uses once a dispatch asked (kernels/entry_bindings.ts; null: the source could not be
+ * read that way): {@link LaunchKit.dispatch} names a pass given the wrong bindings from it.
+ */
+const PIPELINE_SOURCES = new WeakMap<
+  GPUComputePipeline,
+  { fileName: string; code: string; entryPoint: string; bindings?: EntryBinding[] | null }
+>();
+
+/**
+ * Record `pipeline`'s source: the name it was last made under (the pipeline cache gives one
+ * pipeline to the same code under two names), and the bindings already read from its code.
+ */
+function sourceOf(
+  pipeline: GPUComputePipeline,
+  o: { fileName: string; code: string; entryPoint: string },
+): void {
+  PIPELINE_SOURCES.set(pipeline, { ...o, bindings: PIPELINE_SOURCES.get(pipeline)?.bindings });
+}
+
+/**
  * What a launcher launches with: the device, pipelines of the harness's kernels or
  * of its own WGSL, owned buffers, and `dispatch`, which encodes and records a pass.
  * Everything it allocates is destroyed after the case.
@@ -344,7 +366,9 @@ export class LaunchKit {
       allParams: true,
       unroll: this.unroll,
     });
-    return await this.#cache.get(src, { entryPoint });
+    const pipeline = await this.#cache.get(src, { entryPoint });
+    sourceOf(pipeline, { fileName: src.fileName, code: src.code, entryPoint });
+    return pipeline;
   }
 
   /**
@@ -381,7 +405,9 @@ export class LaunchKit {
       deviceLimit: this.device.limits.maxComputeWorkgroupStorageSize,
     });
     const code = this.unroll ? unrollLoops(specialized) : specialized;
-    return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
+    const pipeline = await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
+    sourceOf(pipeline, { fileName: source.fileName, code, entryPoint });
+    return pipeline;
   }
 
   /**
@@ -972,6 +998,29 @@ export class LaunchKit {
   }
 
   /**
+   * Throw where pass `name` gives other bindings than its pipeline's entry point uses (a
+   * pipeline of {@link kernel} or {@link compile}, whose source the kit read; others are left
+   * to WebGPU, whose "Number of bindings ... does not match" named no pass): binding i of
+   * `bindings` is bound at `@binding(i)` of group 0, so they must be the entry point's, in order.
+   */
+  #checkBindingCount(name: string, pipeline: GPUComputePipeline, bindings: readonly Binding[]) {
+    const source = PIPELINE_SOURCES.get(pipeline);
+    if (source === undefined) return;
+    if (source.bindings === undefined) {
+      source.bindings = entryPointBindings(source.code, source.entryPoint);
+    }
+    const used = source.bindings;
+    if (used === null) return;
+    if (used.length === bindings.length && used.every((b, i) => b.binding === i)) return;
+    const list = used.map((b) => `${b.binding} (${b.name})`).join(", ");
+    throw new RangeError(
+      `pass "${name}": ${bindings.length} binding${bindings.length === 1 ? "" : "s"} given, ` +
+        `but ${source.fileName} entry point ${source.entryPoint} uses ${used.length} in ` +
+        `group 0${used.length === 0 ? "" : `: ${list}`}; give them in binding order`,
+    );
+  }
+
+  /**
    * Throw where a buffer binding of pass `name` runs past its buffer's end, or a storage
    * binding is larger than this kit's `maxStorageBufferBindingSize` or starts at an offset
    * that is not a multiple of its `minStorageBufferOffsetAlignment`: under a device profile
@@ -1020,7 +1069,9 @@ export class LaunchKit {
    * `maxStorageBufferBindingSize` or at an offset off its `minStorageBufferOffsetAlignment`
    * (a device profile's, where stricter than the device's), a binding past its buffer's end,
    * or a workgroup count that is not an integer >= 0, is a RangeError naming the pass (and
-   * the binding's label, its size and the limit), and nothing is recorded.
+   * the binding's label, its size and the limit), and nothing is recorded; so are bindings
+   * other than the pipeline's entry point uses (named with the count given and the entry
+   * point's bindings), for a pipeline of {@link kernel} or {@link compile}.
    */
   dispatch(
     name: string,
@@ -1030,6 +1081,7 @@ export class LaunchKit {
     options: DispatchPassOptions = {},
   ): void {
     checkWorkgroups(`pass "${name}"`, workgroups, this.limits.maxComputeWorkgroupsPerDimension);
+    this.#checkBindingCount(name, pipeline, bindings);
     this.#checkBindings(name, bindings);
     const device = this.device;
     const group = bindings.every((b) => b instanceof GPUBuffer)

@@ -217,6 +217,51 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "kit.dispatch names a pass given other bindings than its entry point uses (WebGPU's named none)",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      // binding 1 is declared but unused: "auto" layout leaves it out
+      const p = await kit.compile({
+        fileName: "copy.wgsl",
+        code: "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+          "@group(0) @binding(1) var<storage, read_write> unused: array<u32>;\n" +
+          "@group(0) @binding(2) var<storage, read_write> k: array<u32>;\n" +
+          "fn put() { k[0] = 1u; }\n" +
+          "@compute @workgroup_size(1) fn main() { o[0] = 7u; put(); }",
+      }, "main");
+      const a = kit.storage(16, "a");
+      assert.throws(
+        () => kit.dispatch("x", p, [], [1]),
+        /^RangeError: pass "x": 0 bindings given, but copy\.wgsl entry point main uses 2 in group 0: 0 \(o\), 2 \(k\); give them in binding order$/,
+      );
+      assert.throws(() => kit.dispatch("x", p, [a, a, a], [1]), /pass "x": 3 bindings given/);
+      const q = await kit.compile({
+        fileName: "one.wgsl",
+        code: "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+          "@compute @workgroup_size(1) fn main() { o[0] = 7u; }",
+      }, "main");
+      assert.throws(
+        () => kit.dispatch("y", q, [a, a], [1]),
+        /^RangeError: pass "y": 2 bindings given, but one\.wgsl entry point main uses 1 in group 0: 0 \(o\)/,
+      );
+      kit.dispatch("y", q, [a], [1]);
+      assert.equal(kit.passes.length, 1, "nothing recorded for the refused passes");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+);
+
 gpuTest("kit.storage refuses a size that is not an integer >= 0, naming the buffer", async () => {
   const ctx = await gpu();
   const owned: GPUBuffer[] = [];
