@@ -207,7 +207,7 @@ function launchNamingOrigin(m: BackendModule, module: string | undefined) {
       const readOnly = e instanceof TypeError && WROTE_READ_ONLY.test(e.message)
         ? " (the plan is read-only: launch() must not change it; copy what it sorts or edits)"
         : "";
-      const message = `${origin}: ${e.message}${readOnly}${throwSite(e)}`;
+      const message = `${origin}: ${e.message}${readOnly}${moduleSite(e) ?? throwSite(e)}`;
       try {
         // defineProperty, not assignment: a DOMException (what WebGPU rejects with) has
         // message as a getter only, and assigning to it throws in strict mode
@@ -584,6 +584,21 @@ function moduleCaller(stack: string): string | null {
     const m = /((?:file|https?):\/\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
     if (m === null || m[1] === import.meta.url) continue;
     return moduleFiles.has(m[1]) ? `${m[1].replace(/^file:\/\//, "")}:${m[2]}:${m[3]}` : null;
+  }
+  return null;
+}
+
+/**
+ * ` (at <file>:<line>:<col>)` of the first frame of `e`'s stack in a loaded module's files
+ * (the module or one of its local imports), or null where none is. An error the harness's
+ * code threw when the module called it (the launch kit's refusals: a binding over a limit,
+ * the wrong bindings for a pass) was named as thrown at the kit's line in kernels/launch.ts;
+ * the module's line that made the call is the one its author can change.
+ */
+function moduleSite(e: Error): string | null {
+  for (const line of (e.stack ?? "").split("\n").slice(1)) {
+    const m = /((?:file|https?):\/\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
+    if (m !== null && moduleFiles.has(m[1])) return ` (at ${m[1]}:${m[2]}:${m[3]})`;
   }
   return null;
 }

@@ -1019,7 +1019,8 @@ gpuTest(
       await assert.rejects(() => Deno.stat(`${dir}/y.safetensors`), Deno.errors.NotFound);
       // a bind group of one buffer for two bindings: it was "internal error: GpuScopeError:
       // runAttention naive-bad-binding: ..." and a stack, then WebGPU's refusal naming no pass;
-      // the kit names the pass, the count given and the entry point's bindings
+      // the kit names the pass, the count given and the entry point's bindings, at the
+      // module's line that dispatched it (it named the kit's line in kernels/launch.ts)
       const binding = await runTinyLayer(dir, [
         "--backend-module",
         "tests/fixtures/backends/launch_bad_binding.ts",
@@ -1029,7 +1030,7 @@ gpuTest(
       assert.equal(binding.code, 1, binding.stdout + binding.stderr);
       assert.match(
         binding.stderr,
-        /^error: backend naive-bad-binding \(module tests\/fixtures\/backends\/launch_bad_binding\.ts\): launch\(\) threw: pass "bad_binding": 1 binding given, but bad_binding\.wgsl entry point main uses 2 in group 0: 0 \(o\), 1 \(p\); give them in binding order/m,
+        /^error: backend naive-bad-binding \(module tests\/fixtures\/backends\/launch_bad_binding\.ts\): launch\(\) threw: pass "bad_binding": 1 binding given, but bad_binding\.wgsl entry point main uses 2 in group 0: 0 \(o\), 1 \(p\); give them in binding order \(at .*launch_bad_binding\.ts:\d+:\d+\)$/m,
       );
       assert.doesNotMatch(binding.stderr, /internal error|\n\s+at /);
       await assert.rejects(() => Deno.stat(`${dir}/y.safetensors`), Deno.errors.NotFound);
