@@ -39,6 +39,8 @@ import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
 import { workgroupStorageOver } from "./workgroup_storage.ts";
 import { type EntryBinding, entryPointBindings } from "./entry_bindings.ts";
+import { parseModule } from "./wgsl_tokens.ts";
+import { constInt } from "./wgsl_expr.ts";
 
 /** The version of the backend contract this harness implements. */
 export const BACKEND_CONTRACT_VERSION = 1;
@@ -117,6 +119,10 @@ export interface LaunchLimits {
   readonly maxComputeWorkgroupsPerDimension: number;
   /** Workgroup memory of one entry point, bytes ({@link LaunchKit.compile} refuses more). */
   readonly maxComputeWorkgroupStorageSize: number;
+  /** Invocations of one workgroup ({@link LaunchKit.compile} refuses more). */
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  /** A workgroup's x size ({@link LaunchKit.compile} refuses more). */
+  readonly maxComputeWorkgroupSizeX: number;
 }
 
 /**
@@ -135,6 +141,8 @@ export interface LaunchLimits {
  *   minStorageBufferOffsetAlignment: 256,
  *   maxComputeWorkgroupsPerDimension: 65535,
  *   maxComputeWorkgroupStorageSize: 32768,
+ *   maxComputeInvocationsPerWorkgroup: 256,
+ *   maxComputeWorkgroupSizeX: 256,
  * };
  * launchLimits(device, { maxStorageBufferBindingSize: 65536 }).maxStorageBufferBindingSize; // 65536
  * ```
@@ -143,12 +151,14 @@ export function launchLimits(
   device: LaunchLimits,
   wanted: Partial<LaunchLimits> = {},
 ): LaunchLimits {
-  // (the runner passes a profile's whole caps.limits: only these four are read)
+  // (the runner passes a profile's whole caps.limits: only these are read)
   const keys = [
     "maxStorageBufferBindingSize",
     "minStorageBufferOffsetAlignment",
     "maxComputeWorkgroupsPerDimension",
     "maxComputeWorkgroupStorageSize",
+    "maxComputeInvocationsPerWorkgroup",
+    "maxComputeWorkgroupSizeX",
   ] as const;
   for (const k of keys) {
     const v = wanted[k];
@@ -164,12 +174,16 @@ export function launchLimits(
     k:
       | "maxStorageBufferBindingSize"
       | "maxComputeWorkgroupsPerDimension"
-      | "maxComputeWorkgroupStorageSize",
+      | "maxComputeWorkgroupStorageSize"
+      | "maxComputeInvocationsPerWorkgroup"
+      | "maxComputeWorkgroupSizeX",
   ) => Math.min(device[k], wanted[k] ?? device[k]);
   return {
     maxStorageBufferBindingSize: low("maxStorageBufferBindingSize"),
     maxComputeWorkgroupsPerDimension: low("maxComputeWorkgroupsPerDimension"),
     maxComputeWorkgroupStorageSize: low("maxComputeWorkgroupStorageSize"),
+    maxComputeInvocationsPerWorkgroup: low("maxComputeInvocationsPerWorkgroup"),
+    maxComputeWorkgroupSizeX: low("maxComputeWorkgroupSizeX"),
     minStorageBufferOffsetAlignment: Math.max(
       device.minStorageBufferOffsetAlignment,
       wanted.minStorageBufferOffsetAlignment ?? 0,
@@ -249,6 +263,43 @@ function overWorkgroupStorage(
     `${source.fileName}: ${over}; refuse the case in check() with a ` +
       "limits.workgroup-storage reason (query.caps.limits has the limit)",
   );
+}
+
+/**
+ * Throw a RangeError when the entry point's `@workgroup_size` (as constants) is over a device
+ * profile's `maxComputeWorkgroupSizeX` or `maxComputeInvocationsPerWorkgroup` in `limits`,
+ * lower than `device`'s: WebGPU checks it against the device's own figure only, so lavapipe
+ * ran 512 invocations a workgroup under a profile of 256.
+ */
+function overWorkgroupSize(
+  source: { fileName: string; code: string },
+  entryPoint: string,
+  o: { limits: LaunchLimits; device: LaunchLimits },
+): void {
+  const keys = ["maxComputeWorkgroupSizeX", "maxComputeInvocationsPerWorkgroup"] as const;
+  if (keys.every((k) => o.limits[k] >= o.device[k])) return; // WebGPU checks the device's
+  let module: ReturnType<typeof parseModule>;
+  try {
+    module = parseModule(source.code);
+  } catch {
+    return; // a source the parser cannot read: left to WebGPU
+  }
+  const written = module.functions.get(entryPoint)?.workgroupSize;
+  if (written === undefined || written === null) return;
+  const dims = written.map((d) => constInt(d, module.consts));
+  if (dims.some((d) => d === null)) return;
+  const [x, y = 1, z = 1] = dims as number[];
+  for (const [k, value] of [[keys[0], x], [keys[1], x * y * z]] as const) {
+    const limit = o.limits[k];
+    if (value <= limit || limit >= o.device[k]) continue;
+    throw new RangeError(
+      `${source.fileName}: entry point ${entryPoint}'s @workgroup_size(${dims.join(", ")}) ` +
+        `has ${k === keys[0] ? "x size" : "invocations"} ${value}, over the ${k} ${limit} ` +
+        `this kit launches by (a device profile's; the device's own is ${o.device[k]}): a GPU ` +
+        "of the profile refuses such a pipeline; refuse the case in check() " +
+        "(query.caps.limits has the limit)",
+    );
+  }
 }
 
 /**
@@ -403,6 +454,10 @@ export class LaunchKit {
     overWorkgroupStorage({ fileName: source.fileName, code: specialized }, entryPoint, {
       limit: this.limits.maxComputeWorkgroupStorageSize,
       deviceLimit: this.device.limits.maxComputeWorkgroupStorageSize,
+    });
+    overWorkgroupSize({ fileName: source.fileName, code: specialized }, entryPoint, {
+      limits: this.limits,
+      device: launchLimits(this.device.limits),
     });
     const code = this.unroll ? unrollLoops(specialized) : specialized;
     const pipeline = await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });

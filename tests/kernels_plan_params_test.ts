@@ -218,6 +218,39 @@ gpuTest(
 );
 
 gpuTest(
+  "kit.compile refuses a @workgroup_size over a device profile's limits (lavapipe ran it)",
+  async () => {
+    const ctx = await gpu();
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      limits: { maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupSizeX: 32 },
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned: [],
+    });
+    const code = (size: string) =>
+      "const WG: u32 = 16u; // @param\n" +
+      "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+      `@compute @workgroup_size(${size}) fn main() { o[0] = 7u; }`;
+    const own = ctx.device.limits;
+    await assert.rejects(
+      kit.compile({ fileName: "wide.wgsl", code: code("WG, 8") }, "main", { WG: 16 }),
+      new RegExp(
+        "^RangeError: wide\\.wgsl: entry point main's @workgroup_size\\(16, 8\\) has " +
+          "invocations 128, over the maxComputeInvocationsPerWorkgroup 64 this kit launches by " +
+          `\\(a device profile's; the device's own is ${own.maxComputeInvocationsPerWorkgroup}\\)`,
+      ),
+    );
+    await assert.rejects(
+      kit.compile({ fileName: "wide.wgsl", code: code("WG") }, "main", { WG: 48 }),
+      /has x size 48, over the maxComputeWorkgroupSizeX 32 this kit launches by/,
+    );
+    await kit.compile({ fileName: "wide.wgsl", code: code("WG, 4") }, "main", { WG: 16 });
+  },
+);
+
+gpuTest(
   "kit.dispatch names a pass given other bindings than its entry point uses (WebGPU's named none)",
   async () => {
     const ctx = await gpu();
@@ -311,6 +344,8 @@ Deno.test("launchLimits refuses a limit no device has, naming it", () => {
     minStorageBufferOffsetAlignment: 256,
     maxComputeWorkgroupsPerDimension: 65535,
     maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 256,
+    maxComputeWorkgroupSizeX: 256,
   };
   // NaN failed as "workgroup count x NaN" in the first pass; 0 as "more than a 0 x 0 grid"
   for (
@@ -348,6 +383,8 @@ Deno.test("launchLimits lowers the device's limits, never raises them", () => {
     minStorageBufferOffsetAlignment: 256,
     maxComputeWorkgroupsPerDimension: 65535,
     maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 256,
+    maxComputeWorkgroupSizeX: 256,
   };
   assert.deepEqual(launchLimits(device), device);
   assert.deepEqual(
