@@ -215,32 +215,54 @@ Deno.test({
     // 8 s, where the in-process tests give 4: this one starts a harness process as well as the
     // browser, and on a fresh machine's loaded suite (session 56's fresh-check, GL fallback)
     // the steps before init() once took longer than 4 s (the test failed; alone it passed)
-    const child = spawnHarness(["devices", "--runtime", "chromium"], {
-      MLA_HARNESS_CHROMIUM_TIMEOUT: "8",
-    });
-    const hang = stopGpuProcesses(() => descendants(child.pid));
-    let pids: number[] = [];
-    const seen = setInterval(() => pids = [...new Set([...pids, ...descendants(child.pid)])], 50);
-    const guard = setTimeout(() => child.kill("SIGKILL"), GUARD_MS);
-    try {
-      const out = await child.output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 3, `exit ${out.code} (137: killed by the test's guard): ${stderr}`);
-      assert.match(
-        stderr,
-        /Chromium start-up: acquiring the WebGPU adapter and device \(mlaHarness\.init\(\)\) did not finish within 8 s \(MLA_HARNESS_CHROMIUM_TIMEOUT/,
-      );
-      assert.ok(!/\n\s+at /.test(stderr), `no stack trace: ${stderr}`);
-      clearInterval(seen);
-      assert.deepEqual(await waitGone(pids), []);
-      assert.deepEqual(await profilesOf(child.pid), []);
-    } finally {
-      clearTimeout(guard);
-      clearInterval(seen);
-      hang.release();
+    // The hang is the test's precondition, not the harness's doing: the GPU process is
+    // stopped when a 10 ms poll of the child's descendants first sees it, and on a loaded
+    // machine (a fresh-check beside a CI run, session 61) the browser once acquired its device
+    // first (exit 0, nothing hung). Such a start, where no GPU process was stopped, is tried
+    // again, up to three times; every start where the hang took is checked in full.
+    for (let attempt = 1;; attempt++) {
+      const hangTook = await hungDevicesCommand();
+      if (hangTook || attempt === 3) {
+        assert.ok(hangTook, "the GPU process was never stopped in time, in 3 starts");
+        break;
+      }
     }
   },
 });
+
+/**
+ * `devices --runtime chromium` with its browser's GPU process stopped as soon as it is seen:
+ * false where it finished (exit 0) without a GPU process stopped (the hang did not take);
+ * otherwise it must exit 3 naming the step, leaving no process or profile behind.
+ */
+async function hungDevicesCommand(): Promise<boolean> {
+  const child = spawnHarness(["devices", "--runtime", "chromium"], {
+    MLA_HARNESS_CHROMIUM_TIMEOUT: "8",
+  });
+  const hang = stopGpuProcesses(() => descendants(child.pid));
+  let pids: number[] = [];
+  const seen = setInterval(() => pids = [...new Set([...pids, ...descendants(child.pid)])], 50);
+  const guard = setTimeout(() => child.kill("SIGKILL"), GUARD_MS);
+  try {
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    if (out.code === 0 && hang.stopped.size === 0) return false;
+    assert.equal(out.code, 3, `exit ${out.code} (137: killed by the test's guard): ${stderr}`);
+    assert.match(
+      stderr,
+      /Chromium start-up: acquiring the WebGPU adapter and device \(mlaHarness\.init\(\)\) did not finish within 8 s \(MLA_HARNESS_CHROMIUM_TIMEOUT/,
+    );
+    assert.ok(!/\n\s+at /.test(stderr), `no stack trace: ${stderr}`);
+    clearInterval(seen);
+    assert.deepEqual(await waitGone(pids), []);
+    assert.deepEqual(await profilesOf(child.pid), []);
+    return true;
+  } finally {
+    clearTimeout(guard);
+    clearInterval(seen);
+    hang.release();
+  }
+}
 
 Deno.test("CLI: a bad MLA_HARNESS_CHROMIUM_TIMEOUT is exit 2 naming it, before any browser", async () => {
   const child = spawnHarness(["devices", "--runtime", "chromium"], {
