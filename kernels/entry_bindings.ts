@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Token, tokenize } from "./wgsl_tokens.ts";
+import { namesReached, type Token, tokenize } from "./wgsl_tokens.ts";
 
 /** One binding of a bind group: its number and the variable declared at it. */
 export interface EntryBinding {
@@ -91,17 +91,6 @@ export function entryPointBindings(code: string, entryPoint: string): EntryBindi
     }
   }
   if (unreadable || !functions.has(entryPoint)) return null;
-  const reached = new Set<string>([entryPoint]);
-  const queue = [entryPoint];
-  const named = new Set<string>();
-  while (queue.length > 0) {
-    for (const tok of functions.get(queue.pop()!) ?? []) {
-      named.add(tok.text);
-      if (functions.has(tok.text) && !reached.has(tok.text)) {
-        reached.add(tok.text);
-        queue.push(tok.text);
-      }
-    }
-  }
+  const named = namesReached(functions, entryPoint);
   return vars.filter((v) => named.has(v.name)).sort((a, b) => a.binding - b.binding);
 }

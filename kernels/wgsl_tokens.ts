@@ -119,6 +119,37 @@ export function tokenize(source: string): Token[] {
   return out;
 }
 
+/**
+ * Every token text named in `entryPoint`'s body or in the body of a function it reaches
+ * through calls (`functions`: each function's name to its body's tokens): what an entry point
+ * uses of a module's globals, as WebGPU's automatic layout and workgroup-memory count see it.
+ *
+ * @example
+ * ```ts
+ * import { namesReached, tokenize } from "./wgsl_tokens.ts";
+ * const functions = new Map([["main", tokenize("{ f(); }")], ["f", tokenize("{ o[0] = 1.0; }")]]);
+ * namesReached(functions, "main").has("o"); // true
+ * ```
+ */
+export function namesReached(
+  functions: ReadonlyMap<string, readonly Token[]>,
+  entryPoint: string,
+): Set<string> {
+  const reached = new Set<string>([entryPoint]);
+  const queue = [entryPoint];
+  const named = new Set<string>();
+  while (queue.length > 0) {
+    for (const tok of functions.get(queue.pop()!) ?? []) {
+      named.add(tok.text);
+      if (functions.has(tok.text) && !reached.has(tok.text)) {
+        reached.add(tok.text);
+        queue.push(tok.text);
+      }
+    }
+  }
+  return named;
+}
+
 /** A statement of a function body. */
 export type Statement =
   | { readonly kind: "block"; readonly body: Statement[]; readonly at: Token }

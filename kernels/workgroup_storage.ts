@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Token, tokenize } from "./wgsl_tokens.ts";
+import { namesReached, type Token, tokenize } from "./wgsl_tokens.ts";
 
 /** A type's size and alignment in bytes (WGSL's memory layout rules). */
 interface Layout {
@@ -280,18 +280,7 @@ export function workgroupStorageBytes(code: string, entryPoint: string): Workgro
   }
   if (!functions.has(entryPoint)) return null;
   // the functions the entry point reaches, and the workgroup variables they name
-  const reached = new Set<string>([entryPoint]);
-  const queue = [entryPoint];
-  const named = new Set<string>();
-  while (queue.length > 0) {
-    for (const tok of functions.get(queue.pop()!) ?? []) {
-      named.add(tok.text);
-      if (functions.has(tok.text) && !reached.has(tok.text)) {
-        reached.add(tok.text);
-        queue.push(tok.text);
-      }
-    }
-  }
+  const named = namesReached(functions, entryPoint);
   const decls = { consts, structs, aliases };
   const used: { name: string; bytes: number }[] = [];
   for (const v of vars) {
