@@ -1732,37 +1732,42 @@ const SPARSE_DEFAULT_TOPK = 2048;
 const KIMI_LINEAR_MODEL_TYPE = "kimi_linear";
 
 /**
- * A kimi_linear config with `mla_use_nope: true` beside a YaRN RoPE object: every code that runs
- * it ignores the object. Moonshot's modeling_kimi.py (KimiMLAAttention: `self.scaling =
- * self.q_head_dim ** (-0.5)`, no rotary embedding), vLLM's kimi_linear.py (`self.scaling =
- * self.qk_head_dim**-0.5`, `rotary_emb=None`) and transformers' KimiLinearAttention (which sets
- * `self.scaling = self.qk_head_dim ** (-0.5)` after DeepseekV3Attention's YaRN m^2) all give
- * 1/sqrt(nope + rope) and rotate nothing. So the spec takes no YaRN (scale 1/sqrt(k), no m^2) and
- * `defaulted` says the object is not read, with the scale DeepSeek's code would have given.
- * Null for any other config (the caller refuses YaRN beside NoPE without this model_type).
+ * A kimi_linear config with `mla_use_nope: true` beside a YaRN or longrope RoPE object: every
+ * code that runs it ignores the object. Moonshot's modeling_kimi.py (KimiMLAAttention:
+ * `self.scaling = self.q_head_dim ** (-0.5)`, no rotary embedding; its KimiLinearConfig stores
+ * rope_scaling unread), vLLM's kimi_linear.py (`self.scaling = self.qk_head_dim**-0.5`,
+ * `rotary_emb=None`) and transformers' KimiLinearAttention (which sets `self.scaling =
+ * self.qk_head_dim ** (-0.5)` after DeepseekV3Attention's YaRN m^2, and rotates nothing) all
+ * give 1/sqrt(nope + rope) and rotate nothing. So the spec takes no YaRN and no LongRoPE (scale
+ * 1/sqrt(k), no m^2) and `defaulted` says the object is not read, with the scale DeepSeek's code
+ * would have given under YaRN. Null for any other config (the caller refuses a scaled RoPE
+ * beside NoPE without this model_type).
  */
 function kimiNopeYarn(
   c: z.infer<typeof hfSchema>,
   rope: RopeRead,
 ): { rope: RopeRead; note: DefaultedField } | null {
   const y = rope.yarn;
-  if (c.mla_use_nope !== true || y === null || c.model_type !== KIMI_LINEAR_MODEL_TYPE) return null;
+  if (c.mla_use_nope !== true || c.model_type !== KIMI_LINEAR_MODEL_TYPE) return null;
+  if (y === null && rope.longrope === null) return null;
   const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
-  const m = yarnGetMscale(y.factor, y.mscaleAllDim);
+  const m = y === null ? 1 : yarnGetMscale(y.factor, y.mscaleAllDim);
+  const what = y === null ? "LongRoPE (longrope)" : `YaRN (factor ${y.factor})`;
   return {
     rope: {
       ...rope,
       yarn: null,
+      longrope: null,
       defaulted: rope.defaulted.filter((d) => !d.field.startsWith(`${shape}.`)),
     },
     note: {
       field: shape,
       value: null,
-      note: `the config's YaRN (factor ${y.factor}) is not read: Kimi Linear's MLA has no RoPE ` +
+      note: `the config's ${what} is not read: Kimi Linear's MLA has no RoPE ` +
         "(mla_use_nope), and its code (Moonshot's modeling_kimi.py, vLLM's kimi_linear.py, " +
         `transformers' KimiLinearAttention) scales the softmax by 1/sqrt(${k}) = ` +
-        `${g6(1 / Math.sqrt(k))} with no YaRN m^2` +
+        `${g6(1 / Math.sqrt(k))} with no ${y === null ? "LongRoPE cos/sin scale" : "YaRN m^2"}` +
         (m !== 1
           ? ` (DeepSeek's code would give m^2 / sqrt(${k}) = ${g6((m * m) / Math.sqrt(k))})`
           : ""),

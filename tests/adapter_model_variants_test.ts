@@ -134,6 +134,41 @@ Deno.test("kimi_linear with mla_use_nope and a YaRN rope_scaling: read as its co
   );
 });
 
+// A kimi_linear config with a longrope rope_scaling beside mla_use_nope was refused twice over
+// ("longrope is read for minicpm3 only ... Kimi's code do not run longrope", "no model's code runs
+// both"), though Kimi Linear's code ignores the object as it ignores YaRN's: Moonshot's
+// configuration_kimi.py stores rope_scaling unread and its modeling_kimi.py (KimiMLAAttention)
+// builds no rotary embedding, scaling by q_head_dim ** -0.5; vLLM's kimi_linear.py likewise
+// (`rotary_emb=None`, `qk_head_dim**-0.5`). Now read so, and said.
+Deno.test("kimi_linear with mla_use_nope and a longrope rope_scaling: read as its code, 1/sqrt(k), no LongRoPE", async () => {
+  const raw = await rawFixture("hf_kimi_linear_like_config.json");
+  const longrope = {
+    type: "longrope",
+    short_factor: Array.from({ length: 32 }, () => 1.5),
+    long_factor: Array.from({ length: 32 }, () => 3),
+    original_max_position_embeddings: 4096,
+  };
+  const { spec, reading } = readConfig({ ...raw, rope_scaling: longrope }, { name: "k" });
+  // q_head_dim = 128 + 64 = 192: scale 192 ** -0.5, no cos/sin scale, no rotation.
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(192));
+  assert.equal(spec.longrope, undefined);
+  assert.equal(spec.ropeCosSinScale, 1);
+  assert.ok(spec.invFreq.every((f) => f === 0));
+  const note = reading.defaulted.find((d) => d.field === "rope_scaling");
+  assert.match(note?.note ?? "", /LongRoPE \(longrope\) is not read.*1\/sqrt\(192\) = 0\.0721688/);
+  const t5 = readConfig({
+    ...raw,
+    rope_parameters: { ...longrope, rope_type: "longrope", type: undefined, rope_theta: 10000 },
+  }, { name: "k5" });
+  assert.equal(t5.spec.softmaxScale, 1 / Math.sqrt(192));
+  assert.ok(t5.reading.defaulted.some((d) => d.field === "rope_parameters" && d.value === null));
+  // without Kimi Linear's model_type, which code is meant is not guessed
+  const bare = configError(() =>
+    readConfig({ ...raw, model_type: undefined, rope_scaling: longrope }, { name: "b" })
+  );
+  assert.match(bare.message, /mla_use_nope: true beside a longrope rope_scaling is refused/);
+});
+
 // mla_use_nope is Kimi's key: DeepSeek-V3's modeling_deepseek.py and transformers'
 // DeepseekV3Attention (and the other DeepSeek-family classes) never read it and rotate q_pe / k_pe
 // whatever it says. Before, a deepseek_v3 config with the key was read as NoPE (inv_freq all 0,
