@@ -1138,6 +1138,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...notMla,
     ...openPanguIssues(obj),
     ...softcapIssues(obj),
+    ...transmlaScalarIssues(obj),
   ];
   if (!parsed.success) {
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
@@ -1300,7 +1301,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         }`,
     });
   }
-  defaulted.push(...deepseekV2NativeNote(c, rope.yarn));
+  defaulted.push(...deepseekV2NativeNote(c, rope.yarn), ...transmlaScalarNote(obj));
   if (unreadNopeYarn !== null) defaulted.push(unreadNopeYarn.note);
   const window = obj.sliding_window;
   if (window !== undefined && window !== null && slidingWindowSwitchedOff(obj)) {
@@ -1623,6 +1624,56 @@ function softcapIssues(obj: Record<string, unknown>): ConfigIssue[] {
     message: "caps every attention score s at c * tanh(s / c) before the softmax (Gemma 2's " +
       "key; TransMLA's MLAAttention passes it to its attention as softcap), which the harness " +
       "does not compute: not supported (null or absent: no cap)",
+  }];
+}
+
+/**
+ * `query_pre_attn_scalar` (Gemma 2's key, which TransMLA's converter wrote into every config it
+ * converted until June 2025): TransMLA's MLA code of then (modeling_llamamla.py and
+ * modeling_gemma2mla.py of May 2025 under model_type deepseek_v3; transmla/transformers/mla.py
+ * of June 2025 under llamamla, mixtralmla, gemma2mla) scales the softmax by
+ * `query_pre_attn_scalar ** -0.5` (the source model's head width, not nope + rope); the June
+ * code also rotates NeoX halves (Gemma 2's apply_rotary_pos_emb) and builds no latent norms.
+ * Its code since 20 June 2025 folds that scale into q's weights (lora_qkv.py: original scaling
+ * / (nope + rope)^-0.5), scales by (nope + rope)^-0.5, and its converter writes
+ * `qk_latent_layernorm`. So the key beside `qk_latent_layernorm` is not read (said in
+ * `defaulted`: {@link transmlaScalarNote}); without it the config is the older code's, whose
+ * scale the harness does not compute: refused naming the key and both scales.
+ */
+function transmlaScalarIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  const v = obj.query_pre_attn_scalar;
+  if (v === undefined || v === null || "qk_latent_layernorm" in obj) return [];
+  const nope = obj.qk_nope_head_dim;
+  const rope = obj.qk_rope_head_dim;
+  const k = typeof nope === "number" && typeof rope === "number" ? nope + rope : undefined;
+  const scales = typeof v === "number" && v > 0 && k !== undefined
+    ? ` (${g6(v ** -0.5)} here, where (qk_nope_head_dim + qk_rope_head_dim)^-0.5 = ` +
+      `${g6(k ** -0.5)})`
+    : "";
+  return [{
+    path: "query_pre_attn_scalar",
+    value: v,
+    message: "is the softmax scale's width in TransMLA's MLA code before June 2025's rewrite " +
+      "(modeling_llamamla.py, modeling_gemma2mla.py, mla.py: scale query_pre_attn_scalar^-0.5" +
+      `${scales}; its June 2025 mla.py also rotates NeoX halves and builds no latent norms), ` +
+      "and is folded into q's weights by its code since (which scales by (nope + rope)^-0.5 and " +
+      "whose converter writes qk_latent_layernorm); without qk_latent_layernorm this config is " +
+      "the older code's, whose scale the harness does not compute: not supported (a config of " +
+      "today's converter states qk_latent_layernorm)",
+  }];
+}
+
+/** `query_pre_attn_scalar` beside `qk_latent_layernorm`: today's TransMLA does not read it. */
+function transmlaScalarNote(obj: Record<string, unknown>): DefaultedField[] {
+  const v = obj.query_pre_attn_scalar;
+  if (v === undefined || v === null || !("qk_latent_layernorm" in obj)) return [];
+  return [{
+    field: "query_pre_attn_scalar",
+    value: null,
+    note: `the config's ${JSON.stringify(v)} is not read: TransMLA's converter (since June ` +
+      "2025, which writes qk_latent_layernorm) folds the source model's scale " +
+      "query_pre_attn_scalar^-0.5 into q's weights, and its MLAAttention scales the softmax by " +
+      "(qk_nope_head_dim + qk_rope_head_dim)^-0.5",
   }];
 }
 

@@ -632,6 +632,39 @@ Deno.test("qk_latent_layernorm: false is read as no latent norms (layer refused,
   assert.match(e.message, /qk_latent_layernorm: false is a Hugging Face key with no Megatron/);
 });
 
+// TransMLA's converter wrote query_pre_attn_scalar (the source model's head width) into every
+// config until June 2025, and its MLA code of then scaled the softmax by it: modeling_llamamla.py
+// of May 2025 (fxmeng/TransMLA 42f205e, model_type deepseek_v3) and transmla/transformers/mla.py
+// of June 2025 (bf0bb23..ea19bf5, model_type llamamla: also NeoX halves, no latent norms) set
+// `self.scaling = self.config.query_pre_attn_scalar ** (-0.5)`. Since 20 June 2025 (e4cef2f) its
+// mla.py scales by qk_head_dim ** -0.5, lora_qkv.py folds the old scale into q's weights, and
+// modify_config.py writes qk_latent_layernorm. Before, such an older config was read with
+// 1/sqrt(nope + rope) = 192^-0.5 = 0.0721688 where its code computes 128^-0.5 = 0.0883883:
+// a silent misreading. Now refused naming the key; beside qk_latent_layernorm it is said unread.
+Deno.test("TransMLA's query_pre_attn_scalar: refused without qk_latent_layernorm, said unread with it", async () => {
+  const raw = await rawFixture("hf_transmla_qwen_like_config.json");
+  const { qk_latent_layernorm: _q, ...older } = raw;
+  for (const model_type of ["llamamla", "deepseek_v3"]) {
+    const e = configError(() =>
+      readConfig({ ...older, model_type, query_pre_attn_scalar: 128 }, { name: "old" })
+    );
+    assert.deepEqual(e.issues.map((i) => i.path), ["query_pre_attn_scalar"], model_type);
+    // 128 ** -0.5 = 0.08838834..., (128 + 64) ** -0.5 = 0.07216878...
+    assert.match(
+      e.issues[0].message,
+      /scale query_pre_attn_scalar\^-0\.5 \(0\.0883883 here, where .*\^-0\.5 = 0\.0721688\)/,
+    );
+  }
+  const now = readConfig({ ...raw, query_pre_attn_scalar: 128 }, { name: "now" });
+  assert.equal(now.spec.softmaxScale, 1 / Math.sqrt(192));
+  const note = now.reading.defaulted.find((d) => d.field === "query_pre_attn_scalar");
+  assert.match(note?.note ?? "", /the config's 128 is not read: TransMLA's converter/);
+  // Without the key nothing changes (and nothing is said).
+  const plain = readConfig(raw, { name: "plain" });
+  assert.ok(!plain.reading.defaulted.some((d) => d.field === "query_pre_attn_scalar"));
+  assert.deepEqual(plain.spec.softmaxScale, now.spec.softmaxScale);
+});
+
 Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
   const r = await runCli(["explain", KIMI_LINEAR, "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
