@@ -249,6 +249,9 @@ const hfSchema = z.object({
   // TransMLA's (transmla/transformers/mla.py): false builds no q_a_layernorm / kv_a_layernorm,
   // the latents passed on as projected (its converter writes false unless --use-qkv-norm).
   qk_latent_layernorm: z.boolean({ error: "must be true or false" }).optional(),
+  // The same switch under BISA's name (TransMLA's DSA conversions, e.g. its Youtu-LLM-2B-Base-DSA
+  // modeling_deepseek_v3.py): false deletes q_a_layernorm and kv_a_layernorm (default true).
+  qk_latent_norm: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 // Megatron's q_lora_rank has two defaults: MLATransformerConfig's 512 and the
@@ -1257,6 +1260,18 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
     issues.push(...yarnAmbiguities(chosen, shape, c.max_position_embeddings, rope.yarn.factor));
   }
+  if (
+    c.qk_latent_layernorm !== undefined && c.qk_latent_norm !== undefined &&
+    c.qk_latent_layernorm !== c.qk_latent_norm
+  ) {
+    issues.push({
+      path: "qk_latent_norm",
+      value: c.qk_latent_norm,
+      message: `disagrees with qk_latent_layernorm ${c.qk_latent_layernorm} (BISA's and ` +
+        "TransMLA's names for the same switch of the latent norms); give one",
+    });
+  }
+  const noLatentNorms = c.qk_latent_layernorm === false || c.qk_latent_norm === false;
   if (issues.length > 0) throw new ConfigError(options.name, issues);
   // Without RoPE its base and scaling are never used: their defaults are no news.
   const defaulted = [
@@ -1363,12 +1378,16 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       });
     }
   }
-  if (c.qk_latent_layernorm === false) {
+  if (noLatentNorms) {
+    const key = c.qk_latent_layernorm === false ? "qk_latent_layernorm" : "qk_latent_norm";
     defaulted.push({
-      field: "qk_latent_layernorm",
+      field: key,
       value: false,
-      note: "no latent norms (TransMLA's MLAAttention builds no q_a_layernorm or " +
-        "kv_a_layernorm): the attention core is unchanged; `layer` and mode layer refuse the " +
+      note: `no latent norms (${
+        key === "qk_latent_layernorm"
+          ? "TransMLA's MLAAttention builds no q_a_layernorm or kv_a_layernorm"
+          : "BISA's DeepseekV3Attention deletes q_a_layernorm and kv_a_layernorm"
+      }): the attention core is unchanged; \`layer\` and mode layer refuse the ` +
         "spec (spec.no-latent-norms: the harness's layer always applies them)",
     });
   }
@@ -1427,7 +1446,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...(c.mla_scale_q_lora === true ? { mlaScaleQLora: true as const } : {}),
     ...(c.mla_scale_kv_lora === true ? { mlaScaleKvLora: true as const } : {}),
     ...(c.attention_bias === true ? { attentionBias: true as const } : {}),
-    ...(c.qk_latent_layernorm === false ? { noLatentNorms: true as const } : {}),
+    ...(noLatentNorms ? { noLatentNorms: true as const } : {}),
   };
   checkWeightBounds(params, options.name);
   return {
@@ -2076,6 +2095,7 @@ function readOpenPangu(obj: Record<string, unknown>, options: SpecFromAnyOptions
 /** The HF keys of other models' MLA variants (each changes what the model computes). */
 const HF_MODEL_VARIANT_KEYS: readonly string[] = [
   "qk_latent_layernorm",
+  "qk_latent_norm",
   "mla_use_nope",
   "mla_use_output_gate",
   "mla_scale_q_lora",

@@ -202,7 +202,9 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
     ...(spec.noLatentNorms
       ? [
         `  no latent norms (${
-          spec.source === "megatron" ? "Megatron without qk_layernorm" : "qk_latent_layernorm false"
+          spec.source === "megatron"
+            ? "Megatron without qk_layernorm"
+            : "qk_latent_layernorm or qk_latent_norm false"
         }): the attention core is unchanged, ` +
         "the full layer (`layer`) is refused",
       ]

@@ -98,7 +98,7 @@ export function layerReasons(spec: MlaSpec): Reason[] {
       message: `${spec.name} has no latent norms (${
         spec.source === "megatron"
           ? "Megatron without qk_layernorm: q_layernorm and kv_layernorm are the identity"
-          : "qk_latent_layernorm false: no q_a_layernorm or kv_a_layernorm"
+          : "qk_latent_layernorm or qk_latent_norm false: no q_a_layernorm or kv_a_layernorm"
       }), and the harness's layer always applies them; ` +
         "the attention core alone (mode attention: run, bench) takes it",
     });

@@ -621,7 +621,7 @@ Deno.test("qk_latent_layernorm: false is read as no latent norms (layer refused,
   assert.ok(off.reading.defaulted.some((d) => d.field === "qk_latent_layernorm"));
   const reasons = layerReasons(off.spec);
   assert.deepEqual(reasons.map((r) => r.code), ["spec.attention-bias", "spec.no-latent-norms"]);
-  assert.match(reasons[1].message, /qk_latent_layernorm false: no q_a_layernorm/);
+  assert.match(reasons[1].message, /qk_latent_layernorm or qk_latent_norm false: no q_a_layernorm/);
   const on = readConfig(raw, { name: "t" }).spec;
   assert.equal(on.noLatentNorms, undefined);
   assert.equal(off.spec.softmaxScale, on.softmaxScale);
@@ -630,6 +630,35 @@ Deno.test("qk_latent_layernorm: false is read as no latent norms (layer refused,
   const meg = await rawFixture("model_variants/megatron_unnormed_tiny.config.json");
   const e = configError(() => readConfig({ ...meg, qk_latent_layernorm: false }, { name: "m" }));
   assert.match(e.message, /qk_latent_layernorm: false is a Hugging Face key with no Megatron/);
+});
+
+// BISA (fxmeng/TransMLA's BISA/examples/Youtu-LLM-2B-Base-DSA, model_type deepseek_v3) names the
+// latent-norm switch qk_latent_norm: its DeepseekV3Attention deletes q_a_layernorm and
+// kv_a_layernorm when the key is false (`if not config.qk_latent_norm: delattr(...)`, default
+// true). Before, the key was ignored and such a config read with latent norms, which its code
+// does not apply; now it is read as qk_latent_layernorm is, and a disagreement is refused.
+Deno.test("qk_latent_norm (BISA's name): false is read as no latent norms; disagreeing keys refused", async () => {
+  const raw = await rawFixture("hf_transmla_qwen_like_config.json");
+  const { qk_latent_layernorm: _q, ...bisa } = raw;
+  const off = readConfig({ ...bisa, qk_latent_norm: false }, { name: "b" });
+  assert.equal(off.spec.noLatentNorms, true);
+  const note = off.reading.defaulted.find((d) => d.field === "qk_latent_norm");
+  assert.match(note?.note ?? "", /BISA's DeepseekV3Attention deletes q_a_layernorm/);
+  assert.deepEqual(layerReasons(off.spec).map((r) => r.code), [
+    "spec.attention-bias",
+    "spec.no-latent-norms",
+  ]);
+  assert.equal(
+    readConfig({ ...bisa, qk_latent_norm: true }, { name: "b" }).spec.noLatentNorms,
+    undefined,
+  );
+  const clash = configError(() =>
+    readConfig({ ...raw, qk_latent_layernorm: true, qk_latent_norm: false }, { name: "b" })
+  );
+  assert.deepEqual(clash.issues.map((i) => i.path), ["qk_latent_norm"]);
+  assert.match(clash.message, /disagrees with qk_latent_layernorm true/);
+  const typed = configError(() => readConfig({ ...bisa, qk_latent_norm: "no" }, { name: "b" }));
+  assert.match(typed.message, /qk_latent_norm.*must be true or false/);
 });
 
 // TransMLA's converter wrote query_pre_attn_scalar (the source model's head width) into every
