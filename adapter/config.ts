@@ -1417,6 +1417,24 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
           "de-interleaving",
       });
     }
+  } else if (
+    c.rope_interleave === false && c.rope_pairing === undefined &&
+    options.ropePairing === undefined && c.mla_use_nope !== true
+  ) {
+    defaulted.push({
+      field: "rope_interleave",
+      value: false,
+      note: "read as transformers' DeepseekV3Attention (and the classes built on it) reads it, " +
+        "the one code that reads the key: NeoX halves (i, i + d/2) (apply_rotary_pos_emb, not " +
+        "..._interleave); DeepSeek's own code (modeling_deepseek.py, the auto_map of DeepSeek's " +
+        "and Kimi's configs, and inference/model.py), TransMLA's MLAAttention and vLLM's " +
+        "deepseek_v2.py (is_neox_style=False) never read it and rotate interleaved pairs " +
+        "(2i, 2i+1): --pairing interleaved gives theirs" +
+        (isRecord(obj.auto_map)
+          ? "; this config's auto_map names remote code, which transformers runs instead of " +
+            "its own class with trust_remote_code"
+          : ""),
+    });
   } else if (ropePairing === undefined && c.mla_use_nope !== true) {
     defaulted.push({
       field: "rope_pairing",

@@ -74,6 +74,36 @@ Deno.test("rope_interleave: false is NeoX pairing, true interleaved; rope_pairin
   assert.ok(absent.reading.defaulted.some((d) => d.field === "rope_pairing"));
   const stated = readConfig({ ...good, rope_interleave: false }, { name: "c" });
   assert.ok(!stated.reading.defaulted.some((d) => d.field === "rope_pairing"));
+  // Only transformers' DeepseekV3Attention reads the key (apply_rotary_pos_emb on false);
+  // DeepSeek's modeling_deepseek.py and inference/model.py, TransMLA's mla.py and vLLM's
+  // deepseek_v2.py (get_rope(..., is_neox_style=False)) interleave whatever it says. Before,
+  // explain said "defaulted: none" for such a config, naming no code; now the reading says
+  // whose reading it follows, and that an auto_map's remote code would be run instead.
+  const whose = stated.reading.defaulted.find((d) => d.field === "rope_interleave");
+  assert.match(whose?.note ?? "", /^read as transformers' DeepseekV3Attention/);
+  assert.match(whose?.note ?? "", /vLLM's deepseek_v2\.py \(is_neox_style=False\) never read it/);
+  assert.doesNotMatch(whose?.note ?? "", /auto_map names remote code/);
+  const remote = readConfig({
+    ...good,
+    rope_interleave: false,
+    auto_map: { AutoModelForCausalLM: "modeling_deepseek.DeepseekV3ForCausalLM" },
+  }, { name: "c" });
+  assert.match(
+    remote.reading.defaulted.find((d) => d.field === "rope_interleave")?.note ?? "",
+    /auto_map names remote code, which transformers runs instead/,
+  );
+  for (const quiet of [{ rope_pairing: "neox" }, { rope_interleave: true }]) {
+    const r = readConfig({ ...good, rope_interleave: false, ...quiet }, { name: "c" });
+    assert.ok(
+      !r.reading.defaulted.some((d) => d.field === "rope_interleave"),
+      JSON.stringify(quiet),
+    );
+  }
+  const chosen = readConfig({ ...good, rope_interleave: false }, {
+    name: "c",
+    ropePairing: "neox",
+  });
+  assert.ok(!chosen.reading.defaulted.some((d) => d.field === "rope_interleave"));
   // The harness key may restate it, not contradict it; the caller's override wins.
   assert.equal(
     specFromConfig({ ...good, rope_interleave: false, rope_pairing: "neox" }, { name: "c" })
