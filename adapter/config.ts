@@ -1226,6 +1226,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...longcatScaleIssues(c),
     ...longcatWidthIssues(c),
     ...kimiLinearNopeIssues(c),
+    ...openPanguDeepseekNamesIssues(c),
     ...nopeUnreadIssues(c),
     ...unreadVariantIssues(c),
   );
@@ -1424,9 +1425,14 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     defaulted.push({
       field: "rope_interleave",
       value: false,
-      note: "read as transformers' DeepseekV3Attention (and the classes built on it) reads it, " +
-        "the one code that reads the key: NeoX halves (i, i + d/2) (apply_rotary_pos_emb, not " +
-        "..._interleave); DeepSeek's own code (modeling_deepseek.py, the auto_map of DeepSeek's " +
+      note: (c.model_type?.startsWith("pangu")
+        ? "read as vLLM's OpenPanguMLAAttention (openpangu.py: is_neox_style = not " +
+          "rope_interleave) and transformers' DeepseekV3Attention read it: NeoX halves " +
+          "(i, i + d/2); "
+        : "read as transformers' DeepseekV3Attention (and the classes built on it) reads it, " +
+          "the one code that reads the key: NeoX halves (i, i + d/2) (apply_rotary_pos_emb, not " +
+          "..._interleave); ") +
+        "DeepSeek's own code (modeling_deepseek.py, the auto_map of DeepSeek's " +
         "and Kimi's configs, and inference/model.py), TransMLA's MLAAttention and vLLM's " +
         "deepseek_v2.py (is_neox_style=False) never read it and rotate interleaved pairs " +
         "(2i, 2i+1): --pairing interleaved gives theirs" +
@@ -1712,6 +1718,57 @@ function transmlaScalarNote(obj: Record<string, unknown>): DefaultedField[] {
       "query_pre_attn_scalar^-0.5 into q's weights, and its MLAAttention scales the softmax by " +
       "(qk_nope_head_dim + qk_rope_head_dim)^-0.5",
   }];
+}
+
+/**
+ * An openPangu model_type (pangu_ultra_moe, pangu_ultra_moe_mtp, ...) in DeepSeek's key names:
+ * vLLM's openpangu.py builds OpenPanguMLAAttention from those names, which never reads the
+ * config's rope_scaling (it builds a deepseek_yarn rotary embedding with factor 1, plain RoPE over
+ * rope_theta, and scales the softmax by (nope + rope)^-0.5 with no m^2), while Huawei's omni-infer
+ * passes the object to DeepSeek's MLA: a scaled RoPE object is refused, as with openPangu's own
+ * names (readOpenPangu). With pangu_ultra_moe rope_theta is required: the config class such a
+ * config loads with (OpenPanguMoEConfig) defaults it to 25600000, vLLM's set_default_rope_theta
+ * and this reader to 10000.
+ */
+function openPanguDeepseekNamesIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  const type = c.model_type;
+  if (type === undefined || !type.startsWith("pangu")) return [];
+  const issues: ConfigIssue[] = [];
+  const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  for (const key of ["rope_scaling", "rope_parameters"] as const) {
+    const r = c[key];
+    const ropeType = r ? r.rope_type ?? r.type : undefined;
+    if (!r || ropeType === undefined || ropeType === "default") continue;
+    const m = r.factor !== undefined && r.mscale_all_dim
+      ? yarnGetMscale(r.factor, r.mscale_all_dim)
+      : 1;
+    issues.push({
+      path: key,
+      value: r,
+      message: `is not read by vLLM's OpenPanguMLAAttention (openpangu.py, model_type ${type}), ` +
+        "which builds its rotary embedding with factor 1 (plain RoPE over rope_theta) and " +
+        `scales the softmax by 1/sqrt(${k}) = ${g6(1 / Math.sqrt(k))}` +
+        (m !== 1
+          ? `, where DeepSeek's reading of the object gives m^2 / sqrt(${k}) = ${
+            g6((m * m) / Math.sqrt(k))
+          }`
+          : "") +
+        ", while Huawei's omni-infer passes it to DeepSeek's MLA: the codes disagree; remove " +
+        "it (or null) to read the model as vLLM runs it",
+    });
+  }
+  const ultra = type === "pangu_ultra_moe" || type === "pangu_ultra_moe_mtp";
+  if (ultra && c.rope_theta === undefined && c.rope_parameters?.rope_theta === undefined) {
+    issues.push({
+      path: "rope_theta",
+      value: undefined,
+      message: `is needed with model_type ${type}, because its codes disagree without it: ` +
+        `the config class it loads with (OpenPanguMoEConfig) defaults it to ` +
+        `${OPENPANGU_THETA_DEFAULT}, vLLM's set_default_rope_theta (and this reader) to 10000; ` +
+        "state it",
+    });
+  }
+  return issues;
 }
 
 /** model_type of LongCat-Flash, whose latent scaling the models' code reads differently. */

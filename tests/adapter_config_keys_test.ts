@@ -603,6 +603,54 @@ Deno.test("Megatron's dsa variant and multi_latent_attention: sparse read as ind
   );
 });
 
+// vLLM's openpangu.py builds OpenPanguMLAAttention from DeepSeek's key names (qk_nope_head_dim,
+// kv_lora_rank, ...) for every openPangu architecture, with rope_parameters of its own: "factor":
+// 1, "rope_type": "deepseek_yarn" over config.rope_theta, scaling = qk_head_dim ** -0.5; the
+// config's rope_scaling is never read. Before, such a config with a YaRN rope_scaling was read
+// with YaRN's frequencies and m^2: with nope 16 + rope 8 and factor 40, mscale_all_dim 1,
+// m = 0.1 ln 40 + 1 = 1.368888, scale m^2 / sqrt(24) = 0.382499 where vLLM computes
+// 1 / sqrt(24) = 0.204124. Huawei's omni-infer passes the object to DeepSeek's MLA: the codes
+// disagree, so it is refused (as with openPangu's own names); and pangu_ultra_moe's config class
+// (OpenPanguMoEConfig) defaults rope_theta to 25600000 where vLLM and this reader take 10000.
+Deno.test("openPangu model_types in DeepSeek's names: a YaRN rope_scaling or no rope_theta is refused", () => {
+  const yarn = {
+    type: "yarn",
+    factor: 40,
+    original_max_position_embeddings: 4096,
+    beta_fast: 32,
+    beta_slow: 1,
+    mscale: 1,
+    mscale_all_dim: 1,
+  };
+  const pangu = { ...good, model_type: "pangu_ultra_moe", rope_theta: 25600000 };
+  const scaled = issuesOf({ ...pangu, rope_scaling: yarn });
+  assert.deepEqual(scaled.map((i) => i.path), ["rope_scaling"]);
+  assert.match(
+    scaled[0].message,
+    /1\/sqrt\(24\) = 0\.204124, where DeepSeek's reading of the object gives m\^2 \/ sqrt\(24\) = 0\.382499/,
+  );
+  const t5 = issuesOf({
+    ...pangu,
+    rope_parameters: { ...yarn, rope_type: "yarn", type: undefined },
+  });
+  assert.deepEqual(t5.map((i) => i.path), ["rope_parameters"]);
+  const v2 = issuesOf({ ...good, model_type: "pangu_v2_moe", rope_scaling: yarn });
+  assert.deepEqual(v2.map((i) => i.path), ["rope_scaling"], "every openPangu model_type");
+  const bare = issuesOf({ ...good, model_type: "pangu_ultra_moe" });
+  assert.deepEqual(bare.map((i) => i.path), ["rope_theta"]);
+  assert.match(bare[0].message, /OpenPanguMoEConfig\) defaults it to 25600000/);
+  // As vLLM runs it: plain RoPE over the stated theta, scale 1 / sqrt(24), interleaved pairs.
+  const plain = specFromConfig({ ...pangu, rope_scaling: null }, { name: "p" });
+  assert.equal(plain.softmaxScale, 1 / Math.sqrt(24));
+  assert.equal(plain.yarn, null);
+  assert.equal(plain.ropePairing, "interleaved");
+  assert.deepEqual(plain.invFreq, [0, 1, 2, 3].map((i) => Math.pow(25600000, (-2 * i) / 8)));
+  assert.equal(
+    specFromConfig({ ...pangu, rope_scaling: { type: "default" } }, { name: "p" }).softmaxScale,
+    1 / Math.sqrt(24),
+  );
+});
+
 // openPangu-Ultra-MoE names its MLA widths attention_*_dim. It was refused as "not an MLA
 // config" (session < 40), then "not supported" name by name; its attention code
 // (OpenPanguMoEAttention, the model's transformers-style modeling code) is DeepSeek's MLA under
