@@ -240,6 +240,13 @@ const hfSchema = z.object({
   mla_use_nope: z.boolean({ error: "must be true or false" }).optional(),
   // Kimi K3's: true multiplies the attention output by sigmoid(g_proj(x)) before o_proj.
   mla_use_output_gate: z.boolean({ error: "must be true or false" }).optional(),
+  // Ling 3.0's (model_type bailing_hybrid, vLLM's BailingMoeV3MLAAttention): "head_wise" or
+  // "element_wise" multiplies the attention output by sigmoid(g_proj(x)) (one gate per head, or
+  // per channel) before its output projection; absent or null: no gate.
+  gated_attention_proj_granularity_type: z.enum(["head_wise", "element_wise"], {
+    error: 'must be "head_wise" or "element_wise" (the output gates Ling\'s MLA reads), or null ' +
+      "for no gate",
+  }).nullable().optional(),
   // LongCat-Flash's: true scales the q latent / the kv latent after its norm by
   // sqrt(hidden_size / rank).
   mla_scale_q_lora: z.boolean({ error: "must be true or false" }).optional(),
@@ -617,6 +624,11 @@ function partialRotaryIssues(
   obj: Record<string, unknown>,
 ): ConfigIssue[] {
   if (value === 1) return [];
+  // vLLM's BailingMoeV3MLAAttention drops the key (it is the linear-attention heads' share):
+  // its MLA rotates all qk_rope_head_dim channels whatever it says (bailingNotes).
+  if (obj.model_type === BAILING_HYBRID_MODEL_TYPE && typeof value === "number" && value > 0) {
+    return [];
+  }
   const nope = obj.qk_nope_head_dim;
   const rope = obj.qk_rope_head_dim;
   if (
@@ -1227,6 +1239,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...longcatWidthIssues(c),
     ...kimiLinearNopeIssues(c),
     ...openPanguDeepseekNamesIssues(c),
+    ...bailingIssues(c, rope),
     ...nopeUnreadIssues(c),
     ...unreadVariantIssues(c),
   );
@@ -1317,7 +1330,11 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         }`,
     });
   }
-  defaulted.push(...deepseekV2NativeNote(c, rope.yarn), ...transmlaScalarNote(obj));
+  defaulted.push(
+    ...deepseekV2NativeNote(c, rope.yarn),
+    ...transmlaScalarNote(obj),
+    ...bailingNotes(obj),
+  );
   if (unreadNopeYarn !== null) defaulted.push(unreadNopeYarn.note);
   const window = obj.sliding_window;
   if (window !== undefined && window !== null && slidingWindowSwitchedOff(obj)) {
@@ -1353,6 +1370,24 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       note: `no RoPE (Kimi Linear, Kimi K3): the ${c.qk_rope_head_dim} rope channels of q and ` +
         "of the shared key are carried unrotated (inv_freq all 0, every rotation the " +
         "identity); rope_theta and the pairing are not used",
+    });
+  }
+  const gated = c.mla_use_output_gate === true ||
+    (c.gated_attention_proj_granularity_type !== undefined &&
+      c.gated_attention_proj_granularity_type !== null);
+  if (
+    c.gated_attention_proj_granularity_type !== undefined &&
+    c.gated_attention_proj_granularity_type !== null
+  ) {
+    const perHead = c.gated_attention_proj_granularity_type === "head_wise";
+    defaulted.push({
+      field: "gated_attention_proj_granularity_type",
+      value: c.gated_attention_proj_granularity_type,
+      note: `Ling's output gate (vLLM's BailingMoeV3MLAAttention): the layer multiplies the ` +
+        `attention output by sigmoid(g_proj(x)), ${
+          perHead ? "one gate per head" : "one gate per output channel"
+        }, before its output projection: the attention core is unchanged; \`layer\` and mode ` +
+        "layer refuse the spec (spec.output-gate: the harness's layer has no gate)",
     });
   }
   if (c.mla_use_output_gate === true) {
@@ -1466,7 +1501,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...(mistral4.softmaxWithoutYarnM ? { softmaxWithoutYarnM: true as const } : {}),
     ...(mistral4.queryTemperature ? { queryTemperature: mistral4.queryTemperature } : {}),
     ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
-    ...(c.mla_use_output_gate === true ? { mlaOutputGate: true as const } : {}),
+    ...(gated ? { mlaOutputGate: true as const } : {}),
     ...(c.mla_scale_q_lora === true ? { mlaScaleQLora: true as const } : {}),
     ...(c.mla_scale_kv_lora === true ? { mlaScaleKvLora: true as const } : {}),
     ...(c.attention_bias === true ? { attentionBias: true as const } : {}),
@@ -1771,6 +1806,56 @@ function openPanguDeepseekNamesIssues(c: z.infer<typeof hfSchema>): ConfigIssue[
   return issues;
 }
 
+/** model_type of Ling 3.0 (inclusionAI's BailingMoeV3: MLA layers beside linear attention). */
+const BAILING_HYBRID_MODEL_TYPE = "bailing_hybrid";
+
+/**
+ * Ling 3.0 (model_type bailing_hybrid) read as vLLM's BailingMoeV3MLAAttention computes it
+ * (bailing_moe_v3.py): softmax scale qk_head_dim^-0.5 whatever the RoPE object says (no YaRN
+ * m^2), interleaved pairs (is_neox_style=False), and a RoPE built by vLLM's generic get_rope from
+ * the config's rope_scaling (its YaRN is transformers', cos/sin scaled by 0.1 ln(factor) + 1, not
+ * DeepSeek's): a YaRN object is refused rather than read as DeepSeek's.
+ */
+function bailingIssues(c: z.infer<typeof hfSchema>, rope: RopeRead): ConfigIssue[] {
+  if (c.model_type !== BAILING_HYBRID_MODEL_TYPE || rope.yarn === null) return [];
+  const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
+  const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  return [{
+    path: shape,
+    value: c[shape],
+    message: `is not read as DeepSeek's YaRN by Ling's MLA (vLLM's BailingMoeV3MLAAttention, ` +
+      `model_type ${BAILING_HYBRID_MODEL_TYPE}): it scales the softmax by 1/sqrt(${k}) = ` +
+      `${g6(1 / Math.sqrt(k))} with no m^2 and hands the object to vLLM's generic RoPE ` +
+      "(transformers' YaRN: cos/sin scaled by 0.1 ln(factor) + 1), which the harness does not " +
+      "compute: not supported (no scaling, or null, reads as plain RoPE over rope_theta)",
+  }];
+}
+
+/** What Ling 3.0's MLA does not read: its partial_rotary_factor (the linear heads' share). */
+function bailingNotes(obj: Record<string, unknown>): DefaultedField[] {
+  if (obj.model_type !== BAILING_HYBRID_MODEL_TYPE) return [];
+  const notes: DefaultedField[] = [];
+  const inner = isRecord(obj.rope_parameters)
+    ? obj.rope_parameters.partial_rotary_factor
+    : undefined;
+  for (
+    const [field, v] of [
+      ["partial_rotary_factor", obj.partial_rotary_factor],
+      ["rope_parameters.partial_rotary_factor", inner],
+    ] as const
+  ) {
+    if (v === undefined || v === 1) continue;
+    notes.push({
+      field,
+      value: null,
+      note: `the config's ${JSON.stringify(v)} is not read by Ling's MLA: vLLM's ` +
+        "BailingMoeV3MLAAttention drops it (the linear-attention heads' share) and rotates all " +
+        "qk_rope_head_dim channels",
+    });
+  }
+  return notes;
+}
+
 /** model_type of LongCat-Flash, whose latent scaling the models' code reads differently. */
 const LONGCAT_MODEL_TYPE = "longcat_flash";
 
@@ -1964,6 +2049,12 @@ function unreadVariantIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
   const keys: [string, boolean, string][] = [
     ["mla_use_output_gate", c.mla_use_output_gate === true, `${KIMI_LINEAR_MODEL_TYPE} (Kimi K3)`],
     [
+      "gated_attention_proj_granularity_type",
+      c.gated_attention_proj_granularity_type !== undefined &&
+      c.gated_attention_proj_granularity_type !== null,
+      `${BAILING_HYBRID_MODEL_TYPE} (Ling 3.0)`,
+    ],
+    [
       "mla_scale_q_lora",
       c.mla_scale_q_lora === true && type !== LONGCAT_MODEL_TYPE,
       "longcat_flash",
@@ -1976,9 +2067,9 @@ function unreadVariantIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
   ];
   return keys.filter(([, set]) => set).map(([key, , reader]) => ({
     path: key,
-    value: true,
+    value: key === "gated_attention_proj_granularity_type" ? c[key] : true,
     message: `is not read by ${NOPE_UNREAD[type]} (model_type ${type}), whose layer has no such ` +
-      `${key === "mla_use_output_gate" ? "gate" : "scaling"}: read, it would be another model's ` +
+      `${key.includes("gate") ? "gate" : "scaling"}: read, it would be another model's ` +
       `layer; remove it, or give model_type ${reader}, whose code reads it`,
   }));
 }
@@ -2169,6 +2260,7 @@ function readOpenPangu(obj: Record<string, unknown>, options: SpecFromAnyOptions
 
 /** The HF keys of other models' MLA variants (each changes what the model computes). */
 const HF_MODEL_VARIANT_KEYS: readonly string[] = [
+  "gated_attention_proj_granularity_type",
   "qk_latent_layernorm",
   "qk_latent_norm",
   "mla_use_nope",

@@ -185,7 +185,8 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
       ]),
     ...(spec.mlaOutputGate
       ? [
-        "  output gate (mla_use_output_gate): sigmoid(g_proj(x)) * attention before o_proj; " +
+        "  output gate (mla_use_output_gate or gated_attention_proj_granularity_type): " +
+        "sigmoid(g_proj(x)) * attention before o_proj; " +
         "the attention core is unchanged, the full layer (`layer`) is refused",
       ]
       : []),

@@ -75,7 +75,8 @@ export function layerReasons(spec: MlaSpec): Reason[] {
   if (spec.mlaOutputGate === true) {
     reasons.push({
       code: OUTPUT_GATE_CODE,
-      message: `${spec.name} gates the attention output (mla_use_output_gate: ` +
+      message: `${spec.name} gates the attention output (mla_use_output_gate or ` +
+        "gated_attention_proj_granularity_type: " +
         "sigmoid(g_proj(x)) times the attention, before o_proj), which the harness's layer " +
         "does not compute; the attention core alone (mode attention: run, bench) takes it",
     });

@@ -632,6 +632,60 @@ Deno.test("qk_latent_layernorm: false is read as no latent norms (layer refused,
   assert.match(e.message, /qk_latent_layernorm: false is a Hugging Face key with no Megatron/);
 });
 
+// Ling 3.0 (model_type bailing_hybrid, vLLM's bailing_moe_v3.py BailingMoeV3MLAAttention):
+// gated_attention_proj_granularity_type "head_wise" / "element_wise" builds g_proj and multiplies
+// the attention output by sigmoid(g_proj(x)) (per head / per channel) before `dense`; the
+// config's partial_rotary_factor (0.5 in some checkpoints, the linear heads' share) is popped by
+// _build_rope_parameters, the MLA rotating all qk_rope_head_dim channels; scaling is
+// qk_head_dim ** -0.5 whatever the RoPE object. Before, the gate key was ignored (a full layer
+// computed without the gate) and partial_rotary_factor 0.5 refused ("must be 1"); now the gate is
+// read (layer refused, spec.output-gate), the factor said unread, and a YaRN object refused.
+Deno.test("Ling 3.0 (bailing_hybrid): output gate read, partial_rotary_factor unread, YaRN refused", () => {
+  const ling = {
+    ...GOOD_HF,
+    model_type: "bailing_hybrid",
+    head_dim: 32,
+    partial_rotary_factor: 0.5,
+    rope_theta: 6000000,
+    rope_interleave: true,
+    gated_attention_proj_granularity_type: "head_wise",
+  };
+  const { spec, reading } = readConfig(ling, { name: "ling" });
+  assert.equal(spec.mlaOutputGate, true);
+  assert.deepEqual(layerReasons(spec).map((r) => r.code), [OUTPUT_GATE_CODE]);
+  // qk_head_dim = 16 + 8 = 24: scale 24 ** -0.5; inv_freq_i = 6000000^(-2i/8) over all 8 channels.
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(24));
+  assert.deepEqual(spec.invFreq, [0, 1, 2, 3].map((i) => Math.pow(6000000, (-2 * i) / 8)));
+  assert.equal(spec.ropePairing, "interleaved");
+  const fields = reading.defaulted.map((d) => d.field);
+  assert.ok(fields.includes("gated_attention_proj_granularity_type"), fields.join());
+  assert.match(
+    reading.defaulted.find((d) => d.field === "partial_rotary_factor")?.note ?? "",
+    /0\.5 is not read by Ling's MLA/,
+  );
+  const element = readConfig({ ...ling, gated_attention_proj_granularity_type: "element_wise" }, {
+    name: "l",
+  });
+  assert.equal(element.spec.mlaOutputGate, true);
+  const none = readConfig({ ...ling, gated_attention_proj_granularity_type: null }, { name: "l" });
+  assert.equal(none.spec.mlaOutputGate, undefined);
+  const odd = configError(() =>
+    readConfig({ ...ling, gated_attention_proj_granularity_type: "token_wise" }, { name: "l" })
+  );
+  assert.match(odd.message, /gated_attention_proj_granularity_type.*"head_wise" or "element_wise"/);
+  const yarn = configError(() =>
+    readConfig({
+      ...ling,
+      rope_scaling: { type: "yarn", factor: 4, original_max_position_embeddings: 4096 },
+    }, { name: "l" })
+  );
+  assert.deepEqual(yarn.issues.map((i) => i.path), ["rope_scaling"]);
+  assert.match(yarn.issues[0].message, /1\/sqrt\(24\) = 0\.204124 with no m\^2/);
+  // Under DeepSeek's model_type the key is no key of that model: refused, not read.
+  const ds = configError(() => readConfig({ ...ling, model_type: "deepseek_v3" }, { name: "d" }));
+  assert.ok(ds.issues.some((i) => i.path === "gated_attention_proj_granularity_type"));
+});
+
 // BISA (fxmeng/TransMLA's BISA/examples/Youtu-LLM-2B-Base-DSA, model_type deepseek_v3) names the
 // latent-norm switch qk_latent_norm: its DeepseekV3Attention deletes q_a_layernorm and
 // kv_a_layernorm when the key is false (`if not config.qk_latent_norm: delattr(...)`, default
@@ -740,7 +794,10 @@ Deno.test({
 
 Deno.test("explain names what the full layer refuses: the gate, the biases, the missing latent norms", async () => {
   const lines: [string, RegExp][] = [
-    ["model_variants/gated_tiny.config.json", /output gate \(mla_use_output_gate\).*is refused/],
+    [
+      "model_variants/gated_tiny.config.json",
+      /output gate \(mla_use_output_gate or gated_attention_proj_granularity_type\).*is refused/,
+    ],
     ["model_variants/biased_tiny.config.json", /attention biases \(attention_bias\).*is refused/],
     [
       "model_variants/megatron_unnormed_tiny.config.json",
