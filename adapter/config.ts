@@ -253,6 +253,16 @@ const hfSchema = z.object({
   mla_scale_kv_lora: z.boolean({ error: "must be true or false" }).optional(),
   // DeepSeek's code: biases on q_a_proj, kv_a_proj_with_mqa and o_proj.
   attention_bias: z.boolean({ error: "must be true or false" }).optional(),
+  // vLLM's (and SGLang's) DeepseekV2Model: a query temperature 1 + beta * ln(1 + floor(position /
+  // original_max_position_embeddings)) multiplied into q (Mistral Large 3 through vLLM's
+  // params.json adapter); see llama4ScalingReading.
+  llama_4_scaling: z.strictObject({
+    beta: nonNegative(),
+    original_max_position_embeddings: posInt(),
+  }, {
+    error: "must be an object { beta, original_max_position_embeddings } (vLLM's query " +
+      "temperature), or null",
+  }).nullable().optional(),
   // TransMLA's (transmla/transformers/mla.py): false builds no q_a_layernorm / kv_a_layernorm,
   // the latents passed on as projected (its converter writes false unless --use-qkv-norm).
   qk_latent_layernorm: z.boolean({ error: "must be true or false" }).optional(),
@@ -551,6 +561,51 @@ function mistral4Reading(
     }
   }
   return { softmaxWithoutYarnM: yarn !== null, queryTemperature, issues, defaulted };
+}
+
+/**
+ * vLLM's top-level `llama_4_scaling` ({ beta, original_max_position_embeddings }), read by its
+ * DeepseekV2Model (deepseek_v2.py, which runs deepseek_v2, deepseek_v3, kimi_k2, glm4_moe_lite and
+ * Mistral Large 3) and SGLang's: every query times 1 + beta * ln(1 + floor(position /
+ * original_max_position_embeddings)), the softmax keeping DeepSeek's YaRN m^2. vLLM's Mistral
+ * params.json adapter writes it (Mistral Large 3); DeepSeek's own code and transformers'
+ * DeepseekV3 never read it. Read as that code reads it (spec.queryTemperature: 1 below the
+ * original length, later queries refused), and said; beside Mistral 4's rope-object
+ * `llama_4_scaling_beta` (transformers' spelling of the same temperature) refused: give one.
+ */
+function llama4ScalingReading(
+  c: z.infer<typeof hfSchema>,
+  chosen: HfYarnRaw | null | undefined,
+  shape: string,
+): { queryTemperature?: QueryTemperature; issues: ConfigIssue[]; defaulted: DefaultedField[] } {
+  const l4 = c.llama_4_scaling;
+  if (l4 === undefined || l4 === null) return { issues: [], defaulted: [] };
+  if (chosen?.llama_4_scaling_beta !== undefined) {
+    return {
+      issues: [{
+        path: "llama_4_scaling",
+        value: l4,
+        message: `sits beside ${shape}.llama_4_scaling_beta, transformers' spelling of the same ` +
+          "query temperature: keep one",
+      }],
+      defaulted: [],
+    };
+  }
+  if (l4.beta === 0) return { issues: [], defaulted: [] };
+  const original = l4.original_max_position_embeddings;
+  return {
+    queryTemperature: { beta: l4.beta, originalMaxPositionEmbeddings: original },
+    issues: [],
+    defaulted: [{
+      field: "llama_4_scaling",
+      value: l4,
+      note: `vLLM's query temperature (DeepseekV2Model, deepseek_v2.py; Mistral Large 3): each ` +
+        `query times 1 + ${l4.beta} * ln(1 + floor(position / ${original})), the softmax ` +
+        `keeping DeepSeek's YaRN m^2; DeepSeek's own code and transformers' DeepseekV3 never ` +
+        `read the key; 1 below position ${original}: the harness computes no temperature and ` +
+        `refuses cases with a query at position ${original} or later (spec.query-temperature)`,
+    }],
+  };
 }
 
 const g6 = (v: number) => Number(v.toPrecision(6));
@@ -1247,6 +1302,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
   const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
   issues.push(...mistral4.issues, ...mistral4RopeIssues(c));
+  const llama4 = llama4ScalingReading(c, chosen, ropeObject);
+  issues.push(...llama4.issues);
   const minicpm3 = readMiniCpm3(c, rope.longrope, ropeObject);
   issues.push(...minicpm3.issues);
   // MiniCPM3's modeling_minicpm.py (MiniCPMAttention._init_rope) builds linear, dynamic or
@@ -1295,6 +1352,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...derivedWidthNotes(c),
     ...minicpm3.defaulted,
     ...mistral4.defaulted,
+    ...llama4.defaulted,
   ];
   // transformers 4.x (before 5) takes YaRN's factor as max_position_embeddings / original
   // whenever the original is given; DeepSeek's code and transformers 5 read `factor`, as the
@@ -1500,6 +1558,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...(indexTopK === undefined ? {} : { indexTopK }),
     ...(mistral4.softmaxWithoutYarnM ? { softmaxWithoutYarnM: true as const } : {}),
     ...(mistral4.queryTemperature ? { queryTemperature: mistral4.queryTemperature } : {}),
+    ...(llama4.queryTemperature ? { queryTemperature: llama4.queryTemperature } : {}),
     ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
     ...(gated ? { mlaOutputGate: true as const } : {}),
     ...(c.mla_scale_q_lora === true ? { mlaScaleQLora: true as const } : {}),
@@ -2261,6 +2320,7 @@ function readOpenPangu(obj: Record<string, unknown>, options: SpecFromAnyOptions
 /** The HF keys of other models' MLA variants (each changes what the model computes). */
 const HF_MODEL_VARIANT_KEYS: readonly string[] = [
   "gated_attention_proj_granularity_type",
+  "llama_4_scaling",
   "qk_latent_layernorm",
   "qk_latent_norm",
   "mla_use_nope",

@@ -175,7 +175,7 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
           : `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
         ...(spec.queryTemperature
           ? [
-            `  query temperature (llama_4_scaling_beta ${spec.queryTemperature.beta}): 1 + beta ` +
+            `  query temperature (beta ${spec.queryTemperature.beta}): 1 + beta ` +
             `* ln(1 + floor(position / ${spec.queryTemperature.originalMaxPositionEmbeddings})), ` +
             `1 below position ${spec.queryTemperature.originalMaxPositionEmbeddings}; cases with ` +
             "a query at that position or later are refused (spec.query-temperature)",

@@ -176,7 +176,8 @@ export function queryTemperatureReason(spec: MlaSpec, layout: NormalizedLayout):
   if (last < t.originalMaxPositionEmbeddings) return null;
   return {
     code: QUERY_TEMPERATURE_CODE,
-    message: `the spec has Mistral 4's query temperature (llama_4_scaling_beta ${t.beta}): ` +
+    message: `the spec has a query temperature (Mistral 4's llama_4_scaling_beta, vLLM's ` +
+      `llama_4_scaling: beta ${t.beta}): ` +
       `a query at position p is multiplied by 1 + ${t.beta} * ln(1 + floor(p / ` +
       `${t.originalMaxPositionEmbeddings})), which the harness does not apply; queries here ` +
       `reach position ${last}, where it is not 1; use at most ` +

@@ -469,6 +469,80 @@ Deno.test("mistral4: softmax without YaRN m^2, the query temperature refused pas
   );
 });
 
+// vLLM's DeepseekV2Model (deepseek_v2.py, which runs deepseek_v3 among others) reads a top-level
+// `llama_4_scaling` { beta, original_max_position_embeddings } (written by vLLM's Mistral
+// params.json adapter for Mistral Large 3): _get_llama_4_scaling gives 1 + beta * log(1 +
+// floor(positions / original)) and every query is multiplied by it, the MLA scale keeping
+// deepseek_yarn's m^2. Before, the key was ignored: such a config read with no temperature,
+// silently wrong for every query at position >= original. Now read as spec.queryTemperature.
+Deno.test("llama_4_scaling (vLLM's top-level query temperature): read, later queries refused", () => {
+  const yarn = {
+    type: "yarn",
+    factor: 40,
+    original_max_position_embeddings: 16,
+    beta_fast: 32,
+    beta_slow: 1,
+    mscale: 1,
+    mscale_all_dim: 1,
+  };
+  const cfg = {
+    ...good,
+    model_type: "deepseek_v3",
+    rope_scaling: yarn,
+    llama_4_scaling: { beta: 0.1, original_max_position_embeddings: 16 },
+  };
+  const { spec, reading } = readConfig(cfg, { name: "l4" });
+  assert.deepEqual(spec.queryTemperature, { beta: 0.1, originalMaxPositionEmbeddings: 16 });
+  // deepseek_yarn keeps m^2: m = 0.1 ln 40 + 1, scale m^2 / sqrt(16 + 8).
+  const m = 0.1 * Math.log(40) + 1;
+  assert.ok(Math.abs(spec.softmaxScale - (m * m) / Math.sqrt(24)) < 1e-12);
+  assert.match(
+    reading.defaulted.find((d) => d.field === "llama_4_scaling")?.note ?? "",
+    /1 \+ 0\.1 \* ln\(1 \+ floor\(position \/ 16\)\)/,
+  );
+  const layout = (seqK: number) =>
+    ({ kind: "bshd", batch: 1, seqQ: 2, seqK, causal: true }) as const;
+  const at = (seqK: number) =>
+    resolve({ spec, dtype: "f32", backend: "cpu-reference", layout: layout(seqK) }, LAVAPIPE);
+  assert.equal(at(16).kind, "plan");
+  const past = at(17);
+  assert.ok(
+    past.kind === "unsupported" && past.reasons.some((r) => r.code === "spec.query-temperature"),
+    JSON.stringify(past),
+  );
+  // beta 0 is a temperature of 1; null is none; a malformed object or a second spelling refused.
+  const zero = { ...cfg, llama_4_scaling: { beta: 0, original_max_position_embeddings: 16 } };
+  assert.equal(readConfig(zero, { name: "z" }).spec.queryTemperature, undefined);
+  assert.equal(
+    readConfig({ ...cfg, llama_4_scaling: null }, { name: "n" }).spec.queryTemperature,
+    undefined,
+  );
+  assert.deepEqual(
+    issuesOf({ ...cfg, llama_4_scaling: { beta: 0.1 } }).map((i) => i.path),
+    ["llama_4_scaling.original_max_position_embeddings"],
+  );
+  assert.ok(
+    issuesOf({ ...cfg, llama_4_scaling: { beta: 0.1, original_max_position_embeddings: 16, x: 1 } })
+      .some((i) => i.path.startsWith("llama_4_scaling")),
+  );
+  const both = issuesOf({
+    ...cfg,
+    model_type: "mistral4",
+    head_dim: 24,
+    rope_scaling: null,
+    rope_parameters: { ...yarn, type: undefined, rope_type: "yarn", llama_4_scaling_beta: 0.1 },
+  });
+  assert.ok(both.some((i) => i.path === "llama_4_scaling"), JSON.stringify(both));
+  // A Megatron config does not read it: refused by name.
+  assert.ok(
+    issuesOf({
+      ...GOOD_MEGATRON,
+      llama_4_scaling: { beta: 0.1, original_max_position_embeddings: 16 },
+    })
+      .some((i) => i.path === "llama_4_scaling"),
+  );
+});
+
 // openPangu V2 (vLLM's openpangu.py): learned sink keys every query attends to, sliding-window
 // layers and MoME convolutions over the latents. Before, its config was read as DeepSeek's dense
 // MLA with every one of these keys ignored: a silent misreading.
