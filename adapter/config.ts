@@ -725,6 +725,19 @@ function ropeKeyIssues(obj: Record<string, unknown>): ConfigIssue[] {
     for (const [key, value] of Object.entries(r)) {
       if (key === "partial_rotary_factor") {
         issues.push(...partialRotaryIssues(`${shape}.${key}`, value, obj));
+      } else if (key === "apply_yarn_scaling") {
+        // vLLM's deepseek_v2.py: true (its default) builds deepseek_yarn, DeepSeek's YaRN as
+        // read here; false builds "deepseek_llama_scaling" frequencies and takes no m^2.
+        if (value !== true) {
+          issues.push({
+            path: `${shape}.${key}`,
+            value,
+            message: "is vLLM's switch (deepseek_v2.py): anything but true makes it build " +
+              '"deepseek_llama_scaling" frequencies with no YaRN m^2 in the softmax instead of ' +
+              "DeepSeek's YaRN, which the harness does not compute: not supported (true, vLLM's " +
+              "default, or absent reads as DeepSeek's YaRN)",
+          });
+        }
       } else if (key in UNSUPPORTED_ROPE_KEYS) {
         issues.push({ path: `${shape}.${key}`, value, message: UNSUPPORTED_ROPE_KEYS[key] });
       } else if (!known.includes(key)) {

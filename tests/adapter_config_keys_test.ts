@@ -469,6 +469,32 @@ Deno.test("mistral4: softmax without YaRN m^2, the query temperature refused pas
   );
 });
 
+// vLLM's deepseek_v2.py reads `apply_yarn_scaling` inside the RoPE object: rope_type becomes
+// "deepseek_yarn" when it is true or absent, "deepseek_llama_scaling" (other frequencies, and no
+// m^2: the scale multiplies it in only for deepseek_yarn) when false. Before, the key was refused
+// as "not a key MLA RoPE reads (it would be ignored)", wrong both ways: true is DeepSeek's YaRN,
+// and false is read, not ignored. Now true is read as YaRN; false is refused with what it does.
+Deno.test("apply_yarn_scaling (vLLM's switch): true reads as DeepSeek's YaRN, false is refused", () => {
+  const yarn = {
+    type: "yarn",
+    factor: 40,
+    original_max_position_embeddings: 4096,
+    beta_fast: 32,
+    beta_slow: 1,
+    mscale: 1,
+    mscale_all_dim: 1,
+  };
+  const plain = specFromConfig({ ...good, rope_scaling: yarn }, { name: "y" });
+  const stated = specFromConfig({ ...good, rope_scaling: { ...yarn, apply_yarn_scaling: true } }, {
+    name: "y",
+  });
+  assert.deepEqual(stated, plain);
+  const off = issuesOf({ ...good, rope_scaling: { ...yarn, apply_yarn_scaling: false } });
+  assert.deepEqual(off.map((i) => i.path), ["rope_scaling.apply_yarn_scaling"]);
+  assert.match(off[0].message, /"deepseek_llama_scaling" frequencies with no YaRN m\^2/);
+  assert.doesNotMatch(off[0].message, /it would be ignored/);
+});
+
 // vLLM's DeepseekV2Model (deepseek_v2.py, which runs deepseek_v3 among others) reads a top-level
 // `llama_4_scaling` { beta, original_max_position_embeddings } (written by vLLM's Mistral
 // params.json adapter for Mistral Large 3): _get_llama_4_scaling gives 1 + beta * log(1 +
