@@ -1305,6 +1305,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
   issues.push(
     ...longcatScaleIssues(c),
     ...longcatWidthIssues(c),
+    ...longcatNgramIssues(c),
     ...kimiLinearNopeIssues(c),
     ...openPanguDeepseekNamesIssues(c),
     ...bailingIssues(c, rope),
@@ -1958,6 +1959,26 @@ function longcatScaleIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
         "config as DeepSeek's MLA without the scaling)",
     }),
   );
+}
+
+/**
+ * LongCat-Flash-Lite (model_type longcat_flash_ngram): vLLM's longcat_flash_ngram.py builds
+ * longcat_flash's FlashConfig from the config (FlashConfig(**hf_config.__dict__)) and runs its
+ * FlashModel, whose FlashConfig takes rope_theta 1000000 where the config has none; this reader's
+ * default is DeepSeek's 10000. An absent rope_theta is refused naming both rather than read as
+ * 10000.
+ */
+function longcatNgramIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  if (c.model_type !== "longcat_flash_ngram") return [];
+  if (c.rope_theta !== undefined || c.rope_parameters?.rope_theta !== undefined) return [];
+  return [{
+    path: "rope_theta",
+    value: undefined,
+    message: "is needed with model_type longcat_flash_ngram, because its codes disagree " +
+      "without it: vLLM's longcat_flash_ngram.py runs longcat_flash's FlashModel with its " +
+      "FlashConfig, which defaults it to 1000000, DeepSeek's code (this reader's default) to " +
+      "10000; state it",
+  }];
 }
 
 /** LongcatFlashConfig's head_dim default (transformers): a field of its own, not derived. */

@@ -565,6 +565,20 @@ Deno.test("LongCat-Flash: head_dim or qk_head_dim apart from the widths, or no r
 // non-default RoPE type (none here); RoPE from Glm4MoeLiteRotaryEmbedding's default
 // inv_freq[i] = theta^(-2i / d), d = head_dim * partial_rotary_factor with head_dim mapped to
 // qk_rope_head_dim (attribute_map), pairs interleaved (rope_interleave defaults to True).
+// LongCat-Flash-Lite (model_type longcat_flash_ngram): vLLM's longcat_flash_ngram.py wraps
+// longcat_flash's FlashModel and builds its FlashConfig (rope_theta=1000000.0 by default) from the
+// config. Before, a config without rope_theta was read with DeepSeek's 10000, inv_freq_1 =
+// 10000^(-2/8) = 0.1 where vLLM's is 1000000^(-2/8) = 0.0316228; now refused naming both.
+Deno.test("LongCat-Flash-Lite (longcat_flash_ngram): no rope_theta is refused, a stated one read", () => {
+  const lite = { ...GOOD_HF, model_type: "longcat_flash_ngram" };
+  const e = configError(() => readConfig(lite, { name: "lite" }));
+  assert.deepEqual(e.issues.map((i) => i.path), ["rope_theta"]);
+  assert.match(e.issues[0].message, /FlashConfig, which defaults it to 1000000/);
+  const stated = readConfig({ ...lite, rope_theta: 1000000 }, { name: "lite" }).spec;
+  assert.equal(stated.invFreq[1], Math.pow(1000000, -2 / 8));
+  assert.equal(stated.invFreq[1].toFixed(7), "0.0316228");
+});
+
 Deno.test("GLM-4.7-Flash (glm4_moe_lite): the numbers its transformers code computes", async () => {
   const { spec, reading } = await readConfigFile(fixture("hf_glm47_flash_config.json"));
   assert.equal(spec.kChannels, 192 + 64);
