@@ -1758,6 +1758,8 @@ const ALWAYS_INTERLEAVED: Readonly<Record<string, string>> = {
   // Kimi-K2's config maps to its repository's modeling_deepseek.py (DeepSeek-V3's code, which
   // de-interleaves q_pe/k_pe and applies rotate_half); transformers has no kimi_k2 class.
   kimi_k2: "Kimi-K2's modeling_deepseek.py (DeepSeek-V3's code)",
+  // Ling 3.0: vLLM's BailingMoeV3MLAAttention builds its RoPE with is_neox_style=False.
+  bailing_hybrid: "vLLM's BailingMoeV3MLAAttention (bailing_moe_v3.py)",
 };
 
 /**

@@ -38,7 +38,15 @@ Deno.test("rope_interleave: false is refused where the model's code always inter
   // Kimi-K2 (kimi_k2) runs its repository's modeling_deepseek.py, which never reads the key and
   // always interleaves (was read as NeoX halves with false).
   for (
-    const model_type of ["deepseek_v2", "deepseek_v32", "glm_moe_dsa", "longcat_flash", "kimi_k2"]
+    const model_type of [
+      "deepseek_v2",
+      "deepseek_v32",
+      "glm_moe_dsa",
+      "longcat_flash",
+      "kimi_k2",
+      // vLLM's BailingMoeV3MLAAttention: get_rope(..., is_neox_style=False) whatever the key.
+      "bailing_hybrid",
+    ]
   ) {
     // LongCat-Flash's config states its latent scaling (longcatScaleIssues), a head_dim equal to
     // qk_rope_head_dim and its rope_theta (longcatWidthIssues).
