@@ -537,7 +537,8 @@ export function refuseOptionWordsWhileParsing(cmd: CommandUnknownOpts): void {
  * Refuse a bundled bench matrix's name (headline, tiny, ...) given as `--matrix` where a run
  * matrix is read (run, baseline update, upgrade-check, explain --case, compare-runtimes): it
  * read as a file that cannot be read ("readfile 'headline'"), naming the run matrices but not what the name is. A file of that
- * name in the current folder is still read.
+ * name in the current folder is still read. A comma list of matrices (`bench --matrix` takes one)
+ * is refused too, saying that the command takes one.
  *
  * @example
  * ```ts ignore
@@ -546,8 +547,33 @@ export function refuseOptionWordsWhileParsing(cmd: CommandUnknownOpts): void {
  * ```
  */
 export async function refuseBenchMatrix(name: string, command: string): Promise<void> {
+  const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+  // `bench --matrix tiny,smoke` takes a comma list; a run matrix is one: "tiny,smoke" read as
+  // a file that cannot be read, with no word that the command takes one matrix
+  const parts = name.split(",").map((p) => p.trim());
+  if (parts.length > 1 && !(await exists(name))) {
+    const known = async (p: string) =>
+      BUNDLED_MATRICES.includes(p) || BENCH_MATRICES.includes(p) || await exists(p);
+    if ((await Promise.all(parts.map(known))).every(Boolean)) {
+      const bench = parts.filter((p) =>
+        BENCH_MATRICES.includes(p) && !BUNDLED_MATRICES.includes(p)
+      );
+      throw new CliError(
+        `--matrix ${name}: ${command} takes one matrix, not a comma list as \`bench --matrix\` ` +
+          `does; give one run matrix (${BUNDLED_MATRICES.join(", ")} or a matrix JSON file) ` +
+          `and run each in turn${
+            bench.length > 0
+              ? `; ${bench.join(", ")} ${
+                bench.length === 1 ? "is a bench matrix" : "are bench matrices"
+              } (\`bench\` runs ${bench.length === 1 ? "it" : "them"})`
+              : ""
+          }`,
+        EXIT.badInput,
+      );
+    }
+  }
   if (!BENCH_MATRICES.includes(name) || BUNDLED_MATRICES.includes(name)) return;
-  if (await Deno.lstat(name).then(() => true, () => false)) return;
+  if (await exists(name)) return;
   throw new CliError(
     `--matrix ${name}: a bench matrix (\`bench --matrix ${name}\` runs it), not a run ` +
       `matrix; ${command} reads a run matrix: ${BUNDLED_MATRICES.join(", ")} or a matrix JSON ` +

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { closeName, didYouMean } from "../util/edit_distance.ts";
 import { selectBenchCases } from "../cli/bench.ts";
 import { runCli } from "./helpers_cli.ts";
+import { refuseBenchMatrix } from "../cli/options.ts";
 
 const MATRICES = ["smoke", "nightly", "adapter"];
 
@@ -82,4 +83,22 @@ Deno.test("CLI: run, baseline update and upgrade-check --matrix headline say it 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// `bench --matrix tiny,smoke` takes a comma list, a run matrix is one: "tiny,smoke" read as a
+// file that cannot be read, with no word that run takes one matrix.
+Deno.test("CLI: run --matrix tiny,smoke says run takes one matrix, not a comma list as bench does", async () => {
+  const r = await runCli(["run", "--matrix", "tiny,smoke", "--out", "/nonexistent/runs4"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /--matrix tiny,smoke: run takes one matrix, not a comma list as `bench --matrix` does; give one run matrix \(smoke, nightly, adapter or a matrix JSON file\) and run each in turn; tiny is a bench matrix/,
+  );
+  assert.doesNotMatch(r.stderr, /readfile|unreadable/);
+  await assert.rejects(
+    refuseBenchMatrix("smoke,nightly", "compare-runtimes"),
+    /--matrix smoke,nightly: compare-runtimes takes one matrix, not a comma list/,
+  );
+  // a name with a comma that is no list of matrices is left to the matrix's own message
+  await refuseBenchMatrix("my,matrix.json", "run");
 });
