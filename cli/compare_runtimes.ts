@@ -20,7 +20,13 @@ import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.t
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkOutputsApart, type LabelledPath } from "../report/output_overlap.ts";
-import { checkOutputFilesIn, prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
+import {
+  checkOutputFilesIn,
+  OutputPathError,
+  prepareOutputDir,
+  refuseRunFolder,
+} from "../report/output_paths.ts";
+import { upgradeFolderProblem } from "../report/run_folder.ts";
 import {
   type CaseComparison,
   compareRuntimes,
@@ -602,7 +608,8 @@ export function compareRuntimesCommand() {
         "device loss or a --case-timeout (counted apart from reference failures), or a --backend " +
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
-        "bad input, or an --out that another comparison (or run) is writing; 3 " +
+        "bad input, an --out that another comparison (or run) is writing, or one that holds a " +
+        "run's or an upgrade-check's output; 3 " +
         "no Chromium (the message has the install command) or no adapter, or a runtime's " +
         "device that could not be re-acquired after a loss or a timeout (both files written " +
         "with the cases compared, saying so); 130 stopped by " +
@@ -688,6 +695,18 @@ export function compareRuntimesCommand() {
         "beside whose reports compare-runtimes.md and compare-runtimes.json would read as " +
           "that run's; give a new folder",
       );
+      // an upgrade-check's folder: compare-runtimes.md and .json were written beside its
+      // compare.md and its sides' runs (run, merge and bench refuse it)
+      const upgrade = await upgradeFolderProblem(opts.out);
+      if (upgrade !== null) {
+        throw new OutputPathError(
+          "--out",
+          opts.out,
+          `holds an upgrade-check's output (its sides' runs: ${upgrade.sides.join(", ")}), ` +
+            "beside whose compare.md and compare.json compare-runtimes.md and " +
+            "compare-runtimes.json would read as that check's; give a new folder",
+        );
+      }
       // A --matrix file in --out named as an output (compare-runtimes.json) would be written
       // over: exit 2 naming both, before either runtime starts.
       await checkOutputsApart(

@@ -704,6 +704,35 @@ Deno.test("compare-runtimes CLI: an --out another comparison is writing is exit 
   }
 });
 
+Deno.test("compare-runtimes CLI: an upgrade-check's --out is exit 2 naming its sides, before either runtime starts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // compare-runtimes.md and .json were written beside the check's compare.md and sides
+    const out = `${dir}/upgrade`;
+    await Deno.mkdir(`${out}/from`, { recursive: true });
+    await Deno.mkdir(`${out}/to`);
+    await Deno.writeTextFile(`${out}/from/report.json`, "{}");
+    await Deno.writeTextFile(`${out}/to/run.json`, "{}");
+    await Deno.writeTextFile(`${out}/compare.md`, "# check\n");
+    const r = await runCli(["compare-runtimes", "--chromium", `${dir}/none`, "--out", out]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `--out ${out}: holds an upgrade-check's output \\(its sides' runs: ${out}/from, ` +
+          `${out}/to\\), beside whose compare\\.md`,
+      ),
+    );
+    assert.doesNotMatch(r.stdout + r.stderr, /runtime: deno|no such file/);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(),
+      ["compare.md", "from", "to"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("compare-runtimes: a NaN in one runtime against a number reads so on the console, in the .md and in the .json (no null)", async () => {
   const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
   const cases = await compareRuntimes({
