@@ -294,6 +294,8 @@ export function comparisonMarkdown(
 ): string {
   const i = header.interrupted;
   const stop = header.stopped;
+  // a comparison cut short may not have reached the cases both devices cover
+  const nothing = i === undefined && stop === undefined ? nothingComparedLine(cases) : null;
   const lines = [
     `# compare-runtimes: ${header.matrix}${header.filter ? ` (filter \`${header.filter}\`)` : ""}${
       header.sameDriver ? " (same driver)" : ""
@@ -322,6 +324,8 @@ export function comparisonMarkdown(
     "",
     // the verdict the console's last line gives (the file had only the table)
     `**${totalsText(comparisonTotals(cases))}**`,
+    // a comparison of coverage gaps only read as one of fewer cases, "0 compared" its word
+    ...(nothing === null ? [] : ["", `**${nothing[0].toUpperCase()}${nothing.slice(1)}.**`]),
     "",
     // +0 against -0 counted as bit-identical with no word of it, though their bits differ
     "Distances are in float32 ULPs. Bit-identical means every element equal as a float32: " +
@@ -455,6 +459,61 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
       )
     ).length,
   };
+}
+
+/**
+ * The line that says a finished comparison compared nothing: every case is one a runtime's
+ * device does not cover (Chromium's SwiftShader has no shader-f16: `--filter dtype=f16` there),
+ * so no output of both runtimes was measured and no decision of both was held side by side.
+ * Its totals line read "0 compared" and it exited 0, as a comparison that found the runtimes
+ * agree; it is exit 2 (the selection compares nothing on these devices, as upgrade-check's two
+ * runs with no case in common). Null when any case was compared, or none selected.
+ *
+ * @example
+ * ```ts
+ * import { nothingComparedLine } from "./compare_runtimes.ts";
+ * nothingComparedLine([]); // null
+ * ```
+ */
+export function nothingComparedLine(cases: readonly CaseComparison[]): string | null {
+  const t = comparisonTotals(cases);
+  if (t.cases === 0 || t.compared > 0 || t.notCovered < t.cases) return null;
+  const gap = (o: CaseComparison["deno"]) =>
+    o.decision === "unsupported" &&
+    (o.notCovered === true || o.message.startsWith(NOT_COVERED_PREFIX));
+  const deno = cases.filter((c) => gap(c.deno)).length;
+  const chromium = cases.filter((c) => gap(c.chromium)).length;
+  return `nothing was compared: ${
+    t.cases === 1 ? "the 1 case is" : `each of the ${t.cases} cases is`
+  } one a runtime's device does not cover (not covered in chromium ${chromium}, in deno ${deno}: ` +
+    "each one's reasons are in compare-runtimes.json), so no output of both runtimes was " +
+    "measured; select cases both devices cover (--filter), or run where both have what " +
+    "they need";
+}
+
+/**
+ * The exit code of a finished comparison (a signal's stands over it) and the line that says
+ * it compared nothing ({@link nothingComparedLine}): 1 for a reference failure, a finding, a
+ * lost case or a `--backend` that ran none of its cases (`backendRanNothing`), else 2 when
+ * nothing was compared (it was 0), else 0.
+ *
+ * @example
+ * ```ts
+ * import { comparisonVerdict } from "./compare_runtimes.ts";
+ * comparisonVerdict([], { backendRanNothing: false }); // { exitCode: 0, nothing: null }
+ * ```
+ */
+export function comparisonVerdict(
+  cases: readonly CaseComparison[],
+  options: { readonly backendRanNothing: boolean },
+): { exitCode: number; nothing: string | null } {
+  const t = comparisonTotals(cases);
+  if (t.denoBad + t.chromiumBad + t.findings + t.lost > 0 || options.backendRanNothing) {
+    return { exitCode: EXIT.failure, nothing: null };
+  }
+  // every case a coverage gap: no question answered, where it was exit 0
+  const nothing = nothingComparedLine(cases);
+  return { exitCode: nothing === null ? EXIT.ok : EXIT.badInput, nothing };
 }
 
 /**
@@ -609,7 +668,9 @@ export function compareRuntimesCommand() {
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
         "bad input, an --out that another comparison (or run) is writing, or one that holds a " +
-        "run's or an upgrade-check's output; 3 " +
+        "run's or an upgrade-check's output, or, once both runtimes have run, a comparison " +
+        "that compared nothing: every case one a runtime's device does not cover (both files " +
+        "written, saying so); 3 " +
         "no Chromium (the message has the install command) or no adapter, or a runtime's " +
         "device that could not be re-acquired after a loss or a timeout (both files written " +
         "with the cases compared, saying so); 130 stopped by " +
@@ -932,14 +993,15 @@ export function compareRuntimesCommand() {
         if (lateStop !== null) {
           console.error(stoppedAfterLastCase(lateStop, { cases: totals.cases }));
         }
+        const verdict = comparisonVerdict(cases, {
+          backendRanNothing: unused.backendRanNothing,
+        });
+        if (!interrupted && verdict.nothing !== null) console.error(`error: ${verdict.nothing}`);
         Deno.exitCode = interrupted
           ? stopExitCode(interrupted.signal)
           : lateStop !== null
           ? stopExitCode(lateStop)
-          : totals.denoBad + totals.chromiumBad + totals.findings + totals.lost > 0 ||
-              unused.backendRanNothing
-          ? EXIT.failure
-          : EXIT.ok;
+          : verdict.exitCode;
       } finally {
         startup.dispose();
         for (const end of ends) await end();

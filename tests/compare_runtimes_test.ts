@@ -22,6 +22,7 @@ import {
   comparisonJson,
   comparisonMarkdown,
   comparisonTotals,
+  comparisonVerdict,
   removeEarlierComparison,
   totalsText,
   ulpWords,
@@ -478,6 +479,34 @@ Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on t
     cut,
   );
   assert.ok(!cut.includes("selected cases compared"), cut);
+  // every case a coverage gap: nothing compared, exit 0 and no word but "0 compared" before
+  const nothing = `Nothing was compared: ${
+    cases.length === 1 ? "the 1 case is" : `each of the ${cases.length} cases is`
+  } one a runtime's device does not cover (not covered in chromium ${cases.length}, in deno 0`;
+  assert.ok(md.includes(`**${nothing}`), md);
+  const verdict = comparisonVerdict(cases, { backendRanNothing: false });
+  assert.equal(verdict.exitCode, 2);
+  assert.ok(`N${verdict.nothing?.slice(1)}`.startsWith(nothing), verdict.nothing ?? "null");
+  // a signal before the cases both devices cover: no such word (the cases may not be reached)
+  assert.ok(!cut.includes("Nothing was compared"), cut);
+  // one case compared among them: a comparison, exit 0; a failure stands over it: 1
+  const same = ulpDiff([1], [1]);
+  const one = [...cases, { ...cases[0], id: "x", bits: { out: same, lse: same } }];
+  assert.deepEqual(comparisonVerdict(one, { backendRanNothing: false }), {
+    exitCode: 0,
+    nothing: null,
+  });
+  assert.ok(
+    !comparisonMarkdown(one, { deno: "d", chromium: "c", sameDriver: false, matrix: "m" })
+      .includes("Nothing was compared"),
+  );
+  assert.equal(comparisonVerdict(cases, { backendRanNothing: true }).exitCode, 1);
+  // and the help says it
+  const help = (await runCli(["compare-runtimes", "--help"])).stdout.replace(/\s+/g, " ");
+  assert.match(
+    help,
+    /a comparison that compared nothing: every case one a runtime's device does not cover/,
+  );
 });
 
 Deno.test("compareRuntimes: abandon stops in the case under way, which is left out (SIGTERM, a second Ctrl-C)", async () => {
