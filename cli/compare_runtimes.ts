@@ -282,6 +282,11 @@ export function comparisonMarkdown(
     stopped?: ComparisonStop;
     /** The backend `--backend` ran every case on (absent: the adapter's choice). */
     backend?: string;
+    /**
+     * GPU errors raised outside every case's error scope, in either runtime (absent or empty:
+     * none): compare-runtimes.json's `lateGpuErrors`, listed in the file too.
+     */
+    lateGpuErrors?: readonly RuntimeLateGpuError[];
     /** The user backend modules `--backend-module` loaded, as given (absent: none). */
     backendModules?: readonly string[];
     /**
@@ -296,6 +301,7 @@ export function comparisonMarkdown(
   const stop = header.stopped;
   // a comparison cut short may not have reached the cases both devices cover
   const nothing = i === undefined && stop === undefined ? nothingComparedLine(cases) : null;
+  const late = header.lateGpuErrors ?? [];
   const lines = [
     `# compare-runtimes: ${header.matrix}${header.filter ? ` (filter \`${header.filter}\`)` : ""}${
       header.sameDriver ? " (same driver)" : ""
@@ -326,6 +332,14 @@ export function comparisonMarkdown(
     `**${totalsText(comparisonTotals(cases))}**`,
     // a comparison of coverage gaps only read as one of fewer cases, "0 compared" its word
     ...(nothing === null ? [] : ["", `**${nothing[0].toUpperCase()}${nothing.slice(1)}.**`]),
+    // said on stderr and kept in the .json only: the report read as a clean comparison
+    ...(late.length === 0 ? [] : [
+      "",
+      `**${plural(late.length, "GPU error")} arrived outside every case's error scope (most ` +
+      "likely a pass a launch() left floating, not awaited, that landed once its case had " +
+      "ended): no case's outcome includes " + `${late.length === 1 ? "it" : "them"}; listed ` +
+      "below.**",
+    ]),
     "",
     // +0 against -0 counted as bit-identical with no word of it, though their bits differ
     "Distances are in float32 ULPs. Bit-identical means every element equal as a float32: " +
@@ -360,6 +374,18 @@ export function comparisonMarkdown(
         `- ${mdCell(c.id, Infinity)}: ${
           failureMessages(c).map((m) => mdCell(m, Infinity)).join("; ")
         }`,
+      );
+    }
+  }
+  if (late.length > 0) {
+    lines.push("", "## GPU errors outside every case's error scope", "");
+    for (const e of late) {
+      lines.push(
+        `- ${e.runtime}, ${
+          e.afterCase === null
+            ? "before any case"
+            : `after case ${mdCell(e.afterCase, Infinity)} had started`
+        }: ${mdCell(e.message, Infinity)}`,
       );
     }
   }
@@ -542,6 +568,9 @@ export function unusedInRuntimes(
   return { lines, backendRanNothing: deno.backendRanNothing || chromium.backendRanNothing };
 }
 
+/** How a late GPU error's line of compare-runtimes.jsonl starts (a case's starts `{"id"`). */
+const LATE_LINE_START = '{"lateGpuError":';
+
 /**
  * Removes an earlier comparison's files from `out` as a new one starts, and says what went:
  * which files, how many cases its compare-runtimes.jsonl held, and whether it was killed
@@ -563,7 +592,9 @@ export async function removeEarlierComparison(out: string): Promise<string | nul
       try {
         // the lines written whole (a kill mid-line leaves a cut last one, not a case)
         const text = await Deno.readTextFile(path);
-        cases = text.split("\n").slice(0, -1).filter((l) => l.trim() !== "").length;
+        // (a late GPU error's line is no case)
+        cases = text.split("\n").slice(0, -1)
+          .filter((l) => l.trim() !== "" && !l.startsWith(LATE_LINE_START)).length;
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
@@ -590,13 +621,23 @@ export async function removeEarlierComparison(out: string): Promise<string | nul
  * Appends each case's comparison to compare-runtimes.jsonl as it ends, synced, so that a
  * comparison killed halfway (SIGKILL, a CI runner's hard limit, a crash) leaves the cases it
  * compared: compare-runtimes.json and .md are written at the end only, and it left nothing.
- * A line that cannot be written (a full disk) is said once; the comparison goes on.
+ * A line that cannot be written (a full disk) is said once; the comparison goes on. A GPU
+ * error raised outside every case's error scope gets a line of its own ({@link CaseStream.addLate}).
+ *
+ * @example
+ * ```ts ignore
+ * import { CaseStream } from "./compare_runtimes.ts";
+ * const stream = await CaseStream.open("out/compare-runtimes.jsonl");
+ * stream.add(comparison);
+ * await stream.close();
+ * ```
  */
-class CaseStream {
+export class CaseStream {
   #queue: Promise<void> = Promise.resolve();
   #failed = false;
   private constructor(readonly path: string, private readonly file: Deno.FsFile) {}
 
+  /** Creates the file (it must not exist: an earlier comparison's is removed first). */
   static async open(path: string): Promise<CaseStream> {
     try {
       return new CaseStream(path, await Deno.open(path, { write: true, createNew: true }));
@@ -609,8 +650,21 @@ class CaseStream {
     }
   }
 
+  /** Appends a case's comparison. */
   add(c: CaseComparison): void {
-    const bytes = new TextEncoder().encode(comparisonJson(c) + "\n");
+    this.#write(comparisonJson(c));
+  }
+
+  /**
+   * Appends a GPU error raised outside every case's error scope, as a line of its own:
+   * `{"lateGpuError": {"runtime", "afterCase", "message"}}` (a case's line has an `id`).
+   */
+  addLate(late: RuntimeLateGpuError): void {
+    this.#write(comparisonJson({ lateGpuError: late }));
+  }
+
+  #write(line: string): void {
+    const bytes = new TextEncoder().encode(line + "\n");
     this.#queue = this.#queue.then(async () => {
       if (this.#failed) return;
       try {
@@ -632,6 +686,7 @@ class CaseStream {
     return this.#queue;
   }
 
+  /** Waits for the lines queued and closes the file. */
   async close(): Promise<void> {
     await this.#queue;
     this.file.close();
@@ -661,7 +716,8 @@ export function compareRuntimesCommand() {
         "error scope, a pass a launch() left floating, each also said on stderr) and .md at the end, and compare-runtimes.jsonl, each case's " +
         "comparison as it ends (an earlier comparison's files there are removed as this one " +
         "starts, said with the cases they held: a comparison killed halfway leaves only its .jsonl, with the cases it " +
-        "compared). Exit " +
+        "compared and, each on a line of its own, the GPU errors raised outside every case's " +
+        "error scope so far, which the .md lists too). Exit " +
         "codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure, a finding, a case lost to a " +
         "device loss or a --case-timeout (counted apart from reference failures), or a --backend " +
@@ -885,6 +941,8 @@ export function compareRuntimesCommand() {
           },
           onLateGpuError: (late) => {
             lateGpuErrors.push(late);
+            // in the .jsonl as it comes: a comparison killed halfway kept its cases only
+            stream.addLate(late);
             if (lateGpuErrors.length <= LATE_ERRORS_SAID) {
               console.error(`${late.runtime}: ${lateGpuErrorLine(late)}`);
             }
@@ -928,6 +986,7 @@ export function compareRuntimesCommand() {
           filter: opts.filter ?? null,
           ...(interrupted ? { interrupted } : {}),
           ...(stopped ? { stopped } : {}),
+          ...(lateGpuErrors.length > 0 ? { lateGpuErrors } : {}),
           // which backend and modules ran, as run's report.json records them
           ...(backend !== undefined ? { backend } : {}),
           // and where each is, as run.json records it: as typed, a relative path named a
@@ -948,7 +1007,6 @@ export function compareRuntimesCommand() {
               version: 1,
               ...header,
               ...(barrierFindings ? { barrierFindings } : {}),
-              ...(lateGpuErrors.length > 0 ? { lateGpuErrors } : {}),
               kernelHashes,
               totals,
               cases,

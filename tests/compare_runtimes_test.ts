@@ -19,6 +19,7 @@ import { runCli } from "./helpers_cli.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import {
   caseLine,
+  CaseStream,
   comparisonJson,
   comparisonMarkdown,
   comparisonTotals,
@@ -872,6 +873,66 @@ Deno.test("compare-runtimes: an earlier comparison's files removed as a new one 
     assert.deepEqual([...Deno.readDirSync(dir)], []);
     // none: nothing said
     assert.equal(await removeEarlierComparison(dir), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare-runtimes: a GPU error outside every case's error scope is in the .md and in the .jsonl a killed comparison keeps", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const caps = await readCapsFile(
+      new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname,
+    );
+    const cases = await compareRuntimes({
+      matrix: "smoke",
+      filter,
+      maxCases: 4,
+      deno: scriptedDevice("a", caps, () => {}),
+      chromium: scriptedDevice("b", caps, () => {}),
+    });
+    const late: RuntimeLateGpuError[] = [
+      { runtime: "deno", afterCase: cases[0].id, message: "Buffer has been destroyed | x" },
+      { runtime: "chromium", afterCase: null, message: "Destroyed buffer used in a submit." },
+    ];
+    // the .md said nothing of them (stderr and the .json only)
+    const md = comparisonMarkdown(cases, {
+      deno: "d",
+      chromium: "c",
+      sameDriver: false,
+      matrix: "smoke",
+      lateGpuErrors: late,
+    });
+    assert.ok(md.includes("**2 GPU errors arrived outside every case's error scope"), md);
+    assert.ok(md.includes("\n## GPU errors outside every case's error scope\n"), md);
+    assert.ok(
+      md.includes(
+        `- deno, after case ${cases[0].id} had started: Buffer has been destroyed \\| x\n`,
+      ),
+      md,
+    );
+    assert.ok(md.includes("- chromium, before any case: Destroyed buffer used in a submit."), md);
+    assert.ok(
+      !comparisonMarkdown(cases, { deno: "d", chromium: "c", sameDriver: false, matrix: "m" })
+        .includes("error scope"),
+    );
+    // the .jsonl a comparison killed halfway leaves held its cases only
+    const path = `${dir}/compare-runtimes.jsonl`;
+    const stream = await CaseStream.open(path);
+    stream.add(cases[0]);
+    stream.addLate(late[0]);
+    stream.add(cases[1]);
+    stream.addLate(late[1]);
+    await stream.close();
+    const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.id ?? null), [cases[0].id, null, cases[1].id, null]);
+    assert.deepEqual(lines[1], { lateGpuError: late[0] });
+    assert.deepEqual(lines[3], { lateGpuError: late[1] });
+    // and such a file, removed as a new comparison starts, counts its cases, not those lines
+    assert.match(
+      await removeEarlierComparison(dir) ?? "",
+      /killed halfway \(compare-runtimes\.jsonl, 2 cases compared, /,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
