@@ -464,6 +464,7 @@ CREATE TABLE IF NOT EXISTS case_results (
   warmup_ms REAL,
   timing_rules INTEGER,
   seed INTEGER,
+  wall_ms REAL,
   PRIMARY KEY (run_id, case_id)
 );
 CREATE INDEX IF NOT EXISTS case_results_case ON case_results(case_id);
@@ -481,9 +482,11 @@ const HISTORY_TABLES = ["case_results", "environments", "runs"];
  * The version of the history's tables (`PRAGMA user_version`). 1: the tables as first
  * written; 2: case_results records how each case was timed (timing_scope, warmup_ms,
  * timing_rules), so `median_ms` series keep samples timed differently apart, and the input
- * seed it ran with (seed), so error-metric series keep other inputs apart. A database of
- * version 1, or of a version 2 without the seed column, gets the columns when opened (its
- * rows: not recorded); one of a later version is refused, naming it.
+ * seed it ran with (seed), so error-metric series keep other inputs apart, and each case's
+ * wall time (wall_ms: a merged run and its shards are the same measurements where no timing
+ * samples tell them). A database of version 1, or of a version 2 without the seed or wall_ms
+ * column, gets the columns when opened (its rows: not recorded); one of a later version is
+ * refused, naming it.
  */
 export const HISTORY_SCHEMA_VERSION = 2;
 
@@ -493,6 +496,8 @@ const ADDED_COLUMNS = [
   ["warmup_ms", "REAL"],
   ["timing_rules", "INTEGER"],
   ["seed", "INTEGER"],
+  // each case's wall time: how a merged run and its shards are told without timing samples
+  ["wall_ms", "REAL"],
 ] as const;
 
 function newerMessage(version: number): string {
@@ -662,6 +667,15 @@ function caseKeys(report: RunReport): string {
   return report.results.map(key).sort().join("\n\n");
 }
 
+/**
+ * What tells a case's measurement from another run's of the same case: its timing samples,
+ * or without any its status and wall time (ms, to 0.1); null when neither is there.
+ */
+function measurementKey(samples: string | null, wallMs: number | null, status: string) {
+  if (samples !== null) return `samples ${samples}`;
+  return wallMs !== null && Number.isFinite(wallMs) ? `wall ${wallMs} ${status}` : null;
+}
+
 /** A result's timing samples as stored (JSON), or null without any. */
 function samplesOf(r: RunReport["results"][number]): string | null {
   const samples = (r.timing?.samplesMs ?? []).filter((v) => Number.isFinite(v));
@@ -678,6 +692,11 @@ export interface StoredRun {
   readonly shard: string | null;
   /** How many of the report's cases it holds with the same timing samples. */
   readonly cases: number;
+  /**
+   * "wall": told by the cases' statuses and wall times, the runs having no timing samples
+   * (`run --repeats 0`); absent: by timing samples.
+   */
+  readonly by?: "wall";
 }
 
 /**
@@ -711,8 +730,11 @@ export class HistoryOverlapError extends DriftInputError {
    */
   constructor(report: RunReport, stored: StoredRun) {
     const problem =
-      `${plural(stored.cases, "of its cases has", "of its cases have")} the very timing ` +
-      `samples of stored run ${stored.id} (started ${stored.startedAt}${
+      `${plural(stored.cases, "of its cases has", "of its cases have")} the very ${
+        stored.by === "wall"
+          ? "statuses and wall times (the runs have no timing samples)"
+          : "timing samples"
+      } of stored run ${stored.id} (started ${stored.startedAt}${
         stored.shard === null ? "" : `, shard ${stored.shard}`
       }): the same measurements (a merged run and its shards, or a folder rebuilt from a ` +
       "stored run), which stored twice would count twice in every series and step test; " +
@@ -1058,10 +1080,12 @@ export class HistoryStore {
       `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
          plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,
          out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms,
-         timing_scope, warmup_ms, timing_rules, seed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         timing_scope, warmup_ms, timing_rules, seed, wall_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const walls = new Map(report.results.map((r) => [r.id, r.wallMs]));
     for (const c of b.cases) {
+      const wall = walls.get(c.id);
       const m = c.metrics;
       insert.run(
         runId,
@@ -1087,6 +1111,7 @@ export class HistoryStore {
         c.timing ? c.timing.warmupMs ?? 0 : null,
         c.timing?.rules ?? null,
         c.seed ?? null,
+        typeof wall === "number" && Number.isFinite(wall) ? wall : null,
       );
     }
     return { id: runId, outcome: earlier === null ? "appended" : "replaced" };
@@ -1095,16 +1120,18 @@ export class HistoryStore {
   /**
    * A stored run (other than `exclude`, the earlier stop a resumed run replaces) that holds
    * this report's measurements: a run of the same device and matrix whose time overlaps this
-   * one's and whose every case shared with it has the same timing samples. That is a merged
-   * run and one of its shards (each has the other's samples), or a folder rebuilt from a
-   * stored run; storing both counts each measurement twice. Null when none, or when the
-   * report has no timing samples to tell by.
+   * one's and whose every case shared with it has the same timing samples, or, for a case
+   * without any (`run --repeats 0`, a refused case), the same status and wall time. That is a
+   * merged run and one of its shards (each has the other's measurements), or a folder rebuilt
+   * from a stored run; storing both counts each measurement twice. A run without timing
+   * samples was never recognised, and both were stored. Null when none, or when neither
+   * samples nor wall times tell (rows stored before wall times were).
    */
   #sameMeasurements(report: RunReport, key: string, exclude: number | null): StoredRun | null {
     const mine = new Map<string, string>();
     for (const r of report.results) {
-      const samples = samplesOf(r);
-      if (samples !== null) mine.set(r.id, samples);
+      const k = measurementKey(samplesOf(r), r.wallMs, r.status);
+      if (k !== null) mine.set(r.id, k);
     }
     if (mine.size === 0) return null;
     const candidates = this.#db.prepare(
@@ -1113,18 +1140,26 @@ export class HistoryStore {
          AND r.id IS NOT ? ORDER BY r.id`,
     ).all(key, report.matrix, report.endedAt, report.startedAt, exclude) as Row[];
     const cases = this.#db.prepare(
-      "SELECT case_id, samples_ms FROM case_results WHERE run_id = ? AND samples_ms IS NOT NULL",
+      "SELECT case_id, status, samples_ms, wall_ms FROM case_results WHERE run_id = ?",
     );
     for (const c of candidates) {
-      const shared = (cases.all(n(c.id)) as Row[]).filter((r) => mine.has(str(r.case_id)));
-      if (
-        shared.length > 0 && shared.every((r) => mine.get(str(r.case_id)) === nstr(r.samples_ms))
-      ) {
+      const shared = (cases.all(n(c.id)) as Row[]).flatMap((r) => {
+        const samples = nstr(r.samples_ms);
+        const k = measurementKey(
+          samples === "[]" ? null : samples,
+          r.wall_ms === null || r.wall_ms === undefined ? null : n(r.wall_ms),
+          str(r.status),
+        );
+        const id = str(r.case_id);
+        return k !== null && mine.has(id) ? [{ id, k }] : [];
+      });
+      if (shared.length > 0 && shared.every((r) => mine.get(r.id) === r.k)) {
         return {
           id: n(c.id),
           startedAt: str(c.started_at),
           shard: nstr(c.shard),
           cases: shared.length,
+          ...(shared.some((r) => r.k.startsWith("samples ")) ? {} : { by: "wall" as const }),
         };
       }
     }

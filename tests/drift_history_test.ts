@@ -767,6 +767,47 @@ Deno.test("history: a merged run whose shards are stored (or the other way) is r
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("history: a merged run and its shard without timing samples (run --repeats 0) are told by wall times, not both stored", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  // no timing: only the samples told them, so both were stored and each case counted twice
+  const untimed = (r: CaseResult, wallMs: number): CaseResult => {
+    const { timing: _, ...rest } = r;
+    return { ...rest, wallMs };
+  };
+  const [a, e] = [untimed(nightly(A, 1, 1), 812.4), untimed(nightly(E, 2, 2), 95.1)];
+  const at = (day: string, from: string, to: string) => ({
+    startedAt: `2026-12-${day}T02:${from}.000Z`,
+    endedAt: `2026-12-${day}T02:${to}.000Z`,
+  });
+  const shard1 = reportOf([a], { shard: "1/2", ...at("01", "00:00", "01:00") });
+  const merged = reportOf([a, e], at("01", "00:00", "01:30"));
+  const store = await HistoryStore.open(db);
+  try {
+    await store.appendAll([merged]);
+    await assert.rejects(
+      () => store.appendAll([shard1]),
+      (err: unknown) =>
+        err instanceof HistoryOverlapError && err.stored.id === 1 && err.stored.by === "wall",
+    );
+    assert.equal(store.runs().length, 1, "nothing of the refused call is stored");
+    // another run of the same cases at the same time (its own wall times): its own run
+    const other = reportOf([untimed(a, 790.2), untimed(e, 95.3)], at("01", "00:10", "01:20"));
+    assert.equal((await store.appendAll([other]))[0].outcome, "appended");
+  } finally {
+    store.close();
+  }
+  // the command names the file and the stored run, exit 2
+  await Deno.writeTextFile(`${dir}/shard1.json`, JSON.stringify(shard1));
+  const r = await runCliInProcess(["history", "--db", db, "--add", `${dir}/shard1.json`]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(
+    r.stderr,
+    /--add .*shard1\.json: 1 of its cases has the very statuses and wall times \(the runs have no timing samples\) of stored run 1 \(started 2026-12-01T02:00:00\.000Z\)/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("history --json: a series too short for a step says so, as the text does", async () => {
   const dir = await Deno.makeTempDir();
   try {
