@@ -1122,6 +1122,13 @@ async function runInFolder(
     const keptFindings = resumed && previous.size > 0 ? resumed.barrierFindings ?? [] : [];
     // GPU errors raised outside every case's error scope (see watchDevice below)
     const lateGpuErrors: LateGpuError[] = [];
+    // ... and those of the run resumed, in the cases it keeps (or before any case): the
+    // resumed report listed this session's only, as if the earlier one had raised none
+    const keptLate = resumed && previous.size > 0
+      ? (resumed.lateGpuErrors ?? []).filter((l) =>
+        l.afterCase === null || previous.has(l.afterCase)
+      )
+      : [];
     let lastCase: string | null = null;
     let previousCase: string | null = null;
     const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
@@ -1151,7 +1158,9 @@ async function runInFolder(
         : {}),
       ...(configDigests !== undefined ? { configDigests } : {}),
       ...(matrixDigest !== undefined ? { matrixDigest } : {}),
-      ...(lateGpuErrors.length > 0 ? { lateGpuErrors: [...lateGpuErrors] } : {}),
+      ...(keptLate.length + lateGpuErrors.length > 0
+        ? { lateGpuErrors: [...keptLate, ...lateGpuErrors] }
+        : {}),
       repeats: options.repeats ?? 3,
       warmupMs: options.warmupMs ?? "auto",
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,

@@ -263,6 +263,43 @@ Deno.test({
         said.some((l) => /^warning: and 1 more GPU error outside every case's error scope/.test(l)),
         said.join("\n"),
       );
+      // stopped after three cases (run.json "interrupted", as SIGINT leaves it) and resumed:
+      // the resumed report listed the second session's errors only
+      const out6 = `${dir}/out6`;
+      const state6 = JSON.parse(await Deno.readTextFile(`${out6}/run.json`));
+      const lines = (await Deno.readTextFile(`${out6}/results.jsonl`)).trim().split("\n");
+      const kept = lines.slice(0, 3).map((l) => JSON.parse(l).id as string);
+      await Deno.writeTextFile(`${out6}/results.jsonl`, lines.slice(0, 3).join("\n") + "\n");
+      await Deno.writeTextFile(
+        `${out6}/run.json`,
+        JSON.stringify({
+          ...state6,
+          state: "interrupted",
+          report: {
+            ...state6.report,
+            interrupted: true,
+            results: state6.report.results.slice(0, 3),
+            lateGpuErrors: state6.report.lateGpuErrors.slice(0, 3),
+          },
+        }),
+      );
+      const resumed = await runMatrix({
+        matrix: six,
+        out: out6,
+        ctx,
+        filter: "path=absorbed",
+        repeats: 0,
+        backend: module.id,
+        backendModules: [fixture],
+        progress: SILENT_PROGRESS,
+        writeReports: writeRunReports,
+        resume: true,
+      });
+      assert.deepEqual(
+        resumed.lateGpuErrors?.map((e) => e.afterCase),
+        resumed.results.map((r) => r.id),
+      );
+      assert.deepEqual(resumed.lateGpuErrors?.slice(0, 3).map((e) => e.afterCase), kept);
     } finally {
       console.error = error;
       ctx.destroy();
