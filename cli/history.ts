@@ -31,6 +31,7 @@ import type {
 } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
 import { runReportFile } from "./run_report_input.ts";
+import { COMPARE_RUNTIMES_FILES } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
 import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
@@ -429,6 +430,18 @@ export interface RunToAdd {
 }
 
 /**
+ * The compare-runtimes file a folder holds without a report.json (a `compare-runtimes --out`),
+ * or null: any other path.
+ */
+async function compareRuntimesFolder(path: string): Promise<string | null> {
+  const dir = path.replace(/\/+$/, "") || "/";
+  const isFile = (f: string) => Deno.stat(`${dir}/${f}`).then((i) => i.isFile, () => false);
+  if (await isFile("report.json")) return null;
+  for (const f of Object.values(COMPARE_RUNTIMES_FILES)) if (await isFile(f)) return f;
+  return null;
+}
+
+/**
  * Read and check the runs of `--add` (report.json files or run folders), every one before
  * anything is written: a bad file throws naming it and the field, and adds nothing.
  *
@@ -453,6 +466,17 @@ export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[
     // an upgrade-check's --out: it read "a folder without report.json, not a run output folder"
     const upgrade = await upgradeFolderProblem(path);
     if (upgrade !== null) throw new CliError(`--add ${path}: ${upgrade.problem}`, EXIT.badInput);
+    // a compare-runtimes --out: it read "a folder without report.json, not a run output
+    // folder", naming nothing it holds
+    const comparison = await compareRuntimesFolder(path);
+    if (comparison !== null) {
+      throw new CliError(
+        `--add ${path}: a compare-runtimes output folder (it holds ${comparison}, no ` +
+          "report.json), not a run's: a comparison of two runtimes is no run for a history; " +
+          "give a `run --out` folder or its report.json (nothing added)",
+        EXIT.badInput,
+      );
+    }
     const file = await runReportFile(path);
     await loadComparable(file); // checks the file, names it on error
     const report = await readReportJson(file);

@@ -808,6 +808,25 @@ Deno.test("history: a merged run and its shard without timing samples (run --rep
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("history --add of a compare-runtimes folder says what it is, nothing added", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // it read "a folder without report.json, not a run output folder"
+    await Deno.mkdir(`${dir}/cr`);
+    await Deno.writeTextFile(`${dir}/cr/compare-runtimes.jsonl`, "");
+    const db = `${dir}/h.sqlite`;
+    const r = await runCliInProcess(["history", "--db", db, "--add", `${dir}/cr/`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /--add .*\/cr\/: a compare-runtimes output folder \(it holds compare-runtimes\.jsonl, no report\.json\), not a run's/,
+    );
+    assert.equal(await pathExists(db), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("history --json: a series too short for a step says so, as the text does", async () => {
   const dir = await Deno.makeTempDir();
   try {
