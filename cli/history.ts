@@ -421,6 +421,27 @@ export function noMatchError(
   );
 }
 
+/**
+ * What `history` says when no case of the database has a value of the metric (no filter, no
+ * `--device`): how many runs it holds, and the metrics they do record. "no median_ms values
+ * for any case" was all, where every run was a `run --repeats 0` (no timing) and the error
+ * metrics were there.
+ */
+function noValuesLine(store: HistoryStore, metric: HistoryMetric, db: string): string {
+  const runs = store.runs().length;
+  if (runs === 0) {
+    return `no ${metric} values for any case in ${db}: it holds no run yet (record runs with ` +
+      "run --history, or add them with history --add)";
+  }
+  const others = HISTORY_METRICS.filter((m) => m !== metric && store.caseIds(m).length > 0);
+  const [its, they] = runs === 1
+    ? ["its 1 run records", "it records"]
+    : [`its ${runs} runs record`, "they record"];
+  return `no ${metric} values for any case in ${db}: ${its} none` +
+    (metric === "median_ms" ? " (a run with --repeats 0 times nothing)" : "") +
+    (others.length > 0 ? `; ${they} ${others.join(", ")}: give --metric <name>` : "");
+}
+
 /** A run to append with `--add`: its report.json and the report read from it. */
 export interface RunToAdd {
   /** The report.json file. */
@@ -723,7 +744,7 @@ export function historyCommand() {
             2,
           ));
         } else if (series.length === 0) {
-          console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
+          console.log(noValuesLine(store, opts.metric, opts.db));
         } else {
           console.log(
             historyText(series, opts.metric, { minSegment: opts.minSegment, alpha: opts.alpha }),

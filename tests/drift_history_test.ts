@@ -805,6 +805,14 @@ Deno.test("history: a merged run and its shard without timing samples (run --rep
     r.stderr,
     /--add .*shard1\.json: 1 of its cases has the very statuses and wall times \(the runs have no timing samples\) of stored run 1 \(started 2026-12-01T02:00:00\.000Z\)/,
   );
+  // and the listing of such a database says what it has: "no median_ms values for any case"
+  // was all
+  const list = await runCliInProcess(["history", "--db", db]);
+  assert.equal(list.code, 0, list.stdout + list.stderr);
+  assert.match(
+    list.stdout,
+    /^no median_ms values for any case in .*: its 2 runs record none \(a run with --repeats 0 times nothing\)\n/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
