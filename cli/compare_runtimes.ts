@@ -713,13 +713,14 @@ export function compareRuntimesCommand() {
         "(into the page too), --backend runs every case on it, and both files name them. " +
         "Writes <out>/compare-runtimes.json (with kernelHashes, the kernel files compared, as " +
         "run.json records them, and lateGpuErrors: GPU errors raised outside every case's " +
-        "error scope, a pass a launch() left floating, each also said on stderr) and .md at the end, and compare-runtimes.jsonl, each case's " +
+        "error scope, a pass a launch() left floating, each also said on stderr and listed in " +
+        "the .md) and .md at the end, and compare-runtimes.jsonl, each case's " +
         "comparison as it ends (an earlier comparison's files there are removed as this one " +
         "starts, said with the cases they held: a comparison killed halfway leaves only its .jsonl, with the cases it " +
-        "compared and, each on a line of its own, the GPU errors raised outside every case's " +
-        "error scope so far, which the .md lists too). Exit " +
+        "compared and, each on a line of its own, those GPU errors so far). Exit " +
         "codes: 0 both runtimes " +
-        "pass every case and no finding; 1 a reference failure, a finding, a case lost to a " +
+        "pass every case they both cover and no finding (a case one device does not cover, " +
+        "no shader-f16, is counted, not failed); 1 a reference failure, a finding, a case lost to a " +
         "device loss or a --case-timeout (counted apart from reference failures), or a --backend " +
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
