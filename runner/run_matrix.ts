@@ -1260,6 +1260,7 @@ async function runInFolder(
       });
       if (stop !== null) unwatch.push(stop);
     };
+    let lateWritten = 0;
     let losses = 0;
     const maxLosses = options.maxLosses ?? 3;
     let interrupted = false;
@@ -1270,6 +1271,13 @@ async function runInFolder(
         if (options.signal?.aborted || abandon?.aborted) {
           interrupted = true;
           break;
+        }
+        // the GPU errors outside every case's error scope so far, in run.json "running": a
+        // run killed halfway kept none (run.json was written as it started, results.jsonl
+        // holds results), and its resume's report lacked them
+        if (lateGpuErrors.length > lateWritten) {
+          lateWritten = lateGpuErrors.length;
+          await running().catch(() => {});
         }
         watchDevice();
         [previousCase, lastCase] = [lastCase, c.id];

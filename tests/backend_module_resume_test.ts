@@ -13,7 +13,9 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { runReportProblem } from "../report/validate.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
-import { stoppedRun } from "./stub_runner.ts";
+import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
+import { readCapsFile } from "../adapter/caps_file.ts";
+import type { RemoteDevice } from "../gpu/runtime.ts";
 import { backendModulePath, runMatrix } from "../runner/run_matrix.ts";
 import { report, result } from "./report_util.ts";
 
@@ -306,4 +308,60 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a GPU error outside every case's error scope is in run.json as the run goes: a run killed halfway kept none", async () => {
+  // a page that hands back an error of a floating pass after each case (as Chromium's does)
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  let hand: ((late: { message: string; beforeCase: boolean }) => void) | null = null;
+  const ctx: RemoteDevice & {
+    watchLateGpuErrors: (f: typeof hand & object) => () => void;
+    settleLateGpuErrors: () => Promise<void>;
+  } = {
+    runtime: "chromium",
+    caps,
+    identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
+    lost: false,
+    destroy: () => {},
+    reacquire: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
+    runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
+    watchLateGpuErrors: (f) => {
+      hand = f;
+      return () => hand = null;
+    },
+    settleLateGpuErrors: () => Promise.resolve(),
+  };
+  const out = await Deno.makeTempDir({ prefix: "mla-late-state-" });
+  const error = console.error;
+  console.error = () => {};
+  try {
+    // what a kill as each case starts leaves in run.json
+    const seen: number[] = [];
+    await runMatrix({
+      matrix: "smoke",
+      filter: "preset=tiny;dtype=f32;layout=bshd;causal=1",
+      out,
+      repeats: 0,
+      progress: SILENT_PROGRESS,
+      ctx,
+      testOnlyCaseRunner: async (c, o) => {
+        const state = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+        assert.equal(state.state, "running");
+        seen.push(state.report.lateGpuErrors?.length ?? 0);
+        const r = await PASS_STUB(c, o);
+        hand?.({ message: `Buffer destroyed after ${c.id}`, beforeCase: false });
+        return r;
+      },
+    });
+    assert.ok(seen.length >= 3, String(seen.length));
+    assert.deepEqual(seen.slice(0, 3), [0, 1, 2]);
+    const state = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+    assert.equal(state.state, "finished");
+    assert.equal(state.report.lateGpuErrors.length, seen.length);
+  } finally {
+    console.error = error;
+    await Deno.remove(out, { recursive: true });
+  }
 });
