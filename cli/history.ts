@@ -570,7 +570,17 @@ export async function addRuns(
           ? ""
           : `; ${errored} of its cases errored (no time or error metric): ${
             errored === 1 ? "its series gets" : "their series get"
-          } no point for this run`),
+          } no point for this run`) +
+        // a shard the hash gave none of the selection (run exits 0: a shard may be empty)
+        // read as a run added like any other
+        (report.shardIds.length === 0
+          ? `; it holds no case (${
+            report.shard === null
+              ? "its selection is empty"
+              : `shard ${report.shard} holds none of ` +
+                `the ${plural(report.matrixIds.length, "case")} of its matrix and filter`
+          }): no series gets a point from it`
+          : ""),
     );
   });
 }

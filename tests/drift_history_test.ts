@@ -816,7 +816,7 @@ Deno.test("history: a merged run and its shard without timing samples (run --rep
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("history --add of a compare-runtimes folder says what it is, nothing added", async () => {
+Deno.test("history --add of a compare-runtimes folder says what it is, nothing added; of an empty shard, that it holds no case", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // it read "a folder without report.json, not a run output folder"
@@ -830,6 +830,18 @@ Deno.test("history --add of a compare-runtimes folder says what it is, nothing a
       /--add .*\/cr\/: a compare-runtimes output folder \(it holds compare-runtimes\.jsonl, no report\.json\), not a run's/,
     );
     assert.equal(await pathExists(db), false);
+    // a shard the hash gave none of the selection (run exits 0): it read as any run added
+    const empty = `${dir}/empty.json`;
+    await Deno.writeTextFile(
+      empty,
+      JSON.stringify(reportOf([], { shard: "2/2", matrixIds: [A], shardIds: [] })),
+    );
+    const added = await runCliInProcess(["history", "--db", db, "--add", empty]);
+    assert.equal(added.code, 0, added.stdout + added.stderr);
+    assert.match(
+      added.stderr,
+      /empty\.json appended as run 1; it holds no case \(shard 2\/2 holds none of the 1 case of its matrix and filter\): no series gets a point from it\n/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
