@@ -21,6 +21,7 @@ import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkOutputsApart, type LabelledPath } from "../report/output_overlap.ts";
 import {
+  BENCH_ONLY_FILES,
   checkOutputFilesIn,
   OutputPathError,
   prepareOutputDir,
@@ -725,7 +726,7 @@ export function compareRuntimesCommand() {
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
         "bad input, an --out that another comparison (or run) is writing, or one that holds a " +
-        "run's or an upgrade-check's output, or, once both runtimes have run, a comparison " +
+        "run's, a bench's or an upgrade-check's output, or, once both runtimes have run, a comparison " +
         "that compared nothing: every case one a runtime's device does not cover (both files " +
         "written, saying so); 3 " +
         "no Chromium (the message has the install command) or no adapter, or a runtime's " +
@@ -824,6 +825,18 @@ export function compareRuntimesCommand() {
             "beside whose compare.md and compare.json compare-runtimes.md and " +
             "compare-runtimes.json would read as that check's; give a new folder",
         );
+      }
+      // a bench's folder (its records, finished or killed halfway): the comparison's files
+      // were written beside its records.jsonl and report.json without a word
+      for (const f of BENCH_ONLY_FILES) {
+        if (await Deno.stat(`${opts.out}/${f}`).then((i) => i.isFile, () => false)) {
+          throw new OutputPathError(
+            "--out",
+            opts.out,
+            `holds ${f}: a bench's output folder, beside whose files compare-runtimes.md and ` +
+              "compare-runtimes.json would read as that bench's; give a new folder",
+          );
+        }
       }
       // A --matrix file in --out named as an output (compare-runtimes.json) would be written
       // over: exit 2 naming both, before either runtime starts.

@@ -734,7 +734,7 @@ Deno.test("compare-runtimes CLI: an --out another comparison is writing is exit 
   }
 });
 
-Deno.test("compare-runtimes CLI: an upgrade-check's --out is exit 2 naming its sides, before either runtime starts", async () => {
+Deno.test("compare-runtimes CLI: an upgrade-check's --out is exit 2 naming its sides, a bench's naming its records, before either runtime starts", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // compare-runtimes.md and .json were written beside the check's compare.md and sides
@@ -758,6 +758,19 @@ Deno.test("compare-runtimes CLI: an upgrade-check's --out is exit 2 naming its s
       (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(),
       ["compare.md", "from", "to"],
     );
+    // a bench's folder, killed halfway (its records alone) or finished: the same
+    await Deno.mkdir(`${dir}/bench`);
+    await Deno.writeTextFile(`${dir}/bench/records.jsonl`, "{}\n");
+    const bench = await runCli([
+      "compare-runtimes",
+      "--chromium",
+      `${dir}/none`,
+      "--out",
+      `${dir}/bench`,
+    ]);
+    assert.equal(bench.code, 2, bench.stdout + bench.stderr);
+    assert.match(bench.stderr, /--out .*\/bench: holds records\.jsonl: a bench's output folder/);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/bench`)].map((e) => e.name), ["records.jsonl"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
