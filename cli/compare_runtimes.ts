@@ -489,12 +489,14 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
 }
 
 /**
- * The line that says a finished comparison compared nothing: every case is one a runtime's
- * device does not cover (Chromium's SwiftShader has no shader-f16: `--filter dtype=f16` there),
- * so no output of both runtimes was measured and no decision of both was held side by side.
- * Its totals line read "0 compared" and it exited 0, as a comparison that found the runtimes
- * agree; it is exit 2 (the selection compares nothing on these devices, as upgrade-check's two
- * runs with no case in common). Null when any case was compared, or none selected.
+ * The line that says a finished comparison compared nothing: no case ran in both runtimes,
+ * each one a runtime's device does not cover (Chromium's SwiftShader has no shader-f16:
+ * `--filter dtype=f16` there) or refused alike in both (the adapter's decision, the same code
+ * in both), so no output of both runtimes was measured. Its totals line read "0 compared" and
+ * it exited 0, as a comparison that found the runtimes agree; it is exit 2 (the selection
+ * compares nothing on these devices, as upgrade-check's two runs with no case in common).
+ * Null when any case was compared, none selected, or a failure, finding or lost case says
+ * what went wrong (exit 1).
  *
  * @example
  * ```ts
@@ -504,18 +506,32 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
  */
 export function nothingComparedLine(cases: readonly CaseComparison[]): string | null {
   const t = comparisonTotals(cases);
-  if (t.cases === 0 || t.compared > 0 || t.notCovered < t.cases) return null;
+  if (t.cases === 0 || t.compared > 0) return null;
+  if (t.denoBad + t.chromiumBad + t.findings + t.lost > 0) return null;
   const gap = (o: CaseComparison["deno"]) =>
     o.decision === "unsupported" &&
     (o.notCovered === true || o.message.startsWith(NOT_COVERED_PREFIX));
   const deno = cases.filter((c) => gap(c.deno)).length;
   const chromium = cases.filter((c) => gap(c.chromium)).length;
-  return `nothing was compared: ${
-    t.cases === 1 ? "the 1 case is" : `each of the ${t.cases} cases is`
-  } one a runtime's device does not cover (not covered in chromium ${chromium}, in deno ${deno}: ` +
-    "each one's reasons are in compare-runtimes.json), so no output of both runtimes was " +
-    "measured; select cases both devices cover (--filter), or run where both have what " +
-    "they need";
+  const where = `not covered in chromium ${chromium}, in deno ${deno}`;
+  const alike = t.cases - t.notCovered;
+  const what = alike === 0
+    ? `${
+      t.cases === 1 ? "the 1 case is" : `each of the ${t.cases} cases is`
+    } one a runtime's device does not cover (${where}: each one's reasons are in ` +
+      "compare-runtimes.json)"
+    : `of the ${plural(t.cases, "case")}, ${
+      t.notCovered === 0
+        ? ""
+        : `${t.notCovered} ${
+          t.notCovered === 1 ? "is one" : "are ones"
+        } a runtime's device does not cover (${where}) and `
+    }${alike} ${
+      alike === 1 ? "was" : "were"
+    } refused alike in both runtimes, no kernel run (each one's reasons are in ` +
+      "compare-runtimes.json)";
+  return `nothing was compared: ${what}, so no output of both runtimes was measured; select ` +
+    "cases both devices run (--filter), or run where both have what they need";
 }
 
 /**
@@ -727,8 +743,8 @@ export function compareRuntimesCommand() {
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
         "bad input, an --out that another comparison (or run) is writing, or one that holds a " +
         "run's, a bench's or an upgrade-check's output, or, once both runtimes have run, a comparison " +
-        "that compared nothing: every case one a runtime's device does not cover (both files " +
-        "written, saying so); 3 " +
+        "that compared nothing: no case run in both runtimes, each one a runtime's device does " +
+        "not cover or refused alike in both (both files written, saying so); 3 " +
         "no Chromium (the message has the install command) or no adapter, or a runtime's " +
         "device that could not be re-acquired after a loss or a timeout (both files written " +
         "with the cases compared, saying so); 130 stopped by " +

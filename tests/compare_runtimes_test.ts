@@ -502,11 +502,43 @@ Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on t
       .includes("Nothing was compared"),
   );
   assert.equal(comparisonVerdict(cases, { backendRanNothing: true }).exitCode, 1);
+  // a case refused alike in both (the adapter's decision): no kernel ran, nothing compared
+  // either; a failure says what went wrong itself (exit 1, no such line)
+  const refused = {
+    ...cases[0].deno,
+    decision: "unsupported" as const,
+    message: "sk: 20 is no multiple of 64",
+    notCovered: undefined,
+  };
+  const alike = [...cases, { ...cases[0], id: "y", deno: refused, chromium: refused }];
+  const mixed = comparisonVerdict(alike, { backendRanNothing: false });
+  assert.equal(mixed.exitCode, 2);
+  assert.match(
+    mixed.nothing ?? "",
+    new RegExp(
+      `^nothing was compared: of the ${alike.length} cases, ${cases.length} ${
+        cases.length === 1 ? "is one" : "are ones"
+      } a runtime's device does not cover \\(not covered in chromium ${cases.length}, in deno 0\\) and 1 was refused alike in both runtimes, no kernel run`,
+    ),
+  );
+  const failed = [...cases, {
+    ...cases[0],
+    id: "z",
+    chromium: { ...cases[0].deno, status: "error" as const, message: "boom" },
+  }];
+  assert.deepEqual(comparisonVerdict(failed, { backendRanNothing: false }), {
+    exitCode: 1,
+    nothing: null,
+  });
+  assert.ok(
+    !comparisonMarkdown(failed, { deno: "d", chromium: "c", sameDriver: false, matrix: "m" })
+      .includes("Nothing was compared"),
+  );
   // and the help says it
   const help = (await runCli(["compare-runtimes", "--help"])).stdout.replace(/\s+/g, " ");
   assert.match(
     help,
-    /a comparison that compared nothing: every case one a runtime's device does not cover/,
+    /a comparison that compared nothing: no case run in both runtimes, each one a runtime's device does not cover or refused alike in both/,
   );
 });
 
