@@ -899,7 +899,8 @@ export class HistoryStore {
   /**
    * The id of a stored run this report resumes, or null: an interrupted run with the same
    * start, matrix, filter and shard whose every case is in this report with the same status
-   * and timing samples, and which has fewer cases than it (`run --resume` keeps the run's
+   * and timing samples (a case that errored there: in it, run again or not), and which has
+   * fewer cases than it or a case it ran again (`run --resume` keeps the run's
    * start and its finished results). Storing the resumed report replaces that run, so its
    * cases are not counted twice.
    *
@@ -922,11 +923,20 @@ export class HistoryStore {
     );
     for (const c of candidates) {
       const rows = cases.all(n(c.id)) as Row[];
-      if (rows.length >= want.size) continue;
-      const kept = rows.every((r) =>
-        want.get(str(r.case_id)) === `${str(r.status)}\n${nstr(r.samples_ms)}`
-      );
-      if (kept) return n(c.id);
+      if (rows.length > want.size) continue;
+      // a case that errored there may have run again (`run --resume` runs a case lost to a
+      // device loss or a timeout again): it is in the report, with its new result; such a
+      // resume was stored as a run of its own, or refused as a merge of shards
+      let ranAgain = false;
+      const kept = rows.every((r) => {
+        const now = want.get(str(r.case_id));
+        if (now === undefined) return false;
+        if (now === `${str(r.status)}\n${nstr(r.samples_ms)}`) return true;
+        if (str(r.status) !== "error") return false;
+        ranAgain = true;
+        return true;
+      });
+      if (kept && (rows.length < want.size || ranAgain)) return n(c.id);
     }
     return null;
   }

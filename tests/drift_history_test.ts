@@ -223,6 +223,50 @@ Deno.test("history: a resumed run replaces its earlier stop (its cases once), a 
   }
 });
 
+Deno.test("history: a resumed run that ran a lost case again replaces its earlier stop, not refused nor stored twice", async () => {
+  const db = `${await Deno.makeTempDir()}/h/history.sqlite`;
+  const store = await HistoryStore.open(db);
+  try {
+    const start = { startedAt: "2026-02-01T02:00:00.000Z" };
+    const a = nightly(A, 1, 1), e = nightly(E, 2, 2);
+    // the stop: A finished, E lost to a device loss (an error, which --resume runs again)
+    const lost: CaseResult = {
+      ...e,
+      status: "error",
+      message: "device lost",
+      timing: undefined,
+      deviceLoss: true,
+      wallMs: 31.7,
+    };
+    const stop = reportOf([a, lost], {
+      ...start,
+      endedAt: "2026-02-01T02:00:30.000Z",
+      interrupted: true,
+      totals: { pass: 1, fail: 0, unexpected: 0, error: 1 },
+    });
+    const first = await store.append(stop, { backend: "vulkan" });
+    // the resume keeps A, runs E again (a pass now) and the rest
+    const b = nightly(`${A};x=1`, 3, 3);
+    const resumed = reportOf([a, e, b], { ...start, endedAt: "2026-02-01T02:05:00.000Z" });
+    assert.equal(store.findEarlierStop(resumed), first);
+    const [done] = await store.appendAll([resumed], { backend: "vulkan" });
+    assert.deepEqual([done.id, done.outcome], [first, "replaced"]);
+    assert.equal(store.runs().length, 1);
+    // a finished run whose one lost case --resume ran again (no case added): the same
+    const again = { startedAt: "2026-02-02T02:00:00.000Z" };
+    const night = await store.append(
+      reportOf([a, lost], { ...again, totals: { pass: 1, fail: 0, unexpected: 0, error: 1 } }),
+      { backend: "vulkan" },
+    );
+    const fixed = reportOf([a, e], { ...again, endedAt: "2026-02-02T02:09:00.000Z" });
+    const [redone] = await store.appendAll([fixed], { backend: "vulkan" });
+    assert.deepEqual([redone.id, redone.outcome], [night, "replaced"]);
+    assert.equal(store.runs().length, 2);
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("history: runs of two devices in one database are shown with their device, and a step is looked for within each device's runs", async () => {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/h/history.sqlite`;
