@@ -94,6 +94,18 @@ Deno.test({
       );
       assert.equal(fromPage.length, 1, JSON.stringify(cmp.lateGpuErrors));
       assert.equal(fromPage[0].afterCase, cmp.cases[0].id);
+      // listed in the .md, and each on a line of the .jsonl a kill leaves (the .json only)
+      const md = await Deno.readTextFile(`${dir}/cmp/compare-runtimes.md`);
+      assert.match(
+        md,
+        /\n## GPU errors outside every case's error scope\n\n(- .*\n)*- chromium, after case /,
+      );
+      const lines = (await Deno.readTextFile(`${dir}/cmp/compare-runtimes.jsonl`)).trim()
+        .split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(
+        lines.filter((l) => l.lateGpuError !== undefined).map((l) => l.lateGpuError),
+        cmp.lateGpuErrors,
+      );
       const r = await runHarness([
         ...["run", "--runtime", "chromium", ...common, "--repeats", "0", "--out", `${dir}/run`],
       ]);
