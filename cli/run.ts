@@ -331,7 +331,9 @@ export function runCommand() {
         "float64 reference, parity, timings. Each result is appended to <out>/results.jsonl as " +
         "soon as it exists; report.json, junit.xml, summary.md (also appended to " +
         "$GITHUB_STEP_SUMMARY when set) and report.html (plots) are written at the end; run.json (which matrix, filter " +
-        "and shard, and how far the run got) at the start and the end. A case that throws " +
+        "and shard, and how far the run got) at the start and the end, and before a case when " +
+        "GPU errors raised outside every case's error scope have arrived (its lateGpuErrors: a " +
+        "run killed halfway keeps them). A case that throws " +
         "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
         "Ctrl-C (SIGINT) stops after the current case (a second Ctrl-C: at once), SIGTERM and " +
         "SIGHUP (a terminal closed, an ssh session dropped) at once; all keep everything " +
@@ -349,7 +351,8 @@ export function runCommand() {
     )
     .option(
       "--matrix <name|file>",
-      "bundled matrix (smoke, nightly, adapter) or a JSON file",
+      "bundled matrix (smoke, nightly, adapter) or a JSON file; one matrix (a comma list, " +
+        "as bench --matrix takes: exit 2)",
       "smoke",
     )
     .option(
