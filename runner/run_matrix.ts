@@ -539,12 +539,18 @@ async function claimFolder(
   // A merge's output (its report.json lists `missing`; no run.json): resumed, it was
   // rewritten as one run of this machine, its `missing` and `environmentDiffers` dropped
   if (held.header?.missing !== undefined) {
+    // a complete merge was said to list its missing cases and to want finishing
+    const missing = held.header.missing.length;
     throw new ReportFileError(
       out,
-      "holds the output of `merge` (its report.json lists the merge's missing cases), not " +
-        "a run: --resume continues a run; to finish a merge, resume its shards' folders " +
-        "(`run ... --out <shard folder> --resume`) and merge them again, or pick another " +
-        "--out (a run without --resume replaces the merged reports)",
+      "holds the output of `merge` (its report.json has the merge's list of missing cases: " +
+        `${missing === 0 ? "none, the merge is complete" : plural(missing, "case")}), not ` +
+        "a run: --resume continues a run; " +
+        (missing === 0
+          ? "nothing is left to run; "
+          : "to finish the merge, resume its shards' folders (`run ... --out <shard folder> " +
+            "--resume`) and merge them again, or ") +
+        "pick another --out (a run without --resume replaces the merged reports)",
     );
   }
   if (held.header && !sameRun(held.header, current)) {

@@ -230,9 +230,26 @@ Deno.test({
       await assertResumeRefused(
         { ...common, out: merged }, // the merge's own selection: the whole matrix
         PASS_STUB,
-        /holds the output of `merge` .*--resume continues a run; to finish a merge, resume its shards' folders.*\(a run without --resume replaces the merged reports\)/,
+        /holds the output of `merge` \(its report\.json has the merge's list of missing cases: 1 case\), not a run: --resume continues a run; to finish the merge, resume its shards' folders.*\(a run without --resume replaces the merged reports\)/,
       );
       assert.equal(await Deno.readTextFile(`${merged}/report.json`), before, "left as it was");
+      // a complete merge: it "listed the merge's missing cases" and wanted finishing
+      const other = `${out}-2`;
+      await runMatrix({
+        ...common,
+        out: other,
+        shard: { index: 2, count: 2 },
+        testOnlyCaseRunner: PASS_STUB,
+      });
+      const whole = await mergeRuns([out, other]);
+      assert.equal(whole.missing.length, 0);
+      const complete = `${out}-whole`;
+      await writeRunOutputs(complete, whole.report);
+      await assertResumeRefused(
+        { ...common, out: complete },
+        PASS_STUB,
+        /holds the output of `merge` \(its report\.json has the merge's list of missing cases: none, the merge is complete\), not a run: --resume continues a run; nothing is left to run; pick another --out/,
+      );
     });
   },
 });
