@@ -309,6 +309,23 @@ Deno.test("malformed: header that is not JSON, not UTF-8, or not an object", asy
   );
 });
 
+Deno.test("__metadata__: null reads as no metadata, as the reference reader takes it", async () => {
+  // safetensors' own reader (an optional string map) opens such a file; it was refused
+  const x = '"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}';
+  const bytes = rawFile(`{"__metadata__": null, ${x}}`, 4);
+  new DataView(bytes.buffer).setFloat32(bytes.length - 4, 2.5, true);
+  const f = await SafetensorsFile.fromBytes(bytes, { source: "n.safetensors" });
+  assert.equal(f.metadata, null);
+  assert.deepEqual([...f.tensors.keys()], ["x"]);
+  assert.deepEqual([...await f.read("x")], [2.5]);
+  // a value of another kind is still refused, naming what it is
+  await rejectsWith(
+    rawFile('{"__metadata__": "pt"}'),
+    /__metadata__ must be an object of string values \(or null\), found a string/,
+  );
+  await rejectsWith(rawFile('{"__metadata__": []}'), /\(or null\), found an array/);
+});
+
 Deno.test("malformed: a header that is not JSON names the byte, never quotes the header", async () => {
   await rejectsWith(
     rawFile("root:x:0:0:root:/root:/bin/bash"),

@@ -83,7 +83,7 @@ export interface TensorInfo {
 export interface SafetensorsHeader {
   /** Tensors by name, in header order. */
   readonly tensors: ReadonlyMap<string, TensorInfo>;
-  /** The optional `__metadata__` string map (null when absent). */
+  /** The optional `__metadata__` string map (null when absent or written as null). */
   readonly metadata: Readonly<Record<string, string>> | null;
 }
 
@@ -169,8 +169,15 @@ export function parseHeader(
   let metadata: Record<string, string> | null = null;
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-        fail("__metadata__ must be an object of string values");
+      // null is no metadata, as the reference reader (an optional map) takes it: a writer
+      // that serialized an absent map as null wrote a file every other reader opens
+      if (entry === null) continue;
+      if (typeof entry !== "object" || Array.isArray(entry)) {
+        fail(
+          `__metadata__ must be an object of string values (or null), found ${
+            Array.isArray(entry) ? "an array" : `a ${typeof entry}`
+          }`,
+        );
       }
       for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
         if (typeof v !== "string") {
