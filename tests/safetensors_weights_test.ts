@@ -51,6 +51,42 @@ Deno.test("layerPrefix: --layer, a bare self_attn. prefix, the only layer, or am
   );
 });
 
+Deno.test("checkLayerTensors: the other q path's tensors name the q_lora_rank they were written for", () => {
+  // A missing q_proj beside three unexpected low-rank tensors named no config field
+  const p = "model.layers.0.self_attn.";
+  const rest: [string, number[]][] = [
+    [p + "kv_a_proj_with_mqa.weight", [40, 64]],
+    [p + "kv_a_layernorm.weight", [32]],
+    [p + "kv_b_proj.weight", [128, 32]],
+    [p + "o_proj.weight", [64, 64]],
+  ];
+  const lowRank = new Map<string, readonly number[]>([
+    [p + "q_a_proj.weight", [24, 64]],
+    [p + "q_a_layernorm.weight", [24]],
+    [p + "q_b_proj.weight", [96, 24]],
+    ...rest,
+  ]);
+  const direct = checkLayerTensors(presetSpec("tiny"), lowRank, p); // q_lora_rank null
+  assert.equal(
+    direct.find((i) => i.path === p + "q_proj.weight")?.message,
+    "missing: expected shape [96, 64], found none (the file holds q_a_proj.weight, " +
+      "q_a_layernorm.weight, q_b_proj.weight: the low-rank q path, of a config whose " +
+      "q_lora_rank is 24, and the config's q_lora_rank is null: a config of another model?)",
+  );
+  const qProj = new Map<string, readonly number[]>([[p + "q_proj.weight", [96, 64]], ...rest]);
+  const low = checkLayerTensors(presetSpec("tiny-yarn"), qProj, p); // q_lora_rank 24
+  assert.equal(
+    low.find((i) => i.path === p + "q_a_proj.weight")?.message,
+    "missing: expected shape [24, 64], found none (the file holds q_proj.weight: the direct q " +
+      "path, of a config whose q_lora_rank is null, and the config's q_lora_rank is 24: a " +
+      "config of another model?)",
+  );
+  // said once, on the first q tensor; a file of neither path has no such clause
+  assert.equal(low.filter((i) => i.message.includes("q_lora_rank is")).length, 1);
+  const none = checkLayerTensors(presetSpec("tiny"), new Map(rest), p);
+  assert.equal(none[0].message, "missing: expected shape [96, 64], found none");
+});
+
 Deno.test("checkLayerTensors lists every missing, unexpected and mis-shaped tensor", () => {
   const spec = presetSpec("tiny-yarn"); // low-rank q
   const p = "model.layers.2.self_attn.";

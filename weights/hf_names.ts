@@ -409,6 +409,38 @@ function shapeWhy(t: ExpectedTensor, found: readonly number[]): string {
   return `; in the config, ${wrong.join(", ")}`;
 }
 
+/**
+ * Where the file holds the other q path's tensors than the config's (`q_proj` where the
+ * config has a `q_lora_rank`, `q_a_proj`/`q_b_proj` where it is null): which `q_lora_rank`
+ * they were written for, said on the config's first missing q tensor. A missing q_proj beside
+ * three unexpected tensors named no config field.
+ */
+function otherQPath(
+  spec: MlaSpec,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  prefix: string,
+  field: keyof LayerWeights,
+): string {
+  const lowRank = ["q_a_proj.weight", "q_a_layernorm.weight", "q_b_proj.weight"]
+    .filter((s) => shapes.has(prefix + s));
+  if (spec.qLoraRank === null && field === "qProj" && lowRank.length > 0) {
+    const a = shapes.get(`${prefix}q_a_proj.weight`);
+    const b = shapes.get(`${prefix}q_b_proj.weight`);
+    const rank = a?.length === 2 ? a[0] : b?.length === 2 ? b[1] : undefined;
+    return ` (the file holds ${lowRank.join(", ")}: the low-rank q path, of a config whose ` +
+      `q_lora_rank is ${rank ?? "set"}, and the config's q_lora_rank is null: a config of ` +
+      "another model?)";
+  }
+  if (
+    spec.qLoraRank !== null && field === "qAProj" && lowRank.length === 0 &&
+    shapes.has(`${prefix}q_proj.weight`)
+  ) {
+    return " (the file holds q_proj.weight: the direct q path, of a config whose q_lora_rank " +
+      `is null, and the config's q_lora_rank is ${spec.qLoraRank}: a config of another model?)`;
+  }
+  return "";
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -447,7 +479,7 @@ export function checkLayerTensors(
         message: `missing: expected shape [${t.shape.join(", ")}], found none${
           shapes.has(packed)
             ? ` (the file holds ${packed.slice(prefix.length)}: ${INT_QUANTIZED}, named below)`
-            : ""
+            : otherQPath(spec, shapes, prefix, t.field)
         }`,
       });
     } else if (
