@@ -197,8 +197,32 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
     await Deno.writeTextFile(idx, JSON.stringify({ weight_map: { ...map, [o]: S1 } }));
     assert.match(
       await detail(openWeights(idx, { layer: 3 })),
-      /bad\.index\.json: weight_map maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to model-00001-of-00002\.safetensors, whose header has no such tensor/,
+      /bad\.index\.json: weight_map maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to model-00001-of-00002\.safetensors, whose header has no such tensor; model-00002-of-00002\.safetensors holds it \(a stale index\?\): map it to model-00002-of-00002\.safetensors in weight_map$/,
     );
+    // the shard holding it is found where the index sends none of the layer's tensors (it
+    // named only "a stale index?", leaving the user to open each shard's header)
+    const allInS1 = Object.fromEntries(
+      Object.keys(map).map((k) => [k, k.startsWith("model.layers.3.") ? S1 : S2]),
+    );
+    await Deno.writeTextFile(idx, JSON.stringify({ weight_map: allInS1 }));
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      /to model-00001-of-00002\.safetensors, whose header has no such tensor; model-00002-of-00002\.safetensors holds it/,
+    );
+    // no shard holds it: said so (an unreadable shard passed over)
+    await Deno.writeTextFile(
+      idx,
+      JSON.stringify({ weight_map: { ...allInS1, "model.norm.weight": "absent.safetensors" } }),
+    );
+    await Deno.rename(`${dir}/${S2}`, `${dir}/${S2}.moved`);
+    try {
+      assert.match(
+        await detail(openWeights(idx, { layer: 3 })),
+        /whose header has no such tensor \(a shard of another checkpoint, or a stale index\?\), and no other shard the index names that could be read holds it$/,
+      );
+    } finally {
+      await Deno.rename(`${dir}/${S2}.moved`, `${dir}/${S2}`);
+    }
     await Deno.writeTextFile(
       idx,
       JSON.stringify({ weight_map: { ...map, [o]: "gone.safetensors" } }),

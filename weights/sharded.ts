@@ -231,10 +231,15 @@ export class ShardedSafetensors implements TensorReader {
         }
         const info = file.tensors.get(name);
         if (!info) {
+          // where it is: "a stale index?" left the user to open every shard's header
+          const holder = await shardHolding(name, { map, folder, opened, skip: path });
           throw new SafetensorsError(
             indexPath,
-            `weight_map maps tensor "${name}" to ${shard}, whose header has no such tensor ` +
-              "(a shard of another checkpoint, or a stale index?)",
+            `weight_map maps tensor "${name}" to ${shard}, whose header has no such tensor` +
+              (holder === null
+                ? " (a shard of another checkpoint, or a stale index?), and no other shard the " +
+                  "index names that could be read holds it"
+                : `; ${holder} holds it (a stale index?): map it to ${holder} in weight_map`),
           );
         }
         tensors.set(name, info);
@@ -306,6 +311,42 @@ export class ShardedSafetensors implements TensorReader {
   close(): void {
     for (const f of this.#files) f.close();
   }
+}
+
+/**
+ * The shard (as weight_map names it) whose header holds tensor `name`, looked for in the shards
+ * already opened and then in every other shard the index names, each opened for its header
+ * and closed again (one that cannot be read is passed over); null when none holds it.
+ */
+async function shardHolding(
+  name: string,
+  options: {
+    map: ReadonlyMap<string, string>;
+    folder: string;
+    opened: ReadonlyMap<string, { shard: string; file: SafetensorsFile }>;
+    skip: string;
+  },
+): Promise<string | null> {
+  const { map, folder, opened, skip } = options;
+  for (const [path, { shard, file }] of opened) {
+    if (path !== skip && file.tensors.has(name)) return shard;
+  }
+  const seen = new Set([skip, ...opened.keys()]);
+  for (const shard of new Set(map.values())) {
+    const path = join(folder, shard);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    let file: SafetensorsFile;
+    try {
+      file = await SafetensorsFile.open(path);
+    } catch {
+      continue;
+    }
+    const has = file.tensors.has(name);
+    file.close();
+    if (has) return shard;
+  }
+  return null;
 }
 
 /**
