@@ -434,6 +434,15 @@ Deno.test("malformed: malformed entries name the tensor and field", async () => 
     /tensor "w": data_offsets must be \[begin, end\] with 0 <= begin <= end, found \[8,4\]/,
   );
   await rejectsWith(rawFile('{"w": 5}'), /tensor "w": entry must be an object/);
+  // whole numbers of 2^53 or more were "must be non-negative integers" (which they are)
+  await rejectsWith(
+    rawFile('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 9007199254740992]}}', 4),
+    /tensor "w": data_offsets \[0,9007199254740992\] hold a number of 2\^53 or more .*beyond any file: the byte buffer is 4 bytes; the header is corrupt$/,
+  );
+  await rejectsWith(
+    rawFile('{"w": {"dtype": "F32", "shape": [18446744073709551615], "data_offsets": [0, 4]}}', 4),
+    /tensor "w": shape \[18446744073709552000\] hold a number of 2\^53 or more \(digits past 2\^53 are lost in reading\)/,
+  );
 });
 
 Deno.test("malformed: offsets outside the byte buffer (a truncated file)", async () => {

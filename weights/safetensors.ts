@@ -208,6 +208,17 @@ export function parseHeader(
         } or F8_E4M3 with weight_scale_inv block scales`,
       );
     }
+    // a whole number past 2^53 - 1 was "must be non-negative integers", which it is
+    const huge = (v: unknown, what: string) =>
+      Array.isArray(v) && v.every((n) => Number.isInteger(n) && n >= 0) && !v.every(isIndex)
+        ? fail(
+          `${where}: ${what} ${JSON.stringify(v)} hold a number of 2^53 or more (digits past ` +
+            `2^53 are lost in reading), beyond any file: the byte buffer is ${bufferBytes} ` +
+            "bytes; the header is corrupt",
+        )
+        : undefined;
+    huge(shape, "shape");
+    huge(offsets, "data_offsets");
     if (!Array.isArray(shape) || !shape.every(isIndex)) {
       fail(
         `${where}: shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`,
