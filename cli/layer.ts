@@ -82,7 +82,8 @@ export function layerCommand() {
         "[tokens, heads], F32), and compare it with the float64 reference. Weights: HF names " +
         "(model.layers.N.self_attn.*, self_attn.*, or a multimodal checkpoint's " +
         "language_model.model.layers.N.self_attn.*), F32/F16/BF16 or F8_E4M3 with " +
-        "weight_scale_inv block scales, one file or a model.safetensors.index.json; seeded random without " +
+        "weight_scale_inv block scales, one file or a model.safetensors.index.json (a sparse " +
+        "config's self_attn.indexer.*, DeepSeek-V3.2's, is not read); seeded random without " +
         "--weights. Exit codes: 0 pass, 1 parity failure or a user backend's launch() that " +
         "throws (its message names the backend, the module and the line), 2 bad input (an " +
         "--out that is a folder, " +

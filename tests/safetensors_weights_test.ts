@@ -232,6 +232,49 @@ Deno.test("loadLayerWeights: HF names written from generated weights read back e
   assert.deepEqual([...back.kvANorm], [...Float32Array.from(w.kvANorm)]);
 });
 
+Deno.test("loadLayerWeights: DeepSeek-V3.2's self_attn.indexer.* is passed over with a sparse config, named with a dense one", async () => {
+  // a V3.2 layer was refused: each indexer tensor "unexpected", though the config is read
+  const dense = presetSpec("tiny-yarn");
+  const sparse = { ...dense, indexTopK: 2048 };
+  const w = makeLayerWeights(dense, { seed: 7 });
+  const p = "model.layers.0.self_attn.";
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const t of expectedTensors(dense)) {
+    tensors[p + t.suffix] = { dtype: "F32", shape: t.shape, data: w[t.field]! };
+  }
+  const idx: [string, number[]][] = [
+    ["wq_b.weight", [8, 24]],
+    ["wk.weight", [4, 64]],
+    ["k_norm.weight", [4]],
+    ["k_norm.bias", [4]],
+    ["weights_proj.weight", [2, 64]],
+  ];
+  for (const [suffix, shape] of idx) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    tensors[`${p}indexer.${suffix}`] = { dtype: "BF16", shape, data: new Array(n).fill(0.5) };
+  }
+  const file = await SafetensorsFile.fromBytes(encodeSafetensors(tensors), { source: "mem" });
+  const back = await loadLayerWeights(file, sparse);
+  assert.deepEqual([...back.oProj], [...Float32Array.from(w.oProj)]);
+  const issues = checkLayerTensors(
+    dense,
+    new Map(idx.map(([s, sh]) => [`${p}indexer.${s}`, sh])),
+    p,
+  )
+    .filter((i) => i.path.startsWith(`${p}indexer.`));
+  assert.equal(issues.length, 5);
+  assert.match(
+    issues[0].message,
+    /^unexpected for tiny-yarn .*; it is a sparse-attention indexer's weight \(DeepSeek-V3\.2's, GLM-5's\), passed over with a config of sparse attention \(index_topk, or model_type deepseek_v32 or glm_moe_dsa\), and this config is dense: a config of another model\?$/,
+  );
+  // only under the layer's own prefix: another layer's attention is not passed over here
+  assert.deepEqual(
+    checkLayerTensors(sparse, new Map([[`${p}indexer_extra.weight`, [1]]]), p)
+      .filter((i) => i.message.startsWith("unexpected")).map((i) => i.path),
+    [`${p}indexer_extra.weight`],
+  );
+});
+
 Deno.test("loadLayerWeights: a multimodal checkpoint's language_model.model.layers.N.self_attn.* is found, a vision tower's attention beside it is not read", async () => {
   const spec = presetSpec("tiny-yarn");
   const w = makeLayerWeights(spec, { seed: 5 });

@@ -559,8 +559,19 @@ export function checkLayerTensors(
       }
     }
   }
+  // DeepSeek-V3.2's (and GLM-5's) sparse-attention indexer, `self_attn.indexer.*`: it picks
+  // the keys each query attends to. The harness computes dense MLA, the same where a query
+  // sees at most index_topk keys (resolve refuses the rest), so a sparse config's indexer is
+  // not read; its weights were "unexpected", and no V3.2 layer could be loaded.
+  const indexer = `${prefix}indexer.`;
   for (const [name, shape] of shapes) {
+    if (name.startsWith(indexer) && spec.indexTopK !== undefined) continue;
     if (name.startsWith(prefix) && !want.has(name)) {
+      const sparse = name.startsWith(indexer)
+        ? "; it is a sparse-attention indexer's weight (DeepSeek-V3.2's, GLM-5's), passed " +
+          "over with a config of sparse attention (index_topk, or model_type deepseek_v32 or " +
+          "glm_moe_dsa), and this config is dense: a config of another model?"
+        : "";
       // an FP8 block scale beside a weight that is not F8_E4M3: say so
       const weight = name.endsWith(".weight_scale_inv") ? name.slice(0, -"_scale_inv".length) : "";
       const fp8 = weight
@@ -591,7 +602,7 @@ export function checkLayerTensors(
         value: [...shape],
         message: `unexpected for ${spec.name} (${spec.qPath} q path); expected only ${
           expected.map((t) => t.suffix).join(", ")
-        }${fp8}${scheme}${intPart}`,
+        }${sparse}${fp8}${scheme}${intPart}`,
       });
     }
   }
