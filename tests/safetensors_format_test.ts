@@ -326,6 +326,40 @@ Deno.test("__metadata__: null reads as no metadata, as the reference reader take
   await rejectsWith(rawFile('{"__metadata__": []}'), /\(or null\), found an array/);
 });
 
+Deno.test("malformed: a tensor name with a control character or a bidi override is refused, escaped", async () => {
+  // printed as it was, a name's line break forged a line of output and its escape sequence
+  // recoloured the terminal
+  const entry = '{"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}';
+  const cases: [string, string][] = [
+    ["o_proj\\n  parity: PASS", "U\\+000A, a control character"],
+    ["o_proj\\u001b[32m", "U\\+001B, a control character"],
+    ["o_proj\\u009b", "U\\+009B, a control character"],
+    ["o_proj\\u202eb", "U\\+202E, a bidirectional override"],
+  ];
+  for (const [name, what] of cases) {
+    await assert.rejects(
+      () => SafetensorsFile.fromBytes(rawFile(`{"${name}": ${entry}}`), { source: "bad" }),
+      (e: unknown) => {
+        assert.ok(e instanceof SafetensorsError, String(e));
+        assert.match(
+          e.message,
+          new RegExp(
+            `^bad: tensor name "o_proj\\\\u[0-9a-f]{4}.*" holds ${what} \\(shown escaped\\).*; rename the tensor$`,
+          ),
+        );
+        // nothing below U+0020, no DEL or C1 control, no override reaches the message
+        // deno-lint-ignore no-control-regex
+        assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+        return true;
+      },
+      name,
+    );
+  }
+  // any printable name, non-ASCII included, is read
+  const f = await SafetensorsFile.fromBytes(rawFile(`{"权重.é 1": ${entry}}`), { source: "ok" });
+  assert.deepEqual([...f.tensors.keys()], ["权重.é 1"]);
+});
+
 Deno.test("malformed: a header that is not JSON names the byte, never quotes the header", async () => {
   await rejectsWith(
     rawFile("root:x:0:0:root:/root:/bin/bash"),

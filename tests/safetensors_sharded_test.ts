@@ -162,6 +162,23 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
     ),
     /key "weight_map" appears more than once in \(root\) \(byte 19\); each key may appear once \(a JSON reader keeps the last, hiding the first\)$/,
   );
+  // a tensor or shard name with a control character is refused, escaped (printed as it was,
+  // it reached the terminal)
+  for (
+    const [map, what] of [
+      [{ "o_proj\u001b[2J": "a.safetensors" }, 'tensor name "o_proj\\\\u001b\\[2J" holds U\\+001B'],
+      [{ o_proj: "a\n.safetensors" }, 'shard name "a\\\\u000a\\.safetensors" holds U\\+000A'],
+    ] as const
+  ) {
+    assert.match(
+      await detail(
+        Promise.resolve().then(() =>
+          parseShardIndex(JSON.stringify({ weight_map: map }), "i.json")
+        ),
+      ),
+      new RegExp(`^i\\.json: weight_map: the ${what}, a control character .*; rename it$`),
+    );
+  }
   for (const shard of ["../a.safetensors", "/etc/a.safetensors", 3, ""]) {
     const text = JSON.stringify({ weight_map: { x: shard } });
     assert.match(

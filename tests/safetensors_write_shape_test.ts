@@ -29,3 +29,10 @@ Deno.test("encodeSafetensors: what it writes, the reader opens", async () => {
     f.close();
   }
 });
+
+Deno.test("encodeSafetensors: a tensor name the reader refuses (a control character) is not written", () => {
+  assert.throws(
+    () => encodeSafetensors({ "a\nb": { dtype: "F32", shape: [1], data: [1] } }),
+    /tensor name "a\\u000ab" holds U\+000A, a control character/,
+  );
+});

@@ -132,6 +132,41 @@ function nearDtype(dtype: string): string | null {
   return near !== undefined && near !== dtype ? near : null;
 }
 
+/**
+ * Characters no tensor name holds and none is printed as: C0 and C1 controls, DEL and the
+ * bidirectional overrides. Messages print names as they are, so a line break in one forged a
+ * line of the terminal's output, an escape sequence recoloured it, an override reordered it.
+ */
+// deno-lint-ignore no-control-regex
+const NAME_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Why `name` (a tensor's, or a shard's in an index) cannot be printed in a message as it is:
+ * it holds a control character or a bidirectional override, named with the name escaped
+ * (cut at 120 characters); null when it can.
+ *
+ * @example
+ * ```ts
+ * import { unprintableName } from "./safetensors.ts";
+ * unprintableName("model.layers.0.self_attn.o_proj.weight"); // null
+ * unprintableName("o_proj\u0007"); // '"o_proj\\u0007" holds U+0007, a control character (shown ...'
+ * ```
+ */
+export function unprintableName(name: string): string | null {
+  const bad = NAME_FORBIDDEN.exec(name);
+  if (bad === null) return null;
+  const code = bad[0].charCodeAt(0);
+  const cut = name.length > 120 ? `${name.slice(0, 120)}...` : name;
+  const shown = cut.replace(
+    new RegExp(NAME_FORBIDDEN.source, "g"),
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return `"${shown}" holds U+${code.toString(16).toUpperCase().padStart(4, "0")}, ${
+    code >= 0x202a ? "a bidirectional override" : "a control character"
+  } (shown escaped), which a message would print to the terminal as it is (a line break ` +
+    "forging a line of output, an escape sequence recolouring it)";
+}
+
 const isIndex = (v: unknown): v is number =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
@@ -187,6 +222,8 @@ export function parseHeader(
       metadata = { ...(entry as Record<string, string>) };
       continue;
     }
+    const unprintable = unprintableName(name);
+    if (unprintable !== null) fail(`tensor name ${unprintable}; rename the tensor`);
     const where = `tensor "${name}"`;
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
       fail(`${where}: entry must be an object {dtype, shape, data_offsets}`);
@@ -818,6 +855,8 @@ export function encodeSafetensors(
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "__metadata__") throw new RangeError("__metadata__ is not a tensor name");
+    const unprintable = unprintableName(name);
+    if (unprintable !== null) throw new RangeError(`tensor name ${unprintable}`);
     // what the reader (parseHeader) takes: a file it would refuse is not written
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new RangeError(

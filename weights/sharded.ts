@@ -28,6 +28,7 @@ import {
   SafetensorsFile,
   type TensorInfo,
   type TensorReader,
+  unprintableName,
 } from "./safetensors.ts";
 
 /** Bytes of a string in UTF-8: a position in the index's text as a byte of the file. */
@@ -99,6 +100,14 @@ export function parseShardIndex(text: string, source: string): Map<string, strin
   }
   const map = new Map<string, string>();
   for (const [name, shard] of Object.entries((json as { weight_map: object }).weight_map)) {
+    const unprintable = unprintableName(name) ??
+      (typeof shard === "string" ? unprintableName(shard) : null);
+    if (unprintable !== null) {
+      fail(
+        `weight_map: the ${unprintableName(name) !== null ? "tensor" : "shard"} name ` +
+          `${unprintable}; rename it`,
+      );
+    }
     if (typeof shard !== "string" || shard.trim() === "") {
       fail(`weight_map["${name}"] must be a shard file name, found ${JSON.stringify(shard)}`);
     }
