@@ -56,6 +56,23 @@ Deno.test("layerPrefix: a file with no attention tensor says so, not five tensor
     ["layers.0.attn.wkv_a.weight", "layers.0.attn.wo.weight"],
     /its layers\.N\.attn\.\* names are DeepSeek's inference format \(inference\/convert\.py\): give the Hugging Face checkpoint/,
   );
+  // Megatron-Core's MLA names (TE's fused norm included) are named as such, not "give the file
+  // holding the layer's attention" (it holds it)
+  for (
+    const names of [
+      ["decoder.layers.0.self_attention.linear_kv_down_proj.weight"],
+      ["module.decoder.layers.3.self_attention.linear_kv_up_proj.layer_norm_weight"],
+    ]
+  ) {
+    refused(
+      names,
+      /its layers\.N\.self_attention\.linear_\* names are Megatron-Core's \(linear_kv_down_proj, linear_kv_up_proj, linear_proj, \.\.\.\): the loader reads Hugging Face names/,
+    );
+  }
+  assert.throws(
+    () => layerPrefix(["decoder.layers.0.self_attention.linear_kv_down_proj.weight"], {}),
+    (e: unknown) => e instanceof ConfigError && !/holding the layer's attention/.test(e.message),
+  );
 });
 
 Deno.test("layer --weights with a bare and a layer-prefixed set: exit 2 naming both, no output", async () => {

@@ -147,6 +147,12 @@ function noAttentionMessage(all: readonly string[], index: boolean): string {
     (all.length > 3 ? ` and ${all.length - 3} more` : "");
   // DeepSeek's inference/convert.py renames the layers (layers.N.attn.wkv_a.weight, ...)
   const inference = all.some((n) => /(^|\.)layers\.\d+\.attn\.(wq|wq_a|wkv_a|wkv_b|wo)\./.test(n));
+  // Megatron-Core's MLA (MLASelfAttention): "give the file holding the layer's attention" sent
+  // the user after a file that holds it, under another model code's names
+  const megatron = all.some((n) =>
+    /(^|\.)layers\.\d+\.self_attention\.(linear_(q_proj|q_down_proj|q_up_proj|kv_down_proj|kv_up_proj|proj)|q_layernorm|kv_layernorm)\./
+      .test(n)
+  );
   return `${all.length === 1 ? "tensor" : "tensors"} in the ${
     index ? "index's weight_map" : "file"
   }, none an attention tensor (none named ` +
@@ -154,6 +160,11 @@ function noAttentionMessage(all: readonly string[], index: boolean): string {
       inference
         ? "its layers.N.attn.* names are DeepSeek's inference format (inference/convert.py): " +
           "give the Hugging Face checkpoint"
+        : megatron
+        ? "its layers.N.self_attention.linear_* names are Megatron-Core's (linear_kv_down_proj, " +
+          "linear_kv_up_proj, linear_proj, ...): the loader reads Hugging Face names " +
+          "(kv_a_proj_with_mqa, kv_b_proj, o_proj, ...); export the checkpoint to them (a " +
+          "Megatron config.json is read, its weights are not)"
         : index
         ? "give the index of the checkpoint holding the layer's attention"
         : "give the file holding the layer's attention, or a sharded checkpoint's " +
