@@ -295,3 +295,30 @@ Deno.test("safetensors: a dtype spelled another way is named with the format's s
   }
   await assert.rejects(() => file("Q4_K"), /unknown dtype "Q4_K"; this reader knows BOOL, /);
 });
+
+Deno.test("weights: a LoRA adapter (PEFT's adapter_model.safetensors) is named, not read as a damaged layer", async () => {
+  // each Linear "missing" beside an unexpected lora_A / lora_B pair read like a broken file
+  const lora = rawTensors();
+  const p = "base_model.model.model.layers.0.self_attn.";
+  for (const t of expectedTensors(presetSpec("tiny"))) {
+    if (t.shape.length !== 2) continue;
+    const [o, i] = t.shape;
+    const stem = p + t.suffix.replace(/weight$/, "");
+    lora.add(`${stem}lora_A.weight`, "F32", [8, i], new Uint8Array(8 * i * 4));
+    lora.add(`${stem}lora_B.weight`, "F32", [o, 8], new Uint8Array(o * 8 * 4));
+  }
+  const e = await loadError(lora.bytes(), "tiny");
+  assert.match(
+    e.message,
+    /\n {2}base_model\.model\.model\.layers\.0\.self_attn\.o_proj\.weight: \(missing\) missing: expected shape \[64, 64\], found none \(the file holds o_proj\.lora_A\.weight: a LoRA adapter \(PEFT's adapter_model\.safetensors\), named below\)/,
+  );
+  assert.match(
+    e.message,
+    /\n {2}base_model\.model\.model\.layers\.0\.self_attn\.kv_b_proj\.lora_B\.weight: \[128,8\] unexpected .*; it is part of a LoRA adapter \(PEFT's adapter_model\.safetensors\), not the layer's weights; give the base model's weights, with the adapter merged into them \(PEFT's merge_and_unload\)/,
+  );
+  // kv_a_layernorm has no adapter: plainly missing
+  assert.match(
+    e.message,
+    /kv_a_layernorm\.weight: \(missing\) missing: expected shape \[32\], found none\n/,
+  );
+});

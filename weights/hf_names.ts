@@ -377,6 +377,9 @@ const INTEGER_DTYPES: ReadonlySet<string> = new Set([
 /** What a checkpoint of packed integer weights (and their scales) is. */
 const INT_QUANTIZED = "an integer-quantized checkpoint (MLX, GPTQ, AWQ or bitsandbytes)";
 
+/** What a file of lora_A / lora_B tensors is. */
+const LORA_ADAPTER = "a LoRA adapter (PEFT's adapter_model.safetensors)";
+
 /** What to do with a quantized checkpoint the loader cannot read. */
 const DEQUANTIZE = "dequantize the checkpoint to BF16 first, or give the unquantized release";
 
@@ -484,12 +487,15 @@ export function checkLayerTensors(
     const dtype = options.dtypes?.get(name);
     if (!found) {
       const packed = `${name.slice(0, -"weight".length)}qweight`;
+      const lora = `${name.slice(0, -"weight".length)}lora_A.weight`;
       issues.push({
         path: name,
         value: undefined,
         message: `missing: expected shape [${t.shape.join(", ")}], found none${
           shapes.has(packed)
             ? ` (the file holds ${packed.slice(prefix.length)}: ${INT_QUANTIZED}, named below)`
+            : shapes.has(lora)
+            ? ` (the file holds ${lora.slice(prefix.length)}: ${LORA_ADAPTER}, named below)`
             : otherQPath(spec, shapes, prefix, t.field)
         }`,
       });
@@ -608,12 +614,19 @@ export function checkLayerTensors(
             .test(name)
           ? `; it is part of ${INT_QUANTIZED}, which the loader cannot read; ${DEQUANTIZE}`
           : "";
+      // PEFT's adapter_model.safetensors: five "missing" and a pair of unexpected tensors per
+      // Linear read like a damaged checkpoint
+      const loraPart = /\.lora_(A|B|embedding_A|embedding_B|magnitude_vector)(\.[^.]+)?(\.weight)?$/
+          .test(name)
+        ? `; it is part of ${LORA_ADAPTER}, not the layer's weights; give the base model's ` +
+          "weights, with the adapter merged into them (PEFT's merge_and_unload) to run the tuned layer"
+        : "";
       issues.push({
         path: name,
         value: [...shape],
         message: `unexpected for ${spec.name} (${spec.qPath} q path); expected only ${
           expected.map((t) => t.suffix).join(", ")
-        }${sparse}${fp8}${scheme}${intPart}`,
+        }${sparse}${fp8}${scheme}${intPart}${loraPart}`,
       });
     }
   }
