@@ -51,6 +51,33 @@ Deno.test("layerPrefix: --layer, a bare self_attn. prefix, the only layer, or am
   );
 });
 
+Deno.test("layerPrefix: an index's layers are the index's, listed in runs (62 numbers were listed one by one)", () => {
+  const names = [0, 1, 2, 3, 5, 7, 8, ...Array.from({ length: 52 }, (_, i) => i + 10)]
+    .map((l) => `model.layers.${l}.self_attn.o_proj.weight`);
+  const message = (options: { layer?: number; index?: boolean }) => {
+    try {
+      layerPrefix(names, { source: "i.json", ...options });
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return e.message;
+    }
+    return assert.fail("no error");
+  };
+  assert.match(
+    message({ index: true }),
+    /--layer: \(missing\) is needed: the index's weight_map maps the attention of layers 0-3, 5, 7, 8, 10-61$/,
+  );
+  assert.match(
+    message({ index: true, layer: 70 }),
+    /--layer: 70 names a layer whose attention the index's weight_map does not map; it maps the attention of layers 0-3, 5, 7, 8, 10-61 \(model\.layers\.N\.self_attn\.\*\)$/,
+  );
+  // a single file's are the file's
+  assert.match(
+    message({ layer: 70 }),
+    /the file does not hold; it holds the attention of layers 0-3, 5/,
+  );
+});
+
 Deno.test("checkLayerTensors: the other q path's tensors name the q_lora_rank they were written for", () => {
   // A missing q_proj beside three unexpected low-rank tensors named no config field
   const p = "model.layers.0.self_attn.";

@@ -173,6 +173,23 @@ function noAttentionMessage(all: readonly string[], index: boolean): string {
 }
 
 /**
+ * Layer numbers (sorted, distinct) as a message lists them: a run of three or more as
+ * `first-last`, so a checkpoint of 62 layers is "0-61", not 62 numbers.
+ */
+function layerList(layers: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < layers.length;) {
+    let j = i;
+    while (j + 1 < layers.length && layers[j + 1] === layers[j] + 1) j++;
+    parts.push(
+      j - i >= 2 ? `${layers[i]}-${layers[j]}` : layers.slice(i, j + 1).join(", "),
+    );
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
+
+/**
  * The prefix of the layer's attention tensors in a list of names: with `layer`,
  * `model.layers.N.self_attn.`; without, a bare `self_attn.` when present, else the
  * only layer that has `self_attn` tensors. A multimodal checkpoint's wrapper
@@ -233,9 +250,11 @@ export function layerPrefix(
       throw new ConfigError(options.source ?? "weights", [{
         path: "--layer",
         value: options.layer,
-        message: `names a layer whose attention the file does not hold; it holds ${
+        message: `names a layer whose attention ${
+          options.index ? "the index's weight_map does not map" : "the file does not hold"
+        }; it ${options.index ? "maps" : "holds"} ${
           layers.length > 0
-            ? `the attention of layer${layers.length === 1 ? "" : "s"} ${layers.join(", ")} ` +
+            ? `the attention of layer${layers.length === 1 ? "" : "s"} ${layerList(layers)} ` +
               `(${wrapper}layers.N.self_attn.*)`
             : "bare self_attn.* tensors, of no numbered layer: drop --layer"
         }`,
@@ -260,7 +279,9 @@ export function layerPrefix(
     throw new ConfigError(options.source ?? "weights", [{
       path: "--layer",
       value: undefined,
-      message: `is needed: the file holds the attention of layers ${layers.join(", ")}`,
+      message: `is needed: ${
+        options.index ? "the index's weight_map maps" : "the file holds"
+      } the attention of layers ${layerList(layers)}`,
     }], "ambiguous layer");
   }
   return `${wrapper}layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
