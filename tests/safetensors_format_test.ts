@@ -425,7 +425,7 @@ Deno.test("malformed: unknown dtype, and a known dtype this reader does not conv
   );
 });
 
-Deno.test("dtypes of the reference reader: F8_E8M0, F4, F6, C64 tensors beside the layer read", async () => {
+Deno.test("dtypes of the reference reader: F8_E8M0, F4, F6, C64, fnuz FP8 tensors beside the layer read", async () => {
   // A checkpoint whose experts are MXFP4 (F4 or packed values, F8_E8M0 scales) and whose
   // attention is BF16: the whole file was refused for "unknown dtype F8_E8M0", though the
   // layer never reads those tensors. Their sizes are checked as the reference reader does.
@@ -443,6 +443,25 @@ Deno.test("dtypes of the reference reader: F8_E8M0, F4, F6, C64 tensors beside t
   await assert.rejects(
     () => f.read("experts.s"),
     /unsupported dtype F8_E8M0 for tensor "experts\.s"/,
+  );
+  // the fnuz FP8 variants (AMD's), which the reference reader knows: the whole file was
+  // refused for "unknown dtype F8_E4M3FNUZ"
+  const fnuz = rawFile(
+    JSON.stringify({
+      "e4.w": { dtype: "F8_E4M3FNUZ", shape: [2], data_offsets: [0, 2] },
+      "e5.w": { dtype: "F8_E5M2FNUZ", shape: [2], data_offsets: [2, 4] },
+      "attn": { dtype: "BF16", shape: [1], data_offsets: [4, 6] },
+    }),
+    6,
+  );
+  fnuz.set([0x80, 0x3f], fnuz.length - 2);
+  const g = await SafetensorsFile.fromBytes(fnuz, { source: "fnuz.safetensors" });
+  assert.deepEqual([...await g.read("attn")], [1]);
+  await assert.rejects(() => g.read("e4.w"), /unsupported dtype F8_E4M3FNUZ for tensor "e4\.w"/);
+  // torch's spelling is named with the format's
+  await rejectsWith(
+    rawFile('{"w": {"dtype": "float8_e4m3fnuz", "shape": [1], "data_offsets": [0, 1]}}', 1),
+    /unknown dtype "float8_e4m3fnuz" \(F8_E4M3FNUZ is the format's spelling of it\)/,
   );
   // three F4 values are a byte and a half
   await rejectsWith(

@@ -41,7 +41,8 @@ export type SupportedDtype = typeof SUPPORTED_DTYPES[number];
 /**
  * Element sizes in bytes of every dtype the format knows (others are "unknown"): those of the
  * reference implementation, the OCP microscaling ones included (F8_E8M0 scales; F4 and F6
- * pack values across bytes: 0.5 and 0.75 bytes, a tensor a whole number of bytes). A file
+ * pack values across bytes: 0.5 and 0.75 bytes, a tensor a whole number of bytes), and the
+ * "fnuz" FP8 variants (F8_E4M3FNUZ, F8_E5M2FNUZ), which the reference reader (0.8) knows. A file
  * holding them is read; a layer weight of such a dtype is refused by name.
  */
 export const DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
@@ -54,6 +55,9 @@ export const DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
   F8_E5M2: 1,
   F8_E4M3: 1,
   F8_E8M0: 1,
+  // the "fnuz" FP8 variants (AMD MI300's: no negative zero, NaN 0x80, exponent bias one more)
+  F8_E4M3FNUZ: 1,
+  F8_E5M2FNUZ: 1,
   I16: 2,
   U16: 2,
   F16: 2,
@@ -111,6 +115,8 @@ const DTYPE_ALIASES: Readonly<Record<string, string>> = {
   F8_E4M3FN: "F8_E4M3",
   FLOAT8_E5M2: "F8_E5M2",
   FLOAT8_E8M0FNU: "F8_E8M0",
+  FLOAT8_E4M3FNUZ: "F8_E4M3FNUZ",
+  FLOAT8_E5M2FNUZ: "F8_E5M2FNUZ",
   INT8: "I8",
   UINT8: "U8",
   INT16: "I16",
