@@ -487,6 +487,32 @@ Deno.test("malformed: malformed entries name the tensor and field", async () => 
     /tensor "w": data_offsets must be \[begin, end\] with 0 <= begin <= end, found \[8,4\]/,
   );
   await rejectsWith(rawFile('{"w": 5}'), /tensor "w": entry must be an object/);
+  // a missing field was "found undefined"; a long value was quoted whole (a shape of 100000
+  // numbers made a message of half a megabyte)
+  await rejectsWith(
+    rawFile('{"w": {"dtype": "F32", "data_offsets": [0, 4]}}', 4),
+    /tensor "w": shape must be a list of non-negative integers, found no such field$/,
+  );
+  await rejectsWith(
+    rawFile('{"w": {"shape": [1], "data_offsets": [0, 4]}}', 4),
+    /tensor "w": dtype must be a string, found no such field$/,
+  );
+  const long = `[${new Array(100000).fill(-1).join(",")}]`;
+  await assert.rejects(
+    () =>
+      SafetensorsFile.fromBytes(
+        rawFile(`{"w": {"dtype": "F32", "shape": ${long}, "data_offsets": [0, 4]}}`, 4),
+        { source: "bad" },
+      ),
+    (e: unknown) =>
+      e instanceof SafetensorsError && e.message.length < 400 &&
+      /found \[-1,-1,.*\.\.\. \(300001 characters\)$/.test(e.message),
+  );
+  // a metadata key's control character is escaped, as a tensor name's
+  await rejectsWith(
+    rawFile('{"__metadata__": {"a\\u001bb": 1}}'),
+    /__metadata__\."a\\u001bb" must be a string, found 1$/,
+  );
   // whole numbers of 2^53 or more were "must be non-negative integers" (which they are)
   await rejectsWith(
     rawFile('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 9007199254740992]}}', 4),

@@ -173,6 +173,21 @@ export function unprintableName(name: string): string | null {
     "forging a line of output, an escape sequence recolouring it)";
 }
 
+/**
+ * A header value as a message shows it: a missing field said so (it was "found undefined"),
+ * a long one (a shape of a million numbers) cut at 120 characters, control characters and
+ * bidirectional overrides escaped.
+ */
+function shown(v: unknown): string {
+  if (v === undefined) return "no such field";
+  // JSON escapes C0 controls, not DEL, C1 or the bidirectional overrides
+  const text = JSON.stringify(v).replace(
+    new RegExp(NAME_FORBIDDEN.source, "g"),
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return text.length > 120 ? `${text.slice(0, 120)}... (${text.length} characters)` : text;
+}
+
 const isIndex = (v: unknown): v is number =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
@@ -222,7 +237,10 @@ export function parseHeader(
       }
       for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
         if (typeof v !== "string") {
-          fail(`__metadata__.${k} must be a string, found ${JSON.stringify(v)}`);
+          fail(
+            `__metadata__.${unprintableName(k) === null ? k : shown(k)} must be a string, ` +
+              `found ${shown(v)}`,
+          );
         }
       }
       metadata = { ...(entry as Record<string, string>) };
@@ -238,13 +256,13 @@ export function parseHeader(
     const { dtype, shape } = e;
     const offsets = e.data_offsets;
     if (typeof dtype !== "string") {
-      fail(`${where}: dtype must be a string, found ${JSON.stringify(dtype)}`);
+      fail(`${where}: dtype must be a string, found ${shown(dtype)}`);
     }
     const size = DTYPE_BYTES[dtype as string];
     if (size === undefined) {
       const near = nearDtype(dtype as string);
       fail(
-        `${where}: unknown dtype ${JSON.stringify(dtype)}${
+        `${where}: unknown dtype ${shown(dtype)}${
           near ? ` (${near} is the format's spelling of it)` : ""
         }; this reader knows ${Object.keys(DTYPE_BYTES).join(", ")}, and layer weights may be ${
           SUPPORTED_DTYPES.join(", ")
@@ -255,7 +273,7 @@ export function parseHeader(
     const huge = (v: unknown, what: string) =>
       Array.isArray(v) && v.every((n) => Number.isInteger(n) && n >= 0) && !v.every(isIndex)
         ? fail(
-          `${where}: ${what} ${JSON.stringify(v)} hold a number of 2^53 or more (digits past ` +
+          `${where}: ${what} ${shown(v)} hold a number of 2^53 or more (digits past ` +
             `2^53 are lost in reading), beyond any file: the byte buffer is ${bufferBytes} ` +
             "bytes; the header is corrupt",
         )
@@ -264,7 +282,7 @@ export function parseHeader(
     huge(offsets, "data_offsets");
     if (!Array.isArray(shape) || !shape.every(isIndex)) {
       fail(
-        `${where}: shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`,
+        `${where}: shape must be a list of non-negative integers, found ${shown(shape)}`,
       );
     }
     if (
@@ -273,7 +291,7 @@ export function parseHeader(
     ) {
       fail(
         `${where}: data_offsets must be [begin, end] with 0 <= begin <= end, found ${
-          JSON.stringify(offsets)
+          shown(offsets)
         }`,
       );
     }
