@@ -5,7 +5,7 @@
  * ```
  * [8 bytes: N, little-endian u64] [N bytes: JSON header] [byte buffer]
  * header = { "<name>": { "dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end] },
- *            "__metadata__": { "<key>": "<string>" } (optional) }
+ *            "__metadata__": { "<key>": "<string>" } (optional; null reads as absent) }
  * ```
  *
  * Offsets are relative to the byte buffer. Reading is lazy: the header is
@@ -19,7 +19,8 @@
  * (truncated file), overlapping tensors, bytes no tensor covers (a gap between tensors or
  * trailing bytes), a header that does not start with `{` (a UTF-8 BOM, leading blanks; the
  * header may end with space padding), a key repeated in any object of the header
- * (JSON.parse would keep the last silently). F32, F16 and BF16 tensors convert to
+ * (JSON.parse would keep the last silently), a tensor name holding a control character or a
+ * bidirectional override (messages print names). F32, F16 and BF16 tensors convert to
  * Float32Array on read; other known dtypes are listed but refused on read.
  *
  * @module
