@@ -32,6 +32,48 @@ Deno.test("layerPrefix: bare self_attn.* and model.layers.N.self_attn.* together
   );
 });
 
+Deno.test("layerPrefix: a layer of another kind of attention (Kimi Linear's KDA, a GQA model's) is named, with the MLA layers", () => {
+  // --layer 0 of a hybrid file listed MLA's five tensors missing and the KDA layer's own
+  // unexpected, which read like a damaged checkpoint
+  const kda = ["q_proj", "k_proj", "v_proj", "f_a_proj", "o_proj"]
+    .map((t) => `model.layers.0.self_attn.${t}.weight`);
+  const mla = [3, 7].flatMap((l) =>
+    ["q_a_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]
+      .map((t) => `model.layers.${l}.self_attn.${t}.weight`)
+  );
+  const message = (names: string[], options: { layer?: number; index?: boolean }) => {
+    try {
+      layerPrefix(names, { source: "w", ...options });
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return e.message;
+    }
+    return assert.fail("no error");
+  };
+  assert.equal(
+    message([...kda, ...mla], { layer: 0 }),
+    "w: not an MLA layer\n  --layer: 0 names a layer whose attention is not MLA: " +
+      "model.layers.0.self_attn.* has k_proj, v_proj, f_a_proj and no kv_a_proj_with_mqa or " +
+      "kv_b_proj: another kind of attention than MLA (a multi-head or grouped-query model's, or " +
+      "a hybrid model's other layers: Kimi Linear's KDA, say); the file holds MLA attention in " +
+      "layers 3, 7",
+  );
+  assert.match(
+    message([...kda, ...mla], {}),
+    /is needed: the file holds the attention of layers 0, 3, 7; MLA attention in layers 3, 7, another kind \(k_proj, v_proj, \.\.\.: not read\) in layer 0$/,
+  );
+  assert.match(
+    message(kda, { index: true }),
+    /\(tensors\): 5 tensors under model\.layers\.0\.self_attn\.\* \(the index's one layer\), with k_proj, v_proj, f_a_proj and no .*; the index's weight_map maps no MLA layer's attention$/,
+  );
+  // an MLA layer is read; one of MLA's tensors beside a k_proj (a shard's part) is not judged
+  assert.equal(layerPrefix([...kda, ...mla], { layer: 3 }), "model.layers.3.self_attn.");
+  assert.equal(
+    layerPrefix([...kda, "model.layers.0.self_attn.kv_b_proj.weight"], {}),
+    "model.layers.0.self_attn.",
+  );
+});
+
 Deno.test("layerPrefix: a file with no attention tensor says so, not five tensors missing", () => {
   // (the input file given as --weights, an experts-only shard, an index of no layer): each
   // expected tensor was listed as "missing ... found none", which read like a broken file

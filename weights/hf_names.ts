@@ -173,6 +173,64 @@ function noAttentionMessage(all: readonly string[], index: boolean): string {
 }
 
 /**
+ * The tensors under `prefix` no MLA attention has (k_proj, v_proj, Kimi Linear's KDA
+ * f_a_proj, ...: another kind of attention, a hybrid model's other layers), by their first
+ * name part; empty where the prefix holds an MLA tensor (kv_a_proj_with_mqa, kv_b_proj) or
+ * none of those.
+ */
+function otherAttention(all: readonly string[], prefix: string): string[] {
+  const under = all.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+  if (under.some((s) => /^(\d+\.)?(kv_a_proj_with_mqa|kv_b_proj)\./.test(s))) return [];
+  return [
+    ...new Set(
+      under.map((s) => /^(?:\d+\.)?(k_proj|v_proj|qkv_proj|f_a_proj|k_conv1d)\./.exec(s)?.[1])
+        .filter((p) => p !== undefined),
+    ),
+  ];
+}
+
+/**
+ * Why the layer under `prefix` cannot be read, after "has": the tensors of another kind of
+ * attention than MLA it holds (see {@link otherAttention}) and the layers whose attention is
+ * MLA; null when it may be MLA. The loader listed MLA's five tensors missing and the layer's
+ * own unexpected, which read like a damaged checkpoint.
+ */
+function notMlaMessage(
+  all: readonly string[],
+  options: { prefix: string; wrapper: string; layers: readonly number[]; index?: boolean },
+): string | null {
+  const { prefix, wrapper, layers } = options;
+  const other = otherAttention(all, prefix);
+  if (other.length === 0) return null;
+  const mla = layers.filter((l) =>
+    otherAttention(all, `${wrapper}layers.${l}.self_attn.`).length === 0
+  );
+  const where = options.index ? "the index's weight_map maps" : "the file holds";
+  return `${other.join(", ")} and no kv_a_proj_with_mqa or kv_b_proj: another kind of ` +
+    "attention than MLA (a multi-head or grouped-query model's, or a hybrid model's other " +
+    `layers: Kimi Linear's KDA, say); ${
+      mla.length > 0
+        ? `${where} MLA attention in ${layerWord(mla)} ${layerList(mla)}`
+        : `${where} no MLA layer's attention`
+    }`;
+}
+
+/** "layer" or "layers", for a list of layer numbers. */
+const layerWord = (layers: readonly number[]) => layers.length === 1 ? "layer" : "layers";
+
+/** "; MLA attention in layers ..., another kind in ..." where the layers' kinds differ. */
+function mixed(all: readonly string[], wrapper: string, layers: readonly number[]): string {
+  const other = layers.filter((l) =>
+    otherAttention(all, `${wrapper}layers.${l}.self_attn.`).length > 0
+  );
+  if (other.length === 0) return "";
+  const mla = layers.filter((l) => !other.includes(l));
+  return `; MLA attention in ${
+    mla.length > 0 ? `${layerWord(mla)} ${layerList(mla)}` : "none"
+  }, another kind (k_proj, v_proj, ...: not read) in ${layerWord(other)} ${layerList(other)}`;
+}
+
+/**
  * Layer numbers (sorted, distinct) as a message lists them: a run of three or more as
  * `first-last`, so a checkpoint of 62 layers is "0-61", not 62 numbers.
  */
@@ -260,6 +318,14 @@ export function layerPrefix(
         }`,
       }], "no such layer");
     }
+    const notMla = notMlaMessage(all, { prefix, wrapper, layers, index: options.index });
+    if (notMla !== null) {
+      throw new ConfigError(options.source ?? "weights", [{
+        path: "--layer",
+        value: options.layer,
+        message: `names a layer whose attention is not MLA: ${prefix}* has ${notMla}`,
+      }], "not an MLA layer");
+    }
     return prefix;
   }
   if (bare && layers.length > 0) {
@@ -281,10 +347,23 @@ export function layerPrefix(
       value: undefined,
       message: `is needed: ${
         options.index ? "the index's weight_map maps" : "the file holds"
-      } the attention of layers ${layerList(layers)}`,
+      } the attention of layers ${layerList(layers)}${mixed(all, wrapper, layers)}`,
     }], "ambiguous layer");
   }
-  return `${wrapper}layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
+  const only = `${wrapper}layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
+  const notMla = notMlaMessage(all, { prefix: only, wrapper, layers, index: options.index });
+  if (notMla !== null) {
+    // the file's one layer (no --layer given)
+    const count = all.filter((n) => n.startsWith(only)).length;
+    throw new ConfigError(options.source ?? "weights", [{
+      path: "(tensors)",
+      value: count,
+      message: `tensor${count === 1 ? "" : "s"} under ${only}* (the ${
+        options.index ? "index's" : "file's"
+      } one layer), with ${notMla}`,
+    }], "not an MLA layer");
+  }
+  return only;
 }
 
 /** Options of {@link attentionPrefix} and {@link loadLayerWeights}. */
