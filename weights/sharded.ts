@@ -12,8 +12,10 @@
  * first: JSON, a `weight_map` object of shard file names (relative to the index's folder, no
  * `..`), no key repeated (JSON.parse would keep the last), and every tensor the index maps under
  * the layer must be in its shard's header, and every tensor under the layer in an opened shard's
- * header must be mapped to that shard (not unmapped, not in a second shard). Each problem is one
- * {@link SafetensorsError} naming the index (or shard) and the tensor.
+ * header must be mapped to that shard (not unmapped, not in a second shard); a tensor its shard
+ * lacks is looked for in the index's other shards (their headers only, an unreadable one passed
+ * over) to name the one holding it. Each problem is one {@link SafetensorsError} naming the
+ * index (or shard) and the tensor.
  *
  * @module
  */
