@@ -322,3 +322,36 @@ Deno.test("weights: a LoRA adapter (PEFT's adapter_model.safetensors) is named, 
     /kv_a_layernorm\.weight: \(missing\) missing: expected shape \[32\], found none\n/,
   );
 });
+
+Deno.test("weights: an NVFP4 checkpoint (ModelOpt: U8 [out, in/2] beside F8_E4M3 weight_scale) is named as such", async () => {
+  // it was "an integer-quantized checkpoint (MLX, GPTQ, AWQ or bitsandbytes)", its scales
+  // "another FP8 checkpoint format's"
+  const nv = rawTensors();
+  for (const t of expectedTensors(presetSpec("tiny"))) {
+    const n = "model.layers.0.self_attn." + t.suffix;
+    if (t.shape.length === 2) {
+      const [o, i] = t.shape;
+      nv.add(n, "U8", [o, i / 2], new Uint8Array(o * i / 2));
+      nv.add(`${n}_scale`, "F8_E4M3", [o, i / 16], new Uint8Array(o * i / 16));
+      nv.add(`${n}_scale_2`, "F32", [], new Uint8Array(4));
+      nv.add(n.replace(/weight$/, "input_scale"), "F32", [], new Uint8Array(4));
+    } else {
+      nv.add(n, "F32", [...t.shape], new Uint8Array(t.shape[0] * 4));
+    }
+  }
+  const e = await loadError(nv.bytes(), "tiny");
+  assert.doesNotMatch(e.message, /integer-quantized|another FP8 checkpoint format/);
+  assert.match(
+    e.message,
+    /\n {2}model\.layers\.0\.self_attn\.o_proj\.weight: \[64,32\] is U8 beside an F8_E4M3 weight_scale \[64, 4\]: NVFP4 \(NVIDIA ModelOpt's FP4: two E2M1 values a byte, an F8_E4M3 scale per 16 values, a global weight_scale_2\) for a weight \[64, 64\], which the loader cannot read; dequantize the checkpoint to BF16 first/,
+  );
+  for (const part of ["weight_scale", "weight_scale_2", "input_scale"]) {
+    assert.match(
+      e.message,
+      new RegExp(
+        `\\n {2}model\\.layers\\.0\\.self_attn\\.kv_b_proj\\.${part}: .* unexpected .*; it is part of NVFP4 `,
+      ),
+      part,
+    );
+  }
+});

@@ -480,6 +480,29 @@ const INT_QUANTIZED = "an integer-quantized checkpoint (MLX, GPTQ, AWQ or bitsan
 /** What a file of lora_A / lora_B tensors is. */
 const LORA_ADAPTER = "a LoRA adapter (PEFT's adapter_model.safetensors)";
 
+/** What a checkpoint of U8 weights beside F8_E4M3 `weight_scale` per 16 values is. */
+const NVFP4 = "NVFP4 (NVIDIA ModelOpt's FP4: two E2M1 values a byte, an F8_E4M3 scale per 16 " +
+  "values, a global weight_scale_2)";
+
+/**
+ * Whether the U8 weight `name`, for a weight of `shape` [out, in], is NVFP4: [out, in/2] bytes
+ * beside an F8_E4M3 `<name>_scale` of [out, in/16]. Both shapes are the format's; an integer
+ * checkpoint has neither an F8_E4M3 scale nor that layout.
+ */
+function isNvfp4(
+  name: string,
+  dtypes: ReadonlyMap<string, string> | undefined,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  shape: readonly number[],
+): boolean {
+  const [out, inner] = shape;
+  const found = shapes.get(name);
+  const scale = shapes.get(`${name}_scale`);
+  return inner % 16 === 0 && dtypes?.get(`${name}_scale`) === "F8_E4M3" &&
+    found !== undefined && sameShape(found, [out, inner / 2]) &&
+    scale !== undefined && sameShape(scale, [out, inner / 16]);
+}
+
 /** What to do with a quantized checkpoint the loader cannot read. */
 const DEQUANTIZE = "dequantize the checkpoint to BF16 first, or give the unquantized release";
 
@@ -612,6 +635,18 @@ export function checkLayerTensors(
           `${dtype}? The loader reads block-scaled FP8 only where the header's dtype is ` +
           "F8_E4M3 (e4m3fn); write it so if they are e4m3 values",
       });
+    } else if (
+      dtype === "U8" && t.shape.length === 2 && isNvfp4(name, options.dtypes, shapes, t.shape)
+    ) {
+      // NVIDIA ModelOpt's FP4 (nvidia/DeepSeek-R1-FP4's experts): named "an integer-quantized
+      // checkpoint (MLX, GPTQ ...)", its scales "another FP8 format's"
+      issues.push({
+        path: name,
+        value: [...found],
+        message: `is U8 beside an F8_E4M3 weight_scale ` +
+          `[${shapes.get(`${name}_scale`)!.join(", ")}]: ${NVFP4} for a weight ` +
+          `[${t.shape.join(", ")}], which the loader cannot read; ${DEQUANTIZE}`,
+      });
     } else if (dtype !== undefined && INTEGER_DTYPES.has(dtype) && t.shape.length === 2) {
       // MLX's 4-bit weight is U32 [out, in/8]: "wrong shape ... in the config, dim 1 is
       // hidden_size" sent the user after a config that was right
@@ -702,7 +737,16 @@ export function checkLayerTensors(
       // `weight_scale` per tensor, output channel or block, `input_scale` for activations. It
       // read as "unexpected" beside "weight_scale_inv missing", as if block scales were lost.
       const other = /\.(weight_scale|input_scale)$/.exec(name);
-      const scheme = other
+      const nvfp4 = /\.(weight_scale|weight_scale_2|input_scale)$/.test(name) &&
+        expected.some((t) => {
+          const w = prefix + t.suffix;
+          return name.startsWith(`${w.slice(0, -"weight".length)}`) &&
+            t.shape.length === 2 && options.dtypes?.get(w) === "U8" &&
+            isNvfp4(w, options.dtypes, shapes, t.shape);
+        });
+      const scheme = nvfp4
+        ? `; it is part of ${NVFP4}, which the loader cannot read; ${DEQUANTIZE}`
+        : other
         ? `; it is the ${other[1]} of another FP8 checkpoint format (llm-compressor's ` +
           "compressed-tensors or FBGEMM FP8), which this loader does not read: it reads " +
           "DeepSeek-V3's block-scaled FP8 (weight_scale_inv beside each F8_E4M3 weight) and " +
