@@ -355,3 +355,39 @@ Deno.test("weights: an NVFP4 checkpoint (ModelOpt: U8 [out, in/2] beside F8_E4M3
     );
   }
 });
+
+Deno.test("weights: a compressed-tensors packed checkpoint (weight_packed, weight_shape) is named as such", async () => {
+  // each weight was "missing ... found none" beside unexpected weight_packed / weight_shape
+  // with no word, and its weight_scale "another FP8 checkpoint format's"
+  const ct = rawTensors();
+  for (const t of expectedTensors(presetSpec("tiny"))) {
+    const n = "model.layers.0.self_attn." + t.suffix;
+    if (t.shape.length === 2) {
+      const [o, i] = t.shape;
+      ct.add(`${n}_packed`, "I32", [o, i / 8], new Uint8Array(o * i / 2));
+      ct.add(`${n}_scale`, "BF16", [o, i / 32], new Uint8Array(o * i / 16));
+      ct.add(`${n}_shape`, "I64", [2], new Uint8Array(16));
+    } else {
+      ct.add(n, "F32", [...t.shape], new Uint8Array(t.shape[0] * 4));
+    }
+  }
+  const e = await loadError(ct.bytes(), "tiny");
+  assert.doesNotMatch(e.message, /another FP8 checkpoint format/);
+  const what = "a compressed-tensors checkpoint of packed weights \\(llm-compressor's INT4 " +
+    "pack-quantized or NVFP4: weight_packed, weight_scale, weight_shape\\)";
+  assert.match(
+    e.message,
+    new RegExp(
+      `\\n {2}model\\.layers\\.0\\.self_attn\\.o_proj\\.weight: \\(missing\\) missing: expected shape \\[64, 64\\], found none \\(the file holds o_proj\\.weight_packed: ${what}, named below\\)`,
+    ),
+  );
+  for (const part of ["weight_packed", "weight_scale", "weight_shape"]) {
+    assert.match(
+      e.message,
+      new RegExp(
+        `\\n {2}model\\.layers\\.0\\.self_attn\\.o_proj\\.${part}: .* unexpected .*; it is part of ${what}, which the loader cannot read; dequantize`,
+      ),
+      part,
+    );
+  }
+});

@@ -503,6 +503,10 @@ function isNvfp4(
     scale !== undefined && sameShape(scale, [out, inner / 16]);
 }
 
+/** What a checkpoint of `weight_packed` tensors is (compressed-tensors, as llm-compressor writes it). */
+const CT_PACKED = "a compressed-tensors checkpoint of packed weights (llm-compressor's INT4 " +
+  "pack-quantized or NVFP4: weight_packed, weight_scale, weight_shape)";
+
 /** What to do with a quantized checkpoint the loader cannot read. */
 const DEQUANTIZE = "dequantize the checkpoint to BF16 first, or give the unquantized release";
 
@@ -611,6 +615,7 @@ export function checkLayerTensors(
     if (!found) {
       const packed = `${name.slice(0, -"weight".length)}qweight`;
       const lora = `${name.slice(0, -"weight".length)}lora_A.weight`;
+      const ctPacked = `${name}_packed`;
       issues.push({
         path: name,
         value: undefined,
@@ -619,6 +624,8 @@ export function checkLayerTensors(
             ? ` (the file holds ${packed.slice(prefix.length)}: ${INT_QUANTIZED}, named below)`
             : shapes.has(lora)
             ? ` (the file holds ${lora.slice(prefix.length)}: ${LORA_ADAPTER}, named below)`
+            : shapes.has(ctPacked)
+            ? ` (the file holds ${ctPacked.slice(prefix.length)}: ${CT_PACKED}, named below)`
             : otherQPath(spec, shapes, prefix, t.field)
         }`,
       });
@@ -744,8 +751,13 @@ export function checkLayerTensors(
             t.shape.length === 2 && options.dtypes?.get(w) === "U8" &&
             isNvfp4(w, options.dtypes, shapes, t.shape);
         });
+      // a weight_scale beside a weight_packed is the packed checkpoint's, not an FP8 one's
+      const packedScale = name.endsWith(".weight_scale") &&
+        shapes.has(`${name.slice(0, -"_scale".length)}_packed`);
       const scheme = nvfp4
         ? `; it is part of ${NVFP4}, which the loader cannot read; ${DEQUANTIZE}`
+        : packedScale
+        ? `; it is part of ${CT_PACKED}, which the loader cannot read; ${DEQUANTIZE}`
         : other
         ? `; it is the ${other[1]} of another FP8 checkpoint format (llm-compressor's ` +
           "compressed-tensors or FBGEMM FP8), which this loader does not read: it reads " +
@@ -757,6 +769,9 @@ export function checkLayerTensors(
         /\.(qweight|qzeros|scales|biases|g_idx)$|\.weight\.(absmax|quant_map|quant_state\..+)$/
             .test(name)
           ? `; it is part of ${INT_QUANTIZED}, which the loader cannot read; ${DEQUANTIZE}`
+          : /\.(weight_packed|weight_shape|weight_zero_point|weight_global_scale|input_global_scale)$/
+              .test(name)
+          ? `; it is part of ${CT_PACKED}, which the loader cannot read; ${DEQUANTIZE}`
           : "";
       // PEFT's adapter_model.safetensors: five "missing" and a pair of unexpected tensors per
       // Linear read like a damaged checkpoint
