@@ -503,7 +503,7 @@ function isNvfp4(
     scale !== undefined && sameShape(scale, [out, inner / 16]);
 }
 
-/** What a checkpoint of `weight_packed` tensors is (compressed-tensors, as llm-compressor writes it). */
+/** What a checkpoint of `weight_packed` tensors is (compressed-tensors, llm-compressor's). */
 const CT_PACKED = "a compressed-tensors checkpoint of packed weights (llm-compressor's INT4 " +
   "pack-quantized or NVFP4: weight_packed, weight_scale, weight_shape)";
 
