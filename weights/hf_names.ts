@@ -778,7 +778,8 @@ export function checkLayerTensors(
       const loraPart = /\.lora_(A|B|embedding_A|embedding_B|magnitude_vector)(\.[^.]+)?(\.weight)?$/
           .test(name)
         ? `; it is part of ${LORA_ADAPTER}, not the layer's weights; give the base model's ` +
-          "weights, with the adapter merged into them (PEFT's merge_and_unload) to run the tuned layer"
+          "weights, with the adapter merged into them (PEFT's merge_and_unload) to run the " +
+          "tuned layer"
         : "";
       issues.push({
         path: name,
