@@ -645,8 +645,8 @@ export function checkLayerTensors(
     } else if (
       dtype === "U8" && t.shape.length === 2 && isNvfp4(name, options.dtypes, shapes, t.shape)
     ) {
-      // NVIDIA ModelOpt's FP4 (nvidia/DeepSeek-R1-FP4's experts): named "an integer-quantized
-      // checkpoint (MLX, GPTQ ...)", its scales "another FP8 format's"
+      // NVIDIA ModelOpt's FP4 (the layout of NVIDIA's DeepSeek-R1 FP4 MLP weights): named "an
+      // integer-quantized checkpoint (MLX, GPTQ ...)", its scales "another FP8 format's"
       issues.push({
         path: name,
         value: [...found],
@@ -747,7 +747,7 @@ export function checkLayerTensors(
       const nvfp4 = /\.(weight_scale|weight_scale_2|input_scale)$/.test(name) &&
         expected.some((t) => {
           const w = prefix + t.suffix;
-          return name.startsWith(`${w.slice(0, -"weight".length)}`) &&
+          return name.startsWith(w.slice(0, -"weight".length)) &&
             t.shape.length === 2 && options.dtypes?.get(w) === "U8" &&
             isNvfp4(w, options.dtypes, shapes, t.shape);
         });
