@@ -13,8 +13,10 @@ import { presetSpec } from "../adapter/presets.ts";
 import { expectedTensors, loadLayerWeights } from "../weights/hf_names.ts";
 import {
   blockScaleShape,
+  decodeE8m0,
   dequantBlockFp8,
   e4m3BitsToNumber,
+  e8m0BitsToNumber,
   fp8BlockSizeOf,
 } from "../weights/fp8.ts";
 import { encodeSafetensors, SafetensorsFile } from "../weights/safetensors.ts";
@@ -149,6 +151,48 @@ Deno.test("loadLayerWeights: F8_E4M3 weights with block scales dequantize as wei
   for (const t of expectedTensors(SPEC)) {
     assert.deepEqual(w[t.field], want[P + t.suffix], t.suffix);
   }
+});
+
+Deno.test("loadLayerWeights: F8_E8M0 block scales (powers of two a byte) read as the f32 ones", async () => {
+  // weight_scale_inv stored as F8_E8M0 beside F8_E4M3 weights was "a dtype the loader cannot
+  // read: ... may be F32, F16, BF16"
+  assert.equal(e8m0BitsToNumber(127), 1);
+  assert.equal(e8m0BitsToNumber(0), 2 ** -127);
+  assert.equal(e8m0BitsToNumber(254), 2 ** 127);
+  assert.ok(Number.isNaN(e8m0BitsToNumber(0xff)));
+  assert.deepEqual([...decodeE8m0(new Uint8Array([0, 254]))], [2 ** -127, 2 ** 127]);
+  const { raw, want } = fp8Layer(BLOCK);
+  const e8m0: Record<string, Raw> = {};
+  for (const [n, t] of Object.entries(raw)) {
+    if (!n.endsWith("_scale_inv")) {
+      e8m0[n] = t;
+      continue;
+    }
+    // the fixture's scales are 2^-5 .. 2^-8: exponent byte 127 + e
+    const f = new Float32Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length / 4);
+    e8m0[n] = {
+      dtype: "F8_E8M0",
+      shape: t.shape,
+      bytes: Uint8Array.from(f, (v) => 127 + Math.log2(v)),
+    };
+  }
+  const w = await load(e8m0, BLOCK);
+  for (const t of expectedTensors(SPEC)) {
+    assert.deepEqual(w[t.field], want[P + t.suffix], t.suffix);
+  }
+  // 0xFF is E8M0's NaN: named as a non-finite scale
+  const o = `${P}o_proj.weight_scale_inv`;
+  const nan = e8m0[o].bytes.slice();
+  nan[2] = 0xff;
+  await assert.rejects(
+    () => load({ ...e8m0, [o]: { ...e8m0[o], bytes: nan } }, BLOCK),
+    /tensor "model\.layers\.0\.self_attn\.o_proj\.weight_scale_inv" holds 1 non-finite value, the first NaN at \[0, 2\]; block scales must be finite/,
+  );
+  // another scale dtype is named with the readable ones
+  await assert.rejects(
+    () => load({ ...e8m0, [o]: { ...e8m0[o], dtype: "I8" } }, BLOCK),
+    /o_proj\.weight_scale_inv: "I8" is a dtype the loader cannot read: .* may be F32, F16, BF16 or F8_E8M0 \(powers of two\)/,
+  );
 });
 
 Deno.test("loadLayerWeights: a missing, mis-shaped or non-finite scale, an e4m3 NaN: named", async () => {

@@ -216,7 +216,7 @@ Deno.test("checkLayerTensors: every tensor of a dtype the loader cannot read, na
   );
   assert.match(
     issues[2].message,
-    /^is a dtype the loader cannot read: the block scale of the F8_E4M3 weight kv_b_proj\.weight .* may be F32, F16, BF16$/,
+    /^is a dtype the loader cannot read: the block scale of the F8_E4M3 weight kv_b_proj\.weight .* may be F32, F16, BF16 or F8_E8M0 \(powers of two\)$/,
   );
 });
 

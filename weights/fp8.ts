@@ -2,7 +2,8 @@
  * FP8 weights with block scales, as DeepSeek-V3/R1 and Kimi K2 release them: each Linear
  * weight `W` [out, in] is stored as `F8_E4M3` (the "fn" variant: bias 7, no infinities, the
  * only NaN is S.1111.111, largest 448) beside `weight_scale_inv` [ceil(out/b0), ceil(in/b1)]
- * (F32), one scale per b0 x b1 block (`quantization_config.weight_block_size`, [128, 128]).
+ * (F32; F16, BF16, or F8_E8M0 powers of two, read as the f32 they equal), one scale per
+ * b0 x b1 block (`quantization_config.weight_block_size`, [128, 128]).
  * Dequantized as DeepSeek's `inference/kernel.py` `weight_dequant` does:
  * `W[r][c] = e4m3(q[r][c]) * scale_inv[floor(r / b0)][floor(c / b1)]`, in f32 (the product of
  * an e4m3 value and an f32 scale is rounded once; `fp8_cast_bf16.py` would further round it to
@@ -32,6 +33,37 @@ export function e4m3BitsToNumber(bits: number): number {
   if (exp === 0xf && frac === 0x7) return NaN;
   if (exp === 0) return sign * frac * 2 ** -9; // zero or subnormal
   return sign * (1 + frac / 8) * 2 ** (exp - 7);
+}
+
+/**
+ * The value of an FP8 E8M0 bit pattern (OCP microscaling's scale: a power of two, no sign, no
+ * mantissa): 2^(bits - 127), and 0xFF is NaN. A block scale stored so (`weight_scale_inv` of
+ * dtype F8_E8M0 beside F8_E4M3 weights) is exactly an f32 scale of that power of two.
+ *
+ * @example
+ * ```ts
+ * import { e8m0BitsToNumber } from "./fp8.ts";
+ * e8m0BitsToNumber(127); // 1
+ * e8m0BitsToNumber(120); // 0.0078125 (2 ** -7)
+ * e8m0BitsToNumber(0xff); // NaN
+ * ```
+ */
+export function e8m0BitsToNumber(bits: number): number {
+  return bits === 0xff ? NaN : 2 ** (bits - 127);
+}
+
+/**
+ * Decode F8_E8M0 bytes to Float32 (exact: 2^-127 is an f32 subnormal, 2^127 its largest power
+ * of two).
+ *
+ * @example
+ * ```ts
+ * import { decodeE8m0 } from "./fp8.ts";
+ * decodeE8m0(new Uint8Array([127, 128, 126])); // Float32Array [1, 2, 0.5]
+ * ```
+ */
+export function decodeE8m0(bytes: Uint8Array): Float32Array {
+  return Float32Array.from(bytes, e8m0BitsToNumber);
 }
 
 let e4m3Table: Float64Array | null = null;

@@ -9,7 +9,7 @@
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import type { LayerWeights, MlaSpec } from "../adapter/types.ts";
 import { SafetensorsError } from "./errors.ts";
-import { blockScaleShape, dequantBlockFp8, FP8_BLOCK_SIZE } from "./fp8.ts";
+import { blockScaleShape, decodeE8m0, dequantBlockFp8, FP8_BLOCK_SIZE } from "./fp8.ts";
 import { SUPPORTED_DTYPES, type TensorReader } from "./safetensors.ts";
 
 /** One expected tensor: its {@link LayerWeights} field, HF suffix and shape. */
@@ -706,14 +706,16 @@ export function checkLayerTensors(
           value: [...got],
           message: `wrong shape: ${what}, expected [${need.join(", ")}], found [${got.join(", ")}]`,
         });
-      } else if (dtypeProblem(options.dtypes.get(scale), false)) {
+      } else if (
+        options.dtypes.get(scale) !== "F8_E8M0" && dtypeProblem(options.dtypes.get(scale), false)
+      ) {
         const dtype = options.dtypes.get(scale)!;
         issues.push({
           path: scale,
           value: dtype,
           message: `is a dtype the loader cannot read: ${what} may be ${
             SUPPORTED_DTYPES.join(", ")
-          }`,
+          } or F8_E8M0 (powers of two)`,
         });
       }
     }
@@ -840,7 +842,10 @@ export async function loadLayerWeights(
     try {
       if (dtypes.get(name) === "F8_E4M3" && t.shape.length === 2) {
         const scaleName = scaleNameOf(name);
-        const scale = await file.read(scaleName);
+        // an F8_E8M0 scale (a power of two a byte) is read as the f32 it equals exactly
+        const scale = dtypes.get(scaleName) === "F8_E8M0"
+          ? decodeE8m0(await file.readBytes(scaleName))
+          : await file.read(scaleName);
         const badScale = nonFiniteAt(scale, file.tensors.get(scaleName)!.shape);
         if (badScale) {
           throw new SafetensorsError(
