@@ -37,7 +37,7 @@ import type {
   NormalizedLayout,
 } from "../adapter/types.ts";
 import { ropeParams, rotateVector } from "./rope_apply.ts";
-import { checkAttentionMath } from "./spec_check.ts";
+import { checkAttentionMath, checkOptions, checkRowList, shown } from "./spec_check.ts";
 import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link denseAttention} and {@link absorbedAttention}. */
@@ -69,7 +69,19 @@ export interface AttentionResult extends AttentionOutputs {
   readonly lse: Float64Array;
 }
 
-function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionInputs): void {
+function checkInputs(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  inputs: AttentionInputs,
+  where: string,
+): void {
+  // options without inputs listed all five tensors as missing, one message run into the next
+  if (typeof inputs !== "object" || inputs === null) {
+    throw new RangeError(
+      `${where}: options.inputs must be the attention inputs { qNope, qPe, latent, kPe, wKvB } ` +
+        `(makeAttentionInputs(spec, layout, { seed })), found ${shown(inputs)}`,
+    );
+  }
   const h = spec.numHeads;
   const r = spec.kvLoraRank;
   const expect: [keyof AttentionInputs, number, string][] = [
@@ -87,7 +99,11 @@ function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionI
         ? `${name} is missing, expected ${what} = ${n} values`
         : `${name} has ${len(name)} values, expected ${what} = ${n}`
     );
-  if (bad.length) throw new RangeError(`attention inputs do not match the spec/layout: ${bad}`);
+  if (bad.length) {
+    throw new RangeError(
+      `${where}: attention inputs do not match the spec/layout: ${bad.join("; ")}`,
+    );
+  }
 }
 
 /**
@@ -133,15 +149,17 @@ function checkLayoutRows(layout: NormalizedLayout): void {
 }
 
 /** Group the requested logical queries by sequence, in ascending order. */
-function groupRows(layout: NormalizedLayout, rows?: readonly number[]): Map<number, number[]> {
+function groupRows(
+  layout: NormalizedLayout,
+  rows: readonly number[] | undefined,
+  where: string,
+): Map<number, number[]> {
+  if (rows !== undefined) {
+    checkRowList(rows, where, "rows", { n: layout.totalQ, what: "layout.totalQ" });
+  }
   const list = rows ?? Array.from({ length: layout.totalQ }, (_, i) => i);
   const seen = new Uint8Array(layout.totalQ);
-  for (const q of list) {
-    if (!Number.isInteger(q) || q < 0 || q >= layout.totalQ) {
-      throw new RangeError(`query row ${q} is outside [0, ${layout.totalQ})`);
-    }
-    seen[q] = 1;
-  }
+  for (const q of list) seen[q] = 1;
   const groups = new Map<number, number[]>();
   for (let q = 0; q < layout.totalQ; q++) {
     if (!seen[q]) continue;
@@ -195,17 +213,25 @@ function expandRow(dst: Float64Array, at: number, src: ExpandSource): void {
   }
 }
 
+/** What the attention references' options hold, for the message of a missing one. */
+const OPTIONS_KEYS =
+  "{ inputs, rows?, storedAs? } (inputs: makeAttentionInputs(spec, layout, { seed }))";
+
 function compute(
   spec: MlaSpec,
   layout: NormalizedLayout,
   options: AttentionOptions,
   path: AttentionPath,
+  where: string,
 ): AttentionResult {
+  // Missing options (denseAttention(spec, layout)) failed with "Cannot read properties of
+  // undefined (reading 'storedAs')"; the inputs have no default (they are the case).
+  checkOptions(options, where, OPTIONS_KEYS);
   // A path of another spelling ("absorb") from an untyped caller computed silently with
   // neither branch building q~ (scores from a zero q~), a storedAs of another ("F16", "bf16")
   // rounded as f32.
   if (path !== "expanded" && path !== "absorbed") {
-    throw new RangeError(`path must be "expanded" or "absorbed", found ${JSON.stringify(path)}`);
+    throw new RangeError(`path must be "expanded" or "absorbed", found ${shown(path)}`);
   }
   if (options.storedAs !== undefined && options.storedAs !== "f32" && options.storedAs !== "f16") {
     throw new RangeError(
@@ -217,7 +243,7 @@ function compute(
   checkAttentionMath(spec, "attention");
   checkLayoutRows(layout);
   const { inputs } = options;
-  checkInputs(spec, layout, inputs);
+  checkInputs(spec, layout, inputs, where);
   const h = spec.numHeads;
   const nope = spec.qkNopeHeadDim;
   const rope = spec.qkRopeHeadDim;
@@ -237,7 +263,7 @@ function compute(
   const out = new Float64Array(layout.totalQ * h * dv).fill(NaN);
   const lse = new Float64Array(layout.totalQ * h).fill(NaN);
 
-  for (const [sid, qs] of groupRows(layout, options.rows)) {
+  for (const [sid, qs] of groupRows(layout, options.rows, where)) {
     const seq = layout.seqs[sid];
     const kLen = seq.kLen;
     // Visible keys (local indices) of every query, and the keys anyone needs.
@@ -380,7 +406,7 @@ export function denseAttention(
   layout: NormalizedLayout,
   options: AttentionOptions,
 ): AttentionResult {
-  return compute(spec, layout, options, "expanded");
+  return compute(spec, layout, options, "expanded", "denseAttention");
 }
 
 /**
@@ -407,7 +433,7 @@ export function absorbedAttention(
   layout: NormalizedLayout,
   options: AttentionOptions,
 ): AttentionResult {
-  return compute(spec, layout, options, "absorbed");
+  return compute(spec, layout, options, "absorbed", "absorbedAttention");
 }
 
 /**
@@ -431,5 +457,6 @@ export function attention(
   layout: NormalizedLayout,
   options: AttentionPathOptions,
 ): AttentionResult {
-  return compute(spec, layout, options, options.path);
+  checkOptions(options, "attention", OPTIONS_KEYS.replace("{ inputs,", "{ inputs, path,"));
+  return compute(spec, layout, options, options.path, "attention");
 }

@@ -110,3 +110,88 @@ export function checkNormalized(layout: NormalizedLayout, where: string): void {
     );
   }
 }
+
+/**
+ * A value as a message shows it: a string quoted, an array or object as JSON (at most 60
+ * characters of it), anything else as `String` does.
+ */
+export function shown(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "object" && v !== null && !ArrayBuffer.isView(v)) {
+    let text: string;
+    try {
+      text = JSON.stringify(v) ?? String(v);
+    } catch {
+      text = String(v);
+    }
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  }
+  return String(v);
+}
+
+/**
+ * Throw a RangeError unless `options` is an object (an untyped caller's missing, null or
+ * positional options failed with "Cannot read properties of undefined" or "Cannot
+ * destructure property"); `expected` lists its keys, e.g. `{ inputs, rows?, storedAs? }`.
+ */
+export function checkOptions(options: unknown, where: string, expected: string): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new RangeError(
+      `${where}: options must be an object ${expected}, found ${shown(options)}`,
+    );
+  }
+}
+
+/**
+ * Throw a RangeError unless `rows` (the option or argument named `name`) is an array whose
+ * entries are whole numbers in [0, n) (`what` names n): a string "0,1" was taken a
+ * character at a time ("query row 0 is outside [0, 2)" for the string "0"), a number
+ * failed with "is not iterable".
+ */
+export function checkRowList(
+  rows: unknown,
+  where: string,
+  name: string,
+  bound: { n: number; what: string },
+): void {
+  const { n, what } = bound;
+  if (!Array.isArray(rows)) {
+    throw new RangeError(
+      `${where}: ${name} must be an array of row indices (integers in [0, ${what} = ${n})), ` +
+        `found ${shown(rows)}`,
+    );
+  }
+  rows.forEach((r, i) => {
+    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(
+        `${where}: ${name}[${i}] = ${shown(r)} is not a row (valid: integers in [0, ${what} = ` +
+          `${n}))`,
+      );
+    }
+  });
+}
+
+/** Throw a RangeError unless `value` (the option `name`) is absent or a boolean. */
+export function checkFlag(value: unknown, where: string, name: string): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new RangeError(
+      `${where}: ${name} must be true, false or absent, found ${shown(value)}` +
+        (typeof value === "string" ? " (a string: every non-empty one is true)" : ""),
+    );
+  }
+}
+
+/**
+ * Throw a RangeError unless `t` (the tensor named `name`) is an array or typed array of
+ * numbers' shape (a `length` and indices): a missing one failed with "Cannot read properties
+ * of undefined (reading 'length')".
+ */
+export function checkTensor(t: unknown, where: string, name: string): void {
+  const isArrayLike = Array.isArray(t) ||
+    (ArrayBuffer.isView(t) && !(t instanceof DataView));
+  if (!isArrayLike) {
+    throw new RangeError(
+      `${where}: ${name} must be an array or typed array of numbers, found ${shown(t)}`,
+    );
+  }
+}

@@ -470,3 +470,52 @@ Deno.test("attention: a layout whose rows or positions the inputs cannot have, o
       e instanceof RangeError && /kPe is missing, expected kRows \* rope = 48/.test(e.message),
   );
 });
+
+Deno.test("attention: missing or wrong-typed options, inputs or rows are a RangeError saying what to pass", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 3, causal: true });
+  const inputs = makeAttentionInputs(spec, layout, { seed: 9 });
+  type Options = Parameters<typeof denseAttention>[2];
+  // was "TypeError: Cannot read properties of undefined (reading 'storedAs')" (or 'path')
+  for (const options of [undefined, null, "inputs", [inputs]]) {
+    for (
+      const [fn, call] of [
+        ["denseAttention", () => denseAttention(spec, layout, options as unknown as Options)],
+        ["absorbedAttention", () => absorbedAttention(spec, layout, options as unknown as Options)],
+        [
+          "attention",
+          () => attention(spec, layout, options as unknown as Options & { path: "absorbed" }),
+        ],
+      ] as const
+    ) {
+      assert.throws(
+        call,
+        (e: Error) =>
+          e instanceof RangeError &&
+          e.message.startsWith(`${fn}: options must be an object { inputs, `) &&
+          /makeAttentionInputs\(spec, layout, \{ seed \}\)/.test(e.message),
+        `${fn}(${JSON.stringify(options)?.slice(0, 20)})`,
+      );
+    }
+  }
+  // was five "is missing" lines run together with commas
+  assert.throws(
+    () => denseAttention(spec, layout, {} as Options),
+    /^RangeError: denseAttention: options\.inputs must be the attention inputs \{ qNope, qPe, latent, kPe, wKvB \}.*found undefined$/,
+  );
+  // the string "0" was read a character at a time ("query row 0 is outside [0, 2)"), a number
+  // failed with "list is not iterable"
+  for (const rows of ["0", 1]) {
+    assert.throws(
+      () => denseAttention(spec, layout, { inputs, rows: rows as unknown as number[] }),
+      new RegExp(
+        `^RangeError: denseAttention: rows must be an array of row indices \\(integers in ` +
+          `\\[0, layout\\.totalQ = 2\\)\\), found ${JSON.stringify(rows)}$`,
+      ),
+    );
+  }
+  assert.throws(
+    () => absorbedAttention(spec, layout, { inputs, rows: [1, "0" as unknown as number] }),
+    /^RangeError: absorbedAttention: rows\[1\] = "0" is not a row \(valid: integers in \[0, layout\.totalQ = 2\)\)$/,
+  );
+});
