@@ -19,7 +19,15 @@
  */
 import type { AttentionInputs, LayerWeights, MlaSpec, NormalizedLayout } from "../adapter/types.ts";
 import { makePrng } from "../util/prng.ts";
-import { checkAttentionSpec, checkLayerSpec, checkNormalized } from "./spec_check.ts";
+import {
+  checkAttentionSpec,
+  checkFlag,
+  checkLayerSpec,
+  checkNormalized,
+  checkOptions,
+  checkSeed,
+  shown,
+} from "./spec_check.ts";
 
 /** {@link AttentionInputs} as the generator makes them: every tensor float64. */
 export interface Float64AttentionInputs extends AttentionInputs {
@@ -98,6 +106,14 @@ export interface MakeHiddenStatesOptions {
  */
 export function paddingRows(rows: number, used: readonly number[]): number[] {
   checkCount(rows, "paddingRows: rows");
+  // a missing list failed with "used is not iterable", a string was read a character at a time
+  if (!Array.isArray(used)) {
+    throw new RangeError(
+      `paddingRows: used must be an array of buffer rows (e.g. layout.qRowOf), found ${
+        shown(used)
+      }`,
+    );
+  }
   const mark = new Uint8Array(rows);
   for (const r of used) {
     // a row past the buffer was dropped silently: the caller's buffer is too short
@@ -143,6 +159,33 @@ function keyRows(layout: NormalizedLayout, keys: readonly number[]): number[] {
   });
 }
 
+/**
+ * Check {@link MakeAttentionInputsOptions} beyond the seed (which makePrng checks): a
+ * `poisonValue` of "x" wrote NaN silently, `poison: "no"` poisoned (a non-empty string is
+ * true), `poisonKeys: 3` poisoned nothing and `poisonKeys: "3"` failed with "keys.map is
+ * not a function".
+ */
+function checkPoisonOptions(options: MakeAttentionInputsOptions): void {
+  const where = "makeAttentionInputs";
+  checkOptions(options, where, "{ seed, poison?, poisonKeys?, poisonValue? }");
+  checkSeed(options.seed, where);
+  checkFlag(options.poison, where, "poison");
+  const keys: unknown = options.poisonKeys;
+  if (keys !== undefined && !Array.isArray(keys)) {
+    throw new RangeError(
+      `${where}: poisonKeys must be an array of logical key indices (e.g. [0, 3]), found ` +
+        shown(keys),
+    );
+  }
+  const value: unknown = options.poisonValue;
+  if (value !== undefined && typeof value !== "number") {
+    throw new RangeError(
+      `${where}: poisonValue must be a number (NaN, Infinity, -Infinity or any other), found ` +
+        shown(value),
+    );
+  }
+}
+
 function normal(seed: number, name: string, length: number, std = 1): Float64Array {
   return makePrng(seed, name).fillNormal(new Float64Array(length), { std });
 }
@@ -173,6 +216,7 @@ export function makeAttentionInputs(
 ): Float64AttentionInputs {
   checkAttentionSpec(spec, "makeAttentionInputs");
   checkNormalized(layout, "makeAttentionInputs");
+  checkPoisonOptions(options);
   const { seed } = options;
   const h = spec.numHeads;
   const nope = spec.qkNopeHeadDim;
@@ -191,7 +235,7 @@ export function makeAttentionInputs(
     poisonRows(latent, r, padK);
     poisonRows(kPe, rope, padK);
   }
-  if (options.poisonKeys?.length) {
+  if (options.poisonKeys !== undefined && options.poisonKeys.length > 0) {
     const rows = keyRows(layout, options.poisonKeys);
     const value = options.poisonValue ?? NaN;
     poisonRows(latent, r, rows, value);
@@ -218,6 +262,8 @@ export function makeLayerWeights(
   options: MakeLayerWeightsOptions,
 ): Float64LayerWeights {
   checkLayerSpec(spec, "makeLayerWeights");
+  checkOptions(options, "makeLayerWeights", "{ seed }");
+  checkSeed(options.seed, "makeLayerWeights");
   const { seed } = options;
   const hidden = spec.hiddenSize;
   const h = spec.numHeads;
@@ -262,6 +308,11 @@ export function makeHiddenStates(
 ): Float64Array {
   checkCount(rows, "makeHiddenStates: rows");
   checkCount(hidden, "makeHiddenStates: hidden", 1);
+  // missing options failed with "Cannot read properties of undefined (reading 'layout')",
+  // and poison: "no" poisoned
+  checkOptions(options, "makeHiddenStates", "{ seed, layout?, poison? }");
+  checkFlag(options.poison, "makeHiddenStates", "poison");
+  checkSeed(options.seed, "makeHiddenStates");
   const layout = options.layout;
   if (layout !== undefined) checkNormalized(layout, "makeHiddenStates");
   // A layout whose query rows reach past `rows` got a buffer too short for it, caught (if at

@@ -195,3 +195,15 @@ export function checkTensor(t: unknown, where: string, name: string): void {
     );
   }
 }
+
+/**
+ * Throw a RangeError naming `where` unless `seed` is a safe integer (the PRNG's own message,
+ * "seed must be a safe integer, got 1", showed the string "1" as the number it is not).
+ */
+export function checkSeed(seed: unknown, where: string): void {
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
+    throw new RangeError(
+      `${where}: seed must be a safe integer (the case seed), found ${shown(seed)}`,
+    );
+  }
+}

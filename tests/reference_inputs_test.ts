@@ -183,3 +183,78 @@ Deno.test("inputs: a hand-built spec the arrays cannot be sized by is a RangeErr
     );
   }
 });
+
+Deno.test("inputs: a poison option, seed or options object of another type is a RangeError naming it and what is valid", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({
+    kind: "bshd",
+    batch: 2,
+    seqQ: 1,
+    seqK: 4,
+    kvLens: [4, 2],
+    causal: true,
+  });
+  type Options = Parameters<typeof makeAttentionInputs>[2];
+  const refused = (options: unknown, message: RegExp) =>
+    assert.throws(
+      () => makeAttentionInputs(spec, layout, options as Options),
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      JSON.stringify(options),
+    );
+  // poisonValue "x" wrote NaN where Infinity (or any number) was meant, silently
+  refused(
+    { seed: 1, poisonKeys: [0], poisonValue: "x" },
+    /^makeAttentionInputs: poisonValue must be a number \(NaN, Infinity, -Infinity or any other\), found "x"$/,
+  );
+  // poison: "no" poisoned the padding rows (a non-empty string is true)
+  for (const poison of ["no", "false", 0, null]) {
+    refused(
+      { seed: 1, poison },
+      new RegExp(
+        `^makeAttentionInputs: poison must be true, false or absent, found ${
+          JSON.stringify(poison)
+        }`,
+      ),
+    );
+  }
+  // poisonKeys: 3 poisoned nothing; "3" failed with "keys.map is not a function"
+  for (const poisonKeys of [3, "3"]) {
+    refused(
+      { seed: 1, poisonKeys },
+      new RegExp(
+        `^makeAttentionInputs: poisonKeys must be an array of logical key indices .*found ${
+          JSON.stringify(poisonKeys)
+        }$`,
+      ),
+    );
+  }
+  // "seed must be a safe integer, got 1" for the string "1"
+  refused({ seed: "1" }, /^makeAttentionInputs: seed must be a safe integer .*found "1"$/);
+  // "Cannot destructure property 'seed' of 'options' as it is undefined"
+  refused(undefined, /^makeAttentionInputs: options must be an object \{ seed, poison\?/);
+  assert.throws(
+    () => makeLayerWeights(spec, undefined as unknown as { seed: number }),
+    /^RangeError: makeLayerWeights: options must be an object \{ seed \}, found undefined$/,
+  );
+  assert.throws(
+    () => makeHiddenStates(2, 4, undefined as unknown as { seed: number }),
+    /^RangeError: makeHiddenStates: options must be an object \{ seed, layout\?, poison\? \}/,
+  );
+  assert.throws(
+    () => makeHiddenStates(8, 4, { seed: 1, layout, poison: "no" as unknown as boolean }),
+    /^RangeError: makeHiddenStates: poison must be true, false or absent, found "no"/,
+  );
+  assert.throws(
+    () => paddingRows(3, "01" as unknown as number[]),
+    /^RangeError: paddingRows: used must be an array of buffer rows .*found "01"$/,
+  );
+  // what stays valid: poison false, any number as the poison value
+  const clean = makeAttentionInputs(spec, layout, { seed: 1, poison: false });
+  assert.equal(countNaN(clean.latent), 0);
+  const inf = makeAttentionInputs(spec, layout, {
+    seed: 1,
+    poisonKeys: [1],
+    poisonValue: -Infinity,
+  });
+  assert.equal(inf.kPe[spec.qkRopeHeadDim], -Infinity);
+});
