@@ -9,6 +9,7 @@
  */
 import { ropePairs } from "../adapter/rope.ts";
 import type { MlaSpec, RopePairing } from "../adapter/types.ts";
+import { checkOptions, checkRowList, checkTensor, shown } from "./spec_check.ts";
 
 /** The RoPE parameters of a rotation (see {@link ropeParams} to take them from a spec). */
 export interface RopeParams {
@@ -64,11 +65,41 @@ export interface RotateVectorOptions extends RopeParams {
  * ```
  */
 export function ropeParams(spec: MlaSpec): RopeParams {
+  if (typeof spec !== "object" || spec === null) {
+    throw new RangeError(`ropeParams: spec must be an MlaSpec, found ${shown(spec)}`);
+  }
   return {
     invFreq: spec.invFreq,
     pairing: spec.ropePairing,
     cosSinScale: spec.ropeCosSinScale,
   };
+}
+
+/**
+ * Throw a RangeError naming `where` unless `invFreq` is an array of finite numbers and
+ * `cosSinScale` a finite number or absent: rotateVector rotated by a NaN frequency or scale
+ * into NaN, and by a scale of "2" (a string) as 2, silently; a missing invFreq failed with
+ * "Cannot read properties of undefined (reading 'length')".
+ */
+function checkRopeParams(params: RopeParams, where: string): void {
+  const invFreq: unknown = params.invFreq;
+  if (!Array.isArray(invFreq)) {
+    throw new RangeError(
+      `${where}: invFreq must be an array of finite numbers (one per rotated pair), found ${
+        shown(invFreq)
+      }`,
+    );
+  }
+  for (let i = 0; i < invFreq.length; i++) {
+    const f = invFreq[i];
+    if (typeof f !== "number" || !Number.isFinite(f)) {
+      throw new RangeError(`${where}: invFreq[${i}] must be a finite number, found ${shown(f)}`);
+    }
+  }
+  const cs: unknown = params.cosSinScale;
+  if (cs !== undefined && (typeof cs !== "number" || !Number.isFinite(cs))) {
+    throw new RangeError(`${where}: cosSinScale must be a finite number, found ${shown(cs)}`);
+  }
 }
 
 /**
@@ -88,6 +119,8 @@ export function rotateVector(
   position: number,
   options: RotateVectorOptions,
 ): Float64Array {
+  checkOptions(options, "rotateVector", "{ invFreq, pairing, cosSinScale?, offset? }");
+  checkRopeParams(options, "rotateVector");
   const { invFreq, pairing } = options;
   const scale = options.cosSinScale ?? 1;
   const offset = options.offset ?? 0;
@@ -134,23 +167,24 @@ export function applyRope(
   positions: readonly number[],
   options: ApplyRopeOptions,
 ): Float64Array {
-  const heads = options.heads ?? 1;
-  const dim = 2 * options.invFreq.length;
-  const rowWidth = heads * dim;
-  if (!Number.isInteger(heads) || heads < 1) {
-    throw new RangeError(`heads must be an integer >= 1, got ${heads}`);
-  }
-  // a NaN or infinite frequency or scale made NaN rows, silently
-  const bad = options.invFreq.findIndex((f) => typeof f !== "number" || !Number.isFinite(f));
-  if (bad >= 0) {
+  // missing options, tensor or positions failed with "Cannot read properties of undefined"
+  checkOptions(options, "applyRope", "{ invFreq, pairing, cosSinScale?, heads?, rows? }");
+  checkTensor(x, "applyRope", "x");
+  if (!Array.isArray(positions)) {
     throw new RangeError(
-      `invFreq[${bad}] must be a finite number, found ${options.invFreq[bad]}`,
+      `applyRope: positions must be an array of whole numbers >= 0 (one per row), found ${
+        shown(positions)
+      }`,
     );
   }
-  const cs = options.cosSinScale;
-  if (cs !== undefined && (typeof cs !== "number" || !Number.isFinite(cs))) {
-    throw new RangeError(`cosSinScale must be a finite number, found ${cs}`);
+  const heads = options.heads ?? 1;
+  if (typeof heads !== "number" || !Number.isInteger(heads) || heads < 1) {
+    throw new RangeError(`heads must be an integer >= 1, got ${shown(heads)}`);
   }
+  // a NaN or infinite frequency or scale made NaN rows, silently
+  checkRopeParams(options, "applyRope");
+  const dim = 2 * options.invFreq.length;
+  const rowWidth = heads * dim;
   positions.forEach((p, i) => {
     if (!Number.isSafeInteger(p) || p < 0) {
       throw new RangeError(`positions[${i}] must be a whole number >= 0, found ${p}`);
@@ -163,11 +197,14 @@ export function applyRope(
     );
   }
   const out = Float64Array.from(x);
+  if (options.rows !== undefined) {
+    checkRowList(options.rows, "applyRope", "rows", {
+      n: positions.length,
+      what: "positions.length",
+    });
+  }
   const rows = options.rows ?? positions.map((_, r) => r);
   for (const r of rows) {
-    if (!Number.isInteger(r) || r < 0 || r >= positions.length) {
-      throw new RangeError(`row ${r} is outside [0, ${positions.length})`);
-    }
     for (let h = 0; h < heads; h++) {
       rotateVector(out, positions[r], { ...options, offset: r * rowWidth + h * dim });
     }

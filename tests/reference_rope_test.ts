@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { withParams } from "../adapter/spec.ts";
+import type { MlaSpec } from "../adapter/types.ts";
 import { applyRope, ropeParams, rotateVector } from "../reference/rope_apply.ts";
 import { makePrng } from "../util/prng.ts";
 
@@ -125,5 +126,60 @@ Deno.test("rope: a position, slice, pairing, frequency or scale it cannot rotate
   ];
   for (const [f, message] of cases) {
     assert.throws(f, (e: Error) => e instanceof RangeError && message.test(e.message));
+  }
+});
+
+Deno.test("rope: rotateVector refuses a frequency or scale applyRope refuses; missing options, tensor or positions are named", () => {
+  const rp = { invFreq: [1], pairing: "interleaved" as const };
+  type Rv = Parameters<typeof rotateVector>[2];
+  type Ar = Parameters<typeof applyRope>[2];
+  const cases: [() => unknown, RegExp][] = [
+    // each rotated into NaN (or by 2 for the string "2") silently, where applyRope refused
+    [
+      () => rotateVector(new Float64Array([1, 0]), 1, { ...rp, invFreq: [NaN] }),
+      /^rotateVector: invFreq\[0\] must be a finite number, found NaN$/,
+    ],
+    [
+      () => rotateVector(new Float64Array([1, 0]), 1, { ...rp, cosSinScale: NaN }),
+      /^rotateVector: cosSinScale must be a finite number, found NaN$/,
+    ],
+    [
+      () => rotateVector(new Float64Array([1, 0]), 1, { ...rp, cosSinScale: "2" } as unknown as Rv),
+      /^rotateVector: cosSinScale must be a finite number, found "2"$/,
+    ],
+    // each failed with "Cannot read properties of undefined" or "Cannot destructure"
+    [
+      () => rotateVector(new Float64Array(2), 1, undefined as unknown as Rv),
+      /^rotateVector: options must be an object \{ invFreq, pairing, cosSinScale\?, offset\? \}, found undefined$/,
+    ],
+    [
+      () => rotateVector(new Float64Array(2), 1, { pairing: "neox" } as unknown as Rv),
+      /^rotateVector: invFreq must be an array of finite numbers .*found undefined$/,
+    ],
+    [
+      () => applyRope(new Float64Array(2), [1], undefined as unknown as Ar),
+      /^applyRope: options must be an object \{ invFreq, pairing/,
+    ],
+    [
+      () => applyRope(undefined as unknown as Float64Array, [1], rp),
+      /^applyRope: x must be an array or typed array of numbers, found undefined$/,
+    ],
+    [
+      () => applyRope(new Float64Array(2), undefined as unknown as number[], rp),
+      /^applyRope: positions must be an array of whole numbers >= 0 \(one per row\), found undefined$/,
+    ],
+    // the string "0" was read a character at a time: "row 0 is outside [0, 1)"
+    [
+      () => applyRope(new Float64Array(2), [1], { ...rp, rows: "0" } as unknown as Ar),
+      /^applyRope: rows must be an array of row indices \(integers in \[0, positions\.length = 1\)\), found "0"$/,
+    ],
+    [() => ropeParams(undefined as unknown as MlaSpec), /^ropeParams: spec must be an MlaSpec/],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(
+      f,
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
   }
 });
