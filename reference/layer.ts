@@ -26,7 +26,14 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import { attention, type AttentionResult } from "./attention.ts";
-import { checkLayerSpec, checkNormalized } from "./spec_check.ts";
+import {
+  checkLayerSpec,
+  checkNormalized,
+  checkOptions,
+  checkRowList,
+  checkTensor,
+  shown,
+} from "./spec_check.ts";
 import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link linear}. */
@@ -90,14 +97,6 @@ export interface MlaLayerResult {
   readonly intermediates: MlaLayerIntermediates;
 }
 
-function checkRows(rows: readonly number[], n: number, what: string): void {
-  for (const r of rows) {
-    if (!Number.isInteger(r) || r < 0 || r >= n) {
-      throw new RangeError(`${what} row ${r} is outside [0, ${n})`);
-    }
-  }
-}
-
 /**
  * y = x W^T for x [rows, in] and a torch Linear weight W [out, in]; y [rows, out].
  * With `rows`, only those rows are computed and the others are NaN.
@@ -111,18 +110,27 @@ function checkRows(rows: readonly number[], n: number, what: string): void {
  * ```
  */
 export function linear(x: Tensor, weight: Tensor, options: LinearOptions): Float64Array {
+  // missing options or tensors failed with "Cannot read properties of undefined"
+  checkOptions(options, "linear", "{ inFeatures, rows? }");
+  checkTensor(x, "linear", "x");
+  checkTensor(weight, "linear", "weight");
   const n = options.inFeatures;
-  if (!Number.isInteger(n) || n < 1 || x.length % n !== 0 || weight.length % n !== 0) {
+  if (
+    typeof n !== "number" || !Number.isInteger(n) || n < 1 || x.length % n !== 0 ||
+    weight.length % n !== 0
+  ) {
     throw new RangeError(
-      `inFeatures ${n} must divide x (${x.length} values) and weight (${weight.length} values)`,
+      `linear: inFeatures ${
+        shown(n)
+      } must be a whole number >= 1 that divides x (${x.length} values) and weight (${weight.length} values)`,
     );
   }
   const rows = x.length / n;
   const outF = weight.length / n;
   const y = new Float64Array(rows * outF);
   const list = options.rows ?? Array.from({ length: rows }, (_, i) => i);
-  if (options.rows) {
-    checkRows(list, rows, "linear");
+  if (options.rows !== undefined) {
+    checkRowList(options.rows, "linear", "rows", { n: rows, what: "rows of x" });
     y.fill(NaN);
   }
   for (const r of list) {
@@ -152,6 +160,9 @@ function scaleInPlace(x: Float64Array, factor: number): void {
  * ```
  */
 export function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions): Float64Array {
+  checkOptions(options, "rmsNorm", "{ eps, rows? }");
+  checkTensor(x, "rmsNorm", "x");
+  checkTensor(weight, "rmsNorm", "weight");
   const n = weight.length;
   if (n < 1 || x.length % n !== 0) {
     throw new RangeError(`weight width ${n} must divide x (${x.length} values)`);
@@ -164,8 +175,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions): Flo
   const rows = x.length / n;
   const y = new Float64Array(x.length);
   const list = options.rows ?? Array.from({ length: rows }, (_, i) => i);
-  if (options.rows) {
-    checkRows(list, rows, "rmsNorm");
+  if (options.rows !== undefined) {
+    checkRowList(options.rows, "rmsNorm", "rows", { n: rows, what: "rows of x" });
     y.fill(NaN);
   }
   for (const r of list) {
@@ -242,6 +253,12 @@ export function mlaLayer(
   layout: NormalizedLayout,
   options: MlaLayerOptions,
 ): MlaLayerResult {
+  // Missing options failed with "Cannot read properties of undefined (reading 'path')".
+  checkOptions(
+    options,
+    "mlaLayer",
+    "{ weights, hidden, path?, rows?, storedAs? } (makeLayerWeights, makeHiddenStates)",
+  );
   // A path or dtype of another spelling ("absorb", "bf16") from an untyped caller computed
   // silently: the attention core's absorbed branch never ran (scores from a zero q~), and
   // "bf16" rounded as f32.
@@ -308,14 +325,13 @@ export function mlaLayer(
   checkWeight(weights.oProj, "oProj", hs * h * spec.vHeadDim);
 
   // Logical queries to compute, and the keys of their sequences.
+  // a string "0,1" was read a character at a time ("query row , is outside [0, 2)")
+  if (options.rows !== undefined) {
+    checkRowList(options.rows, "mlaLayer", "rows", { n: layout.totalQ, what: "layout.totalQ" });
+  }
   const qList = options.rows
     ? [...new Set(options.rows)].sort((a, b) => a - b)
     : Array.from({ length: layout.totalQ }, (_, i) => i);
-  for (const q of qList) {
-    if (!Number.isInteger(q) || q < 0 || q >= layout.totalQ) {
-      throw new RangeError(`query row ${q} is outside [0, ${layout.totalQ})`);
-    }
-  }
   const seqIds = new Set(qList.map((q) => layout.qSeqId[q]));
   const qBufRows = qList.map((q) => layout.qRowOf[q]);
   const kBufRows: number[] = [];

@@ -334,3 +334,62 @@ Deno.test("mlaLayer: a hand-built spec, missing hidden states or a missing weigh
     );
   }
 });
+
+Deno.test("layer: missing or wrong-typed options, tensors or rows of linear, rmsNorm and mlaLayer are a RangeError naming them", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const hidden = makeHiddenStates(2, spec.hiddenSize, { seed: 1 });
+  const x = new Float64Array([1, 2]);
+  type Lo = Parameters<typeof linear>[2];
+  type Ro = Parameters<typeof rmsNorm>[2];
+  type Mo = Parameters<typeof mlaLayer>[2];
+  const cases: [() => unknown, RegExp][] = [
+    // each failed with "Cannot read properties of undefined (reading ...)"
+    [
+      () => linear(x, x, undefined as unknown as Lo),
+      /^linear: options must be an object \{ inFeatures, rows\? \}, found undefined$/,
+    ],
+    [
+      () => linear(undefined as unknown as Float64Array, x, { inFeatures: 2 }),
+      /^linear: x must be an array or typed array of numbers, found undefined$/,
+    ],
+    [
+      () => rmsNorm(x, undefined as unknown as Float64Array, { eps: 0 }),
+      /^rmsNorm: weight must be an array or typed array of numbers, found undefined$/,
+    ],
+    [
+      () => rmsNorm(x, x, undefined as unknown as Ro),
+      /^rmsNorm: options must be an object \{ eps, rows\? \}, found undefined$/,
+    ],
+    [
+      () => mlaLayer(spec, layout, undefined as unknown as Mo),
+      /^mlaLayer: options must be an object \{ weights, hidden, path\?, rows\?, storedAs\? \}/,
+    ],
+    // the string "0" was read a character at a time: "linear row 0 is outside [0, 1)"
+    [
+      () => linear(x, x, { inFeatures: 2, rows: "0" as unknown as number[] }),
+      /^linear: rows must be an array of row indices \(integers in \[0, rows of x = 1\)\), found "0"$/,
+    ],
+    [
+      () => rmsNorm(x, x, { eps: 0, rows: [0, 1] }),
+      /^rmsNorm: rows\[1\] = 1 is not a row \(valid: integers in \[0, rows of x = 1\)\)$/,
+    ],
+    [
+      () => mlaLayer(spec, layout, { weights, hidden, rows: "1" as unknown as number[] }),
+      /^mlaLayer: rows must be an array of row indices \(integers in \[0, layout\.totalQ = 2\)\), found "1"$/,
+    ],
+    // "inFeatures 2 must divide x" for the string "2", which divides nothing
+    [
+      () => linear(x, x, { inFeatures: "2" as unknown as number }),
+      /^linear: inFeatures "2" must be a whole number >= 1 that divides x/,
+    ],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(
+      f,
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
+  }
+});
