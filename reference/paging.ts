@@ -6,6 +6,7 @@
  */
 import type { Paging } from "../adapter/types.ts";
 import { makePrng } from "../util/prng.ts";
+import { checkOptions, checkSeed, shown } from "./spec_check.ts";
 
 /**
  * A shuffled paged pool for the given key lengths (FlashMLA's test shape): every
@@ -25,6 +26,17 @@ export function shuffledPaging(
   kLens: readonly number[],
   options: { pageSize: number; seed: number },
 ): Paging {
+  // missing options or key lengths failed with "Cannot destructure property 'pageSize'" or
+  // "Cannot read properties of undefined (reading 'forEach')"; a string seed said "got 1"
+  checkOptions(options, "shuffledPaging", "{ pageSize, seed }");
+  if (!Array.isArray(kLens)) {
+    throw new RangeError(
+      `shuffledPaging: kLens must be an array of key lengths (whole numbers >= 0), found ${
+        shown(kLens)
+      }`,
+    );
+  }
+  checkSeed(options.seed, "shuffledPaging");
   const { pageSize } = options;
   // A fractional page size or key length made a table whose pages do not hold the keys
   // (1.5: pages of "1.5 rows"), a negative length a row of no pages, and page size 0 failed

@@ -7,6 +7,7 @@
  */
 import type { NormalizedLayout } from "../adapter/types.ts";
 import { makePrng } from "../util/prng.ts";
+import { checkOptions, checkSeed, checkTensor, shown } from "./spec_check.ts";
 
 /** Options of {@link sampleRows}. */
 export interface SampleRowsOptions {
@@ -32,10 +33,14 @@ export interface SampleRowsOptions {
  * ```
  */
 export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions): number[] {
+  // missing options failed with "Cannot destructure property 'max'"; a string max said
+  // "got 5", a string seed "got 1" (from the PRNG, only when rows were drawn)
+  checkOptions(options, "sampleRows", "{ max, seed }");
   const { max } = options;
-  if (!Number.isInteger(max) || max < 0) {
-    throw new RangeError(`max must be an integer >= 0, got ${max}`);
+  if (typeof max !== "number" || !Number.isInteger(max) || max < 0) {
+    throw new RangeError(`sampleRows: max must be an integer >= 0, got ${shown(max)}`);
   }
+  checkSeed(options.seed, "sampleRows");
   // a layout request (an untyped caller) failed with "layout.seqs is not iterable", or, with
   // fewer queries than max, returned rows of "undefined" queries
   const l = layout as Partial<NormalizedLayout> | null;
@@ -100,6 +105,22 @@ export function withNonFiniteRows(
   got: { out: ArrayLike<number>; lse: ArrayLike<number>; rows: number },
   options: { max?: number } = {},
 ): number[] {
+  // a missing got or sample failed with "Cannot read properties of undefined" or "is not
+  // iterable", null options with "Cannot read properties of null"
+  checkOptions(options, "withNonFiniteRows", "{ max? }");
+  if (typeof got !== "object" || got === null) {
+    throw new RangeError(
+      `withNonFiniteRows: got must be { out, lse, rows } (the kernel's outputs and their ` +
+        `row count), found ${shown(got)}`,
+    );
+  }
+  checkTensor(got.out, "withNonFiniteRows", "got.out");
+  checkTensor(got.lse, "withNonFiniteRows", "got.lse");
+  if (!Array.isArray(sample)) {
+    throw new RangeError(
+      `withNonFiniteRows: sample must be an array of row indices, found ${shown(sample)}`,
+    );
+  }
   const max = options.max ?? 16;
   // Rows that do not divide the tensors scanned misaligned row ranges (a non-finite value
   // counted in the wrong row, or in none), a max of NaN added no row, and a sampled row past

@@ -29,3 +29,21 @@ Deno.test("paging: a page size or key length no table holds is a RangeError nami
     );
   }
 });
+
+Deno.test("paging: missing options or key lengths, or a seed of another type, are a RangeError naming them", () => {
+  type Options = Parameters<typeof shuffledPaging>[1];
+  // "Cannot destructure property 'pageSize'", "Cannot read properties of undefined (reading
+  // 'forEach')" and "seed must be a safe integer, got 1" (for the string "1")
+  assert.throws(
+    () => shuffledPaging([1, 2], undefined as unknown as Options),
+    /^RangeError: shuffledPaging: options must be an object \{ pageSize, seed \}, found undefined$/,
+  );
+  assert.throws(
+    () => shuffledPaging(undefined as unknown as number[], { pageSize: 2, seed: 1 }),
+    /^RangeError: shuffledPaging: kLens must be an array of key lengths .*found undefined$/,
+  );
+  assert.throws(
+    () => shuffledPaging([1], { pageSize: 2, seed: "1" as unknown as number }),
+    /^RangeError: shuffledPaging: seed must be a safe integer \(the case seed\), found "1"$/,
+  );
+});

@@ -98,3 +98,51 @@ Deno.test("sampleRows: a layout request instead of a normalized layout is a Rang
     );
   }
 });
+
+Deno.test("sampleRows and withNonFiniteRows: missing or wrong-typed arguments are a RangeError naming them", () => {
+  const layout = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 50, 100], causal: true });
+  type So = Parameters<typeof sampleRows>[1];
+  type Got = Parameters<typeof withNonFiniteRows>[1];
+  const got = { out: new Float64Array(4), lse: new Float64Array(2), rows: 2 };
+  const cases: [() => unknown, RegExp][] = [
+    // "Cannot destructure property 'max' of 'options' as it is undefined"
+    [
+      () => sampleRows(layout, undefined as unknown as So),
+      /^sampleRows: options must be an object \{ max, seed \}, found undefined$/,
+    ],
+    // "max must be an integer >= 0, got 5" for the string "5"
+    [
+      () => sampleRows(layout, { max: "5" as unknown as number, seed: 1 }),
+      /^sampleRows: max must be an integer >= 0, got "5"$/,
+    ],
+    [
+      () => sampleRows(layout, { max: 5, seed: "1" as unknown as number }),
+      /^sampleRows: seed must be a safe integer \(the case seed\), found "1"$/,
+    ],
+    // "Cannot read properties of undefined (reading 'rows')", "sample is not iterable",
+    // "Cannot read properties of null (reading 'max')"
+    [
+      () => withNonFiniteRows([0], undefined as unknown as Got),
+      /^withNonFiniteRows: got must be \{ out, lse, rows \}.*found undefined$/,
+    ],
+    [
+      () => withNonFiniteRows([0], { ...got, out: undefined } as unknown as Got),
+      /^withNonFiniteRows: got\.out must be an array or typed array of numbers, found undefined$/,
+    ],
+    [
+      () => withNonFiniteRows(undefined as unknown as number[], got),
+      /^withNonFiniteRows: sample must be an array of row indices, found undefined$/,
+    ],
+    [
+      () => withNonFiniteRows([0], got, null as unknown as { max?: number }),
+      /^withNonFiniteRows: options must be an object \{ max\? \}, found null$/,
+    ],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(
+      f,
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
+  }
+});
