@@ -142,6 +142,28 @@ function near(actual: number, expected: number, what: string, tol = 1e-15): void
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
 }
 
+Deno.test("attention: hand-computed 1 key: the output is that key's value, the LSE its scaled score", () => {
+  const spec = unitSpec();
+  // One query and one key at position 0 (RoPE is the identity there); W_UK = W_UV = I.
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 1, causal: true });
+  const inputs: AttentionInputs = {
+    qNope: new Float64Array([3, -1]),
+    qPe: new Float64Array([1, 2]),
+    latent: new Float64Array([0.5, 2]), // c0: k_nope = v = c0
+    kPe: new Float64Array([4, -3]),
+    wKvB: IDENTITY_WKVB,
+  };
+  // softmax of one score is 1: out = v = c0 exactly.
+  // score = s (q_nope . c0 + q_pe . k_pe) = 0.5 * ((1.5 - 2) + (4 - 6)) = -1.25 = lse.
+  for (const [name, fn] of PATHS) {
+    for (const storedAs of [undefined, "f32", "f16"] as const) {
+      const { out, lse } = fn(spec, layout, { inputs, storedAs });
+      assert.deepEqual([...out], [0.5, 2], `${name} ${storedAs} out`);
+      assert.equal(lse[0], -1.25, `${name} ${storedAs} lse`);
+    }
+  }
+});
+
 Deno.test("attention: hand-computed 2-key softmax checks the scale and the LSE", () => {
   const spec = unitSpec();
   assert.equal(spec.softmaxScale, 0.5);
