@@ -280,9 +280,28 @@ export function mlaLayer(
   // qLatentScale of NaN made every output NaN, silently; missing hidden states or weights
   // failed with "Cannot read properties of undefined".
   checkLayerSpec(spec, "mlaLayer");
-  const qs = spec.qLatentScale;
-  if (qs !== undefined && (typeof qs !== "number" || !Number.isFinite(qs))) {
-    throw new RangeError(`mlaLayer: spec.qLatentScale must be a finite number, found ${qs}`);
+  // kvLatentScale was read unchecked: NaN made every output NaN and "2" scaled by 2,
+  // silently; a qLatentScale on a spec without a q latent was dropped without a word; a NaN
+  // rmsNormEps said "eps must be ...", naming no spec field
+  for (const field of ["qLatentScale", "kvLatentScale"] as const) {
+    const v: unknown = spec[field];
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v))) {
+      throw new RangeError(
+        `mlaLayer: spec.${field} must be a finite number, found ${shown(v)}`,
+      );
+    }
+  }
+  if (spec.qLatentScale !== undefined && spec.qLoraRank === null) {
+    throw new RangeError(
+      `mlaLayer: spec.qLatentScale is ${spec.qLatentScale} but the spec has no q latent ` +
+        "(qLoraRank null) for it to scale: leave it out (buildSpec does)",
+    );
+  }
+  const eps: unknown = spec.rmsNormEps;
+  if (typeof eps !== "number" || !(eps >= 0) || eps === Infinity) {
+    throw new RangeError(
+      `mlaLayer: spec.rmsNormEps must be a finite number >= 0, found ${shown(eps)}`,
+    );
   }
   if (typeof options.hidden?.length !== "number") {
     throw new RangeError(

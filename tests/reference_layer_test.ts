@@ -393,3 +393,45 @@ Deno.test("layer: missing or wrong-typed options, tensors or rows of linear, rms
     );
   }
 });
+
+Deno.test("mlaLayer: a kv latent scale, q latent scale or RMSNorm eps the spec cannot have is a RangeError naming the field", () => {
+  const low = presetSpec("tiny-yarn"); // q latent
+  const direct = presetSpec("tiny"); // no q latent
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const hidden = makeHiddenStates(layout.qRows, low.hiddenSize, { seed: 2, layout });
+  const cases: [MlaSpec, RegExp][] = [
+    // every output NaN, silently
+    [
+      { ...low, kvLatentScale: NaN },
+      /^mlaLayer: spec\.kvLatentScale must be a finite number, found NaN$/,
+    ],
+    // scaled by 2, silently
+    [
+      { ...low, kvLatentScale: "2" as unknown as number },
+      /^mlaLayer: spec\.kvLatentScale must be a finite number, found "2"$/,
+    ],
+    // dropped without a word: the spec has no q latent to scale
+    [
+      { ...direct, qLatentScale: 2 },
+      /^mlaLayer: spec\.qLatentScale is 2 but the spec has no q latent \(qLoraRank null\)/,
+    ],
+    // "eps must be a finite number >= 0, found NaN", naming no spec field
+    [
+      { ...low, rmsNormEps: NaN },
+      /^mlaLayer: spec\.rmsNormEps must be a finite number >= 0, found NaN$/,
+    ],
+  ];
+  for (const [spec, message] of cases) {
+    const weights = makeLayerWeights(spec, { seed: 1 });
+    assert.throws(
+      () => mlaLayer(spec, layout, { weights, hidden }),
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
+  }
+  // a finite kv latent scale still applies
+  const weights = makeLayerWeights(low, { seed: 1 });
+  const plain = mlaLayer(low, layout, { weights, hidden });
+  const scaled = mlaLayer({ ...low, kvLatentScale: 2 }, layout, { weights, hidden });
+  assert.notDeepEqual(scaled.out, plain.out);
+});
