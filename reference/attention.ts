@@ -22,12 +22,18 @@
  * intermediates it chose to store narrow, not the rounding every kernel of that dtype
  * shares (for f16 about half of the error, docs/tolerances.md).
  *
+ * A spec whose model does not compute dense MLA on the layout (adapter/resolve.ts
+ * `sparseAttentionReason`, `queryTemperatureReason`, adapter/longrope.ts `longropeReason`)
+ * is a RangeError with the reason's message and code, as `resolve` refuses such a case.
+ *
  * Only the keys some computed query can see are read (never padding rows), and the
  * cost is O(rows * visible keys * h * width); K/V are expanded per head and sequence.
  *
  * @module
  */
 import { visible } from "../adapter/layout.ts";
+import { longropeReason } from "../adapter/longrope.ts";
+import { queryTemperatureReason, sparseAttentionReason } from "../adapter/resolve.ts";
 import type {
   AttentionInputs,
   AttentionOutputs,
@@ -242,6 +248,15 @@ function compute(
   }
   checkAttentionMath(spec, "attention");
   checkLayoutRows(layout);
+  // A spec whose model attends otherwise on this layout (DeepSeek-V3.2's top-k past k keys,
+  // Mistral 4's query temperature past its original length, LongRoPE factors of the other
+  // length) got dense MLA without a word: a reference of another model than the spec's.
+  // `resolve` refuses those cases (the same reasons); a direct caller is refused as well.
+  const why = sparseAttentionReason(spec, layout) ?? queryTemperatureReason(spec, layout) ??
+    longropeReason(spec, layout);
+  if (why !== null) {
+    throw new RangeError(`${where}: ${why.message} (${why.code})`);
+  }
   const { inputs } = options;
   checkInputs(spec, layout, inputs, where);
   const h = spec.numHeads;

@@ -25,6 +25,7 @@ import type {
   NormalizedLayout,
   Tensor,
 } from "../adapter/types.ts";
+import { layerReasons } from "../adapter/resolve.ts";
 import { attention, type AttentionResult } from "./attention.ts";
 import {
   checkLayerSpec,
@@ -232,7 +233,9 @@ function checkWeight(t: Tensor, name: string, expected: number): void {
  * bshd/sbhd prefill with seqQ = seqK and no kvLens, or thd with the same key and
  * query offsets); otherwise it throws a RangeError. `hidden` is [qRows, hiddenSize]
  * in buffer rows; padding rows are never read. With `rows`, only those logical
- * queries (and the keys they see) are computed; the other output rows are NaN.
+ * queries (and the keys they see) are computed; the other output rows are NaN. A spec whose
+ * layer this is not (adapter/resolve.ts `layerReasons`: an output gate, attention biases, no
+ * latent norms) is a RangeError naming the reason's code.
  *
  * @example
  * ```ts
@@ -295,6 +298,14 @@ export function mlaLayer(
     throw new RangeError(
       `mlaLayer: spec.qLatentScale is ${spec.qLatentScale} but the spec has no q latent ` +
         "(qLoraRank null) for it to scale: leave it out (buildSpec does)",
+    );
+  }
+  // A gated, biased or norm-less model's layer was computed as DeepSeek's, silently: not the
+  // spec's model (the harness's GPU layer refuses these specs with the same reasons).
+  const missing = layerReasons(spec);
+  if (missing.length > 0) {
+    throw new RangeError(
+      `mlaLayer: ${missing.map((r) => `${r.message} (${r.code})`).join("; ")}`,
     );
   }
   const eps: unknown = spec.rmsNormEps;

@@ -541,3 +541,35 @@ Deno.test("attention: missing or wrong-typed options, inputs or rows are a Range
     /^RangeError: absorbedAttention: rows\[1\] = "0" is not a row \(valid: integers in \[0, layout\.totalQ = 2\)\)$/,
   );
 });
+
+Deno.test("attention: a spec whose model is not dense MLA on the layout is refused with resolve's reason, not computed as dense MLA", () => {
+  const tiny = presetSpec("tiny");
+  const past = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 17, causal: true });
+  const within = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 16, causal: true });
+  const cases: [MlaSpec, RegExp][] = [
+    // DeepSeek-V3.2's top-16 of 17 keys: dense attention over all 17, silently
+    [
+      withParams(tiny, { indexTopK: 16 }),
+      /^denseAttention: .*index_topk 16.*\(spec\.sparse-attention\)$/,
+    ],
+    // Mistral 4's query temperature at position 16: no temperature, silently
+    [
+      withParams(tiny, { queryTemperature: { beta: 0.1, originalMaxPositionEmbeddings: 16 } }),
+      /^denseAttention: .*query temperature.*\(spec\.query-temperature\)$/,
+    ],
+  ];
+  for (const [spec, message] of cases) {
+    const inputs = makeAttentionInputs(spec, past, { seed: 3 });
+    assert.throws(
+      () => denseAttention(spec, past, { inputs }),
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
+    // within the model's dense range it is computed, as the plain spec's attention
+    const small = makeAttentionInputs(spec, within, { seed: 3 });
+    assert.deepEqual(
+      absorbedAttention(spec, within, { inputs: small }).out,
+      absorbedAttention(tiny, within, { inputs: small }).out,
+    );
+  }
+});

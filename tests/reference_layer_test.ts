@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
+import { withParams } from "../adapter/spec.ts";
 import type {
   AttentionPath,
   Dtype,
@@ -434,4 +435,26 @@ Deno.test("mlaLayer: a kv latent scale, q latent scale or RMSNorm eps the spec c
   const plain = mlaLayer(low, layout, { weights, hidden });
   const scaled = mlaLayer({ ...low, kvLatentScale: 2 }, layout, { weights, hidden });
   assert.notDeepEqual(scaled.out, plain.out);
+});
+
+Deno.test("mlaLayer: a gated, biased or norm-less model's layer is refused with the GPU layer's reason, not computed as DeepSeek's", () => {
+  const tiny = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const hidden = makeHiddenStates(2, tiny.hiddenSize, { seed: 1 });
+  const cases: [Parameters<typeof withParams>[1], string][] = [
+    [{ mlaOutputGate: true }, "spec.output-gate"],
+    [{ attentionBias: true }, "spec.attention-bias"],
+    [{ noLatentNorms: true }, "spec.no-latent-norms"],
+  ];
+  for (const [edit, code] of cases) {
+    const spec = withParams(tiny, edit);
+    const weights = makeLayerWeights(spec, { seed: 1 });
+    assert.throws(
+      () => mlaLayer(spec, layout, { weights, hidden }),
+      (e: Error) =>
+        e instanceof RangeError && e.message.startsWith("mlaLayer: ") &&
+        e.message.endsWith(`(${code})`),
+      code,
+    );
+  }
 });
