@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { buildSpec, withParams } from "../adapter/spec.ts";
+import { loadSpec } from "../adapter/source.ts";
 import type {
   AttentionInputs,
   LayoutRequest,
@@ -572,4 +573,24 @@ Deno.test("attention: a spec whose model is not dense MLA on the layout is refus
       absorbedAttention(tiny, within, { inputs: small }).out,
     );
   }
+});
+
+Deno.test("attention: LongRoPE frequencies of the other length than the layout's are refused (spec.longrope-factors)", async () => {
+  // MiniCPM3's tiny config: original length 16, so its spec holds the short factors
+  const spec = await loadSpec(
+    new URL("./fixtures/minicpm3/tiny_longrope.json", import.meta.url).pathname,
+  );
+  assert.equal(spec.longrope?.factors, "short");
+  const past = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 17, causal: true });
+  const inputs = makeAttentionInputs(spec, past, { seed: 4 });
+  // rotated by the short factors where the model takes the long ones, silently
+  assert.throws(
+    () => absorbedAttention(spec, past, { inputs }),
+    (e: Error) =>
+      e instanceof RangeError && e.message.startsWith("absorbedAttention: ") &&
+      e.message.endsWith("(spec.longrope-factors)"),
+  );
+  const within = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 16, causal: true });
+  const small = makeAttentionInputs(spec, within, { seed: 4 });
+  assert.equal(countNaN(absorbedAttention(spec, within, { inputs: small }).out), 0);
 });
