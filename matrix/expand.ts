@@ -851,6 +851,19 @@ export function matrixFileOf(matrix: string): string | undefined {
   return BUNDLED_MATRICES.includes(matrix) ? undefined : matrix;
 }
 
+/**
+ * `did you mean "smoke"? ` for a `--matrix` that names no file: a name near a bundled one, or
+ * a bundled one's file name (`smoke.json`, `matrix/bundled/smoke.json` from another folder),
+ * which read "cannot be read" beside the list of names with no word that the name is one.
+ */
+function bundledHint(nameOrPath: string): string {
+  const base = nameOrPath.replace(/^.*[\\/]/, "").replace(/\.json$/i, "");
+  if (base !== nameOrPath && BUNDLED_MATRICES.includes(base)) {
+    return `a bundled matrix is given by its name: did you mean "${base}"? `;
+  }
+  return didYouMean(nameOrPath, BUNDLED_MATRICES);
+}
+
 /** Options of {@link loadMatrix}. */
 export interface LoadMatrixOptions {
   /** Refuse more cases than this (default {@link DEFAULT_MAX_CASES}). */
@@ -940,9 +953,7 @@ export async function loadMatrix(
         "the form)"
       : named
       ? ""
-      : `${didYouMean(nameOrPath, BUNDLED_MATRICES)}bundled matrices: ${
-        BUNDLED_MATRICES.join(", ")
-      }`,
+      : `${bundledHint(nameOrPath)}bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
   });
   const validated = validateMatrix(raw, nameOrPath);
   const badBackends = unknownBackends(validated);

@@ -349,3 +349,28 @@ Deno.test("a group with an oversized case or a thd case with sq > sk refuses the
     assert.equal(await Deno.stat(`${dir}/out`).then(() => true, () => false), false);
   });
 });
+
+// `--matrix smoke.json` (or matrix/bundled/smoke.json from another folder) said only "cannot
+// be read ...; bundled matrices: smoke, nightly, adapter": nothing said that the name given is
+// a bundled one's file, which is given by its name.
+Deno.test("loadMatrix: a bundled matrix's file name that is no file here suggests the bundled name", async () => {
+  await withDir(async (dir) => {
+    for (
+      const [given, name] of [["smoke.json", "smoke"], ["matrix/bundled/nightly.json", "nightly"]]
+    ) {
+      const e = await loadMatrix(`${dir}/${given}`).then(() => null, (e: unknown) => e);
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(
+        e.message,
+        new RegExp(
+          `cannot be read .*; a bundled matrix is given by its name: did you mean "${name}"\\? ` +
+            "bundled matrices: smoke, nightly, adapter",
+        ),
+      );
+    }
+    // another name is not suggested as a bundled one
+    const other = await loadMatrix(`${dir}/other.json`).then(() => null, (e: unknown) => e);
+    assert.ok(other instanceof ConfigError);
+    assert.doesNotMatch(other.message, /did you mean/);
+  });
+});
