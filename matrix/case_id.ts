@@ -8,6 +8,10 @@ import { CASE_DEFAULTS, CASE_ID_ORDER, type CaseParams } from "./types.ts";
 
 const show = (v: unknown) => (typeof v === "boolean" ? (v ? "1" : "0") : String(v));
 
+/** A wrong argument as a message shows it: an object as JSON, anything else as written. */
+const shownArg = (v: unknown) =>
+  typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+
 /**
  * The stable id of a case: `key=value` pairs joined by `;` in {@link CASE_ID_ORDER}.
  * `preset`, `path`, `dtype`, `b`, `sq`, `sk`, `layout` and `causal` always appear;
@@ -77,6 +81,12 @@ export type CaseFilter = ReadonlyMap<string, readonly string[]>;
  * ```
  */
 export function parseFilter(text: string): CaseFilter {
+  // a missing text failed with "Cannot read properties of undefined (reading 'split')"
+  if (typeof text !== "string") {
+    throw new RangeError(
+      `filter must be a string such as preset=tiny;dtype=f16,f32, found ${shownArg(text)}`,
+    );
+  }
   const out = new Map<string, string[]>();
   for (const part of text.split(";").map((s) => s.trim()).filter(Boolean)) {
     const eq = part.indexOf("=");

@@ -877,6 +877,48 @@ export interface LoadMatrixOptions {
 }
 
 /**
+ * Throw a RangeError unless {@link loadMatrix}'s arguments are what it reads (from a
+ * JavaScript caller: a missing name failed with "Cannot read properties of undefined (reading
+ * 'replace')", null options with "(reading 'configRoot')", a filter text with "filter.get is
+ * not a function", and a maxCases of NaN refused every matrix as "more than the limit of NaN").
+ */
+function checkLoadArguments(nameOrPath: unknown, options: unknown): void {
+  // a string quoted, an object as JSON, a number as written (JSON.stringify(NaN) is "null")
+  const shown = (v: unknown) =>
+    typeof v === "string" || (typeof v === "object" && v !== null) ? JSON.stringify(v) : String(v);
+  if (typeof nameOrPath !== "string" || nameOrPath === "") {
+    throw new RangeError(
+      `loadMatrix: the matrix must be a bundled matrix's name (${
+        BUNDLED_MATRICES.join(", ")
+      }) or a file's path, found ${shown(nameOrPath)}`,
+    );
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new RangeError(
+      "loadMatrix: options must be an object { maxCases?, filter?, configRoot?, shard? }, " +
+        `found ${shown(options)}`,
+    );
+  }
+  const o = options as LoadMatrixOptions;
+  if (o.maxCases !== undefined && (!Number.isSafeInteger(o.maxCases) || o.maxCases < 1)) {
+    throw new RangeError(
+      `loadMatrix: maxCases must be a whole number >= 1, found ${shown(o.maxCases)}`,
+    );
+  }
+  if (o.filter !== undefined && o.filter !== null && !(o.filter instanceof Map)) {
+    throw new RangeError(
+      "loadMatrix: filter must be a parsed filter (parseFilter(text), matrix/case_id.ts) or " +
+        `null, found ${shown(o.filter)}`,
+    );
+  }
+  if (o.configRoot !== undefined && typeof o.configRoot !== "string") {
+    throw new RangeError(
+      `loadMatrix: configRoot must be a folder's path, found ${shown(o.configRoot)}`,
+    );
+  }
+}
+
+/**
  * The head count of each config path of a matrix (normalized, read from `baseDir`) whose
  * file reads as a config; one that does not is left out (its cases report it).
  */
@@ -937,6 +979,7 @@ export async function loadMatrix(
   nameOrPath: string,
   options: LoadMatrixOptions = {},
 ): Promise<{ file: MatrixFile; cases: Case[]; filter: CaseFilter | null }> {
+  checkLoadArguments(nameOrPath, options);
   const bundled = BUNDLED_MATRICES.includes(nameOrPath);
   if (options.configRoot !== undefined) await checkConfigRoot(options.configRoot);
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;

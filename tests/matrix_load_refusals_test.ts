@@ -5,6 +5,7 @@
 // and so does a backend a group expects to be unknown.
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
+import { parseFilter } from "../matrix/case_id.ts";
 import { loadMatrix, unknownBackends, validateMatrix } from "../matrix/expand.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -373,4 +374,46 @@ Deno.test("loadMatrix: a bundled matrix's file name that is no file here suggest
     assert.ok(other instanceof ConfigError);
     assert.doesNotMatch(other.message, /did you mean/);
   });
+});
+
+// loadMatrix and parseFilter are exported (deno.json "./matrix"): from a JavaScript caller a
+// missing name failed with "Cannot read properties of undefined (reading 'replace')", null
+// options with "(reading 'configRoot')", a filter text in place of a parsed filter with
+// "filter.get is not a function", parseFilter() with "(reading 'split')", and a maxCases of
+// NaN refused every matrix as "more than the limit of NaN".
+Deno.test("loadMatrix and parseFilter: arguments of another type are a RangeError saying what to pass", async () => {
+  type Options = Parameters<typeof loadMatrix>[1];
+  const cases: [unknown, unknown, RegExp][] = [
+    [
+      undefined,
+      {},
+      /^loadMatrix: the matrix must be a bundled matrix's name \(smoke, nightly, adapter\) or a file's path, found undefined$/,
+    ],
+    [
+      "smoke",
+      null,
+      /^loadMatrix: options must be an object \{ maxCases\?, filter\?, configRoot\?, shard\? \}, found null$/,
+    ],
+    ["smoke", { maxCases: NaN }, /^loadMatrix: maxCases must be a whole number >= 1, found NaN$/],
+    ["smoke", { maxCases: "5" }, /^loadMatrix: maxCases must be a whole number >= 1, found "5"$/],
+    [
+      "smoke",
+      { filter: "preset=tiny" },
+      /^loadMatrix: filter must be a parsed filter \(parseFilter\(text\), matrix\/case_id\.ts\) or null, found "preset=tiny"$/,
+    ],
+  ];
+  for (const [name, options, message] of cases) {
+    const e = await loadMatrix(name as string, options as Options).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(e instanceof RangeError && message.test(e.message), `${message}: ${e}`);
+  }
+  assert.throws(
+    () => parseFilter(undefined as unknown as string),
+    /^RangeError: filter must be a string such as preset=tiny;dtype=f16,f32, found undefined$/,
+  );
+  // what they take still loads
+  const { cases: tiny } = await loadMatrix("smoke", { filter: parseFilter("preset=tiny") });
+  assert.ok(tiny.length > 0);
 });
