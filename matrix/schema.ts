@@ -57,6 +57,19 @@ import { z } from "zod";
 import { featureNameSchema, limitsSchema } from "../adapter/caps_file.ts";
 import type { SchemaIssue } from "../adapter/errors.ts";
 import type { MatrixFile } from "./types.ts";
+import { didYouMean } from "../util/edit_distance.ts";
+
+/**
+ * `did you mean "dtype"? ` for an object's one unknown key near a valid one, else "": a
+ * typo'd key ("dtpye", "Preset", "suport") was told the list of valid keys with no word of
+ * which it misspells, where a typo'd preset or limit name is.
+ */
+function nearKey(issue: unknown, valid: readonly string[]): string {
+  const keys = (issue as { keys?: unknown }).keys;
+  return Array.isArray(keys) && keys.length === 1 && typeof keys[0] === "string"
+    ? didYouMean(keys[0], valid)
+    : "";
+}
 
 // A single value stands for a list of one; errors then point at [index] of the list.
 const list = <T extends z.ZodType>(item: T) =>
@@ -177,7 +190,9 @@ const axesShape = Object.fromEntries(
 const axes = z.strictObject(axesShape, {
   error: (i) =>
     i.code === "unrecognized_keys"
-      ? `unknown axis; valid axes: ${Object.keys(AXIS_SCHEMAS).join(", ")}`
+      ? `unknown axis; ${nearKey(i, Object.keys(AXIS_SCHEMAS))}valid axes: ${
+        Object.keys(AXIS_SCHEMAS).join(", ")
+      }`
       : "must be an object of axes",
 });
 
@@ -193,8 +208,8 @@ const expect = z.strictObject({
   // of the wrong form, not as the one key to drop or respell
   error: (i) =>
     i.code === "unrecognized_keys"
-      ? "unknown key; valid: support, codes (an expect checks the support decision and its " +
-        "codes, nothing else)"
+      ? `unknown key; ${nearKey(i, ["support", "codes"])}valid: support, codes (an expect ` +
+        "checks the support decision and its codes, nothing else)"
       : 'must be {"support": "supported" | "unsupported" | "invalid", "codes"?: [...]}',
 })
   .superRefine((e, ctx) => {
@@ -245,7 +260,8 @@ const group = z.strictObject({
 }, {
   error: (i) =>
     i.code === "unrecognized_keys"
-      ? "unknown key; valid: name, axes, exclude, expect"
+      ? `unknown key; ${nearKey(i, ["name", "axes", "exclude", "expect"])}valid: name, axes, ` +
+        "exclude, expect"
       : "must be a group object",
 });
 
@@ -266,7 +282,9 @@ const profile = z.strictObject({
 }, {
   error: (i) =>
     i.code === "unrecognized_keys"
-      ? "unknown key; valid: removeFeatures, limits, loopIterationBudget"
+      ? `unknown key; ${
+        nearKey(i, ["removeFeatures", "limits", "loopIterationBudget"])
+      }valid: removeFeatures, limits, loopIterationBudget`
       : "must be {removeFeatures?: string[], limits?: {name: number}, loopIterationBudget?: " +
         "integer | null}",
 });
@@ -300,7 +318,9 @@ const matrixFileSchemaImpl = z.strictObject({
 }, {
   error: (i) =>
     i.code === "unrecognized_keys"
-      ? "unknown key; valid: name, description, seed, devices, groups"
+      ? `unknown key; ${
+        nearKey(i, ["name", "description", "seed", "devices", "groups"])
+      }valid: name, description, seed, devices, groups`
       : "must be a JSON object",
 });
 

@@ -38,7 +38,10 @@ Deno.test("matrix file: unknown axes and keys show their values, one line each",
   assert.match(e.message, /\n {2}extra: true unknown key; valid: name, description/);
   assert.match(e.message, /\n {2}groups\[0\]\.axes\.bb: 1 unknown axis; valid axes: preset/);
   assert.match(e.message, /\n {2}groups\[0\]\.axes\.dtpe: \["f16"\] unknown axis/);
-  assert.match(e.message, /\n {2}groups\[0\]\.nme: "g" unknown key; valid: name, axes/);
+  assert.match(
+    e.message,
+    /\n {2}groups\[0\]\.nme: "g" unknown key; did you mean "name"\? valid: name, axes/,
+  );
 });
 
 // `"devices": {"__proto__": {...}}` (JSON.parse keeps the key) was dropped by the record

@@ -47,7 +47,7 @@ Deno.test("validateMatrix: an unknown key of an expect or a device profile is na
   const profileKey = refusal({ devices: { "no-f16": { removeFeature: ["shader-f16"] } } });
   assert.match(
     profileKey,
-    /devices\.no-f16\.removeFeature: \["shader-f16"\] unknown key; valid: removeFeatures, limits, loopIterationBudget/,
+    /devices\.no-f16\.removeFeature: \["shader-f16"\] unknown key; did you mean "removeFeatures"\? valid: removeFeatures, limits, loopIterationBudget/,
   );
   // a wrong type still says the form
   assert.match(
@@ -68,4 +68,37 @@ Deno.test("validateMatrix: a name or groups of the wrong type says 'must be', no
   assert.doesNotMatch(refusal({ name: 5, groups: {} }), /is required/);
   assert.match(refusal({ name: undefined }), /name: \(missing\) is required: a short name/);
   assert.match(refusal({ groups: undefined }), /groups: \(missing\) is required: a list of groups/);
+});
+
+// A typo'd key ("dtpye", "Preset", "seeed", "axis", "suport") was told the list of valid keys
+// with no word of which it misspells, where a typo'd preset or limit name is.
+Deno.test("validateMatrix: a misspelt key suggests the key it is near", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { groups: [{ axes: { preset: "tiny", dtpye: "f16" } }] },
+      /groups\[0\]\.axes\.dtpye: "f16" unknown axis; did you mean "dtype"\? valid axes: preset, /,
+    ],
+    [
+      { groups: [{ axes: { Preset: "tiny" } }] },
+      /groups\[0\]\.axes\.Preset: "tiny" unknown axis; did you mean "preset"\? valid axes: /,
+    ],
+    [
+      { seeed: 2, groups: [{ axes: { preset: "tiny" } }] },
+      /seeed: 2 unknown key; did you mean "seed"\? valid: name, description, seed, devices, groups/,
+    ],
+    [
+      { groups: [{ axis: { preset: "tiny" } }] },
+      /groups\[0\]\.axis: \{"preset":"tiny"\} unknown key; did you mean "axes"\? valid: name, axes/,
+    ],
+    [
+      { groups: [{ axes: { preset: "tiny" }, expect: { suport: "supported" } }] },
+      /groups\[0\]\.expect\.suport: "supported" unknown key; did you mean "support"\? valid: /,
+    ],
+  ];
+  for (const [raw, message] of cases) assert.match(refusal(raw), message);
+  // a key near none is not given a guess
+  assert.match(
+    refusal({ groups: [{ axes: { preset: "tiny", zzzzz: 1 } }] }),
+    /axes\.zzzzz: 1 unknown axis; valid axes: /,
+  );
 });
