@@ -249,3 +249,47 @@ Deno.test("prng: the fill loops give the numbers of the one-value-at-a-time gene
   ];
   for (const [what, got, want] of steps) same(got(), want(), what);
 });
+
+Deno.test("prng: fillNormal and fillUniform refuse a mean, std or bound that is no finite number, naming it", () => {
+  type No = Parameters<ReturnType<typeof makePrng>["fillNormal"]>[1];
+  type Uo = Parameters<ReturnType<typeof makePrng>["fillUniform"]>[1];
+  const g = makePrng(1, "x");
+  const cases: [() => unknown, RegExp][] = [
+    // "1" + the first draw concatenated (11.13...), the rest NaN, silently
+    [
+      () => g.fillNormal(new Float64Array(3), { mean: "1" } as unknown as No),
+      /^fillNormal: mean must be a finite number, found "1"$/,
+    ],
+    // every value NaN, silently
+    [
+      () => g.fillNormal(new Float64Array(3), { std: NaN }),
+      /^fillNormal: std must be a finite number >= 0, found NaN$/,
+    ],
+    // the draws flipped, silently
+    [
+      () => g.fillNormal(new Float64Array(3), { std: -1 }),
+      /^fillNormal: std must be a finite number >= 0, found -1$/,
+    ],
+    // "Cannot read properties of null (reading 'mean')"
+    [
+      () => g.fillNormal(new Float64Array(3), null as unknown as No),
+      /^fillNormal: options must be an object \{ mean\?, std\? \}, found null$/,
+    ],
+    [
+      () => g.fillUniform(new Float64Array(3), { high: Infinity }),
+      /^fillUniform: high must be a finite number, found Infinity$/,
+    ],
+    // drew from [high, low) mirrored, silently
+    [
+      () => g.fillUniform(new Float64Array(3), { low: 1, high: 0 } as Uo),
+      /^fillUniform: high 0 must be >= low 1$/,
+    ],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(
+      f,
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
+  }
+});

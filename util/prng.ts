@@ -147,6 +147,38 @@ export interface FillUniformOptions {
 }
 
 /**
+ * Throw a RangeError unless `options` is an object whose `keys` are absent or finite numbers
+ * (`nonNegative`: >= 0 as well). A mean of "1" (a string) concatenated into the first value
+ * and made the rest NaN, a std of NaN made every value NaN and one of -1 flipped the draws,
+ * null options failed with "Cannot read properties of null", silently or far from the call.
+ */
+function checkFillOptions(
+  options: object,
+  where: string,
+  keys: readonly string[],
+  nonNegative: readonly string[] = [],
+): void {
+  if (typeof options !== "object" || options === null) {
+    throw new RangeError(
+      `${where}: options must be an object { ${keys.map((k) => `${k}?`).join(", ")} }, found ` +
+        String(options),
+    );
+  }
+  for (const key of keys) {
+    const v: unknown = (options as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    const least = nonNegative.includes(key);
+    if (typeof v !== "number" || !Number.isFinite(v) || (least && v < 0)) {
+      throw new RangeError(
+        `${where}: ${key} must be a finite number${least ? " >= 0" : ""}, found ${
+          typeof v === "string" ? JSON.stringify(v) : String(v)
+        }`,
+      );
+    }
+  }
+}
+
+/**
  * A xoshiro128** generator with float64 helpers. Build one with {@link makePrng}
  * (seed + stream name) or from a raw state with {@link Prng.fromState}.
  *
@@ -248,6 +280,7 @@ export class Prng {
    * ```
    */
   fillNormal<T extends Float64Array | Float32Array>(out: T, options: FillNormalOptions = {}): T {
+    checkFillOptions(options, "fillNormal", ["mean", "std"], ["std"]);
     const mean = options.mean ?? 0;
     const std = options.std ?? 1;
     const n = out.length;
@@ -285,8 +318,13 @@ export class Prng {
    * ```
    */
   fillUniform<T extends Float64Array | Float32Array>(out: T, options: FillUniformOptions = {}): T {
+    checkFillOptions(options, "fillUniform", ["low", "high"]);
     const low = options.low ?? 0;
     const high = options.high ?? 1;
+    // high below low drew from [high, low) mirrored, silently
+    if (high < low) {
+      throw new RangeError(`fillUniform: high ${high} must be >= low ${low}`);
+    }
     const s = this.#s;
     for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * uniformOf(s);
     return out;
