@@ -152,7 +152,9 @@ function keyRows(layout: NormalizedLayout, keys: readonly number[]): number[] {
   return keys.map((k) => {
     if (!Number.isInteger(k) || k < 0 || k >= layout.totalK) {
       throw new RangeError(
-        `poisonKeys: ${k} is not a logical key of the layout (valid: integers in [0, ${layout.totalK}))`,
+        `makeAttentionInputs: poisonKeys: ${
+          shown(k)
+        } is not a logical key of the layout (valid: integers in [0, ${layout.totalK}))`,
       );
     }
     return layout.kRowOf[k];

@@ -228,6 +228,11 @@ Deno.test("inputs: a poison option, seed or options object of another type is a 
       ),
     );
   }
+  // "poisonKeys: 1 is not a logical key" for the string "1", which looked like a valid key
+  refused(
+    { seed: 1, poisonKeys: ["1"] },
+    /^makeAttentionInputs: poisonKeys: "1" is not a logical key of the layout \(valid: integers in \[0, 6\)\)$/,
+  );
   // "seed must be a safe integer, got 1" for the string "1"
   refused({ seed: "1" }, /^makeAttentionInputs: seed must be a safe integer .*found "1"$/);
   // "Cannot destructure property 'seed' of 'options' as it is undefined"
