@@ -137,7 +137,9 @@ function checkLayoutRows(layout: NormalizedLayout): void {
     rowOf.forEach((row, i) => {
       if (!Number.isInteger(row) || row < 0 || row >= n) {
         throw new RangeError(
-          `attention: layout.${name}[${i}] = ${row} is not a buffer row (valid: integers in ` +
+          `attention: layout.${name}[${i}] = ${
+            shown(row)
+          } is not a buffer row (valid: integers in ` +
             `[0, layout.${what} = ${n}))`,
         );
       }
@@ -147,7 +149,7 @@ function checkLayoutRows(layout: NormalizedLayout): void {
     layout[name].forEach((p, i) => {
       if (!Number.isSafeInteger(p) || p < 0) {
         throw new RangeError(
-          `attention: layout.${name}[${i}] = ${p} is not a position (a whole number >= 0)`,
+          `attention: layout.${name}[${i}] = ${shown(p)} is not a position (a whole number >= 0)`,
         );
       }
     });

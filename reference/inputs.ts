@@ -119,7 +119,7 @@ export function paddingRows(rows: number, used: readonly number[]): number[] {
     // a row past the buffer was dropped silently: the caller's buffer is too short
     if (!Number.isInteger(r) || r < 0 || r >= rows) {
       throw new RangeError(
-        `paddingRows: used row ${r} is not a row of the buffer of ${rows} rows ` +
+        `paddingRows: used row ${shown(r)} is not a row of the buffer of ${rows} rows ` +
           `(valid: integers in [0, ${rows}))`,
       );
     }
@@ -138,7 +138,7 @@ export function paddingRows(rows: number, used: readonly number[]): number[] {
 function checkCount(n: number, what: string, min = 0): void {
   if (!Number.isSafeInteger(n) || n < min) {
     throw new RangeError(
-      `${what} must be a whole number >= ${min}, found ${n}`,
+      `${what} must be a whole number >= ${min}, found ${shown(n)}`,
     );
   }
 }

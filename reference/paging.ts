@@ -42,12 +42,14 @@ export function shuffledPaging(
   // (1.5: pages of "1.5 rows"), a negative length a row of no pages, and page size 0 failed
   // with "n must be an integer >= 0, got Infinity": silently or far from the argument.
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
-    throw new RangeError(`shuffledPaging: pageSize must be a whole number >= 1, found ${pageSize}`);
+    throw new RangeError(
+      `shuffledPaging: pageSize must be a whole number >= 1, found ${shown(pageSize)}`,
+    );
   }
   kLens.forEach((k, i) => {
     if (!Number.isSafeInteger(k) || k < 0) {
       throw new RangeError(
-        `shuffledPaging: kLens[${i}] must be a whole number >= 0 (a key length), found ${k}`,
+        `shuffledPaging: kLens[${i}] must be a whole number >= 0 (a key length), found ${shown(k)}`,
       );
     }
   });

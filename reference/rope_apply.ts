@@ -128,7 +128,7 @@ export function rotateVector(
   // A NaN position gave NaN silently, a negative one rotated backwards; a slice past the end
   // of `vec` read undefined and dropped its writes, silently.
   if (!Number.isSafeInteger(position) || position < 0) {
-    throw new RangeError(`position must be a whole number >= 0, found ${position}`);
+    throw new RangeError(`position must be a whole number >= 0, found ${shown(position)}`);
   }
   if (!Number.isSafeInteger(offset) || offset < 0 || offset + 2 * pairs.length > vec.length) {
     throw new RangeError(
@@ -187,7 +187,7 @@ export function applyRope(
   const rowWidth = heads * dim;
   positions.forEach((p, i) => {
     if (!Number.isSafeInteger(p) || p < 0) {
-      throw new RangeError(`positions[${i}] must be a whole number >= 0, found ${p}`);
+      throw new RangeError(`positions[${i}] must be a whole number >= 0, found ${shown(p)}`);
     }
   });
   if (x.length !== positions.length * rowWidth) {

@@ -130,7 +130,9 @@ export function withNonFiniteRows(
   }
   const n = got.rows;
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`withNonFiniteRows: got.rows must be a whole number >= 0, found ${n}`);
+    throw new RangeError(
+      `withNonFiniteRows: got.rows must be a whole number >= 0, found ${shown(n)}`,
+    );
   }
   for (const [name, t] of [["out", got.out], ["lse", got.lse]] as const) {
     if (n === 0 ? t.length !== 0 : t.length % n !== 0) {
@@ -143,7 +145,9 @@ export function withNonFiniteRows(
   for (const r of sample) {
     if (!Number.isInteger(r) || r < 0 || r >= n) {
       throw new RangeError(
-        `withNonFiniteRows: sample row ${r} is not a row of the ${n} rows (valid: integers in ` +
+        `withNonFiniteRows: sample row ${
+          shown(r)
+        } is not a row of the ${n} rows (valid: integers in ` +
           `[0, ${n}))`,
       );
     }

@@ -1,8 +1,12 @@
 /**
- * Seeded paged block tables: shape, and arguments no table can be made for.
+ * Seeded paged block tables: shape, and arguments no table can be made for; how the
+ * references show a wrong-typed count, position or row.
  */
 import assert from "node:assert/strict";
+import { makeHiddenStates, paddingRows } from "../reference/inputs.ts";
 import { shuffledPaging } from "../reference/paging.ts";
+import { applyRope, rotateVector } from "../reference/rope_apply.ts";
+import { withNonFiniteRows } from "../reference/sample_rows.ts";
 
 Deno.test("paging: every sequence gets ceil(kLen / pageSize) distinct pages, padded with -1", () => {
   const p = shuffledPaging([5, 0, 3], { pageSize: 2, seed: 1 });
@@ -46,4 +50,55 @@ Deno.test("paging: missing options or key lengths, or a seed of another type, ar
     () => shuffledPaging([1], { pageSize: 2, seed: "1" as unknown as number }),
     /^RangeError: shuffledPaging: seed must be a safe integer \(the case seed\), found "1"$/,
   );
+});
+
+// A string where a number belongs was shown as the number it reads as: "pageSize must be a
+// whole number >= 1, found 2", "positions[0] must be a whole number >= 0, found 1", a message
+// that contradicts itself; the value is now shown as written.
+Deno.test("reference: a string where a count, position or row belongs is shown quoted, as written", () => {
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => shuffledPaging([1], { pageSize: "2" as unknown as number, seed: 1 }),
+      /^shuffledPaging: pageSize must be a whole number >= 1, found "2"$/,
+    ],
+    [
+      () => shuffledPaging(["3" as unknown as number], { pageSize: 2, seed: 1 }),
+      /^shuffledPaging: kLens\[0\] must be a whole number >= 0 \(a key length\), found "3"$/,
+    ],
+    [
+      () =>
+        applyRope(new Float64Array(2), ["1" as unknown as number], {
+          invFreq: [1],
+          pairing: "neox",
+        }),
+      /^positions\[0\] must be a whole number >= 0, found "1"$/,
+    ],
+    [
+      () =>
+        rotateVector(new Float64Array(2), "1" as unknown as number, {
+          invFreq: [1],
+          pairing: "neox",
+        }),
+      /^position must be a whole number >= 0, found "1"$/,
+    ],
+    [
+      () => makeHiddenStates("2" as unknown as number, 4, { seed: 1 }),
+      /^makeHiddenStates: rows must be a whole number >= 0, found "2"$/,
+    ],
+    [
+      () => paddingRows(3, ["0" as unknown as number]),
+      /^paddingRows: used row "0" is not a row of the buffer of 3 rows/,
+    ],
+    [
+      () => withNonFiniteRows(["0" as unknown as number], { out: [0], lse: [0], rows: 1 }),
+      /^withNonFiniteRows: sample row "0" is not a row of the 1 rows/,
+    ],
+  ];
+  for (const [f, message] of cases) {
+    assert.throws(
+      f,
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      `${message}`,
+    );
+  }
 });
