@@ -18,6 +18,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
 import { wrongFileKindIssue } from "../adapter/file_kind.ts";
+import { loadSpec } from "../adapter/source.ts";
 import type { CaseFilter } from "./case_id.ts";
 import type { CaseParams, MatrixFile } from "./types.ts";
 
@@ -198,9 +199,10 @@ export async function resolveConfigPath(
  * Check every config path of a matrix against its place; a path that escapes throws a
  * ConfigError naming the entry (`groups[0].axes.preset[1]`), the path it resolves to and
  * the root, and so does one that names no file (or a folder): every case of it would fail
- * the same way, so it is bad input, not a case result, and so is a file that is not JSON, in
- * a group that does not expect "invalid". (A JSON file that is not a valid config is a case
- * result: `expect: invalid` groups test exactly that.)
+ * the same way, so it is bad input, not a case result, and so is a file that is not JSON, or
+ * JSON the adapter rejects as a config (`loadSpec`), in a group that does not expect
+ * "invalid". (In a group that expects "invalid" such a file is a case result: those groups
+ * test exactly that.)
  *
  * @example
  * ```ts ignore
@@ -216,6 +218,7 @@ export async function checkConfigPaths(
   const issues: ConfigIssue[] = [];
   const missing: ConfigIssue[] = [];
   const malformed: ConfigIssue[] = [];
+  const invalid: ConfigIssue[] = [];
   for (const [gi, g] of m.groups.entries()) {
     const presets = g.axes.preset === undefined ? [] : [g.axes.preset].flat();
     for (const [pi, preset] of presets.entries()) {
@@ -245,6 +248,25 @@ export async function checkConfigPaths(
           },
           (e: unknown) => e instanceof ConfigError ? e.issues[0]?.message ?? e.message : null,
         );
+        // JSON the adapter rejects as a config (no MLA keys, an odd rope width) was loaded
+        // and each of its cases ran to "config rejected", exit 1 read as a regression, as a
+        // file that is not JSON did before it was refused here
+        const rejected = problem !== null ? null : await loadSpec(r.path).then(
+          () => null,
+          (e: unknown) => e instanceof ConfigError ? e : null,
+        );
+        if (rejected !== null) {
+          const said = rejected.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`);
+          invalid.push({
+            path,
+            value: preset,
+            message:
+              `names a config the harness rejects (${r.path}: ${said.join("; ")}${
+                rejected.issues.length > 3 ? `; ${rejected.issues.length - 3} more` : ""
+              }), so every case of it would be rejected; fix the file, or expect ` +
+              '{"support": "invalid"} in a group that tests such a file',
+          });
+        }
         if (problem !== null) {
           malformed.push({
             path,
@@ -281,6 +303,7 @@ export async function checkConfigPaths(
     throw new ConfigError(source, missing, title);
   }
   if (malformed.length) throw new ConfigError(source, malformed, "malformed config file");
+  if (invalid.length) throw new ConfigError(source, invalid, "invalid config file");
 }
 
 /**

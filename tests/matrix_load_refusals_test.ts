@@ -64,9 +64,12 @@ Deno.test("run: an unregistered backend or a missing config file is exit 2 on lo
 
 Deno.test("loadMatrix: what stays a case result", async () => {
   await withDir(async (dir) => {
-    // an existing but invalid config: the case reports it (expect: invalid)
+    // an existing but invalid config in a group that expects invalid: the case reports it
     await Deno.writeTextFile(`${dir}/bad_cfg.json`, "{}");
-    await write(`${dir}/m.json`, [{ axes: { preset: "bad_cfg.json" } }]);
+    await write(`${dir}/m.json`, [{
+      axes: { preset: "bad_cfg.json" },
+      expect: { support: "invalid" },
+    }]);
     assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
     // a group that expects backend.unknown tests that very decision
     const expecting = {
@@ -416,4 +419,33 @@ Deno.test("loadMatrix and parseFilter: arguments of another type are a RangeErro
   // what they take still loads
   const { cases: tiny } = await loadMatrix("smoke", { filter: parseFilter("preset=tiny") });
   assert.ok(tiny.length > 0);
+});
+
+// A config file that is JSON but no config the adapter reads (no MLA keys, an odd rope width)
+// was loaded and each of its cases ran to "config rejected" (exit 1, read as a regression,
+// after every other case ran), where a config that is not JSON at all is refused on load. It
+// is refused on load too, naming the entry, the file and the adapter's reason, unless its
+// group expects "invalid" (which tests exactly that).
+Deno.test("loadMatrix: a JSON config the adapter rejects is refused on load unless expected invalid", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/partial.json`, JSON.stringify({ hidden_size: 64 }));
+    await write(`${dir}/m.json`, [{ name: "g", axes: { preset: ["tiny", "partial.json"] } }]);
+    const e = await loadMatrix(`${dir}/m.json`).then(() => null, (e: unknown) => e);
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(
+      e.message,
+      /invalid config file\n {2}groups\[0\]\.axes\.preset\[1\]: "partial\.json" names a config the harness rejects \(.*partial\.json: \(root\): is not an MLA config: .*\), so every case of it would be rejected; fix the file, or expect \{"support": "invalid"\}/,
+    );
+    // run: exit 2 before any case, nothing written
+    const r = await runCli(["run", "--matrix", `${dir}/m.json`, "--out", `${dir}/out`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /\[1\//, "no case ran");
+    // expected invalid, it stays a case
+    await write(`${dir}/m.json`, [{
+      name: "g",
+      axes: { preset: "partial.json" },
+      expect: { support: "invalid" },
+    }]);
+    assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
+  });
 });
