@@ -183,6 +183,7 @@ Deno.test("docs commands: the flags of the tools that use parseArgs are read fro
     "--seeds",
     "--filter",
     "--mode",
+    "--backend",
   ]);
   const tune = toolFlags(readTool("tools/tune_plan.ts")!)!;
   for (const f of ["--out", "--knobs", "--repeats", "--min-gain", "--help", "-h"]) {

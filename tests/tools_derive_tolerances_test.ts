@@ -59,6 +59,11 @@ Deno.test("derive_tolerances: --seeds that is not a count, a bad filter and a se
     assert.match(r.stderr, /\nusage: deno run -A tools\/derive_tolerances\.ts /);
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   }
+  // --backend: a bundled backend only (a user module is not loaded here)
+  const nope = await runTool("derive_tolerances.ts", ["--backend", "nope"], ENV);
+  assert.equal(nope.code, 2, nope.stderr);
+  assert.match(nope.stderr, /^--backend nope: expected a bundled backend \(.*wgsl-absorbed,/);
+  assert.equal(nope.stdout, "");
   const bad = await runTool("derive_tolerances.ts", ["--filter", "dtype"], ENV);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /^error: .*dtype/);
@@ -104,6 +109,30 @@ gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceF
   checkColumn(cells, 11, t.lse.atol, "LSE max abs");
   assert.doesNotMatch(r.stdout, /\| f32\/absorbed \|/, "no attention row");
 });
+
+gpuTest(
+  "derive_tolerances --backend: the cases run on that backend, and the command says so",
+  async () => {
+    // each device class picks one kernel per case (lavapipe's cpu class: wgsl-absorbed-gemm for
+    // these); the others are held to the same cell (docs/tolerances.md: session 62 measured
+    // wgsl-absorbed so)
+    const filter = "preset=tiny;path=absorbed;dtype=f16;b=2;sq=1;sk=20;layout=bshd;causal=1";
+    const args = ["--filter", filter, "--seeds", "1", "--backend", "wgsl-absorbed"];
+    const r = await runTool("derive_tolerances.ts", args, ENV);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`--filter '${filter}' --backend wgsl-absorbed --seeds 1\``));
+    const cells = row(r.stdout, "f16/absorbed");
+    assert.equal(cells[1], "1", "one case x one seed");
+    // a backend that refuses the case: skipped, not measured on another
+    const refused = await runTool(
+      "derive_tolerances.ts",
+      ["--filter", filter, "--seeds", "1", "--backend", "wgsl-expanded"],
+      ENV,
+    );
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /none of the 1 case runs gave an output to measure/);
+  },
+);
 
 /** A matrix of one tiny f32 case and one f16 case expected to run on a device without f16. */
 const ONE_RUNS_ONE_REFUSED = {

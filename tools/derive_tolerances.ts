@@ -12,6 +12,11 @@
  * both device classes' tables and the tolerances in use: put a new output in its place
  * there by hand (redirecting into the file would drop the rest).
  *
+ * `--backend <id>` runs every case on that bundled backend instead of the adapter's pick (as
+ * `run --backend`): each device class picks one kernel per path and shape, and the others
+ * (`wgsl-absorbed` on lavapipe's cpu class, which picks `wgsl-absorbed-gemm`) are held to the
+ * same cell. A case it refuses has no output to measure.
+ *
  * A case run with no output to measure (a case refused on this device, as f16 on an adapter
  * without shader-f16, or one that failed) is listed after the table, which then says how many
  * runs it covers, and the exit status is 1; when no run gave an output there is no table.
@@ -21,6 +26,7 @@
 import { toolArgs } from "./tool_args.ts";
 import { plural } from "../util/plural.ts";
 import type { MlaSpec } from "../adapter/types.ts";
+import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 import { HARNESS_FEATURES } from "../gpu/device.ts";
 import { toolGpuContext } from "./tool_gpu.ts";
 import { layerToleranceFor, TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
@@ -36,10 +42,11 @@ const { values } = toolArgs(
       seeds: { type: "string", default: "8" },
       filter: { type: "string" },
       mode: { type: "string", default: "attention" },
+      backend: { type: "string" },
     },
   },
   "usage: deno run -A tools/derive_tolerances.ts [--matrix <name|file>] [--filter <sel>] " +
-    "[--seeds <n>] [--mode attention|layer]",
+    "[--seeds <n>] [--mode attention|layer] [--backend <id>]",
 );
 const mode = values.mode;
 if (mode !== "attention" && mode !== "layer") {
@@ -50,6 +57,15 @@ if (mode !== "attention" && mode !== "layer") {
 const seeds = Number(values.seeds);
 if (!/^\d+$/.test(values.seeds) || !Number.isSafeInteger(seeds) || seeds < 1) {
   console.error(`--seeds ${values.seeds}: expected a whole number of seeds, at least 1`);
+  Deno.exit(2);
+}
+// a backend not bundled would fail every case run alike: refused as the other bad input
+if (values.backend !== undefined && !Object.hasOwn(BUNDLED_BACKENDS, values.backend)) {
+  console.error(
+    `--backend ${values.backend}: expected a bundled backend (${
+      Object.keys(BUNDLED_BACKENDS).join(", ")
+    })`,
+  );
   Deno.exit(2);
 }
 let selected: Awaited<ReturnType<typeof selectCases>>;
@@ -91,7 +107,13 @@ const skipped: string[] = [];
 const t0 = performance.now();
 for (let s = 0; s < seeds; s++) {
   for (const c of cases) {
-    const r = await runCase({ ...c, seed: 1000 + s }, { ctx, baseDir, repeats: 0, specCache });
+    const r = await runCase({ ...c, seed: 1000 + s }, {
+      ctx,
+      baseDir,
+      repeats: 0,
+      specCache,
+      backend: values.backend,
+    });
     if (!r.out || !r.lse) {
       console.error(`skipped ${c.id}: ${r.status} ${r.message}`);
       skipped.push(`${c.id} (seed ${1000 + s}): ${r.status}: ${r.message}`);
@@ -132,6 +154,7 @@ const command = [
   shellWord(values.matrix),
   values.filter ? ` --filter ${shellWord(values.filter)}` : "",
   mode === "layer" ? " --mode layer" : "",
+  values.backend ? ` --backend ${shellWord(values.backend)}` : "",
   ` --seeds ${seeds}`,
 ].join("");
 const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
