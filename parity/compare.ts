@@ -11,7 +11,7 @@
  */
 
 import type { AttentionOutputs } from "../adapter/types.ts";
-import type { AttentionTolerance } from "./tolerance.ts";
+import type { AttentionTolerance, ElementTolerance } from "./tolerance.ts";
 
 /** A check that can fail; {@link CompareResult.checks} lists the failed ones. */
 export type CompareCheck =
@@ -405,7 +405,7 @@ export function compareAttention(
       label: "out",
     });
     const lse = compare(actual.lse, expected.lse, {
-      ...tolerance.lse,
+      ...scaledAllowance(tolerance.lse, expected.lse),
       shape: [n, numHeads],
       label: "lse",
     });
@@ -436,13 +436,40 @@ export function compareAttention(
     label: "out",
   });
   const lse = compare(gatherRows(actual.lse, rows, numHeads), wantLse, {
-    ...tolerance.lse,
+    ...scaledAllowance(tolerance.lse, wantLse),
     shape: [rows.length, numHeads],
     label: "lse",
   });
   remapRows(out, rows, outWidth);
   remapRows(lse, rows, numHeads);
   return { pass: out.pass && lse.pass, out, lse };
+}
+
+/**
+ * The atol and rtol an elementwise comparison runs under: the tolerance's own, with the atol
+ * grown to its `largestRel` times the largest finite |value| of `expected` (the compared
+ * elements) when it has one. An LSE's error grows with the scores of the whole tensor, not
+ * with its own value, so an LSE near 0 in a row of large scores is allowed its neighbours'
+ * error. The atol returned is the one in force (results echo it).
+ *
+ * @example
+ * ```ts
+ * import { scaledAllowance } from "./compare.ts";
+ * scaledAllowance({ atol: 1e-3, rtol: 1e-4, largestRel: 2 ** -10 }, [2, -64, 5]); // { atol: 0.0625, rtol: 1e-4 }
+ * scaledAllowance({ atol: 1e-3, rtol: 1e-4 }, [2, -64, 5]); // { atol: 1e-3, rtol: 1e-4 }
+ * ```
+ */
+export function scaledAllowance(
+  t: ElementTolerance,
+  expected: ArrayLike<number>,
+): { atol: number; rtol: number } {
+  if (t.largestRel === undefined) return { atol: t.atol, rtol: t.rtol };
+  let largest = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const v = Math.abs(expected[i]);
+    if (Number.isFinite(v) && v > largest) largest = v;
+  }
+  return { atol: Math.max(t.atol, t.largestRel * largest), rtol: t.rtol };
 }
 
 /**

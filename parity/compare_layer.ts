@@ -4,8 +4,14 @@
  *
  * @module
  */
-import { compare, type CompareResult, summarize, unravelIndex } from "./compare.ts";
-import type { AttentionTolerance, ElementTolerance } from "./tolerance.ts";
+import {
+  compare,
+  type CompareResult,
+  scaledAllowance,
+  summarize,
+  unravelIndex,
+} from "./compare.ts";
+import type { AttentionTolerance } from "./tolerance.ts";
 
 /** The parity of a layer run against the float64 reference. */
 export interface LayerParity {
@@ -66,7 +72,7 @@ export function compareLayer(
   });
   const wantLse = pick(want.lse, o.heads);
   const lse = compare(pick(got.lse, o.heads), wantLse, {
-    ...lseTolerance(o.tolerance.lse, wantLse),
+    ...scaledAllowance(o.tolerance.lse, wantLse),
     shape: [o.rows.length, o.heads],
     label: "lse",
   });
@@ -109,22 +115,4 @@ function toTokens(
     w.index = flat(w.index);
   }
   r.summary = summarize(r);
-}
-
-/**
- * The LSE's atol and rtol for one comparison: the atol grows to `largestRel` times the
- * largest finite |LSE| of the reference's compared rows, when the tolerance has one. The
- * result echoes the atol in force.
- */
-function lseTolerance(
-  t: ElementTolerance,
-  want: ArrayLike<number>,
-): { atol: number; rtol: number } {
-  if (t.largestRel === undefined) return { atol: t.atol, rtol: t.rtol };
-  let largest = 0;
-  for (let i = 0; i < want.length; i++) {
-    const v = Math.abs(want[i]);
-    if (Number.isFinite(v) && v > largest) largest = v;
-  }
-  return { atol: Math.max(t.atol, t.largestRel * largest), rtol: t.rtol };
 }

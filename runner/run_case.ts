@@ -7,6 +7,7 @@
  * @module
  */
 import { TIMING_RULES, type TimingScope } from "../adapter/timing_scope.ts";
+import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
@@ -684,7 +685,11 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
     rows,
     storedAs: plan.variant.dtype,
   });
-  const tolerance = toleranceFor(plan.variant.dtype, plan.path);
+  // A user backend may hold the absorbed query in the storage dtype (kit.absorbQ's default):
+  // its f16 absorbed cases keep the cell of an f16 query (parity/tolerance.ts).
+  const tolerance = toleranceFor(plan.variant.dtype, plan.path, {
+    absorbedQuery: Object.hasOwn(BUNDLED_BACKENDS, plan.backend) ? "f32" : "storage",
+  });
   const parity = compareAttention(actual, expected, {
     tolerance,
     rows,

@@ -372,7 +372,9 @@ Deno.test("tolerance: every cell covers the observed errors with the margin, and
       expanded: { outAbs: 4.6e-6, cos: 7.5e-13, lseAbs: 3.2e-6 },
     },
     f16: {
-      absorbed: { outAbs: 9.3e-4, cos: 5.6e-8, lseAbs: 9.4e-4 },
+      // session 62: today's kernels (the absorbed query in f32), the smoke matrix x 6 seeds
+      // and the other presets x 3, both classes: out Kimi-K2, cos_diff V2-Lite, LSE DeepSeek-V2
+      absorbed: { outAbs: 2.371e-4, cos: 3.85e-10, lseAbs: 1.77e-4 },
       expanded: { outAbs: 1.8e-3, cos: 8.6e-8, lseAbs: 1.2e-3 },
     },
   };
@@ -426,6 +428,88 @@ Deno.test("layer tolerance: every cell covers the observed errors with the margi
     within(t.lse.atol, o.lseAbs, "lse atol");
     // the output's rtol follows the attention cells (parity/tolerance.ts): never wider
     assert.ok(t.out.rtol <= toleranceFor(dtype, "expanded").out.rtol, `${dtype} out rtol`);
+  }
+});
+
+Deno.test("f16 absorbed: errors its old cell (derived while the absorbed query was f16) let through fail", () => {
+  // The cell was atol 3.8e-3, cos_diff 2.3e-7, LSE atol 3.8e-3: 10^4 to 10^7 above the clean
+  // kernels' cos_diff. Each of these passed it.
+  const t = toleranceFor("f16", "absorbed");
+  const n = 4096;
+  const want = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 0.7) * 1.9);
+  // the output written through f16 (a kernel storing it in the storage dtype): cos_diff ~4e-8
+  const f16Out = compare(want.map((v) => Math.f16round(v)), want, t.out);
+  assert.deepEqual(f16Out.checks, ["cos_diff"], f16Out.summary);
+  // one element near 0 (below atol / rtol) 2e-3 off in a V2-Lite-sized output (2 rows x 16
+  // heads x 128): atol only (cos_diff 2.7e-10)
+  const one = Float64Array.from(want);
+  one[0] += 2e-3;
+  const oneOff = compare(one, want, t.out);
+  assert.deepEqual(oneOff.checks, ["elementwise"], oneOff.summary);
+  // the LSE written through f16: off by up to half an f16 step (2e-3 between 4 and 8)
+  const lse = Float64Array.from({ length: 256 }, (_, i) => 4 + (i * 0.01573) % 4);
+  const f16Lse = compare(lse.map((v) => Math.f16round(v)), lse, t.lse);
+  assert.deepEqual(f16Lse.checks, ["elementwise"], f16Lse.summary);
+  assert.ok(f16Lse.maxAbs > 1e-3 && f16Lse.maxAbs < 3.8e-3, f16Lse.summary);
+});
+
+Deno.test("compareAttention: the f16 absorbed LSE's allowance grows with the largest |LSE| of the compared rows", () => {
+  // Measured on lavapipe (session 62), V2-Lite f16 absorbed, 4 queries over 200 keys with q
+  // scaled by 1, 4, 10 and 40: the LSE's largest error grows with the scores (5.8e-5, 5.0e-4,
+  // 8.9e-4, 3.7e-3 at largest |LSE| 8, 31, 64, 255), 7.3e-6 to 1.6e-5 of the largest |LSE|,
+  // not of its own: an LSE near 0 (a causal prefill's first query, whose LSE is its one
+  // score) in such a tensor has no room on rtol, and atol (7.1e-4) is the unit-scale one.
+  const t = toleranceFor("f16", "absorbed");
+  const [heads, vDim] = [4, 2];
+  const want = {
+    out: new Float64Array(2 * heads * vDim),
+    lse: Float64Array.from([255, 0.5, -3, 162.8, 80, 12, -0.4, 40]),
+  };
+  const off = (d: number, lse = want.lse) => ({
+    out: new Float32Array(want.out),
+    lse: Float64Array.from(lse, (v, i) => v + (i % 2 === 0 ? d : -d)),
+  });
+  const o = { tolerance: t, numHeads: heads, vDim };
+  const scaled = compareAttention(off(3.7e-3), want, o);
+  assert.ok(scaled.lse.pass, scaled.lse.summary);
+  assert.equal(scaled.lse.tolerance.atol, 9.3e-5 * 255, "the atol in force is recorded");
+  // with rows, the compared rows' largest |LSE| (row 1: 80), not the whole tensor's
+  const row1 = compareAttention(off(3.7e-3), {
+    out: want.out.slice(heads * vDim),
+    lse: want.lse.slice(heads),
+  }, { ...o, rows: [1] });
+  assert.ok(row1.lse.pass, row1.lse.summary);
+  assert.equal(row1.lse.tolerance.atol, 9.3e-5 * 80);
+  const unitLse = Float64Array.from([5, 0.5, -3, 6.2, 8, 1.2, -0.4, 4]);
+  const unit = compareAttention(off(3.7e-3, unitLse), { out: want.out, lse: unitLse }, o);
+  assert.equal(unit.lse.pass, false, "at unit scale the same error fails");
+  // not without bound: a tenth of the largest |LSE|'s allowance more fails
+  assert.equal(compareAttention(off(0.03), want, o).lse.pass, false);
+});
+
+Deno.test("the f16 absorbed cell sees one key of 600 dropped: causal-diagonal-excluded on the float64 reference", () => {
+  // docs/tolerances.md "What the tolerances see": with one head over 600 keys the dropped key
+  // passed the old f16 cell in seeds 2, 3 and 4 (0.02, 0.13 and 0.51 of it); the cell derived
+  // from today's kernels catches all 80 runs, these by 18x and 73x.
+  const fault = FAULTS.find((f) => f.id === "causal-diagonal-excluded");
+  assert.ok(fault && fault.apply.kind === "plan");
+  const spec = withParams(presetSpec("deepseek-v2-lite"), { numHeads: 1 });
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 600, causal: true });
+  const plan = { layout } as Parameters<typeof fault.apply.change>[0]["plan"];
+  const shifted = fault.apply.change({ spec, plan }).plan.layout;
+  const tolerance = toleranceFor("f16", "absorbed");
+  for (const seed of [3, 4]) {
+    const inputs = makeAttentionInputs(spec, layout, { seed });
+    const o = { inputs, path: "absorbed", storedAs: "f16" } as const;
+    const want = referenceAttention(spec, layout, o);
+    const got = referenceAttention(spec, shifted, o);
+    const r = compareAttention(got, want, { tolerance, numHeads: 1, vDim: spec.vHeadDim });
+    assert.equal(r.pass, false, `seed ${seed}: ${r.out.summary}`);
+    // by more than the margin: the kernel's own error may use up to a quarter of the cell
+    assert.ok(
+      r.out.cosDiff > TOLERANCE_MARGIN * tolerance.out.maxCosDiff,
+      `seed ${seed}: ${r.out.summary}`,
+    );
   }
 });
 
