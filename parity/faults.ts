@@ -172,8 +172,9 @@ export interface Fault {
  *   `f16AccumulationChain`).
  * - `f16-score-rounding`: a rounding to f16 of absorbed_tiled.wgsl's partial scores that
  *   moves the scores more than the f16 tolerance lets through: an attention case (a layer
- *   case's tolerance is looser) whose scores are large and summed in long f16 chains, over
- *   enough keys (runner/fault_reach.ts `f16ScoreRounding` derives and measures it).
+ *   case's tolerance is looser) whose scores are large enough and summed in long enough f16
+ *   chains (every published preset's), over a few keys (runner/fault_reach.ts
+ *   `f16ScoreRounding` derives and measures it).
  */
 export type FaultReach =
   | { readonly need: "partial-query-tile" }
@@ -1067,8 +1068,10 @@ export const TILED_FAULTS: readonly Fault[] = [
       subgroups: false,
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
-      // f16's rounding of the scores, caught only where it passes the f16 tolerance: tiny's
-      // cases run it and pass (runner/fault_reach.ts f16ScoreRounding)
+      // f16's rounding of the scores, caught only where it passes the f16 tolerance: a layer
+      // case's does not, nor a row of fewer than 4 keys (runner/fault_reach.ts
+      // f16ScoreRounding); tiny's attention cases did not under the f16 absorbed cell before
+      // session 62's
       reach: { need: "f16-score-rounding" },
     },
   ),
