@@ -242,12 +242,15 @@ Deno.test({
     assert.equal(f32.class, "numeric-drift");
     assert.ok(f32.metrics.some((m) => m.metric === "outMaxAbs"));
     assert.match(f32.attributedTo[0], /^kernel source: up_proj\.wgsl/);
-    // f16 storage errors dwarf a 1e-4 scale: its bits changed, within tolerance (unsupported
-    // cases stay unchanged where the device has no shader-f16)
-    assert.equal(
-      byId(r, "path=absorbed;dtype=f16")[0].class,
-      F16 === null ? "bits-changed" : "unchanged",
-    );
+    // f16 too: its absorbed kernels hold the query in f32, and the f16 absorbed cell derived
+    // from them (cos_diff 1.6e-9) sees a 1e-4 scale (cos_diff ~5e-9), where the cell derived
+    // while the query was f16 (2.3e-7) let it pass as bits changed within tolerance
+    // (unsupported cases stay unchanged where the device has no shader-f16)
+    const f16 = byId(r, "path=absorbed;dtype=f16")[0];
+    assert.equal(f16.class, F16 === null ? "numeric-drift" : "unchanged");
+    if (F16 === null) {
+      assert.ok(f16.details.some((d) => d.includes("crossed the tolerance")), f16.details.join());
+    }
     for (const c of byId(r, "path=expanded")) assert.equal(c.class, "unchanged");
     assert.match(await Deno.readTextFile(`${tmp}/out/compare.md`), /### Cases that moved/);
   },
