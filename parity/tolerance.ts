@@ -95,10 +95,11 @@ export interface AttentionTolerance {
  * keys erred by 5.8e-5, 5.0e-4, 8.9e-4 and 3.7e-3 at largest |LSE| 8, 31, 64 and 255 (7.3e-6,
  * then 1.4e-5 to 1.6e-5 of it; 2.31e-5 the most in any run above), so like the layer's its
  * allowance is max(atol, largestRel x the largest |LSE| of the compared rows), largestRel
- * 9.3e-5 (the margin times 2.31e-5). The H200 run (docs/gpu_machine/h200-2026-12-04, smoke: f16 absorbed out max abs 2.6e-3,
- * cos_diff 2.4e-7, past even the old cell) predates both the f32 query and the reference of
- * the stored inputs, so its f16 errors say nothing of these; its f32 errors (out 1.2e-6,
- * cos_diff 1.4e-13), the arithmetic today's f16 absorbed kernels do, are lavapipe's or less.
+ * 9.3e-5 (the margin times 2.31e-5). The H200 run (docs/gpu_machine/h200-2026-12-04,
+ * smoke: f16 absorbed out max abs 2.6e-3, cos_diff 2.4e-7, past even the old cell) predates
+ * both the f32 query and the reference of the stored inputs, so its f16 errors say nothing
+ * of these; its f32 errors (out 1.2e-6, cos_diff 1.4e-13), the arithmetic today's f16
+ * absorbed kernels do, are lavapipe's or less.
  * A user backend may still hold the query in f16 (kit.absorbQ's default): its f16 absorbed
  * cases keep the old cell (`absorbedQuery: "storage"`, runner/run_case.ts).
  *
@@ -140,11 +141,11 @@ const F16_ABSORBED: AttentionTolerance = Object.freeze({
 
 /**
  * f16 absorbed, for a kernel that holds the absorbed query in f16 (`kit.absorbQ`'s default, the
- * storage dtype, which a user backend of contract 1 may take): the reference keeps it in
- * float64, so its rounding adds to the error. These are the values derived in session 47, when
+ * storage dtype, which a user backend of contract 1 may take): the reference does not round
+ * it, so its rounding adds to the error. These are the values derived in session 47, when
  * the bundled kernels stored it so (smoke matrix, both classes: out 9.3e-4, cos_diff 5.6e-8,
  * LSE 9.4e-4); the fixture tests/fixtures/backends/naive_storage_q.ts errs by cos_diff 1.3e-8
- * to 1.5e-8 on tiny's f16 cases, 10x over the cell above.
+ * to 1.5e-8 on tiny's f16 cases, 8 to 9 times the cell above.
  */
 const F16_ABSORBED_F16_QUERY: AttentionTolerance = Object.freeze({
   out: Object.freeze({ atol: 3.8e-3, rtol: 1.6e-2, maxCosDiff: 2.3e-7 }),
