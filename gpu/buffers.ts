@@ -242,7 +242,10 @@ export async function readbackF32(
 }
 
 /**
- * Copy the first `bytes` bytes of a buffer back to the CPU.
+ * Copy the first `bytes` bytes of a buffer back to the CPU. A buffer smaller than `bytes`
+ * is a RangeError, and one WebGPU cannot copy from (destroyed, or without COPY_SRC) an Error,
+ * each naming its label: WebGPU refused the copy with an error nobody caught and the staging
+ * buffer read back zeros, taken as the buffer's contents.
  *
  * @example
  * ```ts
@@ -258,14 +261,33 @@ export async function readbackBytes(
   buffer: GPUBuffer,
   bytes: number,
 ): Promise<Uint8Array> {
-  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  const name = buffer.label ? `buffer "${buffer.label}"` : "an unlabelled buffer";
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new RangeError(`reading back ${name}: ${bytes} bytes must be an integer >= 0`);
+  }
+  if (bytes > buffer.size) {
+    throw new RangeError(
+      `reading back ${name}: ${bytes} bytes asked, but it holds ${buffer.size}: ask for ` +
+        "at most its size (a count of elements beyond it read back zeros)",
+    );
+  }
+  const size = Math.min(buffer.size, Math.max(4, Math.ceil(bytes / 4) * 4));
   const staging = device.createBuffer({
     size,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
+  device.pushErrorScope("validation");
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
   device.queue.submit([enc.finish()]);
+  const refused = await device.popErrorScope();
+  if (refused !== null) {
+    staging.destroy();
+    throw new Error(
+      `reading back ${name}: WebGPU refused the copy (${refused.message.trim()}); a ` +
+        "destroyed buffer (destroy(), or released after its case or layer) cannot be read",
+    );
+  }
   await staging.mapAsync(GPUMapMode.READ);
   const out = new Uint8Array(staging.getMappedRange().slice(0, bytes));
   staging.unmap();

@@ -49,6 +49,8 @@ export class LayerEncoder {
   readonly #ctx: GpuContext;
   readonly #mutate?: SourceMutation;
   #enc: GPUCommandEncoder;
+  /** Buffers {@link LayerEncoder.release} destroyed: a read of one names the release. */
+  readonly #released = new WeakSet<GPUBuffer>();
 
   /** An encoder for `dtype` storage; `mutate` rewrites kernel sources (planted faults). */
   constructor(ctx: GpuContext, dtype: Dtype, mutate?: SourceMutation) {
@@ -184,17 +186,42 @@ export class LayerEncoder {
     this.#enc = this.device.createCommandEncoder({ label: "layer" });
   }
 
-  /** Read `count` elements of a storage-dtype buffer back as Float32Array. */
+  /**
+   * Read `count` elements of a storage-dtype buffer back as Float32Array. A buffer this
+   * encoder released, or one destroyed otherwise, or `count` past the buffer's end, is an
+   * error naming the buffer (gpu/buffers.ts readbackBytes): they read back zeros.
+   */
   async read(buffer: GPUBuffer, count: number): Promise<Float32Array> {
+    const name = buffer.label ? `buffer "${buffer.label}"` : "an unlabelled buffer";
+    if (this.#released.has(buffer)) {
+      throw new Error(
+        `LayerEncoder.read: ${name} was destroyed by LayerEncoder.release(): read it before ` +
+          "releasing the encoder",
+      );
+    }
     this.submit();
-    const raw = await readbackBytes(this.device, buffer, count * bytesOf(this.dtype));
+    let raw: Uint8Array;
+    try {
+      raw = await readbackBytes(this.device, buffer, count * bytesOf(this.dtype));
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      const error = e instanceof RangeError
+        ? new RangeError(
+          `LayerEncoder.read: ${count} ${this.dtype} elements: ${e.message}`,
+        )
+        : new Error(`LayerEncoder.read: ${e.message}`);
+      throw error;
+    }
     if (this.dtype === "f32") return new Float32Array(raw.buffer, raw.byteOffset, count);
     return Float32Array.from(new Float16Array(raw.buffer, raw.byteOffset, count));
   }
 
   /** Destroy every buffer this encoder created or was given to keep. */
   release(): void {
-    for (const b of this.owned) b.destroy();
+    for (const b of this.owned) {
+      b.destroy();
+      this.#released.add(b);
+    }
     this.owned.length = 0;
   }
 }

@@ -22,6 +22,7 @@ import {
   ShaderCompileError,
 } from "../gpu/errors.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
+import { LayerEncoder } from "../kernels/layer_encoder.ts";
 import { compileShader, PipelineCache } from "../gpu/shader.ts";
 import { PassTimer } from "../gpu/timing.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
@@ -132,6 +133,43 @@ gpuTest("buffers round-trip f32 and f16 (round to nearest, NaN kept)", async () 
   f32.destroy();
   f16.destroy();
 });
+
+gpuTest(
+  "a read back of a destroyed buffer, or past its end, is an error naming it (it read zeros)",
+  async () => {
+    const ctx = await gpu();
+    const x = uploadStorage(ctx.device, [1, 2, 3, 4], { label: "x" });
+    await assert.rejects(
+      readbackBytes(ctx.device, x, 32),
+      /^RangeError: reading back buffer "x": 32 bytes asked, but it holds 16: ask for at most its size/,
+    );
+    assert.deepEqual(Array.from(await readbackF32(ctx.device, x, 4)), [1, 2, 3, 4]);
+    x.destroy();
+    await assert.rejects(
+      readbackF32(ctx.device, x, 4),
+      /^Error: reading back buffer "x": WebGPU refused the copy \(.*destroyed.*\); a destroyed buffer/,
+    );
+    // the layer encoder's read: its own released buffers, and others' destroyed ones
+    const enc = new LayerEncoder(ctx, "f32");
+    const y = enc.upload([5, 6], "y");
+    const z = uploadStorage(ctx.device, [7], { label: "z" });
+    assert.deepEqual(Array.from(await enc.read(y, 2)), [5, 6]);
+    await assert.rejects(
+      enc.read(y, 8),
+      /^RangeError: LayerEncoder\.read: 8 f32 elements: reading back buffer "y": 32 bytes asked, but it holds 16/,
+    );
+    z.destroy();
+    await assert.rejects(
+      enc.read(z, 1),
+      /^Error: LayerEncoder\.read: reading back buffer "z": WebGPU refused/,
+    );
+    enc.release();
+    await assert.rejects(
+      enc.read(y, 2),
+      /^Error: LayerEncoder\.read: buffer "y" was destroyed by LayerEncoder\.release\(\): read it before releasing the encoder$/,
+    );
+  },
+);
 
 gpuTest("timing says which clock it used", async () => {
   for (const optional of [["timestamp-query"], []] as GPUFeatureName[][]) {
