@@ -44,6 +44,11 @@ export interface RunAttentionOptions {
    */
   limits?: Partial<LaunchLimits>;
   /**
+   * The device profile `limits` are from (its name in the matrix): the kit's refusals of what
+   * its GPU would refuse name it.
+   */
+  profile?: string;
+  /**
    * Called after the first submission, while the case's buffers and pipelines are
    * alive, with the recorded passes (benchmarks replay them: kernels/replay.ts).
    */
@@ -287,6 +292,7 @@ export async function runAttention(
         dtype,
         path: plan.path,
         limits: options.limits,
+        profile: options.profile,
         subgroups,
         unroll: plan.variant.unrolledLoops === true,
         cache: pipelineCacheOf(ctx),

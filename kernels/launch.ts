@@ -117,11 +117,11 @@ export interface LaunchLimits {
   readonly minStorageBufferOffsetAlignment: number;
   /** Workgroups per grid dimension. */
   readonly maxComputeWorkgroupsPerDimension: number;
-  /** Workgroup memory of one entry point, bytes ({@link LaunchKit.compile} refuses more). */
+  /** Workgroup memory of one entry point, bytes ({@link LaunchKit.kernel} and {@link LaunchKit.compile} refuse more). */
   readonly maxComputeWorkgroupStorageSize: number;
-  /** Invocations of one workgroup ({@link LaunchKit.compile} refuses more). */
+  /** Invocations of one workgroup ({@link LaunchKit.kernel} and {@link LaunchKit.compile} refuse more). */
   readonly maxComputeInvocationsPerWorkgroup: number;
-  /** A workgroup's x size ({@link LaunchKit.compile} refuses more). */
+  /** A workgroup's x size ({@link LaunchKit.kernel} and {@link LaunchKit.compile} refuse more). */
   readonly maxComputeWorkgroupSizeX: number;
 }
 
@@ -242,6 +242,15 @@ export function packedRows(
 }
 
 /**
+ * Whose lower limit a kit launches by, in its refusals: `device profile "NAME"'s` (or "a
+ * device profile's" where the kit was not told its name), and the device's own figure.
+ */
+function profileWhose(profile: string | undefined, device: number): string {
+  const whose = profile === undefined ? "a device profile's" : `device profile "${profile}"'s`;
+  return `${whose}; the device's own is ${device}`;
+}
+
+/**
  * Throw a RangeError when the entry point's workgroup memory (kernels/workgroup_storage.ts)
  * is over `limit`, the kit's `maxComputeWorkgroupStorageSize` (a device profile's where it is
  * lower than `deviceLimit`, the device's own). Deno's wgpu creates such a pipeline without a
@@ -251,11 +260,11 @@ export function packedRows(
 function overWorkgroupStorage(
   source: { fileName: string; code: string },
   entryPoint: string,
-  o: { limit: number; deviceLimit: number },
+  o: { limit: number; deviceLimit: number; profile?: string },
 ): void {
   const whose = o.limit < o.deviceLimit
-    ? `the maxComputeWorkgroupStorageSize ${o.limit} this kit launches by (a device ` +
-      `profile's; the device's own is ${o.deviceLimit})`
+    ? `the maxComputeWorkgroupStorageSize ${o.limit} this kit launches by (` +
+      `${profileWhose(o.profile, o.deviceLimit)})`
     : undefined;
   const over = workgroupStorageOver(source.code, entryPoint, o.limit, { whose });
   if (over === null) return;
@@ -274,7 +283,7 @@ function overWorkgroupStorage(
 function overWorkgroupSize(
   source: { fileName: string; code: string },
   entryPoint: string,
-  o: { limits: LaunchLimits; device: LaunchLimits },
+  o: { limits: LaunchLimits; device: LaunchLimits; profile?: string },
 ): void {
   const keys = ["maxComputeWorkgroupSizeX", "maxComputeInvocationsPerWorkgroup"] as const;
   if (keys.every((k) => o.limits[k] >= o.device[k])) return; // WebGPU checks the device's
@@ -295,12 +304,19 @@ function overWorkgroupSize(
     throw new RangeError(
       `${source.fileName}: entry point ${entryPoint}'s @workgroup_size(${dims.join(", ")}) ` +
         `has ${k === keys[0] ? "x size" : "invocations"} ${value}, over the ${k} ${limit} ` +
-        `this kit launches by (a device profile's; the device's own is ${o.device[k]}): a GPU ` +
+        `this kit launches by (${profileWhose(o.profile, o.device[k])}): a GPU ` +
         "of the profile refuses such a pipeline; refuse the case in check() " +
         "(query.caps.limits has the limit)",
     );
   }
 }
+
+/**
+ * Sources found within a kit's workgroup limits, by code, each with the entry points and
+ * limits it was checked at (`LaunchKit.#checkWorkgroupLimits`): a harness kernel is read
+ * once, not once per case. Cleared when it holds 256 sources.
+ */
+const WITHIN_LIMITS = new Map<string, Set<string>>();
 
 /**
  * The source of each pipeline a kit made (kernel, compile), and the group-0 bindings its entry
@@ -349,6 +365,7 @@ export class LaunchKit {
   #mutate?: SourceMutation;
   #owned: OwnedResource[];
   #backend?: string;
+  #profile?: string;
   /** w_kv_b's texture per weight buffer (LaunchKit.#wKvBTexture), copied once per kit. */
   #weightViews = new Map<GPUBuffer, GPUTextureView>();
 
@@ -361,6 +378,8 @@ export class LaunchKit {
       path: AttentionPath;
       /** Lower limits to launch by (a device profile's); default the device's. */
       limits?: Partial<LaunchLimits>;
+      /** The device profile `limits` are from (its name in the matrix), named in refusals. */
+      profile?: string;
       subgroups?: boolean;
       /** The variant's `unrolledLoops`. */
       unroll?: boolean;
@@ -384,6 +403,7 @@ export class LaunchKit {
     this.#mutate = options.mutate;
     this.#owned = options.owned;
     this.#backend = options.backend;
+    this.#profile = options.profile;
   }
 
   /**
@@ -417,6 +437,7 @@ export class LaunchKit {
       allParams: true,
       unroll: this.unroll,
     });
+    this.#checkWorkgroupLimits(src, entryPoint);
     const pipeline = await this.#cache.get(src, { entryPoint });
     sourceOf(pipeline, { fileName: src.fileName, code: src.code, entryPoint });
     return pipeline;
@@ -451,18 +472,41 @@ export class LaunchKit {
         label.join(", "),
       );
     }
-    overWorkgroupStorage({ fileName: source.fileName, code: specialized }, entryPoint, {
-      limit: this.limits.maxComputeWorkgroupStorageSize,
-      deviceLimit: this.device.limits.maxComputeWorkgroupStorageSize,
-    });
-    overWorkgroupSize({ fileName: source.fileName, code: specialized }, entryPoint, {
-      limits: this.limits,
-      device: launchLimits(this.device.limits),
-    });
+    this.#checkWorkgroupLimits({ fileName: source.fileName, code: specialized }, entryPoint);
     const code = this.unroll ? unrollLoops(specialized) : specialized;
     const pipeline = await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
     sourceOf(pipeline, { fileName: source.fileName, code, entryPoint });
     return pipeline;
+  }
+
+  /**
+   * Refuse (a RangeError naming the file, the entry point, the limit and the profile) an entry
+   * point whose workgroup memory is over this kit's `maxComputeWorkgroupStorageSize`, or
+   * whose constant `@workgroup_size` is over a device profile's lower
+   * `maxComputeWorkgroupSizeX` or `maxComputeInvocationsPerWorkgroup`: Deno's wgpu checks
+   * neither against the profile (nor the memory at all), so lavapipe ran what the profile's
+   * GPU refuses. For {@link kernel} (a harness kernel at the caller's params) and
+   * {@link compile} alike; a source already found within the limits is not read again.
+   */
+  #checkWorkgroupLimits(source: { fileName: string; code: string }, entryPoint: string): void {
+    const device = launchLimits(this.device.limits);
+    const key = `${entryPoint}\n${JSON.stringify([this.limits, device])}`;
+    const seen = WITHIN_LIMITS.get(source.code);
+    if (seen?.has(key)) return;
+    overWorkgroupStorage(source, entryPoint, {
+      limit: this.limits.maxComputeWorkgroupStorageSize,
+      deviceLimit: this.device.limits.maxComputeWorkgroupStorageSize,
+      profile: this.#profile,
+    });
+    overWorkgroupSize(source, entryPoint, {
+      limits: this.limits,
+      device,
+      profile: this.#profile,
+    });
+    if (seen === undefined) {
+      if (WITHIN_LIMITS.size >= 256) WITHIN_LIMITS.clear();
+      WITHIN_LIMITS.set(source.code, new Set([key]));
+    } else seen.add(key);
   }
 
   /**
@@ -1086,7 +1130,7 @@ export class LaunchKit {
   #checkBindings(name: string, bindings: readonly Binding[]): void {
     const own = this.device.limits;
     const whose = (mine: number, device: number) =>
-      mine === device ? "the device's" : `a device profile's; the device's own is ${device}`;
+      mine === device ? "the device's" : profileWhose(this.#profile, device);
     bindings.forEach((b, i) => {
       if (b instanceof GPUTextureView) return;
       const buffer = b instanceof GPUBuffer ? b : b.buffer;

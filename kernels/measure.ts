@@ -52,6 +52,8 @@ export interface MeasureOptions {
   mutate?: SourceMutation;
   /** Limits to launch by (a device profile's; see RunAttentionOptions.limits). */
   limits?: Partial<LaunchLimits>;
+  /** The device profile `limits` are from (see RunAttentionOptions.profile). */
+  profile?: string;
 }
 
 /** What {@link measureAttention} returns. */
@@ -104,6 +106,7 @@ export async function measureAttention(
     inputs: o.inputs,
     mutate: o.mutate,
     limits: o.limits,
+    profile: o.profile,
     session: async (session) => {
       for (const p of session.passes) {
         if (p.core) core.add(p.name);
@@ -289,6 +292,8 @@ export async function timeAttentionCase(
     replay?: ReplayMode;
     mutate?: SourceMutation;
     limits?: Partial<LaunchLimits>;
+    /** The device profile `limits` are from (see RunAttentionOptions.profile). */
+    profile?: string;
   },
 ): Promise<TimedAttention> {
   const scope = timingScopeOf(plan.path);
@@ -303,6 +308,7 @@ export async function timeAttentionCase(
     replay: o.replay,
     outsideCoreReplay: false,
     limits: o.limits,
+    profile: o.profile,
   });
   const { samplesMs, clockFaults } = scopedSamples(m.repeats, { scope, core: m.core });
   return {

@@ -671,6 +671,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       replay: o.replay,
       mutate,
       limits,
+      profile: c.params.device === "native" ? undefined : c.params.device,
     });
   const actual: AttentionOutputs = timed.outputs;
   o.outputs?.({

@@ -17,7 +17,7 @@ import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { LaunchKit, launchLimits } from "../kernels/launch.ts";
+import { LaunchKit, type LaunchLimits, launchLimits } from "../kernels/launch.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { compareAttention } from "../parity/compare.ts";
@@ -28,7 +28,7 @@ const LAYOUT: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 4, seqK: 20, causa
 const CHANGES: readonly [string, keyof GpuPlan["variant"], number][] = [
   ["wgsl-absorbed-gemm", "keysPerBlock", 32],
   ["wgsl-expanded-gemm", "keysPerBlock", 8],
-  ["wgsl-expanded-tiled", "keysPerBlock", 64],
+  ["wgsl-expanded-tiled", "keysPerBlock", 16],
   // (the plan's is 128 on lavapipe, 64 queries a tile, and 64 on the GL fallback, 32)
   ["wgsl-expanded-tiled", "workgroupSize", 32],
 ];
@@ -247,6 +247,58 @@ gpuTest(
       /has x size 48, over the maxComputeWorkgroupSizeX 32 this kit launches by/,
     );
     await kit.compile({ fileName: "wide.wgsl", code: code("WG, 4") }, "main", { WG: 16 });
+  },
+);
+
+gpuTest(
+  "kit.kernel refuses a harness kernel whose params exceed the profile's workgroup limits",
+  async () => {
+    const ctx = await gpu();
+    const kit = (limits: Partial<LaunchLimits>, profile?: string) =>
+      new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+        dtype: "f32",
+        path: "absorbed",
+        limits,
+        profile,
+        cache: pipelineCacheOf(ctx),
+        timer: null,
+        owned: [],
+      });
+    const own = ctx.device.limits;
+    const small = kit(
+      { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 128 },
+      "gpu-small",
+    );
+    // lavapipe's 1024 invocations took 256; a GPU of the profile refuses the pipeline
+    await assert.rejects(
+      small.kernel("combine.wgsl", "combine", { WG: 256 }),
+      new RegExp(
+        "^RangeError: combine\\.wgsl: entry point combine's @workgroup_size\\(256\\) has x " +
+          "size 256, over the maxComputeWorkgroupSizeX 128 this kit launches by \\(device " +
+          `profile "gpu-small"'s; the device's own is ${own.maxComputeWorkgroupSizeX}\\)`,
+      ),
+    );
+    await small.kernel("combine.wgsl", "combine", { WG: 128 });
+    // workgroup memory: (RG - 1) x TT x LC vec4s, 32768 bytes at 2 x 32 x 64 (lavapipe's own)
+    const split = (k: LaunchKit, tt: number) =>
+      k.kernel("absorb_q_split.wgsl", "absorb_q_split", { TT: tt, LC: 64, RG: 2, WRPT: 1 });
+    const tight = kit({ maxComputeWorkgroupStorageSize: 16384 }, "gpu-small");
+    await assert.rejects(
+      split(tight, 32),
+      /^RangeError: absorb_q_split\.wgsl: entry point absorb_q_split declares 32768 bytes of workgroup memory \(part 32768; .*over the maxComputeWorkgroupStorageSize 16384 this kit launches by \(device profile "gpu-small"'s; the device's own is \d+\)/,
+    );
+    await split(tight, 16);
+    // without a name the profile is "a device profile"; past the device's own, "this device's"
+    await assert.rejects(
+      split(kit({ maxComputeWorkgroupStorageSize: 16384 }), 32),
+      /this kit launches by \(a device profile's; the device's own is/,
+    );
+    if (own.maxComputeWorkgroupStorageSize < 65536) {
+      await assert.rejects(
+        split(kit({}), 64),
+        /declares 65536 bytes of workgroup memory .*over this device's maxComputeWorkgroupStorageSize/,
+      );
+    }
   },
 );
 
