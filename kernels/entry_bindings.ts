@@ -9,12 +9,47 @@
  */
 import { namesReached, type Token, tokenize } from "./wgsl_tokens.ts";
 
+/**
+ * What a binding's declaration takes: a buffer bound as `var<uniform>` or `var<storage>`
+ * (`writable` for `read_write`), a texture (sampled or storage), a sampler, or "other" where
+ * the declaration is not read that way.
+ */
+export type BindingKind = "uniform" | "storage" | "texture" | "sampler" | "other";
+
 /** One binding of a bind group: its number and the variable declared at it. */
 export interface EntryBinding {
   /** The `@binding(n)` number. */
   readonly binding: number;
   /** The variable's name. */
   readonly name: string;
+  /** What it takes (see {@link BindingKind}). */
+  readonly kind: BindingKind;
+  /** Whether a storage buffer or storage texture is declared `read_write` (or `write`). */
+  readonly writable: boolean;
+  /** The declaration as written, e.g. `var<storage, read_write> o: array<f32>`. */
+  readonly declaration: string;
+}
+
+/**
+ * The kind of a `var` declared with `template` (the tokens between `<` and `>`, none for a
+ * handle) and type `type` (its tokens up to the `;`).
+ */
+function kindOf(
+  template: readonly string[],
+  type: readonly string[],
+): { kind: BindingKind; writable: boolean } {
+  const space = template[0];
+  if (space === "uniform") return { kind: "uniform", writable: false };
+  if (space === "storage") return { kind: "storage", writable: template.includes("read_write") };
+  const head = type[0] ?? "";
+  if (head.startsWith("texture_storage_")) {
+    return { kind: "texture", writable: type.includes("write") || type.includes("read_write") };
+  }
+  if (head.startsWith("texture_")) return { kind: "texture", writable: false };
+  if (head === "sampler" || head === "sampler_comparison") {
+    return { kind: "sampler", writable: false };
+  }
+  return { kind: "other", writable: false };
 }
 
 /** `@name(<integer>)` at `toks[i]`, as its number; else undefined. */
@@ -37,7 +72,8 @@ function attribute(toks: readonly Token[], i: number, name: string): number | un
  * const code = "@group(0) @binding(0) var<storage, read> a: array<f32>;\n" +
  *   "@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n" +
  *   "@compute @workgroup_size(1) fn main() { o[0] = 1.0; }";
- * entryPointBindings(code, "main"); // [{ binding: 1, name: "o" }]
+ * entryPointBindings(code, "main")?.map((b) => [b.binding, b.name, b.kind, b.writable]);
+ * // [[1, "o", "storage", true]]
  * ```
  */
 export function entryPointBindings(code: string, entryPoint: string): EntryBinding[] | null {
@@ -47,6 +83,9 @@ export function entryPointBindings(code: string, entryPoint: string): EntryBindi
   } catch {
     return null;
   }
+  const lineStarts = [0];
+  for (let k = 0; k < code.length; k++) if (code[k] === "\n") lineStarts.push(k + 1);
+  const offsetOf = (t: Token) => lineStarts[t.line - 1] + t.column - 1;
   const vars: EntryBinding[] = [];
   const functions = new Map<string, Token[]>();
   let level = 0;
@@ -66,12 +105,22 @@ export function entryPointBindings(code: string, entryPoint: string): EntryBindi
       unreadable ||= binding === undefined;
     } else if (t === "var") {
       let j = i + 1;
+      const template: string[] = [];
       if (toks[j]?.text === "<") {
-        while (j < toks.length && toks[j].text !== ">") j++;
+        while (j < toks.length && toks[j].text !== ">") {
+          if (toks[j].kind === "id") template.push(toks[j].text);
+          j++;
+        }
         j++;
       }
       if (group === 0 && binding !== undefined && toks[j]?.kind === "id") {
-        vars.push({ binding, name: toks[j].text });
+        let end = j + 1;
+        while (end < toks.length && toks[end].text !== ";") end++;
+        const type = toks.slice(j + 2, end).map((x) => x.text);
+        const declaration = end < toks.length
+          ? code.slice(offsetOf(toks[i]), offsetOf(toks[end])).replace(/\s+/g, " ").trim()
+          : toks.slice(i, end).map((x) => x.text).join(" ");
+        vars.push({ binding, name: toks[j].text, ...kindOf(template, type), declaration });
       }
       group = binding = undefined;
     } else if (t === "fn" && toks[i + 1]?.kind === "id") {

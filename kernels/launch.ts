@@ -318,6 +318,48 @@ function overWorkgroupSize(
  */
 const WITHIN_LIMITS = new Map<string, Set<string>>();
 
+/** `usage`'s GPUBufferUsage flags by name, e.g. "STORAGE | COPY_SRC | COPY_DST". */
+function usageNames(usage: number): string {
+  const names = Object.entries({
+    MAP_READ: GPUBufferUsage.MAP_READ,
+    MAP_WRITE: GPUBufferUsage.MAP_WRITE,
+    COPY_SRC: GPUBufferUsage.COPY_SRC,
+    COPY_DST: GPUBufferUsage.COPY_DST,
+    INDEX: GPUBufferUsage.INDEX,
+    VERTEX: GPUBufferUsage.VERTEX,
+    UNIFORM: GPUBufferUsage.UNIFORM,
+    STORAGE: GPUBufferUsage.STORAGE,
+    INDIRECT: GPUBufferUsage.INDIRECT,
+    QUERY_RESOLVE: GPUBufferUsage.QUERY_RESOLVE,
+  }).filter(([, flag]) => (usage & flag) !== 0).map(([n]) => n);
+  return names.length === 0 ? "none" : names.join(" | ");
+}
+
+/**
+ * What `declared` takes, and what was given instead, where `given` is not that (a buffer
+ * without the usage its address space needs, a buffer where a texture is declared or the
+ * reverse); null where it fits, or the declaration is not read that way.
+ */
+function bindingMismatch(declared: EntryBinding, given: Binding): string | null {
+  const view = given instanceof GPUTextureView;
+  const buffer = view ? null : given instanceof GPUBuffer ? given : given.buffer;
+  const what = view
+    ? `a texture view${given.label ? ` ("${given.label}")` : ""}`
+    : `${buffer!.label ? `buffer "${buffer!.label}"` : "an unlabelled buffer"} (usage ` +
+      `${usageNames(buffer!.usage)})`;
+  const takes = {
+    uniform: "a buffer with UNIFORM usage (kit.uniform)",
+    storage: "a buffer with STORAGE usage (kit.storage, kit.upload or one of the harness's " +
+      "buffers)",
+    texture: "a texture view (kit.texture(...).createView(), kit.rowsTexture)",
+  };
+  if (declared.kind === "texture") return view ? null : `${takes.texture}; it was given ${what}`;
+  if (declared.kind !== "uniform" && declared.kind !== "storage") return null;
+  const flag = declared.kind === "uniform" ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE;
+  if (buffer !== null && (buffer.usage & flag) !== 0) return null;
+  return `${takes[declared.kind]}; it was given ${what}`;
+}
+
 /**
  * The source of each pipeline a kit made (kernel, compile), and the group-0 bindings its entry
  * point uses once a dispatch asked (kernels/entry_bindings.ts; null: the source could not be
@@ -1100,7 +1142,10 @@ export class LaunchKit {
    * Throw where pass `name` gives other bindings than its pipeline's entry point uses (a
    * pipeline of {@link kernel} or {@link compile}, whose source the kit read; others are left
    * to WebGPU, whose "Number of bindings ... does not match" named no pass): binding i of
-   * `bindings` is bound at `@binding(i)` of group 0, so they must be the entry point's, in order.
+   * `bindings` is bound at `@binding(i)` of group 0, so they must be the entry point's, in
+   * order; and where one is not what its declaration takes (a storage buffer for a
+   * `var<uniform>`, a buffer for a texture: WebGPU's message named a buffer label or a
+   * binding type, no pass and no variable).
    */
   #checkBindingCount(name: string, pipeline: GPUComputePipeline, bindings: readonly Binding[]) {
     const source = PIPELINE_SOURCES.get(pipeline);
@@ -1110,13 +1155,22 @@ export class LaunchKit {
     }
     const used = source.bindings;
     if (used === null) return;
-    if (used.length === bindings.length && used.every((b, i) => b.binding === i)) return;
     const list = used.map((b) => `${b.binding} (${b.name})`).join(", ");
-    throw new RangeError(
-      `pass "${name}": ${bindings.length} binding${bindings.length === 1 ? "" : "s"} given, ` +
-        `but ${source.fileName} entry point ${source.entryPoint} uses ${used.length} in ` +
-        `group 0${used.length === 0 ? "" : `: ${list}`}; give them in binding order`,
-    );
+    if (used.length !== bindings.length || !used.every((b, i) => b.binding === i)) {
+      throw new RangeError(
+        `pass "${name}": ${bindings.length} binding${bindings.length === 1 ? "" : "s"} given, ` +
+          `but ${source.fileName} entry point ${source.entryPoint} uses ${used.length} in ` +
+          `group 0${used.length === 0 ? "" : `: ${list}`}; give them in binding order`,
+      );
+    }
+    used.forEach((u, i) => {
+      const wrong = bindingMismatch(u, bindings[i]);
+      if (wrong === null) return;
+      throw new RangeError(
+        `pass "${name}": binding ${i} of ${source.fileName} entry point ` +
+          `${source.entryPoint} is \`${u.declaration}\`, which takes ${wrong}`,
+      );
+    });
   }
 
   /**

@@ -347,6 +347,69 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "kit.dispatch names a binding its declaration does not take (WebGPU named a buffer label)",
+  async () => {
+    const ctx = await gpu();
+    const owned: (GPUBuffer | GPUTexture)[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const p = await kit.compile({
+        fileName: "kinds.wgsl",
+        code: "@group(0) @binding(0) var<uniform> u: vec4<u32>;\n" +
+          "@group(0) @binding(1) var<storage, read> a: array<f32>;\n" +
+          "@group(0) @binding(2) var<storage, read_write> o: array<f32>;\n" +
+          "@group(0) @binding(3) var t: texture_2d<f32>;\n" +
+          "@compute @workgroup_size(1) fn main() {\n" +
+          "  o[0] = a[0] + f32(u.x) + textureLoad(t, vec2<u32>(0u), 0).x;\n}",
+      }, "main");
+      const u = kit.uniform(kit.writer().u32(1));
+      const a = kit.storage(16, "a");
+      const o = kit.storage(16, "o");
+      const t = kit.texture({ width: 1, height: 1 }, "rgba32float", "t").createView();
+      const at = (i: number) =>
+        `^RangeError: pass "x": binding ${i} of kinds\\.wgsl entry point main is `;
+      assert.throws(
+        () => kit.dispatch("x", p, [a, a, o, t], [1]),
+        new RegExp(
+          at(0) + "`var<uniform> u: vec4<u32>`, which takes a buffer with UNIFORM usage " +
+            '\\(kit\\.uniform\\); it was given buffer "a" \\(usage COPY_SRC \\| COPY_DST \\| STORAGE\\)$',
+        ),
+      );
+      assert.throws(
+        () => kit.dispatch("x", p, [u, u, o, t], [1]),
+        new RegExp(
+          at(1) +
+            "`var<storage, read> a: array<f32>`, which takes a buffer with STORAGE usage .*; it was given an unlabelled buffer \\(usage COPY_DST \\| UNIFORM\\)$",
+        ),
+      );
+      assert.throws(
+        () => kit.dispatch("x", p, [u, t, o, t], [1]),
+        new RegExp(
+          at(1) + ".*which takes a buffer with STORAGE usage .*; it was given a texture view$",
+        ),
+      );
+      assert.throws(
+        () => kit.dispatch("x", p, [u, a, o, a], [1]),
+        new RegExp(
+          at(3) +
+            '`var t: texture_2d<f32>`, which takes a texture view .*; it was given buffer "a"',
+        ),
+      );
+      kit.dispatch("x", p, [u, a, o, t], [1]);
+      assert.equal(kit.passes.length, 1, "nothing recorded for the refused passes");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+);
+
 gpuTest("kit.storage refuses a size that is not an integer >= 0, naming the buffer", async () => {
   const ctx = await gpu();
   const owned: GPUBuffer[] = [];
