@@ -11,7 +11,7 @@ import { backendModuleOf, isBundledBackend } from "../adapter/registry.ts";
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { createUnwrittenStorage, readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import { encodeDispatch, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { GpuScopeError } from "../gpu/errors.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
@@ -23,6 +23,7 @@ import {
   LaunchKit,
   type LaunchLimits,
   type OwnedResource,
+  pipelineOrigin,
   type RecordedPass,
 } from "./launch.ts";
 import type { SourceMutation } from "./source.ts";
@@ -208,6 +209,59 @@ function withLateEncodingHint(e: unknown, backend: string): unknown {
 }
 
 /**
+ * The first of `passes` whose commands WebGPU refuses when each is encoded alone (a pipeline,
+ * its bind group and its dispatch, in an encoder that is finished and never submitted), or
+ * null where each is accepted alone (a pass recorded after the encoder ended, an error of a
+ * buffer write): WebGPU names a buffer label or a binding type, and checks a pass's usages
+ * (a buffer bound read-only and read_write in one dispatch) only as the encoder finishes, so
+ * its message named no pass, also for a pipeline the kit did not make.
+ */
+async function refusedPass(
+  device: GPUDevice,
+  passes: readonly RecordedPass[],
+): Promise<RecordedPass | null> {
+  for (const p of passes) {
+    device.pushErrorScope("validation");
+    try {
+      const enc = device.createCommandEncoder({ label: `alone: ${p.name}` });
+      encodeDispatch(enc, p.pipeline, { group: p.group, workgroups: p.workgroups, label: p.name });
+      enc.finish();
+    } catch {
+      // the scope below says whether WebGPU refused it
+    }
+    if (await device.popErrorScope() !== null) return p;
+  }
+  return null;
+}
+
+/**
+ * A GpuScopeError of a case, with the pass WebGPU refuses named ({@link refusedPass}): "...:
+ * validation error: ... (in pass "mine": alias.wgsl entry point main, the first pass WebGPU
+ * refuses encoded alone)". Any other error, or one no pass explains, is returned as it is.
+ */
+async function withRefusedPass(
+  e: unknown,
+  device: GPUDevice,
+  passes: readonly RecordedPass[],
+): Promise<unknown> {
+  if (!(e instanceof GpuScopeError) || e.filter !== "validation") return e;
+  let pass: RecordedPass | null = null;
+  try {
+    pass = await refusedPass(device, passes);
+  } catch {
+    return e; // a lost device: nothing to locate
+  }
+  if (pass === null) return e;
+  Object.defineProperty(e, "message", {
+    value: `${e.message} (in pass "${pass.name}": ${pipelineOrigin(pass.pipeline)}, the ` +
+      "first pass WebGPU refuses encoded alone)",
+    configurable: true,
+    writable: true,
+  });
+  return e;
+}
+
+/**
  * Run a GPU plan's attention: the harness uploads the standard buffers and applies
  * RoPE (float64 cos/sin tables per row), then the launcher registered for
  * `plan.backend` encodes the attention (bundled: kernels/launch_absorbed.ts and
@@ -285,6 +339,7 @@ export async function runAttention(
     ? 16 + 2 * layout.seqs.length + Math.ceil(layout.kRows / 1024)
     : MAX_TIMED_PASSES;
   const timer = options.timing === false ? null : new PassTimer(device, maxPasses);
+  let recorded: readonly RecordedPass[] = [];
   try {
     return await withErrorScopes(device, scopeLabel(plan.backend), async () => {
       const enc = device.createCommandEncoder({ label: "runAttention" });
@@ -301,6 +356,7 @@ export async function runAttention(
         mutate: options.mutate,
         backend: plan.backend,
       });
+      recorded = kit.passes;
       // out and lse start as NaN (not WebGPU's zeros): an element the launcher never wrote
       // reads back non-finite, so parity sees it even in a row the reference did not sample
       // (reference/sample_rows.ts withNonFiniteRows), where a 0 would pass unseen.
@@ -386,7 +442,7 @@ export async function runAttention(
       return { outputs: { out, lse }, timing };
     });
   } catch (e) {
-    throw withLateEncodingHint(e, plan.backend);
+    throw withLateEncodingHint(await withRefusedPass(e, device, recorded), plan.backend);
   } finally {
     timer?.destroy();
     for (const b of owned) b.destroy();

@@ -371,6 +371,26 @@ const PIPELINE_SOURCES = new WeakMap<
 >();
 
 /**
+ * Where a pass's pipeline came from, for a message: `alias.wgsl entry point main` for one of
+ * {@link LaunchKit.kernel} or {@link LaunchKit.compile}, else a pipeline the kit did not make
+ * (`kit.device.createComputePipeline`, whose source the kit never read).
+ *
+ * @example
+ * ```ts ignore
+ * pipelineOrigin(kit.passes[0].pipeline); // "rope.wgsl entry point rope_inplace"
+ * ```
+ */
+export function pipelineOrigin(pipeline: GPUComputePipeline): string {
+  const source = PIPELINE_SOURCES.get(pipeline);
+  if (source === undefined) {
+    return `a pipeline${pipeline.label ? ` labelled "${pipeline.label}"` : ""} not made by ` +
+      "kit.kernel or kit.compile, whose WGSL the kit never read (kit.compile's are checked " +
+      "binding by binding as they are dispatched)";
+  }
+  return `${source.fileName} entry point ${source.entryPoint}`;
+}
+
+/**
  * Record `pipeline`'s source: the name it was last made under (the pipeline cache gives one
  * pipeline to the same code under two names), and the bindings already read from its code.
  */

@@ -20,6 +20,8 @@ import { presetSpec } from "../adapter/presets.ts";
 import { LaunchKit, type LaunchLimits, launchLimits } from "../kernels/launch.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { denseAttention } from "../reference/attention.ts";
+import { registerBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
+import * as naive from "../examples/backends/naive/mod.ts";
 import { compareAttention } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 
@@ -407,6 +409,57 @@ gpuTest(
     } finally {
       owned.forEach((b) => b.destroy());
     }
+  },
+);
+
+gpuTest(
+  "a case's WebGPU refusal names the pass refused, also of a pipeline the kit did not make",
+  async () => {
+    const code = "@group(0) @binding(0) var<storage, read> a: array<f32>;\n" +
+      "@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n" +
+      "@compute @workgroup_size(1) fn main() { o[1] = a[0]; }";
+    // one buffer bound read-only and read_write in one dispatch: refused as the encoder
+    // finishes (wgpu and Dawn alike), naming the buffer but no pass
+    const aliases = {
+      ...naive,
+      id: "fixture-aliases",
+      launch: async (_p: GpuPlan, _b: unknown, kit: LaunchKit) => {
+        const p = await kit.compile({ fileName: "alias.wgsl", code }, "main");
+        const t = kit.storage(64, "t");
+        kit.dispatch("alias", p, [t, t], [1]);
+      },
+    };
+    // kit.device's own pipeline given one binding of two: WebGPU's count message alone
+    const direct = {
+      ...naive,
+      id: "fixture-direct-pipeline",
+      launch: (_p: GpuPlan, _b: unknown, kit: LaunchKit) => {
+        const module = kit.device.createShaderModule({ code });
+        const p = kit.device.createComputePipeline({
+          layout: "auto",
+          compute: { module, entryPoint: "main" },
+        });
+        kit.dispatch("direct", p, [kit.storage(64, "t")], [1]);
+        return Promise.resolve();
+      },
+    };
+    registerBackendModule(validateBackendModule(aliases, "aliases.ts"), "aliases.ts");
+    registerBackendModule(validateBackendModule(direct, "direct.ts"), "direct.ts");
+    const ctx = await gpu();
+    const run = (backend: string) => {
+      const p = planOn(backend, { preset: "tiny", dtype: "f32", layout: LAYOUT });
+      if (typeof p === "string") throw new Error(p);
+      const inputs = makeAttentionInputs(p.spec, p.plan.layout, { seed: 1 });
+      return runAttention(ctx, p.plan, { spec: p.spec, inputs });
+    };
+    await assert.rejects(
+      run("fixture-aliases"),
+      /^GpuScopeError: backend fixture-aliases \(module aliases\.ts\): what its launch\(\) encoded was refused by WebGPU: validation error: .*'t'.* \(in pass "alias": alias\.wgsl entry point main, the first pass WebGPU refuses encoded alone\)$/s,
+    );
+    await assert.rejects(
+      run("fixture-direct-pipeline"),
+      /: validation error: .* \(in pass "direct": a pipeline not made by kit\.kernel or kit\.compile, whose WGSL the kit never read .*\)$/s,
+    );
   },
 );
 
