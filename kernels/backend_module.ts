@@ -23,6 +23,7 @@ import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { checkModuleSources, type ModuleBarrierCheck } from "./module_barriers.ts";
 import { sha256Hex16 } from "../util/hash.ts";
+import { closeName } from "../util/edit_distance.ts";
 import { throwSite } from "../util/error_site.ts";
 
 /** What a backend module exports (contract version {@link BACKEND_CONTRACT_VERSION}). */
@@ -98,6 +99,29 @@ function fileProblem(f: string): string | null {
 }
 
 /**
+ * Why a contract export `name` the module lacks may be missing, or "": an export that
+ * misspells it (`checks`, `ID`), or a default export object holding it (the harness reads
+ * named exports only, and said "must be exported" of a module that had them all in its default).
+ */
+function missingExportHint(name: string, others: readonly string[], fallback: unknown): string {
+  const near = others.find((k) =>
+    k.toLowerCase() === name.toLowerCase() || closeName(k, [name]) === name
+  );
+  if (near !== undefined) return `; the module exports "${near}": is that it, misspelled?`;
+  if (
+    typeof fallback === "object" && fallback !== null &&
+    (fallback as Record<string, unknown>)[name] !== undefined
+  ) {
+    const how = TYPES[name] === "function"
+      ? `export function ${name}(...)`
+      : `export const ${name} = ...`;
+    return `; the module's default export has "${name}", but the harness reads named ` +
+      `exports only: export it by name (\`${how}\`)`;
+  }
+  return "";
+}
+
+/**
  * Check a module namespace against the contract; every problem is one issue of a
  * ConfigError (exit 2 in the CLI) naming the export.
  *
@@ -110,13 +134,16 @@ function fileProblem(f: string): string | null {
  */
 export function validateBackendModule(ns: Record<string, unknown>, source: string): BackendModule {
   const issues: ConfigIssue[] = [];
+  const others = Object.keys(ns).filter((k) => !(k in TYPES) && k !== "files" && k !== "default");
+  const fallback = ns.default;
   for (const [name, type] of Object.entries(TYPES)) {
     const v = ns[name];
     if (v === undefined) {
       issues.push({
         path: name,
         value: undefined,
-        message: `must be exported (a ${type}; see docs/backends.md)`,
+        message: `must be exported (a ${type}; see docs/backends.md)` +
+          missingExportHint(name, others, fallback),
       });
     } else if (jsType(v) !== type) {
       // the value as found (a function shown as its kind: its source says nothing here)

@@ -64,6 +64,37 @@ Deno.test("a module missing check, or of another contract version, is refused na
   assert.throws(() => validateBackendModule({ ...naive, launch: 3 }, "x.ts"), /launch: .*function/);
 });
 
+Deno.test("a module whose exports are misspelt, or in its default export, is told so", () => {
+  // both said only "must be exported", of a module that had every export, under another name
+  const { check, id, ...rest } = naive;
+  assert.throws(
+    () => validateBackendModule({ ...rest, checks: check, ID: id }, "x.ts"),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /\n {2}id: \(missing\) must be exported \(a string; see docs\/backends\.md\); the module exports "ID": is that it, misspelled\?\n/,
+      );
+      assert.match(e.message, /\n {2}check: .*; the module exports "checks": is that it/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => validateBackendModule({ default: { ...naive } }, "x.ts"),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /\n {2}check: \(missing\) must be exported \(a function; see docs\/backends\.md\); the module's default export has "check", but the harness reads named exports only: export it by name \(`export function check\(\.\.\.\)`\)/,
+      );
+      assert.match(e.message, /id: .*\(`export const id = \.\.\.`\)/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => validateBackendModule({}, "x.ts"),
+    /id: \(missing\) must be exported \(a string; see docs\/backends\.md\)\n/,
+  );
+});
+
 Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack trace", async () => {
   const missing = await runCli([
     "explain",
