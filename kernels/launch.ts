@@ -311,6 +311,9 @@ function overWorkgroupSize(
   }
 }
 
+/** The fields of {@link AttentionBuffers}, named where a binding read undefined. */
+const STANDARD_BUFFERS = ["qNope", "qPe", "kvCache", "kRows", "qMeta", "wKvB", "out", "lse"];
+
 /**
  * Sources found within a kit's workgroup limits, by code, each with the entry points and
  * limits it was checked at (`LaunchKit.#checkWorkgroupLimits`): a harness kernel is read
@@ -1159,6 +1162,71 @@ export class LaunchKit {
   }
 
   /**
+   * The group-0 bindings the entry point of `pipeline` uses (a pipeline of {@link kernel} or
+   * {@link compile}; kernels/entry_bindings.ts, read once), or null where the kit did not
+   * read its source, or could not read it that way.
+   */
+  #entryBindings(pipeline: GPUComputePipeline): EntryBinding[] | null {
+    const source = PIPELINE_SOURCES.get(pipeline);
+    if (source === undefined) return null;
+    if (source.bindings === undefined) {
+      source.bindings = entryPointBindings(source.code, source.entryPoint);
+    }
+    return source.bindings;
+  }
+
+  /**
+   * Throw a TypeError naming pass `name` where its pipeline or a binding is not a WebGPU
+   * object of the kind dispatch takes: a promise not awaited (`kit.compile(...)`,
+   * `kit.absorbQ(...)`), or undefined (a misspelt field of the standard buffers,
+   * `buffers.kvcache`), failed deep in the kit as "Cannot read properties of undefined
+   * (reading 'buffer')" or "pipeline.getBindGroupLayout is not a function".
+   */
+  #checkArguments(name: string, pipeline: unknown, bindings: unknown): void {
+    const promise = (v: unknown) =>
+      typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+    const shown = (v: unknown) =>
+      promise(v)
+        ? "a Promise (not awaited?)"
+        : v === null || v === undefined
+        ? String(v)
+        : typeof v === "object"
+        ? `a ${v.constructor?.name ?? "plain object"}`
+        : `the ${typeof v} ${JSON.stringify(v)}`;
+    if (!(pipeline instanceof GPUComputePipeline)) {
+      throw new TypeError(
+        `pass "${name}": the pipeline is ${shown(pipeline)}, not a GPUComputePipeline: give ` +
+          "what `await kit.compile(...)` or `await kit.kernel(...)` returns",
+      );
+    }
+    if (!Array.isArray(bindings)) {
+      throw new TypeError(
+        `pass "${name}": the bindings are ${shown(bindings)}, not an array (one entry per ` +
+          "@binding of group 0, in binding order)",
+      );
+    }
+    const declared = this.#entryBindings(pipeline);
+    bindings.forEach((b: unknown, i) => {
+      if (b instanceof GPUBuffer || b instanceof GPUTextureView) return;
+      const range = typeof b === "object" && b !== null && !promise(b) &&
+        (b as { buffer?: unknown }).buffer instanceof GPUBuffer;
+      if (range) return;
+      const variable = declared?.find((d) => d.binding === i);
+      const inRange = typeof b === "object" && b !== null && !promise(b) && "buffer" in b;
+      throw new TypeError(
+        `pass "${name}": binding ${i}${variable ? ` (${variable.name})` : ""} is ` +
+          (inRange ? `a range whose buffer is ${shown(b.buffer)}` : shown(b)) +
+          ": give a GPUBuffer, a { buffer, offset, size } range of one, or a GPUTextureView" +
+          (promise(b) ? " (await what kit.absorbQ, kit.rowsTexture and the like return)" : "") +
+          ((b === undefined || inRange)
+            ? `; a misspelt field reads undefined (the standard ` +
+              `buffers: ${STANDARD_BUFFERS.join(", ")})`
+            : ""),
+      );
+    });
+  }
+
+  /**
    * Throw where pass `name` gives other bindings than its pipeline's entry point uses (a
    * pipeline of {@link kernel} or {@link compile}, whose source the kit read; others are left
    * to WebGPU, whose "Number of bindings ... does not match" named no pass): binding i of
@@ -1169,12 +1237,8 @@ export class LaunchKit {
    */
   #checkBindingCount(name: string, pipeline: GPUComputePipeline, bindings: readonly Binding[]) {
     const source = PIPELINE_SOURCES.get(pipeline);
-    if (source === undefined) return;
-    if (source.bindings === undefined) {
-      source.bindings = entryPointBindings(source.code, source.entryPoint);
-    }
-    const used = source.bindings;
-    if (used === null) return;
+    const used = this.#entryBindings(pipeline);
+    if (source === undefined || used === null) return;
     const list = used.map((b) => `${b.binding} (${b.name})`).join(", ");
     if (used.length !== bindings.length || !used.every((b, i) => b.binding === i)) {
       throw new RangeError(
@@ -1254,6 +1318,7 @@ export class LaunchKit {
     options: DispatchPassOptions = {},
   ): void {
     checkWorkgroups(`pass "${name}"`, workgroups, this.limits.maxComputeWorkgroupsPerDimension);
+    this.#checkArguments(name, pipeline, bindings);
     this.#checkBindingCount(name, pipeline, bindings);
     this.#checkBindings(name, bindings);
     const device = this.device;

@@ -404,6 +404,27 @@ gpuTest(
             '`var t: texture_2d<f32>`, which takes a texture view .*; it was given buffer "a"',
         ),
       );
+      // a misspelt field of the buffers (undefined), a promise not awaited: they failed as
+      // "Cannot read properties of undefined (reading 'buffer')" inside the kit
+      const misspelt = ({} as Record<string, GPUBuffer>)["kvcache"];
+      assert.throws(
+        () => kit.dispatch("x", p, [u, misspelt, o, t], [1]),
+        /^TypeError: pass "x": binding 1 \(a\) is undefined: give a GPUBuffer, a \{ buffer, offset, size \} range of one, or a GPUTextureView; a misspelt field reads undefined \(the standard buffers: qNope, qPe, kvCache, kRows, qMeta, wKvB, out, lse\)$/,
+      );
+      assert.throws(
+        () => kit.dispatch("x", p, [u, { buffer: misspelt }, o, t], [1]),
+        /^TypeError: pass "x": binding 1 \(a\) is a range whose buffer is undefined/,
+      );
+      const pending = Promise.resolve(a);
+      assert.throws(
+        () => kit.dispatch("x", p, [u, pending as unknown as GPUBuffer, o, t], [1]),
+        /^TypeError: pass "x": binding 1 \(a\) is a Promise \(not awaited\?\): .*\(await what kit\.absorbQ/,
+      );
+      const compiling = Promise.resolve(p);
+      assert.throws(
+        () => kit.dispatch("x", compiling as unknown as GPUComputePipeline, [u, a, o, t], [1]),
+        /^TypeError: pass "x": the pipeline is a Promise \(not awaited\?\), not a GPUComputePipeline: give what `await kit\.compile\(\.\.\.\)` or `await kit\.kernel\(\.\.\.\)` returns$/,
+      );
       kit.dispatch("x", p, [u, a, o, t], [1]);
       assert.equal(kit.passes.length, 1, "nothing recorded for the refused passes");
     } finally {
