@@ -6,7 +6,7 @@
  * @module
  */
 import type { GpuContext } from "./device.ts";
-import { ShaderCompileError, type ShaderDiagnostic } from "./errors.ts";
+import { GpuScopeError, ShaderCompileError, type ShaderDiagnostic } from "./errors.ts";
 import { withErrorScopes } from "./scopes.ts";
 
 /** A shader source and the file it came from (used in diagnostics). */
@@ -167,6 +167,48 @@ export async function compileShader(
   return module;
 }
 
+/**
+ * The names of the functions of `code` marked `@compute`, in order, or null where comments
+ * or attributes make that uncertain (a block comment; the source is left to WebGPU then).
+ *
+ * @example
+ * ```ts
+ * import { computeEntryPoints } from "./shader.ts";
+ * computeEntryPoints("@compute @workgroup_size(64)\nfn main() {}\nfn helper() {}"); // ["main"]
+ * ```
+ */
+export function computeEntryPoints(code: string): string[] | null {
+  if (code.includes("/*")) return null;
+  const plain = code.replace(/\/\/[^\n]*/g, "");
+  const names: string[] = [];
+  const marked =
+    /@compute\b((?:\s*@\s*\w+\s*(?:\([^()]*(?:\([^()]*\)[^()]*)*\))?)*)\s*fn\s+([A-Za-z_]\w*)/g;
+  for (const m of plain.matchAll(marked)) names.push(m[2]);
+  return names;
+}
+
+/**
+ * A pipeline creation's rejection (wgpu's GPUPipelineError "Unable to find entry point
+ * 'mian'", which named no file) as an Error naming the file and the entry point, with the
+ * file's compute entry points where the one asked for is not among them; another error as
+ * it is.
+ */
+function pipelineErrorNamingFile(e: unknown, source: ShaderSource, entryPoint: string): unknown {
+  if (!(e instanceof Error) || e instanceof GpuScopeError) return e;
+  const entries = computeEntryPoints(source.code);
+  const hint = entries === null || entries.includes(entryPoint)
+    ? ""
+    : entries.length === 0
+    ? " (the file has no function marked @compute)"
+    : ` (its compute entry points: ${entries.join(", ")})`;
+  const named = new Error(
+    `${source.fileName}: no pipeline of entry point "${entryPoint}"${hint}: ${e.message}`,
+    { cause: e },
+  );
+  named.name = e.name;
+  return named;
+}
+
 /** Options of {@link PipelineCache.get}. */
 export interface PipelineOptions {
   /** Entry point name. */
@@ -224,16 +266,20 @@ export class PipelineCache {
     const device = this.#ctx.device;
     const pending = (async () => {
       const module = await compileShader(device, source);
-      return await withErrorScopes(
-        device,
-        `pipeline ${source.fileName}:${options.entryPoint}`,
-        () =>
-          device.createComputePipelineAsync({
-            label: `${source.fileName}:${options.entryPoint}`,
-            layout: "auto",
-            compute: { module, entryPoint: options.entryPoint, constants },
-          }),
-      );
+      try {
+        return await withErrorScopes(
+          device,
+          `pipeline ${source.fileName}:${options.entryPoint}`,
+          () =>
+            device.createComputePipelineAsync({
+              label: `${source.fileName}:${options.entryPoint}`,
+              layout: "auto",
+              compute: { module, entryPoint: options.entryPoint, constants },
+            }),
+        );
+      } catch (e) {
+        throw pipelineErrorNamingFile(e, source, options.entryPoint);
+      }
     })();
     this.#pipelines.set(key, pending);
     // A failed compile must not poison the cache.

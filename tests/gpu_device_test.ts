@@ -23,7 +23,7 @@ import {
 } from "../gpu/errors.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { LayerEncoder } from "../kernels/layer_encoder.ts";
-import { compileShader, PipelineCache } from "../gpu/shader.ts";
+import { compileShader, computeEntryPoints, PipelineCache } from "../gpu/shader.ts";
 import { PassTimer } from "../gpu/timing.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 
@@ -103,6 +103,18 @@ gpuTest("the pipeline cache compiles a (source, entry, constants) variant once",
   ctx.device.queue.submit([enc.finish()]);
   assert.deepEqual(Array.from(await readbackF32(ctx.device, buf, 3)), [3, 6, 9]);
   buf.destroy();
+  // an entry point the file lacks: WebGPU's "Unable to find entry point 'mian'" named no file
+  await assert.rejects(
+    cache.get(src, { entryPoint: "mian" }),
+    /^\w*Error: double\.wgsl: no pipeline of entry point "mian" \(its compute entry points: main\): .*mian/,
+  );
+  assert.equal(
+    computeEntryPoints(
+      `@compute @workgroup_size(WG, min(2u, 3u))\n fn a() {}\n` +
+        "// @compute fn b() {}\nfn c() {}\n@compute\n@diagnostic(off, derivative_uniformity) fn d() {}",
+    )?.join(),
+    "a,d",
+  );
 });
 
 gpuTest("error scopes turn validation errors into a GpuScopeError naming the step", async () => {
