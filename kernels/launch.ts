@@ -501,6 +501,16 @@ export class LaunchKit {
       mutate: this.#mutate,
       allParams: true,
       unroll: this.unroll,
+    }).catch((e: unknown) => {
+      // Deno's "No such file or directory (os error 2): readfile '.../kernels/mine.wgsl'"
+      // said nothing of kit.kernel being for the harness's kernels only
+      if (!(globalThis.Deno && e instanceof Deno.errors.NotFound)) throw e;
+      throw new TypeError(
+        `kit.kernel("${fileName}"): no such harness kernel (kit.kernel compiles the .wgsl ` +
+          "files of the harness's kernels/ folder, such as combine.wgsl); a backend's own WGSL " +
+          "goes through kit.compile({ fileName, code }, entryPoint, params)",
+        { cause: e },
+      );
     });
     this.#checkWorkgroupLimits(src, entryPoint);
     const pipeline = await this.#cache.get(src, { entryPoint });

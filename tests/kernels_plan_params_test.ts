@@ -281,6 +281,11 @@ gpuTest(
       ),
     );
     await small.kernel("combine.wgsl", "combine", { WG: 128 });
+    // a backend's own file through kit.kernel: Deno's "No such file or directory" alone
+    await assert.rejects(
+      small.kernel("mine.wgsl", "main"),
+      /^TypeError: kit\.kernel\("mine\.wgsl"\): no such harness kernel \(kit\.kernel compiles the \.wgsl files of the harness's kernels\/ folder, such as combine\.wgsl\); a backend's own WGSL goes through kit\.compile\(\{ fileName, code \}, entryPoint, params\)$/,
+    );
     // workgroup memory: (RG - 1) x TT x LC vec4s, 32768 bytes at 2 x 32 x 64 (lavapipe's own)
     const split = (k: LaunchKit, tt: number) =>
       k.kernel("absorb_q_split.wgsl", "absorb_q_split", { TT: tt, LC: 64, RG: 2, WRPT: 1 });
