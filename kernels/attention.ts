@@ -19,6 +19,7 @@ import { MAX_TIMED_PASSES, PassTimer, type Timing } from "../gpu/timing.ts";
 import "./bundled_modules.ts";
 import {
   type AttentionBuffers,
+  holdsElements,
   launcherOf,
   LaunchKit,
   type LaunchLimits,
@@ -361,7 +362,7 @@ export async function runAttention(
       // reads back non-finite, so parity sees it even in a row the reference did not sample
       // (reference/sample_rows.ts withNonFiniteRows), where a 0 would pass unseen.
       const unwritten = (bytes: number, label: string) => {
-        const b = createUnwrittenStorage(device, bytes, label);
+        const b = holdsElements(createUnwrittenStorage(device, bytes, label), "f32");
         owned.push(b);
         return b;
       };

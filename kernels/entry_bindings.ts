@@ -61,6 +61,52 @@ function attribute(toks: readonly Token[], i: number, name: string): number | un
   return m !== null && toks[i + 4]?.text === ")" ? Number(m[1]) : undefined;
 }
 
+/** A scalar type a buffer binding's elements can have. */
+export type ScalarType = "f32" | "f16" | "u32" | "i32";
+
+const SHORT_VECTORS: Readonly<Record<string, ScalarType>> = {
+  f: "f32",
+  h: "f16",
+  u: "u32",
+  i: "i32",
+};
+
+/**
+ * The scalar type of the elements a buffer binding declares (`var<storage> c:
+ * array<vec4<store_t>>` with `alias store_t = f16;` in `code`: "f16"), or null where it is not
+ * one scalar through arrays, vectors, matrices and atomics (a struct, a texture).
+ *
+ * @example
+ * ```ts
+ * import { declaredScalar } from "./entry_bindings.ts";
+ * const code = "alias store_t = f16;";
+ * declaredScalar("var<storage, read> c: array<vec4<store_t>>", code); // "f16"
+ * declaredScalar("var<uniform> p: Params", code); // null
+ * ```
+ */
+export function declaredScalar(declaration: string, code: string): ScalarType | null {
+  const colon = declaration.indexOf(":");
+  if (colon < 0) return null;
+  const aliases = new Map<string, string>();
+  for (const m of code.replace(/\/\/[^\n]*/g, "").matchAll(/\balias\s+(\w+)\s*=\s*([^;]+);/g)) {
+    aliases.set(m[1], m[2]);
+  }
+  let type = declaration.slice(colon + 1);
+  for (let i = 0; i < 4; i++) {
+    type = type.replace(/\b\w+\b/g, (w) => aliases.has(w) ? `(${aliases.get(w)})` : w);
+  }
+  const words = (type.match(/\b[A-Za-z_]\w*\b/g) ?? []).filter((w) =>
+    !/^(array|atomic|vec[234]|mat[234]x[234])$/.test(w)
+  ).map((w) => {
+    const short = /^(?:vec[234]|mat[234]x[234])([fhui])$/.exec(w);
+    return short ? SHORT_VECTORS[short[1]] : w;
+  });
+  const scalars = new Set(words);
+  if (scalars.size !== 1) return null;
+  const [only] = scalars;
+  return only === "f32" || only === "f16" || only === "u32" || only === "i32" ? only : null;
+}
+
 /**
  * The group-0 bindings `entryPoint` uses, by binding number, or null where the source cannot
  * be read that way (it does not tokenize, has no such function, or a binding number is not

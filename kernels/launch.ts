@@ -38,7 +38,7 @@ import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
 import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
 import { workgroupStorageOver } from "./workgroup_storage.ts";
-import { type EntryBinding, entryPointBindings } from "./entry_bindings.ts";
+import { declaredScalar, type EntryBinding, entryPointBindings } from "./entry_bindings.ts";
 import { parseModule } from "./wgsl_tokens.ts";
 import { constInt } from "./wgsl_expr.ts";
 
@@ -311,6 +311,29 @@ function overWorkgroupSize(
   }
 }
 
+/**
+ * The element type of each buffer whose contents the harness wrote or will read as one type
+ * (kit.upload's, the standard buffers, absorbQ's), for {@link bindingMismatch}: a user
+ * kernel that declared the f16 cache `array<vec4<f32>>` read its halves in pairs as floats
+ * and failed parity as if its arithmetic were wrong.
+ */
+const ELEMENT_TYPES = new WeakMap<GPUBuffer, StorageType>();
+
+/**
+ * Record that `buffer` holds elements of `type` (a buffer the harness made outside a kit,
+ * such as `out` and `lse`): {@link LaunchKit.dispatch} then refuses it at a binding of a
+ * backend's own WGSL that declares another float type.
+ *
+ * @example
+ * ```ts ignore
+ * holdsElements(out, "f32");
+ * ```
+ */
+export function holdsElements<T extends GPUBuffer>(buffer: T, type: StorageType): T {
+  ELEMENT_TYPES.set(buffer, type);
+  return buffer;
+}
+
 /** The fields of {@link AttentionBuffers}, named where a binding read undefined. */
 const STANDARD_BUFFERS = ["qNope", "qPe", "kvCache", "kRows", "qMeta", "wKvB", "out", "lse"];
 
@@ -343,7 +366,11 @@ function usageNames(usage: number): string {
  * without the usage its address space needs, a buffer where a texture is declared or the
  * reverse); null where it fits, or the declaration is not read that way.
  */
-function bindingMismatch(declared: EntryBinding, given: Binding): string | null {
+function bindingMismatch(
+  declared: EntryBinding,
+  given: Binding,
+  code?: string,
+): string | null {
   const view = given instanceof GPUTextureView;
   const buffer = view ? null : given instanceof GPUBuffer ? given : given.buffer;
   const what = view
@@ -359,8 +386,22 @@ function bindingMismatch(declared: EntryBinding, given: Binding): string | null 
   if (declared.kind === "texture") return view ? null : `${takes.texture}; it was given ${what}`;
   if (declared.kind !== "uniform" && declared.kind !== "storage") return null;
   const flag = declared.kind === "uniform" ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE;
-  if (buffer !== null && (buffer.usage & flag) !== 0) return null;
-  return `${takes[declared.kind]}; it was given ${what}`;
+  if (buffer === null || (buffer.usage & flag) === 0) {
+    return `${takes[declared.kind]}; it was given ${what}`;
+  }
+  // a float declaration over elements of another type reads them as other bits (u32 or i32
+  // over floats is left alone: unpack2x16float and bitcasts read halves that way on purpose)
+  const holds = ELEMENT_TYPES.get(buffer);
+  const reads = code === undefined ? null : declaredScalar(declared.declaration, code);
+  if (holds === undefined || reads === null || reads === holds) return null;
+  if (reads !== "f32" && reads !== "f16") return null;
+  const dtypeHint = holds === "f32" || holds === "f16"
+    ? ` (declare the storage dtype's elements with store_t, \`alias store_t = f32; // @dtype\`, ` +
+      `which the harness specializes to the plan's dtype; absorbQ's { dtype: "f32" } query is ` +
+      "f32 in every dtype)"
+    : "";
+  return `${reads} elements; it was given ${what.replace(/ \(usage [^)]*\)$/, "")}, which ` +
+    `holds ${holds} elements${dtypeHint}`;
 }
 
 /**
@@ -370,7 +411,14 @@ function bindingMismatch(declared: EntryBinding, given: Binding): string | null 
  */
 const PIPELINE_SOURCES = new WeakMap<
   GPUComputePipeline,
-  { fileName: string; code: string; entryPoint: string; bindings?: EntryBinding[] | null }
+  {
+    fileName: string;
+    code: string;
+    entryPoint: string;
+    /** Made by kit.compile: a backend's own WGSL (its element types are checked). */
+    compiled?: boolean;
+    bindings?: EntryBinding[] | null;
+  }
 >();
 
 /**
@@ -399,7 +447,7 @@ export function pipelineOrigin(pipeline: GPUComputePipeline): string {
  */
 function sourceOf(
   pipeline: GPUComputePipeline,
-  o: { fileName: string; code: string; entryPoint: string },
+  o: { fileName: string; code: string; entryPoint: string; compiled?: boolean },
 ): void {
   PIPELINE_SOURCES.set(pipeline, { ...o, bindings: PIPELINE_SOURCES.get(pipeline)?.bindings });
 }
@@ -550,7 +598,7 @@ export class LaunchKit {
     this.#checkWorkgroupLimits({ fileName: source.fileName, code: specialized }, entryPoint);
     const code = this.unroll ? unrollLoops(specialized) : specialized;
     const pipeline = await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
-    sourceOf(pipeline, { fileName: source.fileName, code, entryPoint });
+    sourceOf(pipeline, { fileName: source.fileName, code, entryPoint, compiled: true });
     return pipeline;
   }
 
@@ -598,7 +646,7 @@ export class LaunchKit {
   upload(data: ArrayLike<number>, label: string, type: StorageType = this.dtype): GPUBuffer {
     const b = uploadStorage(this.device, data, { type, label });
     this.#owned.push(b);
-    return b;
+    return holdsElements(b, type);
   }
 
   /** A 2D texture (sampled and storage-written), destroyed after the case. */
@@ -783,7 +831,7 @@ export class LaunchKit {
           `elements of ${dtype === "f16" ? 2 : 4} bytes)`,
       );
     }
-    const qAbsorbed = this.storage(bytes, "q_absorbed");
+    const qAbsorbed = holdsElements(this.storage(bytes, "q_absorbed"), dtype);
     const t = harnessTile(plan, "absorbQ");
     const w = await this.weights(plan, buffers);
     // absorb_q_io.wgsl's q_absorbed is f32 unless `qstore` stores it in the storage dtype.
@@ -963,11 +1011,13 @@ export class LaunchKit {
     buffers: AttentionBuffers,
   ): { x: GPUBuffer; xPart: GPUBuffer; lsePart: GPUBuffer } {
     const split = plan.variant.kvSplits > 1;
-    const x = this.storage(planBufferBytes(plan, "x_latent"), "x_latent");
+    const f32 = (name: string, label: string) =>
+      holdsElements(this.storage(planBufferBytes(plan, name), label), "f32");
+    const x = f32("x_latent", "x_latent");
     return {
       x,
-      xPart: split ? this.storage(planBufferBytes(plan, "x_latent_out"), "x_part") : x,
-      lsePart: split ? this.storage(planBufferBytes(plan, "lse_part"), "lse_part") : buffers.lse,
+      xPart: split ? f32("x_latent_out", "x_part") : x,
+      lsePart: split ? f32("lse_part", "lse_part") : buffers.lse,
     };
   }
 
@@ -1036,10 +1086,10 @@ export class LaunchKit {
     const vDim = a.vChannels;
     const eb = plan.variant.dtype === "f16" ? 2 : 4;
     const limits = this.limits;
-    const q = this.storage(planBufferBytes(plan, "q"), "q");
-    const k = this.storage(planBufferBytes(plan, "k"), "k");
-    const v = this.storage(planBufferBytes(plan, "v"), "v");
     const dt = plan.variant.dtype;
+    const q = holdsElements(this.storage(planBufferBytes(plan, "q"), "q"), dt);
+    const k = holdsElements(this.storage(planBufferBytes(plan, "k"), "k"), dt);
+    const v = holdsElements(this.storage(planBufferBytes(plan, "v"), "v"), dt);
     bufferHolds(plan, "expandDense", {
       q: [q, [layout.qRows, h, nope + rope], `q rows x heads x (nope + rope), ${dt}`, eb],
       k: [k, [layout.kRows, h, nope + rope], `cache rows x heads x (nope + rope), ${dt}`, eb],
@@ -1258,7 +1308,7 @@ export class LaunchKit {
       );
     }
     used.forEach((u, i) => {
-      const wrong = bindingMismatch(u, bindings[i]);
+      const wrong = bindingMismatch(u, bindings[i], source.compiled ? source.code : undefined);
       if (wrong === null) return;
       throw new RangeError(
         `pass "${name}": binding ${i} of ${source.fileName} entry point ` +

@@ -489,6 +489,51 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "kit.dispatch names a buffer of another float type than a compiled kernel declares (it misread)",
+  async () => {
+    // an f16 case whose kernel declared the cache array<vec4<f32>>, not store_t: it read the
+    // halves in pairs as floats and failed parity as if its arithmetic were wrong
+    const ctx = await gpu();
+    const owned: (GPUBuffer | GPUTexture)[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f16",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const code = (cache: string) =>
+        "// @enable-f16\nalias store_t = f32; // @dtype\n" +
+        `@group(0) @binding(0) var<storage, read> c: array<vec4<${cache}>>;\n` +
+        "@group(0) @binding(1) var<storage, read_write> o: array<vec4<f32>>;\n" +
+        "@compute @workgroup_size(1) fn main() { o[0] = vec4<f32>(c[0]); }";
+      const cache = kit.upload([1, 2, 3, 4], "cache");
+      const o = kit.storage(16, "o");
+      const f32 = await kit.compile({ fileName: "wide.wgsl", code: code("f32") }, "main");
+      assert.throws(
+        () => kit.dispatch("x", f32, [cache, o], [1]),
+        /^RangeError: pass "x": binding 0 of wide\.wgsl entry point main is `var<storage, read> c: array<vec4<f32>>`, which takes f32 elements; it was given buffer "cache", which holds f16 elements \(declare the storage dtype's elements with store_t/,
+      );
+      // u32 data under a float declaration too; u32 over floats is a bitcast's, left alone
+      const rows = kit.upload([0, 1], "rows", "u32");
+      assert.throws(
+        () => kit.dispatch("x", f32, [rows, o], [1]),
+        /binding 0 .* which takes f32 elements; it was given buffer "rows", which holds u32 elements$/,
+      );
+      const bits = await kit.compile({ fileName: "bits.wgsl", code: code("u32") }, "main");
+      kit.dispatch("bits", bits, [cache, o], [1]);
+      const own = await kit.compile({ fileName: "own.wgsl", code: code("store_t") }, "main");
+      kit.dispatch("own", own, [cache, o], [1]);
+      assert.equal(kit.passes.length, 2, "nothing recorded for the refused passes");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+  { features: ["shader-f16"] },
+);
+
 gpuTest("kit.storage refuses a size that is not an integer >= 0, naming the buffer", async () => {
   const ctx = await gpu();
   const owned: GPUBuffer[] = [];
