@@ -31,20 +31,39 @@ function checkedSize(bytes: number, label: string | undefined): number {
 
 /**
  * Convert numbers to the bytes of `type` (f16 rounds to nearest even; NaN stays NaN). Any
- * other type is a RangeError naming it: "bf16" (from JavaScript) was packed as f16.
+ * other type is a RangeError naming it: "bf16" (from JavaScript) was packed as f16. For u32,
+ * a value that is not an integer in [-2^31, 2^32) is a RangeError naming `options.label`, the
+ * element and its value: float data uploaded as u32 (1.5, NaN) was truncated to 1 and 0
+ * without a word (a negative integer keeps its two's-complement bits, a -1 sentinel's).
  *
  * @example
  * ```ts
  * import { packTyped } from "./buffers.ts";
  * packTyped([1, 2], "f16").byteLength; // 4
+ * packTyped([0, -1], "u32")[1]; // 4294967295
  * ```
  */
 export function packTyped(
   data: ArrayLike<number>,
   type: StorageType,
+  options: { label?: string } = {},
 ): Float32Array | Uint16Array | Uint32Array {
   if (type === "f32") return Float32Array.from(data);
-  if (type === "u32") return Uint32Array.from(data);
+  if (type === "u32") {
+    if (!(data instanceof Uint32Array) && !(data instanceof Int32Array)) {
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) continue;
+        const name = options.label === undefined ? "u32 data" : `u32 data "${options.label}"`;
+        throw new RangeError(
+          `${name}: element ${i} is ${v}, not an integer in [-2^31, 2^32): stored as u32 it ` +
+            `would read ${Uint32Array.of(v)[0]}; upload float data as "f32" (or the plan's ` +
+            "dtype), or round it first",
+        );
+      }
+    }
+    return Uint32Array.from(data);
+  }
   if (type !== "f16") {
     throw new RangeError(
       `storage type must be "f32", "f16" or "u32", got ${JSON.stringify(type)}`,
@@ -81,7 +100,7 @@ export function uploadStorage(
   data: ArrayLike<number>,
   options: UploadOptions = {},
 ): GPUBuffer {
-  const bytes = packTyped(data, options.type ?? "f32");
+  const bytes = packTyped(data, options.type ?? "f32", { label: options.label });
   const size = padded(Math.max(bytes.byteLength, options.minBytes ?? 0));
   const buffer = device.createBuffer({
     label: options.label,

@@ -47,6 +47,19 @@ Deno.test("packTyped refuses a storage type it has no bytes for (bf16 was packed
   );
 });
 
+Deno.test("packTyped refuses u32 data that is not an integer (1.5 and NaN were stored as 1 and 0)", () => {
+  assert.throws(
+    () => packTyped([0, 1.5], "u32", { label: "k_rows" }),
+    /^RangeError: u32 data "k_rows": element 1 is 1\.5, not an integer in \[-2\^31, 2\^32\): stored as u32 it would read 1; upload float data as "f32"/,
+  );
+  assert.throws(
+    () => packTyped([NaN], "u32"),
+    /^RangeError: u32 data: element 0 is NaN, .* would read 0;/,
+  );
+  assert.throws(() => packTyped([2 ** 32], "u32"), /element 0 is 4294967296/);
+  assert.deepEqual([...packTyped([-1, 2 ** 32 - 1], "u32")], [2 ** 32 - 1, 2 ** 32 - 1]);
+});
+
 Deno.test("NoAdapterError says how to get an adapter and maps to exit code 3", () => {
   const e = new NoAdapterError("requestAdapter() returned null");
   assert.equal(e.exitCode, 3);
