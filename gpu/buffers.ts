@@ -225,6 +225,10 @@ export class UniformWriter {
     this.#words.push({ kind: "f32", value });
     return this;
   }
+  /** The kinds of the fields appended so far, in order. */
+  get fields(): readonly ("u32" | "i32" | "f32")[] {
+    return this.#words.map((w) => w.kind);
+  }
   /** The bytes, padded to a multiple of 16. */
   finish(): ArrayBuffer {
     const out = new ArrayBuffer(Math.max(16, Math.ceil(this.#words.length / 4) * 16));

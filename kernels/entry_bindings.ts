@@ -108,6 +108,37 @@ export function declaredScalar(declaration: string, code: string): ScalarType | 
 }
 
 /**
+ * The fields of the struct a `var<uniform>` declaration names (`var<uniform> p: Params` with
+ * `struct Params { n: u32, scale: f32 }` in `code`: [["n", "u32"], ["scale", "f32"]]), or null
+ * where the type is not a struct of `code` whose fields are all u32, i32 or f32 without
+ * attributes (their bytes then follow each other, 4 apiece, as a uniform writer's do).
+ *
+ * @example
+ * ```ts
+ * import { uniformScalarFields } from "./entry_bindings.ts";
+ * uniformScalarFields("var<uniform> p: Params", "struct Params { n: u32, scale: f32 }");
+ * // [["n", "u32"], ["scale", "f32"]]
+ * ```
+ */
+export function uniformScalarFields(
+  declaration: string,
+  code: string,
+): [string, "u32" | "i32" | "f32"][] | null {
+  const type = /^var<uniform>\s*\w+\s*:\s*([A-Za-z_]\w*)$/.exec(declaration.trim())?.[1];
+  if (type === undefined) return null;
+  const plain = code.replace(/\/\/[^\n]*/g, "");
+  const body = new RegExp(`\\bstruct\\s+${type}\\s*\\{([^}]*)\\}`).exec(plain)?.[1];
+  if (body === undefined) return null;
+  const fields: [string, "u32" | "i32" | "f32"][] = [];
+  for (const part of body.split(",").map((f) => f.trim()).filter((f) => f !== "")) {
+    const m = /^([A-Za-z_]\w*)\s*:\s*(u32|i32|f32)$/.exec(part);
+    if (m === null) return null;
+    fields.push([m[1], m[2] as "u32" | "i32" | "f32"]);
+  }
+  return fields.length === 0 ? null : fields;
+}
+
+/**
  * The group-0 bindings `entryPoint` uses, by binding number, or null where the source cannot
  * be read that way (it does not tokenize, has no such function, or a binding number is not
  * an integer literal).

@@ -38,7 +38,12 @@ import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
 import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
 import { workgroupStorageOver } from "./workgroup_storage.ts";
-import { declaredScalar, type EntryBinding, entryPointBindings } from "./entry_bindings.ts";
+import {
+  declaredScalar,
+  type EntryBinding,
+  entryPointBindings,
+  uniformScalarFields,
+} from "./entry_bindings.ts";
 import { parseModule } from "./wgsl_tokens.ts";
 import { constInt } from "./wgsl_expr.ts";
 
@@ -334,6 +339,39 @@ export function holdsElements<T extends GPUBuffer>(buffer: T, type: StorageType)
   return buffer;
 }
 
+/** `name` after "a" or "an" ("an ArrayBuffer", "a GPUSampler"). */
+function withArticle(name: string): string {
+  return `${/^[AEIOUaeiou]/.test(name) ? "an" : "a"} ${name}`;
+}
+
+/** The field kinds each uniform of `LaunchKit.uniform` was written with. */
+const UNIFORM_FIELDS = new WeakMap<GPUBuffer, readonly ("u32" | "i32" | "f32")[]>();
+
+/**
+ * Where the uniform `buffer` was written with other fields than `declared`'s struct holds
+ * (kernels/entry_bindings.ts uniformScalarFields): what the struct takes, or null. A field
+ * written as f32 where the struct reads u32 read its bits as a huge count, and one the
+ * writer left out read 0, each without a word.
+ */
+function uniformMismatch(declared: EntryBinding, buffer: GPUBuffer, code: string): string | null {
+  const written = UNIFORM_FIELDS.get(buffer);
+  const fields = written === undefined ? null : uniformScalarFields(declared.declaration, code);
+  if (written === undefined || fields === null) return null;
+  const struct = fields.map(([n, t]) => `${n}: ${t}`).join(", ");
+  const wrote = `the kit.uniform given wrote ${written.length} (${written.join(", ")})`;
+  const at = fields.findIndex(([, t], i) => i < written.length && written[i] !== t);
+  if (at >= 0) {
+    return `the fields ${struct}; ${wrote}: field ${at} (${fields[at][0]}) is ` +
+      `${fields[at][1]}, written as ${written[at]} (its bits would be read as ` +
+      `${fields[at][1]}): write .${fields[at][1]}(...) there`;
+  }
+  if (written.length !== fields.length) {
+    return `${fields.length} fields (${struct}); ${wrote}: write one per field, in order` +
+      (written.length < fields.length ? " (a field left out reads 0)" : "");
+  }
+  return null;
+}
+
 /** The fields of {@link AttentionBuffers}, named where a binding read undefined. */
 const STANDARD_BUFFERS = ["qNope", "qPe", "kvCache", "kRows", "qMeta", "wKvB", "out", "lse"];
 
@@ -388,6 +426,9 @@ function bindingMismatch(
   const flag = declared.kind === "uniform" ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE;
   if (buffer === null || (buffer.usage & flag) === 0) {
     return `${takes[declared.kind]}; it was given ${what}`;
+  }
+  if (declared.kind === "uniform") {
+    return code === undefined ? null : uniformMismatch(declared, buffer, code);
   }
   // a float declaration over elements of another type reads them as other bits (u32 or i32
   // over floats is left alone: unpack2x16float and bitcasts read halves that way on purpose)
@@ -783,9 +824,26 @@ export class LaunchKit {
     return { key, value };
   }
 
-  /** A uniform buffer from a writer, destroyed after the case. */
+  /**
+   * A uniform buffer from a writer, destroyed after the case. Bound to a kernel of
+   * {@link compile} whose uniform struct has only u32, i32 and f32 fields, its fields must be
+   * the struct's, in kind and number ({@link dispatch} names the first that is not).
+   */
   uniform(writer: UniformWriter): GPUBuffer {
+    if (typeof (writer as Partial<UniformWriter> | null)?.finish !== "function") {
+      throw new TypeError(
+        "kit.uniform takes a writer, kit.writer().u32(...).f32(...), one field per field of " +
+          `the WGSL struct in its order; it was given ${
+            writer === null
+              ? "null"
+              : typeof writer === "object"
+              ? withArticle((writer as object).constructor?.name ?? "plain object")
+              : typeof writer
+          }`,
+      );
+    }
     const b = createUniform(this.device, writer.finish());
+    if (Array.isArray(writer.fields)) UNIFORM_FIELDS.set(b, writer.fields);
     this.#owned.push(b);
     return b;
   }
@@ -1251,7 +1309,7 @@ export class LaunchKit {
         : v === null || v === undefined
         ? String(v)
         : typeof v === "object"
-        ? `a ${v.constructor?.name ?? "plain object"}`
+        ? withArticle(v.constructor?.name ?? "plain object")
         : `the ${typeof v} ${JSON.stringify(v)}`;
     if (!(pipeline instanceof GPUComputePipeline)) {
       throw new TypeError(

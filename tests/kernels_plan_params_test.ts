@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { ShaderCompileError } from "../gpu/errors.ts";
-import { createUnwrittenStorage } from "../gpu/buffers.ts";
+import { createUnwrittenStorage, type UniformWriter } from "../gpu/buffers.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import type { AttentionInputs, GpuPlan, LayoutRequest } from "../adapter/types.ts";
@@ -522,11 +522,35 @@ gpuTest(
         () => kit.dispatch("x", f32, [rows, o], [1]),
         /binding 0 .* which takes f32 elements; it was given buffer "rows", which holds u32 elements$/,
       );
+      // a uniform written with other fields than its struct's: heads as f32 read 1082130432
+      // heads, and a field left out read 0 (naive.wgsl so misused passed the tiny smoke case)
+      const withParams = await kit.compile({
+        fileName: "params.wgsl",
+        code: "struct Params { n: u32, heads: u32, scale: f32 }\n" +
+          "@group(0) @binding(0) var<uniform> p: Params;\n" +
+          "@group(0) @binding(1) var<storage, read_write> o: array<vec4<f32>>;\n" +
+          "@compute @workgroup_size(1) fn main() { o[0] = vec4<f32>(f32(p.n + p.heads) * p.scale); }",
+      }, "main");
+      const params = (w: UniformWriter) => () =>
+        kit.dispatch("p", withParams, [kit.uniform(w), o], [1]);
+      assert.throws(
+        params(kit.writer().u32(1).f32(4).f32(0.5)),
+        /^RangeError: pass "p": binding 0 of params\.wgsl entry point main is `var<uniform> p: Params`, which takes the fields n: u32, heads: u32, scale: f32; the kit\.uniform given wrote 3 \(u32, f32, f32\): field 1 \(heads\) is u32, written as f32 \(its bits would be read as u32\): write \.u32\(\.\.\.\) there$/,
+      );
+      assert.throws(
+        params(kit.writer().u32(1).u32(4)),
+        /which takes 3 fields \(n: u32, heads: u32, scale: f32\); the kit\.uniform given wrote 2 \(u32, u32\): write one per field, in order \(a field left out reads 0\)$/,
+      );
+      assert.throws(
+        () => kit.uniform(new ArrayBuffer(16) as unknown as UniformWriter),
+        /^TypeError: kit\.uniform takes a writer, kit\.writer\(\)\.u32\(\.\.\.\)\.f32\(\.\.\.\), one field per field of the WGSL struct in its order; it was given an ArrayBuffer$/,
+      );
+      params(kit.writer().u32(1).u32(4).f32(0.5))();
       const bits = await kit.compile({ fileName: "bits.wgsl", code: code("u32") }, "main");
       kit.dispatch("bits", bits, [cache, o], [1]);
       const own = await kit.compile({ fileName: "own.wgsl", code: code("store_t") }, "main");
       kit.dispatch("own", own, [cache, o], [1]);
-      assert.equal(kit.passes.length, 2, "nothing recorded for the refused passes");
+      assert.equal(kit.passes.length, 3, "nothing recorded for the refused passes");
     } finally {
       owned.forEach((b) => b.destroy());
     }
