@@ -55,10 +55,21 @@ export function checkWorkgroups(
   workgroups: readonly [number, number?, number?],
   limit: number = MAX_WORKGROUPS_PER_DIMENSION,
 ): void {
+  // a count given as a number (4, not [4]) failed as "workgroups is not iterable", naming no
+  // pass, and a fourth count was dropped without a word
+  if (!Array.isArray(workgroups) || workgroups.length < 1 || workgroups.length > 3) {
+    const shown = Array.isArray(workgroups)
+      ? `${workgroups.length} counts`
+      : JSON.stringify(workgroups) ?? String(workgroups);
+    throw new RangeError(
+      `${label}: workgroups must be an array of 1 to 3 counts, [x, y?, z?], got ${shown}`,
+    );
+  }
   const [x, y = 1, z = 1] = workgroups;
   for (const [axis, n] of [["x", x], ["y", y], ["z", z]] as const) {
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new RangeError(`${label}: workgroup count ${axis} ${n} must be an integer >= 0`);
+      const shown = typeof n === "number" ? String(n) : JSON.stringify(n) ?? String(n);
+      throw new RangeError(`${label}: workgroup count ${axis} ${shown} must be an integer >= 0`);
     }
     if (n > limit) {
       throw new Error(`${label}: ${n} workgroups exceed the limit ${limit}`);

@@ -44,6 +44,21 @@ Deno.test("checkWorkgroups: integers >= 0 within the limit (WebGPU truncated 1.5
     () => checkWorkgroups("p", [17], LIMIT),
     /^Error: p: 17 workgroups exceed the limit 16$/,
   );
+  // a bare count failed as "workgroups is not iterable", and a fourth count was dropped
+  type Counts = Parameters<typeof checkWorkgroups>[1];
+  assert.throws(
+    () => checkWorkgroups('pass "p"', 4 as unknown as Counts),
+    /^RangeError: pass "p": workgroups must be an array of 1 to 3 counts, \[x, y\?, z\?\], got 4$/,
+  );
+  assert.throws(
+    () => checkWorkgroups("p", [1, 1, 1, 1] as unknown as Counts),
+    /workgroups must be an array of 1 to 3 counts, \[x, y\?, z\?\], got 4 counts$/,
+  );
+  assert.throws(() => checkWorkgroups("p", [] as unknown as Counts), /got 0 counts$/);
+  assert.throws(
+    () => checkWorkgroups("p", ["4"] as unknown as Counts),
+    /^RangeError: p: workgroup count x "4" must be an integer >= 0$/,
+  );
 });
 
 const CASES = [
