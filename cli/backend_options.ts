@@ -12,6 +12,7 @@ import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend
 import type { BackendBarrierFinding } from "../results/types.ts";
 import { findingKey } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 import { unselectedReason } from "../report/unused_backends.ts";
 
 /** Help text of `--backend-module`. */
@@ -106,13 +107,21 @@ export function checkBackendId(id: string, options: { allowAuto?: boolean } = {}
   if ((options.allowAuto && (id === "auto" || autoPathOf(id) !== null)) || backendById(id)) {
     return id;
   }
+  const ids = registeredBackendIds();
+  const autos = options.allowAuto ? ["auto", "auto:absorbed", "auto:expanded"] : [];
+  // a module's path where its id belongs (--backend ./mine/mod.ts), or a misspelt id, got the
+  // list of ids alone
+  const path = /[\\/]|\.[cm]?[jt]s$/.test(id)
+    ? "a module's path goes to --backend-module, and --backend takes the id that module " +
+      "exports (its `id`); "
+    : "";
   throw new ConfigError("--backend", [{
     path: "--backend",
     value: id,
-    message: `is not a registered backend; registered: ${registeredBackendIds().join(", ")}` +
-      `${
-        options.allowAuto ? ", or auto, auto:absorbed, auto:expanded" : ""
-      } (load a user backend with --backend-module)`,
+    message: `is not a registered backend; ${path}${didYouMean(id, [...ids, ...autos])}` +
+      `registered: ${ids.join(", ")}` +
+      `${autos.length ? `, or ${autos.join(", ")}` : ""} (load a user backend with ` +
+      "--backend-module)",
   }], "unknown backend");
 }
 

@@ -32,6 +32,7 @@ import { currentBackend } from "../drift/device_key.ts";
 import { NOTHING_LEFT_TO_WAIT_FOR } from "../main.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
+import { checkBackendId } from "../cli/backend_options.ts";
 import type { CaseResult } from "../results/types.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
@@ -62,6 +63,22 @@ Deno.test("a module missing check, or of another contract version, is refused na
     /path: .*must be/,
   );
   assert.throws(() => validateBackendModule({ ...naive, launch: 3 }, "x.ts"), /launch: .*function/);
+});
+
+Deno.test("--backend of a misspelt id, or of a module's path, says which it likely meant", () => {
+  // both got the list of registered ids alone
+  assert.throws(
+    () => checkBackendId("wgsl-absorbd"),
+    /--backend: "wgsl-absorbd" is not a registered backend; did you mean "wgsl-absorbed"\? registered: wgsl-absorbed, /,
+  );
+  assert.throws(
+    () => checkBackendId("./mine/mod.ts"),
+    /"\.\/mine\/mod\.ts" is not a registered backend; a module's path goes to --backend-module, and --backend takes the id that module exports \(its `id`\); registered: /,
+  );
+  assert.throws(
+    () => checkBackendId("auto:absorbd", { allowAuto: true }),
+    /did you mean "auto:absorbed"\? .*, or auto, auto:absorbed, auto:expanded \(load a user backend/,
+  );
 });
 
 Deno.test("a module whose exports are misspelt, or in its default export, is told so", () => {
