@@ -501,6 +501,11 @@ export async function loadBackendModule(
       ? "it is a WGSL kernel, not a backend module: give the .ts (or .js) module that " +
         "launches it and lists it in its files export (docs/backends.md); `deno task harness " +
         "compile` compiles a kernel on its own"
+      // a matrix or config file given as the module: Deno's "Attempted to load JSON module
+      // without specifying "type": "json" attribute" said nothing of what to give
+      : /\.jsonc?$/i.test(url.pathname) && !/Module not found/.test(first)
+      ? "it is a JSON file, not a backend module: give the .ts (or .js) module that exports " +
+        "the backend (docs/backends.md); a matrix goes to --matrix"
       : null;
     const why = denied
       ? URL_MODULE_HELP

@@ -579,6 +579,12 @@ Deno.test("a .wgsl kernel given as the module says so (it was a TypeScript synta
     () => loadBackendModule(`${wgsl}.none.wgsl`),
     /could not be loaded: Module not found/,
   );
+  // a matrix file: Deno's "Attempted to load JSON module without specifying "type"..."
+  const matrix = new URL("../matrix/bundled/smoke.json", import.meta.url).pathname;
+  await assert.rejects(
+    () => loadBackendModule(matrix),
+    /could not be loaded: it is a JSON file, not a backend module: give the \.ts \(or \.js\) module that exports the backend \(docs\/backends\.md\); a matrix goes to --matrix$/,
+  );
 });
 
 Deno.test("one module file under two names is loaded once", async () => {
