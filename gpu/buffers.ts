@@ -21,10 +21,19 @@ function padded(bytes: number): number {
  * the buffer's label: -4 and 4.5 were rounded to a 16-byte buffer without a word, and NaN
  * failed in WebGPU's argument conversion, naming no buffer.
  */
-function checkedSize(bytes: number, label: string | undefined): number {
+function checkedSize(bytes: number, label: string | undefined, device?: GPUDevice): number {
+  const name = label === undefined ? "a storage buffer" : `storage buffer "${label}"`;
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
-    const name = label === undefined ? "a storage buffer" : `storage buffer "${label}"`;
     throw new RangeError(`${name}: size ${bytes} bytes must be an integer >= 0`);
+  }
+  // WebGPU's "Buffer size 4294967296 is greater than the maximum buffer size" named no
+  // buffer, and came only when the case's error scope closed
+  const most = device?.limits?.maxBufferSize;
+  if (most !== undefined && padded(bytes) > most) {
+    throw new RangeError(
+      `${name}: size ${bytes} bytes is over this device's maxBufferSize ${most}: split it, ` +
+        "or refuse the case in check() (query.caps.limits has the limit)",
+    );
   }
   return padded(bytes);
 }
@@ -129,7 +138,11 @@ export function uploadStorage(
  * ```
  */
 export function createStorage(device: GPUDevice, bytes: number, label?: string): GPUBuffer {
-  return device.createBuffer({ label, size: checkedSize(bytes, label), usage: STORAGE_USAGE });
+  return device.createBuffer({
+    label,
+    size: checkedSize(bytes, label, device),
+    usage: STORAGE_USAGE,
+  });
 }
 
 /**
@@ -162,7 +175,7 @@ export function createUnwrittenStorage(
 ): GPUBuffer {
   const buffer = device.createBuffer({
     label,
-    size: checkedSize(bytes, label),
+    size: checkedSize(bytes, label, device),
     usage: STORAGE_USAGE,
     mappedAtCreation: true,
   });

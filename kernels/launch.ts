@@ -690,12 +690,26 @@ export class LaunchKit {
     return holdsElements(b, type);
   }
 
-  /** A 2D texture (sampled and storage-written), destroyed after the case. */
+  /**
+   * A 2D texture (sampled and storage-written), destroyed after the case. A width or height
+   * that is not an integer in [1, the device's maxTextureDimension2D] is a RangeError naming
+   * `label`: WebGPU truncated 2.5 to 2 without a word (a texture a texel short), and its
+   * error for 0 or 70000 named no texture.
+   */
   texture(
     size: { width: number; height: number },
     format: GPUTextureFormat,
     label: string,
   ): GPUTexture {
+    const most = this.device.limits.maxTextureDimension2D;
+    for (const side of ["width", "height"] as const) {
+      const n = size?.[side];
+      if (Number.isSafeInteger(n) && n >= 1 && n <= most) continue;
+      throw new RangeError(
+        `kit.texture("${label}"): ${side} ${n} must be an integer from 1 to this device's ` +
+          `maxTextureDimension2D ${most}`,
+      );
+    }
     const t = this.device.createTexture({
       label,
       size: [size.width, size.height],

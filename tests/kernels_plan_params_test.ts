@@ -560,7 +560,7 @@ gpuTest(
 
 gpuTest("kit.storage refuses a size that is not an integer >= 0, naming the buffer", async () => {
   const ctx = await gpu();
-  const owned: GPUBuffer[] = [];
+  const owned: (GPUBuffer | GPUTexture)[] = [];
   const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
     dtype: "f32",
     path: "absorbed",
@@ -582,6 +582,29 @@ gpuTest("kit.storage refuses a size that is not an integer >= 0, naming the buff
     );
     assert.equal(owned.length, 0, "nothing allocated");
     assert.equal(kit.storage(0, "empty").size, 16, "0 is padded to WebGPU's smallest binding");
+    // over the device's maxBufferSize: WebGPU's error named no buffer, at the case's end
+    const most = ctx.device.limits.maxBufferSize;
+    assert.throws(
+      () => kit.storage(most + 4, "huge"),
+      new RegExp(
+        `^RangeError: storage buffer "huge": size ${most + 4} bytes is over this device's ` +
+          `maxBufferSize ${most}: split it, or refuse the case in check\\(\\)`,
+      ),
+    );
+    // a texture's sides: 2.5 was truncated to 2 without a word, 0 named no texture
+    const side = ctx.device.limits.maxTextureDimension2D;
+    for (
+      const [width, shown] of [[2.5, "2\\.5"], [0, "0"], [side + 1, String(side + 1)]] as const
+    ) {
+      assert.throws(
+        () => kit.texture({ width, height: 4 }, "rgba32float", "t"),
+        new RegExp(
+          `^RangeError: kit\\.texture\\("t"\\): width ${shown} must be an integer from 1 to ` +
+            `this device's maxTextureDimension2D ${side}$`,
+        ),
+      );
+    }
+    assert.equal(owned.length, 1, "nothing allocated for the refused sizes");
   } finally {
     owned.forEach((b) => b.destroy());
   }
