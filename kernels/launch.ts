@@ -621,6 +621,7 @@ export class LaunchKit {
     switches: readonly string[] = [],
   ): Promise<GPUComputePipeline> {
     const specialized = specializeSource(source.code, {
+      fileName: source.fileName,
       dtype: this.dtype,
       params,
       subgroups: this.subgroups,

@@ -239,6 +239,8 @@ export interface SpecializeOptions {
   subgroups?: boolean;
   /** Named line switches that are on (`// @name:` and `// @noname` lines), e.g. `["tex"]`. */
   switches?: readonly string[];
+  /** The source's file name, which a refused parameter or switch names. */
+  fileName?: string;
 }
 
 /**
@@ -298,10 +300,11 @@ export function specializeSource(source: string, options: SpecializeOptions): st
     out = out.replace(/^(.*\/\/ @nosg)$/gm, "// $1");
     out = out.replace(/^(\s*)\/\/ @sg: (.*)$/gm, "$1$2");
   }
+  const kernel = options.fileName === undefined ? "" : `${options.fileName}: `;
   for (const name of options.switches ?? []) {
     if (!/^[a-z][a-z0-9]*$/.test(name) || RESERVED_SWITCHES.has(name)) {
       throw new RangeError(
-        `kernel switch "${name}" must be lower-case letters and digits, not one of ` +
+        `${kernel}kernel switch "${name}" must be lower-case letters and digits, not one of ` +
           [...RESERVED_SWITCHES].join(", "),
       );
     }
@@ -310,10 +313,12 @@ export function specializeSource(source: string, options: SpecializeOptions): st
   }
   for (const [name, value] of Object.entries(options.params ?? {})) {
     if (!Number.isInteger(value) || value < 0) {
-      throw new RangeError(`kernel parameter ${name} = ${value} must be a non-negative integer`);
+      throw new RangeError(
+        `${kernel}kernel parameter ${name} = ${value} must be a non-negative integer`,
+      );
     }
     const re = new RegExp(`^(const ${name}: u32 = )\\d+(u; // @param)`, "m");
-    if (!re.test(out)) throw new Error(`kernel parameter ${name} is not declared with // @param`);
+    if (!re.test(out)) throw new Error(`${kernel}${undeclaredParam(name, out)}`);
     out = out.replace(re, `$1${value}$2`);
   }
   return out;
@@ -334,6 +339,25 @@ export interface LoadKernelOptions extends SpecializeOptions {
    * fault edits the loops as written, and its copies carry the edit.
    */
   unroll?: boolean;
+}
+
+/**
+ * Why `params` names `name` and `source` has no `// @param` line for it: a line that marks it
+ * but is not of the one form the harness replaces (`const N = 4u; // @param`, an i32, a
+ * default without `u`: it said only "is not declared with // @param", of a marked line), or
+ * no line at all, with the parameters the source declares.
+ */
+function undeclaredParam(name: string, source: string): string {
+  const form = `\`const ${name}: u32 = <digits>u; // @param\``;
+  const marked = new RegExp(`^\\s*const\\s+${name}\\b.*//\\s*@param.*$`, "m").exec(source);
+  if (marked !== null) {
+    return `kernel parameter ${name}: its line \`${marked[0].trim()}\` is not of the form ` +
+      `${form} (a u32 constant whose value is a literal with the u suffix, then the marker), ` +
+      "so the harness cannot set it";
+  }
+  const declared = declaredParams(source);
+  return `kernel parameter ${name} is not declared with // @param (declare it as ${form}; ` +
+    `the source's parameters: ${declared.length === 0 ? "none" : declared.join(", ")})`;
 }
 
 /**
@@ -375,7 +399,7 @@ export async function loadKernel(
       );
     }
   }
-  const code = specializeSource(raw, options);
+  const code = specializeSource(raw, { ...options, fileName });
   const mutated = options.mutate ? options.mutate(fileName, code) : code;
   return { fileName, code: options.unroll ? unrollLoops(mutated) : mutated };
 }

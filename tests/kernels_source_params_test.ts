@@ -4,7 +4,7 @@
  * grid1d divides by (LINEAR_WORKGROUP). GPU-free: reads the shipped WGSL.
  */
 import assert from "node:assert/strict";
-import { declaredParams, loadKernel } from "../kernels/source.ts";
+import { declaredParams, loadKernel, specializeSource } from "../kernels/source.ts";
 import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 
 const KERNELS = new URL("../kernels/", import.meta.url);
@@ -22,6 +22,35 @@ Deno.test("loadKernel with allParams names every @param the launcher left out", 
   assert.match(src.code, /^const WG: u32 = 32u; \/\/ @param/m);
   // Without allParams (a user backend's own file through the kit's compile) defaults stand.
   await loadKernel("absorb_q.wgsl", { dtype: "f32" });
+});
+
+Deno.test("a @param the harness cannot set names the file and the line, or what is declared", () => {
+  // each said only "kernel parameter N is not declared with // @param", naming no file, also
+  // of a line marked // @param in another form than the one replaced
+  const code = (line: string) => `${line}\nconst K: u32 = 2u; // @param\n`;
+  for (const line of ["const N = 4u; // @param", "const N: u32 = 4; // @param"]) {
+    assert.throws(
+      () => specializeSource(code(line), { dtype: "f32", params: { N: 3 }, fileName: "k.wgsl" }),
+      new RegExp(
+        `^Error: k\\.wgsl: kernel parameter N: its line \`${line}\` is not of the form ` +
+          "`const N: u32 = <digits>u; // @param` \\(a u32 constant whose value is a literal " +
+          "with the u suffix, then the marker\\), so the harness cannot set it$",
+      ),
+    );
+  }
+  assert.throws(
+    () =>
+      specializeSource(code("const N: u32 = 4u; // @param"), {
+        dtype: "f32",
+        params: { M: 3 },
+        fileName: "k.wgsl",
+      }),
+    /^Error: k\.wgsl: kernel parameter M is not declared with \/\/ @param \(declare it as `const M: u32 = <digits>u; \/\/ @param`; the source's parameters: N, K\)$/,
+  );
+  assert.throws(
+    () => specializeSource(code(""), { dtype: "f32", params: { K: 1.5 }, fileName: "k.wgsl" }),
+    /^RangeError: k\.wgsl: kernel parameter K = 1\.5 must be a non-negative integer$/,
+  );
 });
 
 Deno.test("a kernel that folds its grid by a workgroup size declares it as the WG @param", async () => {
