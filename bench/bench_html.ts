@@ -19,12 +19,12 @@ import {
   variantLabel,
 } from "./report.ts";
 import { memoryRoof } from "./ceilings.ts";
-import { benchFraction, benchGbps, benchMs, benchRate } from "./figure.ts";
+import { benchFigure, benchFraction, benchGbps, benchMs, benchRate } from "./figure.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml, logAxisTicks } from "../report/html/chart.ts";
-import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
+import { htmlPage, idHtml, section } from "../report/html/page.ts";
 import { decadeDomain, type LineLabel, placeLineLabels } from "../report/html/label_place.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { passRole } from "../adapter/pass_roles.ts";
@@ -375,11 +375,13 @@ function ceilingsLine(r: BenchReport): string {
   const reference = referenceLine(r);
   // two decimals, as memoryLine gives the best of them (one decimal here read "texture read
   // 16.5 GB/s, memory roofline 16.51 GB/s": one figure at two precisions)
-  return `copy ${num(c.copyGBps, 2)} GB/s, read ${num(c.readGBps, 2)} GB/s, ` +
-    (c.textureReadGBps === undefined ? "" : `texture read ${num(c.textureReadGBps, 2)} GB/s, `) +
+  return `copy ${benchFigure(c.copyGBps)} GB/s, read ${benchFigure(c.readGBps)} GB/s, ` +
+    (c.textureReadGBps === undefined
+      ? ""
+      : `texture read ${benchFigure(c.textureReadGBps)} GB/s, `) +
     `memory roofline ${memoryLine(c)}, FMA f32 ` +
-    `${num(c.fmaGflops, 1)} GFLOP/s` +
-    (c.fmaF16Gflops === null ? "" : `, FMA f16 ${num(c.fmaF16Gflops, 1)} GFLOP/s`) +
+    `${benchRate(c.fmaGflops)} GFLOP/s` +
+    (c.fmaF16Gflops === null ? "" : `, FMA f16 ${benchRate(c.fmaF16Gflops)} GFLOP/s`) +
     measuredWhen(c) + (reference === null ? "" : `; joined with the ${reference}`);
 }
 
@@ -390,8 +392,8 @@ function ceilingsLine(r: BenchReport): string {
  */
 function rateCell(v: number | undefined): string {
   if (v === undefined) return "–";
-  // the figure of summary.md and the console (benchRate); num from 10 up groups thousands
-  return Math.abs(v) < 10 ? benchRate(v) : num(v, 1);
+  // the figure of summary.md and the console
+  return benchRate(v);
 }
 
 /**
@@ -450,7 +452,7 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
   // The memory slope is the best of the copy, read and texture-read ceilings, as the
   // fractions are judged (bench/ceilings.ts memoryRoof).
   const mem = memoryRoof(c);
-  const memName = `${mem.ceiling} ${num(mem.gbps, 1)} GB/s`;
+  const memName = `${mem.ceiling} ${benchFigure(mem.gbps)} GB/s`;
   const roofs: { ceiling: string; intensity: number; gflops: number }[] = [];
   const peaks: [string, number][] = [[`${memName}, FMA f32`, c.fmaGflops]];
   if (c.fmaF16Gflops !== null) peaks.push([`${mem.ceiling}, FMA f16`, c.fmaF16Gflops]);
@@ -493,12 +495,12 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
     },
     ...peaks.filter(([, peak], i) => i === 0 || !closePeak(peak))
       .map(([name, peak], i): LineLabel => ({
-        // The header's figure (one decimal): a whole number read 5.46 as "5" against the
+        // The header's figure (benchRate): a whole number read 5.46 as "5" against the
         // header's 5.5, and a peak under 0.5 GFLOP/s (a software adapter's f16) as "0".
         // An f16 peak too close to label apart is named in the f32 label: its line was
         // drawn unlabelled, a second flat roof no reader could name.
-        text: `${name.replace(/^.*, /, "")} ${num(peak, 1)}` +
-          (i === 0 && closeF16 !== null ? `, f16 ${num(closeF16, 1)}` : "") + " GFLOP/s",
+        text: `${name.replace(/^.*, /, "")} ${benchRate(peak)}` +
+          (i === 0 && closeF16 !== null ? `, f16 ${benchRate(closeF16)}` : "") + " GFLOP/s",
         along: flat(peak),
         usual: { align: "right", dx: -4, dy: -7 },
       })),

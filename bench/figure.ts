@@ -26,9 +26,12 @@ export function benchFigure(x: number | undefined, digits = 2): string {
 }
 
 /**
- * A GFLOP/s figure as every bench output writes it (the console table, summary.md,
- * report.html): three significant digits under 10, one decimal from 10 up. One decimal alone
- * read a lavapipe case's 0.184 and 0.161 GFLOP/s both as "0.2"; "-" without one.
+ * A GFLOP/s figure as every bench output writes it (the console table and ceilings lines,
+ * summary.md, report.html's tables, header and roofline labels): three significant digits
+ * under 10, one decimal from 10 up, and from 10,000 a whole number with its thousands grouped
+ * (an H100's FMA peak, "60,000"). One decimal alone read a lavapipe case's 0.184 and 0.161
+ * GFLOP/s both as "0.2"; report.html grouped a figure from 10,000 where summary.md and the
+ * console wrote it ungrouped with a decimal ("39,898" beside "39898.2"); "-" without one.
  *
  * @example
  * ```ts
@@ -36,9 +39,14 @@ export function benchFigure(x: number | undefined, digits = 2): string {
  * benchRate(0.161); // "0.161"
  * benchRate(185.24); // "185.2"
  * benchRate(0.0038); // "0.00380"
+ * benchRate(39898.2); // "39,898"
  * ```
  */
 export function benchRate(x: number | undefined): string {
+  if (x !== undefined && Number.isFinite(x) && Math.abs(x) >= 1e4) {
+    const whole = Math.round(Math.abs(x)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return x < 0 ? `-${whole}` : whole;
+  }
   return threeUnderTen(x, 1);
 }
 

@@ -221,7 +221,7 @@ export function referenceLine(report: Pick<BenchReport, "referenceCeilings">): s
   if (!r) return null;
   return `reference ceilings ${r.file}: copy ${f(r.copyGBps)} GB/s, read ${f(r.readGBps)} GB/s, ` +
     (r.textureReadGBps === undefined ? "" : `texture read ${f(r.textureReadGBps)} GB/s, `) +
-    `FMA f32 ${f(r.fmaGflops, 1)} GFLOP/s; ` +
+    `FMA f32 ${benchRate(r.fmaGflops)} GFLOP/s; ` +
     (r.used.length
       ? `this run's ${usedLabels(r.used).join(", ")} raised to them`
       : "this run measured at or above them");
@@ -504,7 +504,7 @@ function textureWords(c: Pick<Ceilings, "textureReadGBps">): string {
 function f16Words(c: Ceilings): string {
   return c.fmaF16Gflops === null
     ? "f16 not measured (no shader-f16)"
-    : `f16 ${f(c.fmaF16Gflops, 1)} GFLOP/s`;
+    : `f16 ${benchRate(c.fmaF16Gflops)} GFLOP/s`;
 }
 
 /**
@@ -521,8 +521,8 @@ export function formatCeilings(c: Ceilings): string {
     `copy ${f(c.copyGBps)} GB/s (read + written), read ${f(c.readGBps)} GB/s, ${
       textureWords(c)
     }; memory roofline: ${memoryLine(c)}`,
-    `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}, 32 chains ${
-      f(c.fma32Gflops, 1)
+    `FMA f32 ${benchRate(c.fmaGflops)} GFLOP/s (4 chains ${benchRate(c.fma4Gflops)}, 32 chains ${
+      benchRate(c.fma32Gflops)
     }), ${f16Words(c)}`,
     `dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms` +
     ` (kernel figures by ${c.source})${measuredWhen(c)}`,
@@ -1000,9 +1000,9 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `Ceilings (${ceilingsSource(report)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)
     } GB/s, ${textureWords(c)} (memory roofline ${memoryLine(c)}), ` +
-    `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (${
+    `FMA f32 ${benchRate(c.fmaGflops)} GFLOP/s (${
       raised(report).includes("fmaGflops") ? "this run's " : ""
-    }4 chains ${f(c.fma4Gflops, 1)}), ${f16Words(c)}, dispatch ${
+    }4 chains ${benchRate(c.fma4Gflops)}), ${f16Words(c)}, dispatch ${
       f(c.dispatchUs, 1)
     } us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     ...(reference === null ? [] : ["", `Ceilings joined with the ${reference}.`]),

@@ -658,7 +658,7 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.ok(
     html.includes("memory roofline 30.00 GB/s (texture read, the best of copy, read and texture"),
   );
-  assert.ok(roof.svg.includes("texture read 30.0 GB/s"), "the slope's label names its ceiling");
+  assert.ok(roof.svg.includes("texture read 30.00 GB/s"), "the slope's label names its ceiling");
   // The FMA peak's label ends at the plot's right end (at the ridge, an f16 label sat under the
   // f32 slope); the slope's label starts at its low end.
   const anchor = (label: string) =>
@@ -771,7 +771,7 @@ Deno.test("html bench: the roofline's ceiling labels cover no point, even one wh
     const x0 = anchor === "start" ? Number(x) : Number(x) - w;
     return { text, x0, x1: x0 + w, y0: Number(y) - 8.8, y1: Number(y) + 2.75 };
   });
-  assert.deepEqual(labels.map((l) => l.text), ["texture read 30.0 GB/s", "FMA f32 200.0 GFLOP/s"]);
+  assert.deepEqual(labels.map((l) => l.text), ["texture read 30.00 GB/s", "FMA f32 200.0 GFLOP/s"]);
   const points = [...roof.svg.matchAll(
     /<path role="graphics-symbol" aria-roledescription="point" transform="translate\(([-\d.e]+),([-\d.e]+)\)" d="M([\d.]+),/g,
   )].map(([, x, y, r]) => ({ x: Number(x), y: Number(y), r: Number(r) }));
@@ -812,13 +812,13 @@ Deno.test("html bench: the roofline's FMA labels give the header's figures, a pe
     ceilings: { ...base.ceilings, fmaGflops: 0.8, fma32Gflops: 0.8, fmaF16Gflops: 0.3 },
   };
   const html = await benchReportHtml(report);
-  assert.ok(html.includes("FMA f32 0.8 GFLOP/s, FMA f16 0.3 GFLOP/s"), "the header's figures");
+  assert.ok(html.includes("FMA f32 0.800 GFLOP/s, FMA f16 0.300 GFLOP/s"), "the header's figures");
   const labels = [
     ...figure(html, "roofline").svg.matchAll(
       /<text[^>]*aria-roledescription="text mark"[^>]*>([^<]*)<\/text>/g,
     ),
   ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
-  assert.deepEqual(labels, ["FMA f32 0.8 GFLOP/s", "FMA f16 0.3 GFLOP/s"]);
+  assert.deepEqual(labels, ["FMA f32 0.800 GFLOP/s", "FMA f16 0.300 GFLOP/s"]);
   // An f16 peak within 0.15 decades of f32's (an H200: 42048 against 39898) had its flat line
   // drawn with no label; the f32 label now names both.
   const close = await benchReportHtml({
@@ -845,6 +845,20 @@ Deno.test("html bench: the roofline's FMA labels give the header's figures, a pe
   ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
   assert.deepEqual(h100Labels, ["FMA f32 59,999 GFLOP/s", "FMA f16 120,000 GFLOP/s"]);
   assert.doesNotMatch(h100, /\de\+[45] GFLOP\/s/);
+  // summary.md and the console wrote the same peaks "59998.7" and "120000.0", and a case's
+  // 39898.2 GFLOP/s that the page's table gave as "39,898": one figure, two formats
+  const fast = base.records.find((r) => r.status === "ok")!;
+  const h100Report = {
+    ...base,
+    ceilings: { ...base.ceilings, fmaGflops: 59998.7, fma32Gflops: 59998.7, fmaF16Gflops: 120000 },
+    records: [{ ...fast, gflops: 39898.2 }],
+  };
+  const md = toBenchMarkdown(h100Report, { title: "t" });
+  assert.match(md, /FMA f32 59,999 GFLOP\/s \(4 chains [\d,.]+\), f16 120,000 GFLOP\/s/);
+  assert.match(md, /\| 39,898 \|/, "summary.md's table");
+  assert.match(formatTable(h100Report), / 39,898 /, "the console's table");
+  assert.match(await benchReportHtml(h100Report), /<td class="n">39,898<\/td>/, "the page's table");
+  assert.doesNotMatch(md + formatTable(h100Report), /59998|39898|120000/);
 });
 
 Deno.test("html bench: each case's passes in a step, stacked by role; construction left out; no plot without passes", async () => {
