@@ -913,7 +913,7 @@ export function passesMarkdown(records: readonly BenchRecord[]): string[] {
         ? "-"
         // a user backend names its own passes: any text, kept in its cell
         : mdCell(
-          g.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${f(ms, ms < 1 ? 3 : 2)}`)
+          g.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${benchMs(ms)}`)
             .join(", "),
           Infinity,
         );

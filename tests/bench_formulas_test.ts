@@ -465,8 +465,8 @@ Deno.test("summary.md: each case's passes by role, slowest first; none without p
   const row = md.split("\n").find((l) => l.startsWith(`| ${id} |`) && l.includes("absorbed_tiled"));
   assert.equal(
     row,
-    `| ${id} | absorbed_tiled 2.57, combine 0.064 | up_proj 0.628, absorb_q 0.263, rope_q 0.014 | ` +
-      "rope_k 0.025 | my_pass 1.50 |",
+    `| ${id} | absorbed_tiled 2.57, combine 0.0640 | up_proj 0.628, absorb_q 0.263, rope_q 0.0140 | ` +
+      "rope_k 0.0250 | my_pass 1.50 |",
   );
   // the record without passes has no row; a report without any has no section
   const passes = md.slice(md.indexOf("### Passes"));

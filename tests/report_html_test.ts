@@ -918,6 +918,13 @@ Deno.test("html bench: each case's passes in a step, stacked by role; constructi
     /aria-roledescription="tick" d="M([\d.]+),[^"]*"[^>]*><title>[^<]*ms \(median of the core's totals\): ([\d.]+)</g,
   )].map((m) => ({ x: Number(m[1]) + 1, ms: Number(m[2]) }));
   assert.deepEqual(ticks.map((t) => t.ms), [2.5, 2.8]);
+  // the hover figures as the tables write ms (benchMs): Vega's ".3f" said "2.000" and "2.500"
+  // where the tables say "2.00" and "2.50"
+  assert.match(f.svg, /; pass: absorbed; median ms: 2\.00</);
+  assert.match(f.svg, /ms \(median of the core's totals\): 2\.50</);
+  const passRow = toBenchMarkdown({ ...report, records: withPasses }, { title: "t" }).split("\n")
+    .find((l) => l.includes("absorbed 2.00"));
+  assert.ok(passRow?.includes("combine 0.100"), "summary.md's Passes table at the same figures");
   for (const t of ticks) assert.ok(Math.abs(t.x - t.ms * perMs) < 1, `tick of ${t.ms} at ${t.x}`);
   const combine = segment("combine");
   assert.ok(Math.abs(ticks[0].x - (combine.x + combine.w)) > 10, "the tick is not the core's end");
