@@ -453,7 +453,7 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
   // fractions are judged (bench/ceilings.ts memoryRoof).
   const mem = memoryRoof(c);
   const memName = `${mem.ceiling} ${benchFigure(mem.gbps)} GB/s`;
-  const roofs: { ceiling: string; intensity: number; gflops: number }[] = [];
+  const roofs: { ceiling: string; intensity: number; gflops: number; tip: string }[] = [];
   const peaks: [string, number][] = [[`${memName}, FMA f32`, c.fmaGflops]];
   if (c.fmaF16Gflops !== null) peaks.push([`${mem.ceiling}, FMA f16`, c.fmaF16Gflops]);
   for (const [name, peak] of peaks) {
@@ -461,7 +461,12 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
     const xs = [lo, ...Array.from({ length: 39 }, (_, i) => lo * (hi / lo) ** ((i + 1) / 39))];
     if (ridge > lo && ridge < hi) xs.push(ridge);
     for (const x of xs.sort((a, b) => a - b)) {
-      roofs.push({ ceiling: name, intensity: x, gflops: Math.min(mem.gbps * x, peak) });
+      roofs.push({
+        ceiling: name,
+        intensity: x,
+        gflops: Math.min(mem.gbps * x, peak),
+        tip: `roof: ${name} ${benchRate(peak)} GFLOP/s`,
+      });
     }
   }
   // The plot's domains, whole decades as a log scale rounds them, set on every layer: the
@@ -531,6 +536,9 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
             x: { field: "intensity", type: "quantitative", scale: xScale },
             y: { field: "gflops", type: "quantitative", scale: yScale },
             detail: { field: "ceiling", type: "nominal" },
+            // the line's hover names its roof: Vega's own named one point of it, unrounded
+            // ("intensity: 0.1; gflops: 1.43403256577")
+            description: { field: "tip" },
           },
         },
         // one text layer a label: its anchor is where the text starts or ends, its middle
@@ -550,7 +558,16 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
           },
         })),
         {
-          data: { values: pts },
+          // the hover at the tables' figures: Vega's own gave every channel unrounded and
+          // GFLOP/s twice ("achieved GFLOP/s (log): 0.115447129011; ...; gflops:
+          // 0.11544712901053818" where the tables say 0.115)
+          data: {
+            values: pts.map((p) => ({
+              ...p,
+              tip: `id: ${p.id}; dtype, path: ${p.kind}; ${benchRate(p.gflops)} GFLOP/s at ` +
+                `${benchFigure(p.intensity)} FLOP/byte`,
+            })),
+          },
           mark: { type: "point", filled: true, size: 70 },
           encoding: {
             x: {
@@ -566,7 +583,7 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
               title: "achieved GFLOP/s (log)",
             },
             color: { field: "kind", type: "nominal", title: "dtype, path" },
-            tooltip: [{ field: "id" }, { field: "gflops" }],
+            description: { field: "tip" },
           },
         },
       ],
@@ -615,7 +632,12 @@ async function passesChart(
         {
           // each figure as the tables write it (benchMs): Vega's ".3f" gave a GPU's 0.004 ms
           // pass as "0.004" beside the table's "0.00400", and 123.456 as "123.456"
-          data: { values: pts.map((p) => ({ ...p, msText: benchMs(p.ms) })) },
+          data: {
+            values: pts.map((p) => ({
+              ...p,
+              tip: `id: ${p.id}; role: ${p.role}; pass: ${p.pass}; median ms: ${benchMs(p.ms)}`,
+            })),
+          },
           mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
           encoding: {
             y,
@@ -635,22 +657,21 @@ async function passesChart(
               title: "role",
             },
             order: { field: "role", sort: "ascending" },
-            tooltip: [
-              { field: "pass" },
-              { field: "msText", title: "median ms" },
-            ],
+            description: { field: "tip" },
           },
         },
         {
-          data: { values: totals.map((t) => ({ ...t, msText: benchMs(t.ms) })) },
+          data: {
+            values: totals.map((t) => ({
+              ...t,
+              tip: `case: ${t.id}; ms (median of the core's totals): ${benchMs(t.ms)}`,
+            })),
+          },
           mark: { type: "tick", color: "black", opacity: 1, thickness: 2, size: 18 },
           encoding: {
             y,
             x: { field: "ms", type: "quantitative" },
-            tooltip: [
-              { field: "id", title: "case" },
-              { field: "msText", title: "ms (median of the core's totals)" },
-            ],
+            description: { field: "tip" },
           },
         },
       ],
@@ -673,7 +694,13 @@ async function crossoverChart(pts: CrossoverPoint[]): Promise<string> {
     caption: "Median kernel time over s_k per sweep: absorbed against dense (expanded). " +
       "Where the lines cross, the cheaper path changes.",
     spec: {
-      data: { values: pts },
+      // each point's hover at the tables' ms (Vega's own: "ms (log): 0.170554")
+      data: {
+        values: pts.map((p) => ({
+          ...p,
+          tip: `${p.sweep}; ${p.path}; s_k ${p.sk}: ${benchMs(p.ms)} ms`,
+        })),
+      },
       facet: { field: "sweep", type: "nominal", title: null },
       columns: 2,
       spec: {
@@ -690,6 +717,7 @@ async function crossoverChart(pts: CrossoverPoint[]): Promise<string> {
           },
           y: { field: "ms", type: "quantitative", scale: { type: "log" }, title: "ms (log)" },
           color: { field: "path", type: "nominal" },
+          description: { field: "tip" },
         },
       },
     },

@@ -27,6 +27,7 @@ import {
   passPoints,
   rooflinePoints,
 } from "../bench/bench_html.ts";
+import { benchFigure, benchRate } from "../bench/figure.ts";
 import { compareReportHtml, driftPlotData, driftPoints } from "../drift/drift_html.ts";
 import { compareToMarkdown } from "../drift/render.ts";
 import { historyReportHtml } from "../drift/history_html.ts";
@@ -844,6 +845,21 @@ Deno.test("html bench: the roofline's FMA labels give the header's figures, a pe
     ),
   ].map((m) => m[1]).filter((t) => t.startsWith("FMA"));
   assert.deepEqual(h100Labels, ["FMA f32 59,999 GFLOP/s", "FMA f16 120,000 GFLOP/s"]);
+  // a point's and a roof's hover: Vega's own gave every channel unrounded, GFLOP/s twice
+  // ("achieved GFLOP/s (log): 0.115447129011; ...; gflops: 0.11544712901053818")
+  const titles = [...figure(h100, "roofline").svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) =>
+    m[1]
+  );
+  assert.ok(titles.includes("roof: texture read 30.00 GB/s, FMA f32 59,999 GFLOP/s"), titles[0]);
+  const point = rooflinePoints(base.records)[0];
+  assert.ok(
+    titles.includes(
+      `id: ${point.id}; dtype, path: ${point.kind}; ${benchRate(point.gflops)} GFLOP/s at ` +
+        `${benchFigure(point.intensity)} FLOP/byte`,
+    ),
+    titles.join("\n"),
+  );
+  assert.ok(titles.every((t) => !/\d\.\d{6}/.test(t)), "no unrounded figure");
   assert.doesNotMatch(h100, /\de\+[45] GFLOP\/s/);
   // summary.md and the console wrote the same peaks "59998.7" and "120000.0", and a case's
   // 39898.2 GFLOP/s that the page's table gave as "39,898": one figure, two formats
