@@ -9,6 +9,7 @@ import { adapterIdentity } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
 import { escapeXml } from "./xml.ts";
+import { errorFigure, percentFigure } from "./figures.ts";
 
 function seconds(ms: number): string {
   return Number.isFinite(ms) ? (Math.max(0, ms) / 1000).toFixed(3) : "0.000";
@@ -52,18 +53,48 @@ export function failureMessage(r: CaseResult): string {
     .join("; ");
 }
 
+// The figures as the failure message writes them: "max abs 0.38080238983125914" and
+// "passing 0.2301025390625" under a message saying "max abs err 3.8e-1" and "23.0% within
+// tol". The unrounded figures are the testcase's properties (parityProperties).
 function parityLines(name: string, p: ParityRecord): string[] {
   const at = p.maxAbsAt ? `[${p.maxAbsAt.join(",")}]` : "n/a";
   return [
     `${name}: ${p.pass ? "pass" : "FAIL"}${p.checks.length ? ` (${p.checks.join(", ")})` : ""}`,
-    `  max abs ${p.maxAbs} at ${at}, max rel ${p.maxRel}, cos diff ${p.cosDiff}, ` +
-    `norm rel ${p.normRel ?? "n/a"}, passing ${p.fractionPassing}`,
+    `  max abs ${errorFigure(p.maxAbs)} at ${at}, max rel ${errorFigure(p.maxRel)}, ` +
+    `cos diff ${errorFigure(p.cosDiff)}, norm rel ${
+      p.normRel === null ? "n/a" : errorFigure(p.normRel)
+    }, ${percentFigure(p.fractionPassing)} within tol`,
     `  ${p.summary}`,
   ];
 }
 
+/**
+ * A compared case's parity figures unrounded, as testcase properties (`out.maxAbs`,
+ * `lse.cosDiff`, ...): the text gives them as its message does, rounded.
+ */
+function parityProperties(r: CaseResult): string {
+  const props: [string, string][] = [];
+  for (const [name, p] of [["out", r.out], ["lse", r.lse]] as const) {
+    if (!p) continue;
+    props.push(
+      [`${name}.maxAbs`, String(p.maxAbs)],
+      [`${name}.maxRel`, String(p.maxRel)],
+      [`${name}.cosDiff`, String(p.cosDiff)],
+      [`${name}.normRel`, String(p.normRel ?? "n/a")],
+      [`${name}.fractionPassing`, String(p.fractionPassing)],
+    );
+    if (p.headroom !== undefined) props.push([`${name}.headroom`, String(p.headroom)]);
+  }
+  if (props.length === 0) return "";
+  return `<properties>\n${
+    props.map(([name, value]) => `        <property${attrs({ name, value })}/>\n`).join("")
+  }      </properties>\n      `;
+}
+
 function detail(r: CaseResult): string {
-  const lines = [r.message];
+  // a failure's first line as its message attribute gives it (r.message joins the sides
+  // with " | ", the message with "; ")
+  const lines = [r.status === "fail" ? failureMessage(r) : r.message];
   lines.push(
     `decision: ${r.decision}, expected: ${r.expect.support}` +
       (r.expect.codes?.length ? ` (${r.expect.codes.join(", ")})` : ""),
@@ -118,9 +149,9 @@ function testcase(r: CaseResult): string {
   }`;
   let body: string;
   if (r.status === "fail") {
-    body = `<failure${attrs({ message: failureMessage(r), type: "parity" })}>${
-      text(detail(r))
-    }</failure>`;
+    body = `${parityProperties(r)}<failure${
+      attrs({ message: failureMessage(r), type: "parity" })
+    }>${text(detail(r))}</failure>`;
   } else if (r.status === "unexpected") {
     body = `<failure${attrs({ message: r.message, type: "unexpected-decision" })}>${
       text(detail(r))

@@ -8,6 +8,7 @@ import {
   writeRunOutputs,
 } from "../report/mod.ts";
 import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
+import { runReportHtml } from "../report/html/run_html.ts";
 
 function unescapeXml(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) => {
@@ -153,4 +154,55 @@ Deno.test("junit: a case the matrix expects supported, refused for want of shade
       "dtype.f16-unavailable (wgsl-absorbed): no shader-f16",
   );
   assert.match(toMarkdown(report([refused])), /\| not covered: unsupported here, where the matrix/);
+});
+
+// One failure's figures were printed three ways: the message (and summary.md) "max abs err
+// 3.8e-1 ... (got 0.0197, want -0.142) ... cos_diff 5.1e-2", report.html's parity table
+// "0.3808", "0.019676954 / -0.142207448", "0.0508", and junit.xml's text "max abs
+// 0.38080238983125914 ... passing 0". The table and the text now write them as the message
+// does; junit keeps the unrounded figures as the testcase's properties.
+Deno.test("junit, report.html and summary.md: a failure's figures as its message writes them", async () => {
+  const summary = "out: max abs err 3.8e-1 at [0,2,2] (got -0.299, want -0.68); max rel err " +
+    "4.1e0 at [0,1,12]; 0.0% within tol (0/128); worst vs tol at [1,3,8] (got 0.0197, want " +
+    "-0.142); cos_diff 5.1e-2; norm_rel 2.9e-1; FAILED elementwise, cos_diff";
+  const out = {
+    ...parity(false, summary),
+    checks: ["elementwise", "cos_diff"],
+    maxAbs: 0.38080238983125914,
+    maxAbsAt: [0, 2, 2],
+    maxRel: 4.080228188356976,
+    cosDiff: 0.05075604980912088,
+    normRel: 0.2894362386604711,
+    fractionPassing: 0,
+    headroom: 8500.123,
+    worst: { at: [1, 3, 8], got: 0.019676954, want: -0.142207448 },
+    atol: 1.9e-5,
+    rtol: 1e-4,
+  };
+  const r = result({ b: 1 }, { status: "fail", message: summary, out });
+  const run = report([r]);
+  const xml = toJunitXml(run);
+  const failure = /<failure[^>]*>([^<]*)<\/failure>/.exec(xml)![1];
+  assert.match(
+    failure,
+    /max abs 3\.8e-1 at \[0,2,2\], max rel 4\.1e0, cos diff 5\.1e-2, norm rel 2\.9e-1, 0\.0% within tol/,
+  );
+  assert.doesNotMatch(failure, /0\.3808|passing 0/);
+  const props = elements(xml.slice(xml.indexOf("<testcase")), "property");
+  assert.deepEqual(props.find((p) => p.name === "out.maxAbs"), {
+    name: "out.maxAbs",
+    value: "0.38080238983125914",
+  });
+  assert.equal(props.find((p) => p.name === "out.fractionPassing")?.value, "0");
+  // the testcase's properties come before its failure
+  assert.ok(xml.indexOf("<properties>", xml.indexOf("<testcase")) < xml.indexOf("<failure"));
+  // report.html's parity table: each figure the message's own
+  const html = await runReportHtml(run);
+  const card = html.slice(html.indexOf('<div class="failure"'));
+  const row = /<tr><td>out<\/td>(.*?)<\/tr>/.exec(card)![1];
+  for (const figure of ["3.8e-1", "0.0197 / -0.142", "5.1e-2"]) {
+    assert.ok(row.includes(`>${figure}<`), `the table lacks ${figure}: ${row}`);
+    assert.ok(summary.includes(figure.replace(" / ", ", want ")) || summary.includes(figure));
+  }
+  assert.ok(toMarkdown(run).includes(summary.slice(0, 60)), "summary.md quotes the message");
 });

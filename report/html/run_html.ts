@@ -54,6 +54,7 @@ import {
 } from "./page.ts";
 import { plural } from "../../util/plural.ts";
 import { cutText } from "../md_text.ts";
+import { errorFigure, gotWantFigures } from "../figures.ts";
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
@@ -773,11 +774,13 @@ function parityRows(name: string, p: ParityRecord): string {
     p.pass ? "pass" : `fail: ${p.checks.join(", ")}`,
     headroomCell(p.headroom),
     w ? `[${w.at.join(",")}]` : "–",
-    w ? `${num(w.got, 9)} / ${num(w.want, 9)}` : "–",
+    // got / want, max abs and cos_diff as the message above the table writes them (it read
+    // "max abs err 3.8e-1 ... (got 0.0197, want -0.142)" over "0.3808" and "0.019676954")
+    w ? gotWantFigures(w.got, w.want).join(" / ") : "–",
     p.atol === undefined ? "–" : `${num(p.atol)} / ${num(p.rtol)}`,
-    num(p.maxAbs),
+    errorFigure(p.maxAbs),
     p.maxAbsAt ? `[${p.maxAbsAt.join(",")}]` : "–",
-    num(p.cosDiff),
+    errorFigure(p.cosDiff),
     nf ? `${nf.count}, first at [${nf.firstAt.join(",")}]` : "0",
   ];
   return `<tr>${
