@@ -76,22 +76,23 @@ export function percentFigure(fraction: number): string {
 
 /**
  * A case's wall time in seconds, as the console's progress line, summary.md and report.html
- * write it: two decimals under 10 s, one from 10 s up, and two significant digits where two
- * decimals would read as 0 (a 3 ms case is "0.0030", not "0.00"). The progress line wrote a
- * case's 1063 ms as "1.1 s" where summary.md's slowest table wrote "1.06".
+ * write it: two significant digits under 0.1 s (a 12 ms case is "0.012", not "0.01" or, as
+ * the progress line once had it, "0.0"), two decimals under 10 s, one from 10 s up. The
+ * progress line wrote a case's 1063 ms as "1.1 s" where summary.md's slowest table wrote
+ * "1.06", and a 12 ms one as "0.012" where the table wrote "0.01".
  *
  * @example
  * ```ts
  * import { wallSeconds } from "./figures.ts";
  * wallSeconds(1063); // "1.06"
  * wallSeconds(22012); // "22.0"
- * wallSeconds(3); // "0.0030"
+ * wallSeconds(12); // "0.012"
  * ```
  */
 export function wallSeconds(ms: number): string {
   const s = ms / 1000;
   if (!Number.isFinite(s)) return String(s);
-  if (s !== 0 && Math.abs(s) < 0.005) return s.toPrecision(2);
+  if (s !== 0 && Math.abs(s) < 0.1) return s.toPrecision(2);
   return s.toFixed(Math.abs(s) < 10 ? 2 : 1);
 }
 

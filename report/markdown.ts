@@ -16,6 +16,7 @@ import { isExpectedSkip, missingIds, notCovered, notRunIds, summaryTotals } from
 import { reportNotCovered, severalReasonsText } from "./not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
+import { wallSeconds } from "./figures.ts";
 
 /** Options of {@link toMarkdown}. */
 export interface MarkdownOptions {
@@ -106,10 +107,6 @@ function rank(r: CaseResult): number {
 function label(r: CaseResult): string {
   if (isExpectedSkip(r)) return `skip (${r.decision})`;
   return r.status === "pass" ? "pass" : `**${r.status}**`;
-}
-
-function secs(ms: number): string {
-  return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 }
 
 /** Rows of the failure table at most; the rest are counted (report.html lists them all). */
@@ -593,7 +590,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       const left = r.timing ? clockFaultNote(r.timing) : null;
       const k = r.timing ? kernelMsText(r.timing.medianMs) + (left ? ` (${left})` : "") : "–";
       const x = constructionMsText(r.timing?.outsideCoreMs);
-      out.push(`| ${code(r.id)} | ${secs(r.wallMs)} | ${k} | ${x} | ${label(r)} |`);
+      out.push(`| ${code(r.id)} | ${wallSeconds(r.wallMs)} | ${k} | ${x} | ${label(r)} |`);
     }
     out.push(
       "",

@@ -7,6 +7,7 @@ import type { CaseResult } from "../results/types.ts";
 import { isExpectedSkip, isNotCovered } from "./totals.ts";
 import { cutText, visibleControls } from "./md_text.ts";
 import { plural } from "../util/plural.ts";
+import { wallSeconds } from "./figures.ts";
 
 /** Where progress goes: `Deno.stdout`, `Deno.stderr`, or anything with the same two methods. */
 export interface ProgressOutput {
@@ -93,13 +94,6 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
-}
-
-// A case's wall time in seconds: one decimal, two significant digits where that would read
-// as 0 (a 12 ms case read "(0.0 s)", as if it took no time).
-function wallSeconds(ms: number): string {
-  const s = ms / 1000;
-  return s !== 0 && Number.isFinite(s) && Math.abs(s) < 0.05 ? s.toPrecision(2) : s.toFixed(1);
 }
 
 // A case the matrix expects to run that the device refused is "not covered", as the run's

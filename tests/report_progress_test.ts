@@ -6,8 +6,9 @@ import {
   type ProgressOutput,
   ProgressReporter,
   SILENT_PROGRESS,
+  toMarkdown,
 } from "../report/mod.ts";
-import { mixedResults } from "./report_util.ts";
+import { mixedResults, report } from "./report_util.ts";
 
 function sink(tty: boolean): ProgressOutput & { text(): string } {
   const chunks: Uint8Array[] = [];
@@ -35,12 +36,12 @@ Deno.test("progress: plain mode prints one line per case and a final line", () =
   const lines = out.text().split("\n");
   assert.equal(lines.pop(), "");
   assert.equal(lines.length, results.length + 1);
-  assert.equal(lines[0], `[1/5] pass ${results[0].id}  (0.1 s)`);
+  assert.equal(lines[0], `[1/5] pass ${results[0].id}  (0.12 s)`);
   // a case of 12 ms read "(0.0 s)", as if it took no time
   const fast = sink(false);
   new ProgressReporter(1, { out: fast, now: () => 0 }).caseDone({ ...results[0], wallMs: 12 });
   assert.equal(fast.text(), `[1/1] pass ${results[0].id}  (0.012 s)\n`);
-  assert.match(lines[1], /^\[2\/5\] fail preset=tiny;.* {2}\(0\.9 s\): out failed$/);
+  assert.match(lines[1], /^\[2\/5\] fail preset=tiny;.* {2}\(0\.90 s\): out failed$/);
   assert.match(lines[2], /^\[3\/5\] skip /);
   assert.match(lines[3], /^\[4\/5\] error .*: device lost: <reset>$/);
   assert.equal(lines[4], "4/5 cases in 0:04: 1 pass, 1 skip, 1 fail, 1 error, 1 not run");
@@ -57,7 +58,7 @@ Deno.test("progress: a failure's message is one line with its control characters
   p.caseDone({ ...fail, message: "Error: \x1b[31mboom\x1b[0m\r50%\tdone\n  at x\x00" });
   assert.equal(
     out.text(),
-    `[1/1] fail ${fail.id}  (0.9 s): Error: \\u001b[31mboom\\u001b[0m 50% done at x\\u0000\n`,
+    `[1/1] fail ${fail.id}  (0.90 s): Error: \\u001b[31mboom\\u001b[0m 50% done at x\\u0000\n`,
   );
 });
 
@@ -73,7 +74,7 @@ Deno.test("progress: live mode rewrites one line with counts, elapsed and ETA", 
   t = 4000;
   p.caseDone(fail);
   // The failure is printed as a line of its own above the live line.
-  assert.ok(out.text().includes(`\r\x1b[K[2/10] fail ${fail.id}  (0.9 s): out failed\n`));
+  assert.ok(out.text().includes(`\r\x1b[K[2/10] fail ${fail.id}  (0.90 s): out failed\n`));
   assert.ok(out.text().endsWith(`[2/10] 1 failed  0:04 elapsed  eta 0:16  ${fail.id}`));
   p.finish();
   assert.ok(out.text().endsWith("\r\x1b[K2/10 cases in 0:04: 1 pass, 1 fail, 8 not run\n"));
@@ -133,9 +134,9 @@ Deno.test("progress: failures mode prints the failures, a count line each minute
   const lines = out.text().split("\n");
   assert.equal(lines.pop(), "");
   assert.deepEqual(lines.map((l) => l.replace(/ preset=\S+/, " <id>")), [
-    "[2/5] fail <id>  (0.9 s): out failed",
+    "[2/5] fail <id>  (0.90 s): out failed",
     "[3/5] 1 failed  1:15 elapsed  eta 0:50",
-    "[4/5] error <id>  (0.1 s): device lost: <reset>",
+    "[4/5] error <id>  (0.050 s): device lost: <reset>",
     "4/5 cases in 1:40: 1 pass, 1 skip, 1 fail, 1 error, 1 not run",
   ]);
   assert.ok(!out.text().includes("\r"));
@@ -182,4 +183,18 @@ Deno.test("progress: a case the matrix expects to run that the device refused is
   assert.match(lines[1], /^\[2\/3\] skip /);
   assert.match(lines[2], /^\[3\/3\] not covered /);
   assert.equal(lines[3], "3/3 cases in 0:00: 1 pass, 1 skip, 1 not covered");
+});
+
+// A case's wall time read "(1.1 s)" on its progress line, "1.06" in summary.md's slowest
+// table and "1.063" in junit.xml's time (a number CI tools read, kept at ms); a 50 ms case
+// "(0.1 s)", twice its time. The console and summary.md now write it one way.
+Deno.test("progress and summary.md: a case's wall time at one precision", () => {
+  for (const [wallMs, text] of [[1063, "1.06"], [50, "0.050"], [12, "0.012"], [22012, "22.0"]]) {
+    const r = { ...mixedResults()[0], wallMs: Number(wallMs) };
+    const out = sink(false);
+    new ProgressReporter(1, { out, now: () => 0 }).caseDone(r);
+    assert.ok(out.text().includes(`  (${text} s)`), out.text());
+    const md = toMarkdown(report([r]));
+    assert.ok(md.includes(`| ${text} |`), md.slice(md.indexOf("### Slowest")));
+  }
 });
