@@ -226,6 +226,10 @@ export function junitProperties(report: RunReport): Record<string, string> {
   if (report.plantedFault !== undefined && report.plantedFaultClean !== undefined) {
     props["run.plantedFaultClean"] = String(report.plantedFaultClean.length);
   }
+  // GPU errors outside every case's error scope: no testcase includes them
+  if (report.lateGpuErrors !== undefined && report.lateGpuErrors.length > 0) {
+    props["run.lateGpuErrors"] = String(report.lateGpuErrors.length);
+  }
   // the static barrier check of the user backends' WGSL: said, not counted as a failure
   // (a finding is a lead to read; summary.md lists them under "Barrier check")
   const barriers = report.barrierFindings;

@@ -17,6 +17,7 @@ import { reportNotCovered, severalReasonsText } from "./not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
 import { wallSeconds } from "./figures.ts";
+import { lateGpuErrorsSentence, MAX_LATE_GPU_ERRORS_LISTED } from "./late_gpu_errors_text.ts";
 
 /** Options of {@link toMarkdown}. */
 export interface MarkdownOptions {
@@ -396,6 +397,26 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       } in the user backends' WGSL** (listed under Barrier check): a race or a divergent ` +
         "barrier that parity on a device running a workgroup in lock step (lavapipe) cannot " +
         "catch.",
+      "",
+    );
+  }
+  // GPU errors no case's scope caught: the console said them, summary.md did not
+  const late = lateGpuErrorsSentence(report.lateGpuErrors);
+  if (late !== null) {
+    const errors = report.lateGpuErrors ?? [];
+    const shown = errors.slice(0, MAX_LATE_GPU_ERRORS_LISTED);
+    out.push(
+      `⚠ **${mdCell(late.slice(0, late.indexOf(":")), Infinity)}**` +
+        mdCell(late.slice(late.indexOf(":")), Infinity),
+      "",
+      ...shown.map((e) =>
+        `- ${
+          e.afterCase === null ? "before any case" : `after case ${mdCode(e.afterCase)} had started`
+        }: ${mdCell(e.message.split("\n")[0], Infinity)}`
+      ),
+      ...(errors.length > shown.length
+        ? [`- …and ${errors.length - shown.length} more (report.json's lateGpuErrors)`]
+        : []),
       "",
     );
   }

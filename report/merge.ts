@@ -504,6 +504,11 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ...(reports.some((r) => r.barrierFindings !== undefined)
       ? { barrierFindings: unionFindings(reports.flatMap((r) => r.barrierFindings ?? [])) }
       : {}),
+    // every shard's GPU errors outside every case's error scope: the merge dropped them, and
+    // its summary.md and report.html said nothing of errors a shard's own reports gave
+    ...(reports.some((r) => (r.lateGpuErrors ?? []).length > 0)
+      ? { lateGpuErrors: reports.flatMap((r) => r.lateGpuErrors ?? []) }
+      : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
     ...(repeats !== undefined ? { repeats } : {}),

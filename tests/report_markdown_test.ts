@@ -6,9 +6,12 @@ import {
   groupLines,
   MAX_FAILURE_ROWS,
   MAX_GROUP_ROWS,
+  mergeRuns,
   STEP_SUMMARY_MAX_BYTES,
   summaryTotals,
+  toJunitXml,
   toMarkdown,
+  writeRunOutputs,
 } from "../report/mod.ts";
 import { loadMatrix } from "../matrix/mod.ts";
 import { fingerprint, mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
@@ -394,4 +397,47 @@ Deno.test("markdown and html: the failures' heading names the kinds it holds: a 
     await runReportHtml(all),
     /<h2>Failures, unexpected decisions and errors \(3\)<\/h2>/,
   );
+});
+
+// GPU errors raised outside every case's error scope (run.json and report.json's
+// lateGpuErrors) were said on the console only: summary.md read "✅ all pass" over them,
+// report.html and junit.xml said nothing, and a merge of shards dropped them.
+Deno.test("markdown, html, junit: GPU errors outside every case's scope are said; a merge keeps them", async () => {
+  const results = [result({ b: 1 }), result({ b: 2 })];
+  const late = [
+    { afterCase: results[0].id, message: "Buffer has been destroyed.\n  at a pass" },
+    ...Array.from({ length: 6 }, (_, i) => ({ afterCase: null, message: `error ${i}` })),
+  ];
+  const r = report(results, { lateGpuErrors: late });
+  const md = toMarkdown(r);
+  assert.match(
+    md,
+    /^⚠ \*\*7 GPU errors arrived outside every case's error scope\*\*: no case's result includes them/m,
+  );
+  assert.ok(
+    md.includes(`- after case \`${results[0].id}\` had started: Buffer has been destroyed.\n`),
+  );
+  assert.ok(md.includes("- …and 2 more (report.json's lateGpuErrors)"));
+  const html = await runReportHtml(r);
+  assert.match(html, /<section class="note" id="late-gpu-errors"><p><b>7 GPU errors arrived/);
+  assert.match(toJunitXml(r), /<property name="run.lateGpuErrors" value="7"\/>/);
+  // none: no line
+  assert.doesNotMatch(toMarkdown(report(results)), /outside every case's error scope/);
+  assert.doesNotMatch(await runReportHtml(report(results)), /late-gpu-errors/);
+  await withTempDir(async (tmp) => {
+    for (const [i, errors] of [[late[0]], []].entries()) {
+      await writeRunOutputs(
+        `${tmp}/s${i}`,
+        report([results[i]], {
+          matrixIds: results.map((x) => x.id),
+          shardIds: [results[i].id],
+          shard: `${i + 1}/2`,
+          ...(errors.length > 0 ? { lateGpuErrors: errors } : {}),
+        }),
+      );
+    }
+    const m = await mergeRuns([`${tmp}/s0`, `${tmp}/s1`]);
+    assert.deepEqual(m.report.lateGpuErrors, [late[0]]);
+    assert.match(toMarkdown(m.report), /⚠ \*\*1 GPU error arrived outside every case's/);
+  });
 });

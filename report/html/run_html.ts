@@ -10,6 +10,7 @@ import type {
   BackendBarrierFinding,
   CaseResult,
   EnvironmentDifference,
+  LateGpuError,
   ParityRecord,
   RunReport,
   TimingRecord,
@@ -55,6 +56,11 @@ import {
 import { plural } from "../../util/plural.ts";
 import { cutText } from "../md_text.ts";
 import { errorFigure, gotWantFigures } from "../figures.ts";
+import {
+  lateGpuErrorItem,
+  lateGpuErrorsSentence,
+  MAX_LATE_GPU_ERRORS_LISTED,
+} from "../late_gpu_errors_text.ts";
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
@@ -516,6 +522,8 @@ function build(
   }
   const barriers = report.barrierFindings ?? [];
   if (barriers.length > 0) sections.push(barrierSection(barriers));
+  const late = lateGpuErrorsSentence(report.lateGpuErrors);
+  if (late !== null) sections.push(lateGpuErrorsSection(late, report.lateGpuErrors ?? []));
   const drift = options.drift;
   if (drift !== undefined) {
     // not checked (no baseline for this device): a warning, with no compare page to link
@@ -1273,6 +1281,20 @@ async function headroomChart(
       ...(top ? { resolve: { axis: { x: "independent" as const } } } : {}),
     },
   });
+}
+
+/** The GPU errors raised outside every case's error scope ({@link RunReport.lateGpuErrors}). */
+function lateGpuErrorsSection(sentence: string, errors: readonly LateGpuError[]): string {
+  const shown = errors.slice(0, MAX_LATE_GPU_ERRORS_LISTED);
+  const more = errors.length > shown.length
+    ? `<li>…and ${errors.length - shown.length} more (report.json's lateGpuErrors)</li>`
+    : "";
+  const at = sentence.indexOf(":");
+  return `<section class="note" id="late-gpu-errors"><p><b>${
+    escapeHtml(sentence.slice(0, at))
+  }</b>${escapeHtml(sentence.slice(at))}</p>\n<ul>${
+    shown.map((e) => `<li>${escapeHtml(lateGpuErrorItem(e))}</li>`).join("")
+  }${more}</ul></section>`;
 }
 
 /** The static barrier check's findings in the run's user backends ({@link RunReport.barrierFindings}). */
