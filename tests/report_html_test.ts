@@ -106,6 +106,15 @@ Deno.test("html run: a headroom reads as in summary.md (case cells and a group's
     row.slice(0, row.indexOf("</tr>")),
     /<td class="n">0\.250<\/td><td class="n">4\.0e-5<\/td>/,
   );
+  // the headroom plot's hover too: it read "headroom: 66.36" and "1.10e+4" beside the cells'
+  // "66.356" and "1.1e+4"
+  const wide = result({ b: 2 }, {
+    out: { ...parity(true), headroom: 66.356 },
+    lse: { ...parity(true), headroom: 11012 },
+  });
+  const plot = await runReportHtml(report([wide]));
+  assert.match(plot, /<title>[^<]*side: out; [^<]*headroom: 66\.356<\/title>/);
+  assert.match(plot, /<title>[^<]*side: lse; [^<]*headroom: 1\.1e\+4<\/title>/);
 });
 
 Deno.test("html run and summary.md: a headroom just past 1 does not read as 1.000 beside one just under", async () => {
@@ -1424,8 +1433,8 @@ Deno.test("html run: a headroom point's title gives the headroom report.json rec
   const of = (b: number, side: string) =>
     titles.filter((t) => t.includes(`;b=${b};`) && t.includes(`side: ${side};`));
   assert.ok(of(1, "out").length === 1 && of(1, "out")[0].endsWith("headroom: 0 (drawn at 1e-6)"));
-  assert.ok(of(1, "lse")[0]?.endsWith("headroom: 1.00e-9 (drawn at 1e-6)"), of(1, "lse")[0]);
-  assert.ok(of(2, "lse")[0]?.endsWith("headroom: 0.25"), of(2, "lse")[0]);
+  assert.ok(of(1, "lse")[0]?.endsWith("headroom: 1.0e-9 (drawn at 1e-6)"), of(1, "lse")[0]);
+  assert.ok(of(2, "lse")[0]?.endsWith("headroom: 0.250"), of(2, "lse")[0]);
   // the failed side's point and its ring
   const failed = of(2, "out");
   assert.equal(failed.length, 2);

@@ -1103,11 +1103,9 @@ export function shortGroupLabels(groups: readonly string[]): Map<string, string>
 /** A side's recorded headroom as its point's hover title says it, with where it is drawn. */
 function headroomTip(h: number | null): string {
   if (h === null) return "none finite (drawn on the rule at 1)";
-  const text = h === 0
-    ? "0"
-    : h < 1e-3 || h >= 1e4
-    ? h.toExponential(2)
-    : String(+h.toPrecision(4));
+  // the figure of the case's cells and summary.md: the hover read "66.36" and "1.10e+4"
+  // beside the table's "66.356" and "1.1e+4"
+  const text = headroomFigure(h);
   return h < HEADROOM_FLOOR ? `${text} (drawn at ${HEADROOM_FLOOR.toExponential(0)})` : text;
 }
 
