@@ -20,8 +20,32 @@ import {
 import { DEFAULT_STEP_ALPHA, minSegmentOf } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
-import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
+import { htmlPage, idHtml, section } from "../report/html/page.ts";
 import { plural } from "../util/plural.ts";
+
+/**
+ * A history value (a median in ms, an error metric) as `history` prints it in the terminal:
+ * four decimals from 0.01 to 10,000, else four significant digits in exponent form. The
+ * page's steps table wrote an error metric's step "1.234e-7 → 1.567e-7" as "1.23e-7" and
+ * "1.57e-7", and its hover the value unrounded.
+ *
+ * @example
+ * ```ts
+ * import { historyValue } from "./history_html.ts";
+ * historyValue(0.5694589999999999); // "0.5695"
+ * historyValue(1.2345e-7); // "1.234e-7"
+ * ```
+ */
+export function historyValue(v: number): string {
+  return Math.abs(v) >= 0.01 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3);
+}
+
+/** A step's change as the terminal's STEP line gives it: signed percent, or "from 0". */
+function stepChangeFigure(change: number): string {
+  return Number.isFinite(change)
+    ? `${change >= 0 ? "+" : ""}${(change * 100).toFixed(1)}%`
+    : "from 0";
+}
 
 /**
  * Series drawn at most (those with a step first, then the rest in order, the geometric mean
@@ -150,10 +174,12 @@ export async function historyReportHtml(
             (mixed ? `<td>${escapeHtml(p.deviceKey)}</td>` : "") +
             `<td>${escapeHtml(p.startedAt)}</td><td>${escapeHtml(p.deno)}</td><td>${
               escapeHtml((p.harnessRevision ?? "–").slice(0, 12))
-            }</td><td class="n">${num(st.before)}</td><td class="n">${num(st.after)}</td>` +
-            `<td class="n">${
-              Number.isFinite(st.change) ? `${(st.change * 100).toFixed(1)}%` : "from 0"
-            }</td><td class="n">${num(st.p, 3)}</td><td>${escapeHtml(sinceCell(st))}</td></tr>`
+            }</td><td class="n">${historyValue(st.before)}</td><td class="n">${
+              historyValue(st.after)
+            }</td>` +
+            `<td class="n">${stepChangeFigure(st.change)}</td><td class="n">${
+              st.p.toPrecision(2)
+            }</td><td>${escapeHtml(sinceCell(st))}</td></tr>`
           ).join("")
         }</table>`,
     ));
@@ -419,11 +445,12 @@ async function seriesChart(
     deno: p.deno,
     started: p.startedAt,
     ...(p.cases !== undefined ? { cases: p.cases } : {}),
-    // a point's hover title names its run by id, not by its place on the axis
-    ...(inOrder ? {} : {
-      description: `run: ${p.runId}; started: ${p.startedAt}; deno: ${p.deno}; value: ${p.value}` +
-        (p.cases !== undefined ? `; cases: ${p.cases}` : ""),
-    }),
+    // a point's hover title: its run by id (not by its place on the axis) and its value as
+    // the terminal writes it (it read "median (ms): 0.569459; ...; value: 0.5694589999999999"
+    // where `history` printed 0.5695)
+    description:
+      `run: ${p.runId}; started: ${p.startedAt}; deno: ${p.deno}; value: ${historyValue(p.value)}` +
+      (p.cases !== undefined ? `; cases: ${p.cases}` : ""),
   }));
   // A run of the page inside the series' span that lacks its case: a null value there breaks
   // the line (it was drawn straight across six runs a case was missing from).
@@ -519,14 +546,7 @@ async function seriesChart(
               title: metric === "median_ms" ? "median (ms)" : metric,
               axis: { format: metric === "median_ms" ? "~r" : ".2~e" },
             },
-            ...(inOrder ? {} : { description: { field: "description" } }),
-            tooltip: [
-              { field: "run" },
-              { field: "started" },
-              { field: "deno" },
-              { field: "value" },
-              ...(s.caseId === "*" ? [{ field: "cases" }] : []),
-            ],
+            description: { field: "description" },
           },
         },
         ...(steps.length

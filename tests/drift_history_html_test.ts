@@ -3,7 +3,12 @@
 // later in the order had none), and a history too short for a step says so instead of a
 // green "no step change". GPU-free.
 import assert from "node:assert/strict";
-import { historyReportHtml, historyYDomain, MAX_HISTORY_CHARTS } from "../drift/history_html.ts";
+import {
+  historyReportHtml,
+  historyValue,
+  historyYDomain,
+  MAX_HISTORY_CHARTS,
+} from "../drift/history_html.ts";
 import { detectSteps, minStepRuns, splitPermutationP } from "../drift/step_detect.ts";
 import { stepSearchRuns, tooShortForSteps } from "../drift/history.ts";
 import type { Series } from "../drift/history.ts";
@@ -296,4 +301,48 @@ Deno.test("history page: the geometric mean's caption says which cases' values o
     historySeries([6e-7, 6e-7], [], { caseId: "preset=tiny;dtype=f32" }),
   ], "out_max_abs");
   assert.doesNotMatch(plain, /no geometric mean/);
+});
+
+// The steps table wrote an error metric's step as "1.23e-7" → "1.57e-7", "27.0%", p
+// "3.00e-3" where the terminal's STEP line says "1.234e-7 → 1.567e-7 (+27.0%, permutation
+// p = 0.0030)", and a point's hover its value unrounded twice ("out_max_abs:
+// 1.23456789e-7; ...; value: 1.2345678900000001e-7"): the page now writes them as the terminal.
+Deno.test("history page: a step's figures and a point's hover as the terminal writes them", async () => {
+  const values = [
+    1.2345e-7,
+    1.235e-7,
+    1.2341e-7,
+    1.2346e-7,
+    1.5671e-7,
+    1.567e-7,
+    1.5672e-7,
+    1.5669e-7,
+  ];
+  const s = series("preset=tiny;b=9", values);
+  assert.equal(s.steps.length, 1);
+  const html = await historyReportHtml([s], "out_max_abs");
+  const st = s.steps[0];
+  const text = historyText([s], "out_max_abs");
+  const line = text.split("\n").find((l) => l.includes("STEP at run"))!;
+  const m = /: (\S+) → (\S+) \((\S+), permutation p = (\S+)\)/.exec(line)!;
+  assert.ok(m, line);
+  const [, before, after, change, p] = m;
+  assert.ok(
+    html.includes(
+      `<td class="n">${before}</td><td class="n">${after}</td><td class="n">${change}</td>` +
+        `<td class="n">${p}</td>`,
+    ),
+    `${line}\n${
+      html.slice(html.indexOf('<section id="steps"'), html.indexOf('<section id="steps"') + 900)
+    }`,
+  );
+  assert.equal(before, historyValue(st.before));
+  const titles = [...figure(html, "history").svg.matchAll(/<title>([^<]*)<\/title>/g)].map((t) =>
+    t[1]
+  );
+  assert.ok(titles.some((t) => t.endsWith("value: 1.234e-7")), titles.join("\n"));
+  assert.ok(
+    titles.every((t) => !/\d{6}/.test(t.replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, ""))),
+    titles.join("\n"),
+  );
 });
