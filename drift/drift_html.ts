@@ -385,9 +385,9 @@ function casesTable(cases: readonly CaseComparison[], report: CompareReport): st
     return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${idHtml(c.id)}</td>` +
       `<td>${badges}</td>` +
       // a p of too few samples is no test (the header counts the case as not tested)
-      `<td class="n">${num(c.speed?.ratio, 3)}</td><td class="n">${
-        c.speed?.tooFewSamples ? "not tested" : num(c.speed?.p, 3)
-      }</td>` +
+      `<td class="n">${
+        typeof c.speed?.ratio === "number" ? ratioFigure(c.speed.ratio) : "–"
+      }</td><td class="n">${c.speed?.tooFewSamples ? "not tested" : num(c.speed?.p, 3)}</td>` +
       `<td>${escapeHtml(c.details.join("; "))}</td>` +
       `<td>${escapeHtml(c.attributedTo.join("; "))}</td></tr>`;
   }).join("\n");
@@ -467,6 +467,30 @@ export function driftPlotData(
 }
 
 /**
+ * A ratio (current / baseline) as the page writes it, in its table and its plot's hover:
+ * three decimals (an exponent outside 0.01 to 10,000), and near 1 as many decimals as tell it
+ * from 1 ("1.0001", which the table read "1.000" beside a case marked unchanged at exactly 1).
+ *
+ * @example
+ * ```ts
+ * import { ratioFigure } from "./drift_html.ts";
+ * ratioFigure(1.681234); // "1.681"
+ * ratioFigure(1.0000999017729666); // "1.0001"
+ * ratioFigure(1); // "1.000"
+ * ```
+ */
+export function ratioFigure(r: number): string {
+  const fixed = num(r, 3);
+  if (fixed === "1.000" && r !== 1) {
+    for (let d = 4; d <= 20; d++) {
+      const s = r.toFixed(d);
+      if (Number(s) !== 1) return s;
+    }
+  }
+  return r === 1 ? "1.000" : fixed;
+}
+
+/**
  * {@link driftPlotData} with the caption's sentence on how its moved points were thinned ("" when
  * none were): past
  * {@link PLOT_POINT_CAP} points, cases within thresholds whose ratios of one metric lie
@@ -537,9 +561,15 @@ export function driftPlot(
         ? "none: 0 in the baseline, not now (drawn at the top, from 0)"
         : p.offScale === "to 0"
         ? "0: fell to 0 (drawn at the bottom, to 0)"
-        : String(p.ratio),
+        : ratioFigure(p.ratio),
     })).sort((a, b) => markRank(a.mark) - markRank(b.mark)),
-  ];
+  ].map((p) => ({
+    ...p,
+    // the hover: one line at the table's figures (Vega's own gave each channel unrounded,
+    // the ratio twice and the plot's jitter offset: "current / baseline (log):
+    // 1.00009990177; jitter: 0.413230050355; ...; ratio: 1.0000999017729666")
+    description: `metric: ${p.metric}; id: ${p.id}; ${p.mark}; ratio: ${p.tip}`,
+  }));
   const thin = thinNote(thinned, {
     what: "ratios within thresholds",
     axis: "ratio",
@@ -656,7 +686,7 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
               title: null,
               legend: { orient: "top" },
             },
-            tooltip: [{ field: "id" }, { field: "metric" }, { field: "tip", title: "ratio" }],
+            description: { field: "description" },
           },
         },
         {

@@ -11,7 +11,7 @@ import {
 } from "../drift/mod.ts";
 import { runReportHtml } from "../report/html/mod.ts";
 import { report, result } from "./report_util.ts";
-import { compareReportHtml, driftPlotData, driftPoints } from "../drift/drift_html.ts";
+import { compareReportHtml, driftPlotData, driftPoints, ratioFigure } from "../drift/drift_html.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import {
   baselineOf,
@@ -367,4 +367,35 @@ Deno.test("drift plot: the rule at 1 has the label 1, and the y labels stand apa
       `"${labels[i - 1].text}" and "${labels[i].text}" ${labels[i].y - labels[i - 1].y} px apart`,
     );
   }
+});
+
+// A drift point's hover gave every channel unrounded, the ratio twice and the plot's jitter
+// offset ("current / baseline (log): 1.00009990177; jitter: 0.413230050355; ...; ratio:
+// 1.0000999017729666"), and the table's speed ratio read "1.000" for a ratio that is not 1:
+// one line now, the ratio at the table's figure, which tells a ratio near 1 from 1.
+Deno.test("drift plot: a point's hover is one line at the table's ratio; a ratio near 1 reads apart from 1", async () => {
+  const t = { ...DEFAULT_THRESHOLDS, speedRatio: 1.05, minSamples: 3, alpha: 0.2 };
+  const ids = ["preset=tiny;b=1", "preset=tiny;b=2"];
+  const base = baselineOf(
+    ids.map((id, i) => supportedCase(id, { timing: timing(samples(1, 20, i + 1)) })),
+  );
+  const current = baselineOf([
+    supportedCase(ids[0], { timing: timing(samples(1.0001, 20, 1)) }),
+    supportedCase(ids[1], { timing: timing(samples(3, 20, 8)) }),
+  ]);
+  const cmp = compareBaselines(base, current, { thresholds: t });
+  const html = await compareReportHtml(cmp, { base, current });
+  const titles = [...figure(html, "drift").svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) =>
+    m[1]
+  );
+  const near = cmp.cases.find((c) => c.id === ids[0])!.speed!.ratio!;
+  assert.notEqual(near, 1);
+  assert.equal(ratioFigure(near), near.toFixed(4));
+  assert.ok(
+    titles.includes(`metric: speed; id: ${ids[0]}; within thresholds; ratio: ${ratioFigure(near)}`),
+    titles.join("\n"),
+  );
+  assert.ok(titles.every((t) => !/jitter|\d\.\d{7}/.test(t)), titles.join("\n"));
+  const row = html.slice(html.indexOf(`<td class="id">${ids[0].replace(";", ";<wbr>")}`));
+  assert.ok(row.includes(`<td class="n">${ratioFigure(near)}</td>`), row.slice(0, 400));
 });
