@@ -690,9 +690,10 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
           },
         },
         {
-          data: { values: [{ y: 1 }] },
+          // its hover says what the rule is (it read "y: 1")
+          data: { values: [{ y: 1, tip: "ratio 1: as in the baseline" }] },
           mark: { type: "rule", color: "#444", strokeDash: [4, 3] },
-          encoding: { y: { field: "y", type: "quantitative" } },
+          encoding: { y: { field: "y", type: "quantitative" }, description: { field: "tip" } },
         },
       ],
     },

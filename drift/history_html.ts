@@ -470,7 +470,8 @@ async function seriesChart(
     }
   });
   const lineValues = [...values, ...gaps, ...apart].sort((a, b) => a.x - b.x);
-  const steps = s.steps.filter((st) => s.points[st.index] !== undefined).map((st) => ({
+  const stepsShown = s.steps.filter((st) => s.points[st.index] !== undefined);
+  const steps = stepsShown.map((st) => ({
     // the rule sits between the last run of the old level and the first of the new one
     x: ((st.index > 0 ? at(s.points[st.index - 1]) : at(s.points[st.index]) - 1) +
       at(s.points[st.index])) / 2,
@@ -478,6 +479,9 @@ async function seriesChart(
     text: Number.isFinite(st.change)
       ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
       : "from 0",
+  })).map((st, i) => ({
+    ...st,
+    tip: `step at run ${s.points[stepsShown[i].index].runId}: ${st.text}`,
   }));
   const yDomain = historyYDomain(values.map((v) => v.value));
   const yFigure = (v: number) =>
@@ -555,7 +559,11 @@ async function seriesChart(
             layer: [
               {
                 mark: { type: "rule" as const, color: "#c22", strokeWidth: 2 },
-                encoding: { x: { field: "x", type: "quantitative" as const } },
+                // its hover names the step (it read "x: 4.5", a run between two runs)
+                encoding: {
+                  x: { field: "x", type: "quantitative" as const },
+                  description: { field: "tip" },
+                },
               },
               // The label at the top, on the side of the rule where the old or new level is
               // low: left of a rise, right of a fall (right of a rise, it sat on the line).

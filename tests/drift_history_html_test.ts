@@ -346,3 +346,15 @@ Deno.test("history page: a step's figures and a point's hover as the terminal wr
     titles.join("\n"),
   );
 });
+
+// A step's red rule hovered "x: 4.5" (a run between two runs); the headroom plot's rule "x: 1"
+// and the drift plot's "y: 1": each now says what it is.
+Deno.test("history page: a step's rule hovers the step, not its place on the axis", async () => {
+  const s = series("preset=tiny;b=9", [1, 1.01, 0.99, 1, 3, 3.03, 2.97, 3]);
+  const html = await historyReportHtml([s], "median_ms");
+  const titles = [...figure(html, "history").svg.matchAll(/<title>([^<]*)<\/title>/g)].map((t) =>
+    t[1]
+  );
+  assert.ok(titles.includes("step at run 5: +200.0%"), titles.join("\n"));
+  assert.ok(!titles.some((t) => /^x: /.test(t)), titles.join("\n"));
+});

@@ -396,6 +396,8 @@ Deno.test("drift plot: a point's hover is one line at the table's ratio; a ratio
     titles.join("\n"),
   );
   assert.ok(titles.every((t) => !/jitter|\d\.\d{7}/.test(t)), titles.join("\n"));
+  // the rule at 1 hovered "y: 1"
+  assert.ok(titles.includes("ratio 1: as in the baseline"), titles.join("\n"));
   const row = html.slice(html.indexOf(`<td class="id">${ids[0].replace(";", ";<wbr>")}`));
   assert.ok(row.includes(`<td class="n">${ratioFigure(near)}</td>`), row.slice(0, 400));
 });

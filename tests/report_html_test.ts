@@ -115,6 +115,9 @@ Deno.test("html run: a headroom reads as in summary.md (case cells and a group's
   const plot = await runReportHtml(report([wide]));
   assert.match(plot, /<title>[^<]*side: out; [^<]*headroom: 66\.356<\/title>/);
   assert.match(plot, /<title>[^<]*side: lse; [^<]*headroom: 1\.1e\+4<\/title>/);
+  // the rule at 1 hovered "x: 1"
+  assert.match(plot, /<title>headroom 1: the error at its allowance \(above it fails\)<\/title>/);
+  assert.doesNotMatch(plot, /<title>x: 1<\/title>/);
 });
 
 Deno.test("html run and summary.md: a headroom just past 1 does not read as 1.000 beside one just under", async () => {

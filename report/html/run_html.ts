@@ -1270,9 +1270,15 @@ async function headroomChart(
           },
         },
         {
-          data: { values: [{ x: 1 }] },
+          // its hover says what the rule is (it read "x: 1")
+          data: {
+            values: [{ x: 1, tip: "headroom 1: the error at its allowance (above it fails)" }],
+          },
           mark: { type: "rule", color: "#c22", strokeDash: [4, 3] },
-          encoding: { x: { field: "x", type: "quantitative", ...(top ? { axis: null } : {}) } },
+          encoding: {
+            x: { field: "x", type: "quantitative", ...(top ? { axis: null } : {}) },
+            description: { field: "tip" },
+          },
         },
       ],
       // the axes apart (one below, one above), the scale shared
