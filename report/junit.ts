@@ -170,7 +170,7 @@ function testcase(r: CaseResult): string {
 export const NOT_RUN_MESSAGE = "not run: the run ended before this case";
 
 /** The `<error>` message of a case missing from a merge (no merged folder has a result). */
-export const MISSING_MESSAGE = "not run: missing from the merged shards";
+export const MISSING_MESSAGE = "not run: missing from the folders merged";
 
 function notRunCase(id: string, message: string): string {
   return `    <testcase${attrs({ classname: "mla.not-run", name: id, time: "0.000" })}>\n` +

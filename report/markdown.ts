@@ -424,7 +424,13 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   if (missing.length > 0) {
     out.push(
       `⚠ **${missing.length} of ${plural(report.matrixIds.length, "case")} missing**: ` +
-        `no merged shard has a result for ${missing.length === 1 ? "it" : "them"} (listed ` +
+        // a killed run's reports rebuilt by `merge <dir> --out <dir>` are a merge of one
+        // folder: "no merged shard" said shards of a run that had none
+        `no folder merged has a result for ${
+          missing.length === 1 ? "it" : "them"
+        } (a shard not given, or a run that stopped before ${
+          missing.length === 1 ? "it" : "them"
+        }; listed ` +
         "under Missing cases; counted as not run).",
       "",
     );

@@ -6,8 +6,11 @@ import {
   readReportJson,
   ReportFileError,
   runReportProblem,
+  toJunitXml,
+  toMarkdown,
   writeRunOutputs,
 } from "../report/mod.ts";
+import { runReportHtml } from "../report/html/mod.ts";
 import { baselineFromReport, compareBaselines } from "../drift/mod.ts";
 import { TIMING_RULES } from "../adapter/timing_scope.ts";
 import { hasAdapter } from "../gpu/device.ts";
@@ -362,6 +365,13 @@ Deno.test("merge: a killed run (run.json still 'running', no report.json) is reb
     assert.equal(m.report.interrupted, true);
     assert.deepEqual(m.report.results.map((r) => r.id), all.slice(0, 4).map((r) => r.id));
     assert.deepEqual(m.missing, all.slice(4).map((r) => r.id));
+    // its reports spoke of shards it never had: "no merged shard has a result for them",
+    // "missing from the merged shards"
+    const md = toMarkdown(m.report);
+    const html = await runReportHtml(m.report);
+    const xml = toJunitXml(m.report);
+    for (const text of [md, html, xml]) assert.doesNotMatch(text, /merged shard/);
+    assert.match(md, /a run that stopped before them/);
     // A stale report.json of an earlier run does not hide that the last run was killed.
     await writeRunOutputs(dir, report(all.slice(0, 1), { matrixIds: header.matrixIds }), {
       jsonl: false,
@@ -443,7 +453,7 @@ async function assertMissingEverywhere(
   assert.deepEqual(notRun, missing);
   const errors = xmlElements(xml, "error").filter((e) => e.type === "not-run");
   assert.equal(errors.length, missing.length);
-  assert.ok(errors.every((e) => e.message === "not run: missing from the merged shards"));
+  assert.ok(errors.every((e) => e.message === "not run: missing from the folders merged"));
   assert.equal(
     xmlElements(xml, "property").find((p) => p.name === "run.missing")?.value,
     String(missing.length),
@@ -454,7 +464,7 @@ async function assertMissingEverywhere(
   assert.ok(verdict, "report.html has a verdict");
   assert.equal(verdict[1], "bad");
   assert.ok(
-    verdict[2].includes(`${missing.length} of ${total} cases missing from the merged shards`),
+    verdict[2].includes(`${missing.length} of ${total} cases missing from the folders merged`),
     verdict[2],
   );
   const at = html.indexOf('<section id="missing">');

@@ -169,10 +169,10 @@ Deno.test("merged report: one missing case is 'it', not 'them', in summary.md an
   const one = report([ran], { matrixIds: ids, shardIds: ids, missing: [lost] });
   assert.match(
     toMarkdown(one),
-    /1 of 2 cases missing\*\*: no merged shard has a result for it \(listed under Missing cases; counted as not run\)/,
+    /1 of 2 cases missing\*\*: no folder merged has a result for it \(a shard not given, or a run that stopped before it; listed under Missing cases; counted as not run\)/,
   );
   assert.match(
     await runReportHtml(one),
-    /1 of 2 cases missing: no merged shard has a result for it, so this report is not a complete run of its matrix \(it counts as not run\)/,
+    /1 of 2 cases missing: no folder merged has a result for it \(a shard not given, or a run that stopped before it\), so this report is not a complete run of its matrix \(it counts as not run\)/,
   );
 });

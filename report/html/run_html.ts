@@ -626,7 +626,7 @@ function build(
         (missing.length
           ? ` (${missing.length} of ${
             plural(report.matrixIds.length, "case")
-          } missing from the merged shards)`
+          } missing from the folders merged)`
           : "") +
         (drift && drift.regressions > 0
           ? drift.fault
@@ -659,7 +659,8 @@ function missingSection(
     "missing",
     `Missing cases (${missing.length} of ${total})`,
     `<p class="note" id="missing-note">${missing.length} of ${plural(total, "case")} missing: ` +
-      `no merged shard has a result for ${missing.length === 1 ? "it" : "them"}, so this ` +
+      `no folder merged has a result for ${missing.length === 1 ? "it" : "them"} (a shard not ` +
+      `given, or a run that stopped before ${missing.length === 1 ? "it" : "them"}), so this ` +
       `report is not a complete run of its matrix (${
         missing.length === 1 ? "it counts" : "they count"
       } as not run).</p>\n` +
