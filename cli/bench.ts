@@ -32,8 +32,9 @@ import { bestCeilings, isCeilingNotTimed, measureCeilings } from "../bench/ceili
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
-  benchFigure,
+  benchFraction,
   type BenchInterruption,
+  benchMs,
   type BenchReport,
   benchWarnings,
   evaluateTargets,
@@ -627,7 +628,7 @@ export function benchCommand() {
           fresh.push(record);
           // with --json too: a CI reading the JSON on stdout saw nothing of a bench's cases on
           // stderr until its end, nor which case a job killed at its time limit was on
-          console.error(progressLine(record));
+          console.error(benchProgressLine(record));
           if (stream !== undefined) {
             try {
               await appendBenchRecord(stream, record);
@@ -937,11 +938,20 @@ function unmatchedValues(all: readonly BenchCase[], filter: string, matrix: stri
   return issues;
 }
 
-/** The line `bench` prints as a case ends. */
-function progressLine(r: BenchRecord): string {
+/**
+ * The line `bench` prints as a case ends: its ms and provisional roofline fraction as the
+ * table under it writes them (benchMs, benchFraction: a case's 0.319 ms read "0.32 ms" above
+ * the table's "0.319").
+ *
+ * @example
+ * ```ts ignore
+ * benchProgressLine(record); // "preset=tiny;...: 0.319 ms, roofline 0.008 (provisional)"
+ * ```
+ */
+export function benchProgressLine(r: BenchRecord): string {
   return `${r.id}: ${
     r.status === "ok"
-      ? `${benchFigure(r.ms)} ms, roofline ${benchFigure(r.roofline_fraction, 3)} (provisional)`
+      ? `${benchMs(r.ms)} ms, roofline ${benchFraction(r.roofline_fraction)} (provisional)`
       : `${r.status}: ${r.reason ?? ""}`
   }`;
 }

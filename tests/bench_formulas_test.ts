@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { benchProgressLine } from "../cli/bench.ts";
 import { benchCase } from "./report_html_fixtures.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import {
@@ -937,4 +938,14 @@ Deno.test("a bench that measured no case says so in its warnings (the headline o
   // one measured case: nothing said
   assert.deepEqual(benchWarnings([refused(0), rec(2, 30, 0.5)]), []);
   assert.deepEqual(benchWarnings([]), []);
+});
+
+// bench's line as a case ends read "0.32 ms, roofline 0.008" above the table's "0.319" (and a
+// fraction of 0.00021 "0.00021" there, where the table gives benchFraction's figure)
+Deno.test("bench's progress line gives a case's ms as the table under it", () => {
+  const r = { ...rec(0, 0.319315, 0.0074), ms_min: 0.3, ms_max: 0.4 };
+  const line = benchProgressLine(r);
+  assert.equal(line, `${r.id}: 0.319 ms, roofline 0.007 (provisional)`);
+  assert.match(formatTable(reportOf([r])), / 0\.319 /);
+  assert.match(benchProgressLine(rec(0, 12.345, 1.0004)), /: 12\.35 ms, roofline 1\.0004 /);
 });
