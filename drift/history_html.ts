@@ -33,7 +33,7 @@ import { plural } from "../util/plural.ts";
  * ```ts
  * import { historyValue } from "./history_html.ts";
  * historyValue(0.5694589999999999); // "0.5695"
- * historyValue(1.2345e-7); // "1.234e-7"
+ * historyValue(1.2341e-7); // "1.234e-7"
  * ```
  */
 export function historyValue(v: number): string {
