@@ -216,3 +216,34 @@ Deno.test("html pages: every status badge's text has WCAG AA contrast (4.5:1) on
     assert.ok(ratio >= 4.5, `${sel}: ${fg} on ${bg} is ${ratio.toFixed(2)}:1`);
   }
 });
+
+// At 800 px a group's case table gave the id column its 20em and squeezed the message column
+// to its longest word: a failure's message ran down the page a word a line, a row 1,000 px
+// tall, its end cut at the table's edge (report.html of a smoke run with a planted fault).
+// The message (and compare's details and attributed-to) keep 20em; the table scrolls.
+Deno.test("html pages: a case row's message column is not squeezed to a word a line", async () => {
+  const run = await runReportHtml(runFixture());
+  assert.match(
+    css(run),
+    /tr\[data-id\]>td:last-child,tr\[data-id\]>td:nth-last-child\(2\):not\(\.n\)\{min-width:20em\}/,
+  );
+  // the case rows are the ones that rule reads: a data-id row whose last cell is the message
+  const row = /<tr data-id="[^"]*">([\s\S]*?)<\/tr>/.exec(run)![1];
+  assert.match(row, /<td(?: class="message")?>[^<]*<\/td>$/);
+  // compare's rows: details and attributed-to last, no .n class on either
+  const drift = /<tr data-id="[^"]*">([\s\S]*?)<\/tr>/.exec(
+    await compareReportHtml(
+      compareBaselines(
+        baselineOf([supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 3, 1)) })]),
+        baselineOf([supportedCase("preset=tiny;b=1", { timing: timing(samples(6, 3, 2)) })]),
+      ),
+      {
+        base: baselineOf([supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 3, 1)) })]),
+        current: baselineOf([
+          supportedCase("preset=tiny;b=1", { timing: timing(samples(6, 3, 2)) }),
+        ]),
+      },
+    ),
+  );
+  if (drift) assert.match(drift[1], /<td>[^<]*<\/td><td>[^<]*<\/td>$/);
+});

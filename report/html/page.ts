@@ -249,6 +249,7 @@ table{border-collapse:collapse;background:#fff;font-size:13px;margin:4px 0}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 td.n{text-align:right;white-space:nowrap;font-family:ui-monospace,monospace}
 td.id{font-family:ui-monospace,monospace;overflow-wrap:anywhere;min-width:20em;max-width:60em}
+tr[data-id]>td:last-child,tr[data-id]>td:nth-last-child(2):not(.n){min-width:20em}
 details.group,details.fold{background:#fff;border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}
 details.group>summary,details.fold>summary{cursor:pointer}
 figure.chart{background:#fff;border:1px solid #ddd;border-radius:4px;padding:8px;margin:8px 0;display:inline-block;max-width:100%;overflow-x:auto}
