@@ -1515,3 +1515,13 @@ Deno.test("html run: control characters in a message or group are written visibl
   assert.ok(html.includes("Error: \\u001b[31mboom\\u001b[0m\\u0000 at &lt;kernel&gt;"), html);
   assert.ok(html.includes("<b>g\\u001b[1m</b>"));
 });
+
+// A run of no case (an empty selection) drew "Cases by matrix group" and a filter box over
+// nothing under a verdict that says the selection is empty.
+Deno.test("html run: a run of no case has no empty cases section or filter box", async () => {
+  const html = await runReportHtml(report([], { matrixIds: [], shardIds: [] }));
+  assert.match(html, /No case was run: the selection is empty/);
+  assert.doesNotMatch(html, /<section id="cases">|id="case-filter"/);
+  // one case: the section and its filter as before
+  assert.match(await runReportHtml(report([result({ b: 1 })])), /<section id="cases">/);
+});

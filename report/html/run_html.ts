@@ -581,18 +581,21 @@ function build(
   if (plots !== null) sections.push(plots);
   const withCard = new Set(carded.map((r) => r.id));
   const withRow = new Set(bad.slice(0, rowed).map((r) => r.id));
-  sections.push(
-    section(
-      "cases",
-      "Cases by matrix group",
-      groupsHtml(report.results, detail, {
-        withCard,
-        withRow,
-        bare: shape.bareGroups ?? false,
-        lines: groupLines(report.results, { notRun, notRunGroups: options.notRunGroups }),
-      }),
-    ),
-  );
+  // A run of no case (an empty selection) had the heading and a filter box over nothing
+  if (report.results.length > 0 || notRun.length > 0) {
+    sections.push(
+      section(
+        "cases",
+        "Cases by matrix group",
+        groupsHtml(report.results, detail, {
+          withCard,
+          withRow,
+          bare: shape.bareGroups ?? false,
+          lines: groupLines(report.results, { notRun, notRunGroups: options.notRunGroups }),
+        }),
+      ),
+    );
+  }
   const fp = report.fingerprint;
   const a = adapterIdentity(fp.adapter);
   const verdict = runVerdict(report, {
