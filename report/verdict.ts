@@ -113,11 +113,19 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     ? `The planted fault ${report.plantedFault} was not caught: no parity check failed ` +
       `(${errored} errored or decided other than expected, which is not a check catching it).`
     : `The planted fault ${report.plantedFault} was not caught: no case failed.`;
-  const headline = [coverage, failed, uncaught].filter((x) => x !== null).join(" ") || null;
+  // GPU errors no case's scope caught: the cases may have passed on work that failed; a
+  // green "all pass" over them read as if none came
+  const lateCount = report.lateGpuErrors?.length ?? 0;
+  const late = lateCount > 0
+    ? `${plural(lateCount, "GPU error")} arrived outside every case's error scope.`
+    : null;
+  const headline = [coverage, failed, uncaught, late].filter((x) => x !== null).join(" ") ||
+    null;
   return {
     level: bad
       ? "bad"
-      : verified < selected || selected === 0 || uncaught !== null || options.driftNotChecked
+      : verified < selected || selected === 0 || uncaught !== null || late !== null ||
+          options.driftNotChecked
       ? "warn"
       : "ok",
     verified,

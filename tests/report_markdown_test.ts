@@ -421,6 +421,11 @@ Deno.test("markdown, html, junit: GPU errors outside every case's scope are said
   const html = await runReportHtml(r);
   assert.match(html, /<section class="note" id="late-gpu-errors"><p><b>7 GPU errors arrived/);
   assert.match(toJunitXml(r), /<property name="run.lateGpuErrors" value="7"\/>/);
+  // the verdict is amber, and says why: it read "✅ 2 cases: 2 pass" over them
+  assert.match(md, /^⚠️ \*\*2 cases\*\*/m);
+  assert.match(md, /\*\*7 GPU errors arrived outside every case's error scope\.\*\*/);
+  assert.match(html, /class="verdict warn"/);
+  assert.match(toMarkdown(report(results)), /^✅ /m);
   // none: no line
   assert.doesNotMatch(toMarkdown(report(results)), /outside every case's error scope/);
   assert.doesNotMatch(await runReportHtml(report(results)), /late-gpu-errors/);
