@@ -40,17 +40,20 @@ function failingSides(r: CaseResult): [string, ParityRecord][] {
  * import { failureMessage } from "./junit.ts";
  * import type { CaseResult } from "../results/types.ts";
  * declare const r: CaseResult;
- * failureMessage(r); // "out: max abs err 5e-2 at [0,3,17] (got 0.113, want 0.163); ..."
+ * failureMessage(r); // "out: max abs err 5e-2 at [0,3,17] (got 0.113, want 0.163); ... | lse: ..."
  * ```
  */
 export function failureMessage(r: CaseResult): string {
   const sides = failingSides(r);
   if (sides.length === 0) return r.message;
   // A record's summary is labelled by its comparison already ("out: max abs err ...").
+  // The sides apart as the console's line and report.html's card give them (" | "): "; "
+  // separates the parts within a side too, and "...; FAILED elementwise; lse: max abs..."
+  // read as one side's.
   return sides.map(([name, p]) =>
     p.summary.startsWith(`${name}: `) ? p.summary : `${name}: ${p.summary}`
   )
-    .join("; ");
+    .join(" | ");
 }
 
 // The figures as the failure message writes them: "max abs 0.38080238983125914" and

@@ -117,8 +117,17 @@ Deno.test("junit: a labelled parity summary and an expected rejection are not pr
   });
   assert.equal(
     failureMessage(failed),
-    "out: max abs err 5e-2 at [0,3,17]; lse: max abs err 1e-1 at [2]",
+    "out: max abs err 5e-2 at [0,3,17] | lse: max abs err 1e-1 at [2]",
   );
+  // the sides apart as the console's line and report.html's card give them (the run's
+  // message): junit.xml's message and summary.md's table joined them with "; ", which also
+  // separates the parts of one side
+  const run = {
+    ...failed,
+    message: "out: max abs err 5e-2 at [0,3,17] | lse: max abs err 1e-1 at [2]",
+  };
+  assert.equal(failureMessage(run), run.message);
+  assert.match(toMarkdown(report([run])), /\[0,3,17\] \\\| lse: max abs err/);
   const rejected = result({ b: 8 }, {
     status: "pass",
     decision: "invalid",
