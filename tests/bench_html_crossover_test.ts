@@ -6,6 +6,7 @@ import { benchReportHtml } from "../bench/bench_html.ts";
 import { benchFixture } from "./report_html_fixtures.ts";
 import { logAxisTicks } from "../report/html/chart.ts";
 import { figure } from "./chart_svg.ts";
+import { benchMs } from "../bench/figure.ts";
 
 Deno.test("html bench: a sweep of one s_k has its crossover verdict in words, without a plot", async () => {
   const full = benchFixture();
@@ -60,4 +61,19 @@ Deno.test("html bench: a bench that measured nothing (every case refused) is amb
     await benchReportHtml(full),
     /<p class="verdict ok" id="verdict">\d+ cases: \d+ measured/,
   );
+});
+
+// A crossover point's hover gave its channels unrounded ("ms (log): 0.170554"), where the
+// tables write a case's ms at three significant digits (benchMs)
+Deno.test("html bench: a crossover point's hover gives its ms as the tables do", async () => {
+  const full = benchFixture();
+  const { svg } = figure(await benchReportHtml(full), "crossover");
+  const titles = [...svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]);
+  assert.ok(titles.length > 0);
+  const ok = full.records.find((r) => r.status === "ok" && r.ms !== undefined)!;
+  assert.ok(
+    titles.some((t) => t.endsWith(`s_k ${ok.case.sk}: ${benchMs(ok.ms)} ms`)),
+    titles.join("\n"),
+  );
+  assert.ok(titles.every((t) => !/\d\.\d{5}/.test(t)), titles.join("\n"));
 });
