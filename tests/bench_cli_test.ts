@@ -557,7 +557,7 @@ Deno.test({
       // (it called them all the same run's, the reference's peak beside this run's chains)
       assert.match(
         md,
-        /Ceilings \(same run; each figure the best of two measurements, before and after the cases; copy, read, FMA f32 from the reference below\): copy 1000000\.00 GB\/s.*FMA f32 1000000000\.0 GFLOP\/s \(this run's 4 chains /,
+        /Ceilings \(same run; each figure the best of two measurements, before and after the cases; copy, read, FMA f32 from the reference below\): copy 1000000\.00 GB\/s.*FMA f32 1,000,000,000 GFLOP\/s \(this run's 4 chains /,
       );
       const html = await Deno.readTextFile(`${out}/report.html`);
       assert.match(html, /joined with the reference ceilings/);
