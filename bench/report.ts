@@ -22,6 +22,7 @@ import { passRole } from "../adapter/pass_roles.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
 import type { StopSignal } from "../util/stop_signals.ts";
+import type { HostLoad } from "../util/host_load.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -132,6 +133,13 @@ export interface BenchReport {
    * absent when there is none.
    */
   readonly crossovers?: readonly Crossover[];
+  /**
+   * The host's load as the timed part (the ceilings, the cases, the ceilings again) started and
+   * ended (util/host_load.ts): a busy host's timings can move several-fold, and a warning says
+   * so above the limit per CPU drift/speed_load.ts holds compares to. Absent in reports
+   * written before it was recorded.
+   */
+  readonly hostLoad?: HostLoad;
   /** What makes figures of this run untrustworthy ({@link benchWarnings}); absent when none. */
   readonly warnings?: readonly string[];
   /**

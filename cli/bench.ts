@@ -107,6 +107,8 @@ import {
 } from "../report/output_paths.ts";
 import { NO_CASE_TIMEOUT_HELP, noCaseTimeoutNote, parseSeconds } from "./run.ts";
 import { liveDeviceKey } from "../drift/device_key.ts";
+import { benchLoadWarnings } from "../drift/speed_load.ts";
+import { hostLoad, sampleLoad } from "../util/host_load.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
 import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
@@ -527,6 +529,9 @@ export function benchCommand() {
           return Promise.race([p, abandon.promise]);
         };
         console.error(`measuring the device's ceilings (${plural(reps, "repetition")} each)`);
+        // the host's load as the timed part starts (and, below, as it ends): a busy host's
+        // timings can move several-fold, and the report says so
+        const loadAtStart = sampleLoad();
         // The device lost here (the browser or its page ended, a GPU device lost) leaves no
         // case to record: exit 3 saying when, not an internal error with a stack trace.
         const measuredBefore = await raced(measure()).catch((e: unknown) => {
@@ -703,6 +708,7 @@ export function benchCommand() {
           ceilingsCut = "interrupted by SIGINT during the last case or the ceilings after " +
             "it: every case ran and the ceilings were measured after them; exit 130";
         }
+        const load = hostLoad(loadAtStart, sampleLoad());
         const joined = withReferenceCeilings(best, reference);
         best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));
@@ -734,12 +740,14 @@ export function benchCommand() {
             ]
             : []),
           ...joined.warnings,
+          ...benchLoadWarnings(load),
           ...benchWarnings(judged),
           ...unused.lines,
         ];
         const crossing = crossovers(judged);
         const report: BenchReport = {
           machine,
+          hostLoad: load,
           ceilings: best,
           ...(reference ? { referenceCeilings: { ...reference, used: joined.used } } : {}),
           records: judged,

@@ -39,6 +39,7 @@ import {
 import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
+import { hostLoadProblem } from "../util/host_load.ts";
 import { runFolderReport, upgradeFolderProblem } from "../report/run_folder.ts";
 // moved to report/ (which reads run folders, and may not import drift/); kept in drift's API
 export { upgradeFolderProblem };
@@ -179,6 +180,8 @@ export async function baselineFromReport(
       : {}),
     // how many reference rows checked each case, so that a compare can name a change of it
     ...(report.maxRows === undefined ? {} : { maxRows: report.maxRows }),
+    // the host's load as the run timed its cases, so that a compare can say when it was busy
+    ...(report.hostLoad === undefined ? {} : { hostLoad: report.hostLoad }),
   };
 }
 
@@ -336,6 +339,10 @@ export function baselineProblem(v: unknown): string | null {
     (typeof v.maxRows !== "number" || !Number.isInteger(v.maxRows) || v.maxRows < 1)
   ) {
     return 'field "maxRows" must be the run\'s --max-rows (an integer >= 1) or absent';
+  }
+  if (v.hostLoad !== undefined) {
+    const load = hostLoadProblem(v.hostLoad, "hostLoad");
+    if (load !== null) return load;
   }
   if (!Array.isArray(v.cases)) return 'field "cases" must be an array';
   for (let i = 0; i < v.cases.length; i++) {
@@ -557,7 +564,8 @@ export async function loadComparable(
   // A run report of any version: one of another version is named for it (a newer harness's),
   // not as neither kind of file.
   if (isRecord(v) && "version" in v && "results" in v) {
-    const p = runReportProblem(v);
+    const p = runReportProblem(v) ??
+      (v.hostLoad === undefined ? null : hostLoadProblem(v.hostLoad, "hostLoad"));
     if (p !== null) throw new DriftInputError(file, p);
     return await baselineFromReport(v as unknown as RunReport, options);
   }

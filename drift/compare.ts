@@ -39,6 +39,7 @@ import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import { deviceKey } from "./device_key.ts";
+import { speedLoad } from "./speed_load.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -408,6 +409,7 @@ function side(b: Baseline): CompareSide {
     ...(missing === 0 ? {} : { missing }),
     ...(b.interrupted ? { interrupted: true as const } : {}),
     ...(b.plantedFault === undefined ? {} : { plantedFault: plantedFaultInfo(b.plantedFault) }),
+    ...(b.hostLoad === undefined ? {} : { hostLoad: b.hostLoad }),
   };
 }
 
@@ -851,6 +853,7 @@ export function compareBaselines(
       }),
       notComparable: [...apart].map(([note, n]) => ({ note, cases: n }))
         .sort((a, b) => b.cases - a.cases),
+      load: speedLoad(base.hostLoad, current.hostLoad),
     },
     regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
     cases,

@@ -26,6 +26,7 @@ export * from "./baseline.ts";
 export * from "./pool.ts";
 export * from "./attribution.ts";
 export * from "./compare.ts";
+export * from "./speed_load.ts";
 export * from "./render.ts";
 export * from "./step_detect.ts";
 export * from "./history.ts";

@@ -10,6 +10,7 @@ import { runtimeLabel } from "../report/runtime_label.ts";
 import { mdCell, mdCode } from "../report/md_text.ts";
 import { incompleteSides, plantedFaultSides, selectionText } from "./compare.ts";
 import { plural } from "../util/plural.ts";
+import { loadWarning } from "./speed_load.ts";
 
 /** Rows compare.md lists per section at most, by default; the rest are counted. */
 export const MARKDOWN_ROWS = 40;
@@ -150,6 +151,8 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
       (s.untested > 0 ? ` ⚠ ${untestedText(report)}.` : "") +
       (notComparableCount(report) > 0 ? ` ⚠ ${notComparableText(report)}.` : ""),
     "",
+    // a side timed on a busy host: its verdicts stand, and may be the load's
+    ...(loadWarning(s.load) === null ? [] : [`> ⚠ ${capitalized(loadWarning(s.load)!)}.`, ""]),
     `Thresholds: an error metric drifts when it grows more than ${t.metricFactor}x and exceeds ` +
       `${t.floorFraction} of its tolerance, or the case crosses its tolerance; a speed change ` +
       `needs Mann-Whitney U p < ${t.alpha} (two-sided, at least ${t.minSamples} samples a side) ` +
@@ -237,6 +240,8 @@ export function compareSummaryLine(report: CompareReport): string {
   }: ${parts.join(", ") || "no cases"}; speed ${g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`}${
     report.speed.untested > 0 ? ` (${untestedText(report)})` : ""
   }${notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""}${
+    loadedText(report) === null ? "" : ` (${loadedText(report)})`
+  }${
     report.newOutOfScope
       ? ` (${plural(report.newOutOfScope, "case")} outside the baseline's selection, ${
         selectionText(report.baseline)
@@ -296,4 +301,29 @@ export function notComparableText(report: CompareReport): string {
   if (n === 0) return "";
   const why = (report.speed.notComparable ?? []).map((g) => `${g.note}: ${g.cases}`);
   return `speed not compared in ${plural(n, "case")}: ${why.join("; ")}`;
+}
+
+const capitalized = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+/**
+ * The terminal summary's words for a compare whose sides were timed under load: "speed
+ * timed under load (the current run: 6.0 a CPU, above 1.5): its verdicts may be the load's";
+ * null when neither side was.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadedText } from "./render.ts";
+ * loadedText(report); // null on a quiet host
+ * ```
+ */
+export function loadedText(report: CompareReport): string | null {
+  const load = report.speed.load;
+  if (!load || load.loaded.length === 0) return null;
+  const who = load.sides.filter((s) => load.loaded.includes(s.side)).map((s) =>
+    `${s.side === "baseline" ? "the baseline's run" : "the current run"}: ${
+      s.perCpu!.toFixed(1)
+    } a CPU`
+  );
+  return `speed timed under load (${who.join(", ")}, above ${load.limitPerCpu}): its ` +
+    "verdicts may be the load's";
 }

@@ -22,6 +22,8 @@
  *   `baseline update` default) the smallest possible p is about 1e-5; with 3 (the `run`
  *   default) it is 0.1, so nothing is ever flagged from 3 samples.
  * - `minSamples` 5: below it the test has no power at alpha 0.01 (5 vs 5 gives p >= 0.008).
+ * - Load: a side timed at a load of 6-9 a CPU moved x0.4-x156 with no change of code;
+ *   above 2 a CPU a compare says so beside its verdicts (speed_load.ts, `speed.load`).
  *
  * @module
  */

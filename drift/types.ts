@@ -9,7 +9,8 @@ import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { Reason } from "../adapter/types.ts";
 import type { CaseParams } from "../matrix/types.ts";
 import type { FingerprintChange } from "../report/fingerprint_diff.ts";
-import type { CaseStatus, Fingerprint } from "../results/types.ts";
+import type { CaseStatus, Fingerprint, HostLoad } from "../results/types.ts";
+import type { SpeedLoad } from "./speed_load.ts";
 
 /** The error metrics of one case (null: not measured, e.g. an unsupported case). */
 export interface CaseMetrics {
@@ -168,6 +169,12 @@ export interface Baseline {
    * names a change of it. Absent in baselines written before it was recorded.
    */
   readonly maxRows?: number;
+  /**
+   * The host's load as the run timed its cases (the report's `hostLoad`): a compare says when
+   * a side's speed verdicts were measured under load that makes them untrustworthy
+   * (speed_load.ts). Absent in baselines written before it was recorded.
+   */
+  readonly hostLoad?: HostLoad;
 }
 
 /** How each difference is judged. Every field is documented with its default in thresholds.ts. */
@@ -328,6 +335,8 @@ export interface CompareSide {
    * when this harness does not know the id); absent for a side without one.
    */
   readonly plantedFault?: PlantedFaultInfo;
+  /** The host's load as this side timed its cases; absent when not recorded. */
+  readonly hostLoad?: HostLoad;
 }
 
 /** A planted fault a compared side ran with. */
@@ -399,6 +408,12 @@ export interface CompareReport {
      * harness), most cases first. Absent in reports written before it existed.
      */
     readonly notComparable?: readonly { readonly note: string; readonly cases: number }[];
+    /**
+     * The load the two sides were timed under, judged against a limit per CPU: `trusted`
+     * false when a side's host was busier than it (its speed verdicts stand, and may be the
+     * load's), null when a side did not record it. Absent in reports of an older harness.
+     */
+    readonly load?: SpeedLoad;
   };
   /** Cases whose most severe class is in failOn. */
   readonly regressions: number;

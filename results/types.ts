@@ -359,6 +359,35 @@ export interface RunReport {
    * existed.
    */
   readonly environmentDiffers?: readonly EnvironmentDifference[];
+  /**
+   * The host's load as the run's timed part started and as its report was last written
+   * (util/host_load.ts samples it): a compare says that speed verdicts of a run timed under
+   * load may be the load's (drift/speed_load.ts). Absent in reports written before it was
+   * recorded; a merge keeps none (its shards ran at other times).
+   */
+  readonly hostLoad?: HostLoad;
+}
+
+/** One sample of the host's load (the shape util/host_load.ts `sampleLoad` gives). */
+export interface LoadSample {
+  /** When it was taken (ISO). */
+  readonly at: string;
+  /** The 1-minute load average. */
+  readonly load1: number;
+  /** The 5-minute load average. */
+  readonly load5: number;
+  /** Logical CPUs. */
+  readonly cpus: number;
+}
+
+/** The host's load at the start and end of a run's timed part ({@link RunReport.hostLoad}). */
+export interface HostLoad {
+  /** As the timed part started (null: not sampled, see `unavailable`). */
+  readonly start: LoadSample | null;
+  /** As it ended (null: not sampled). */
+  readonly end: LoadSample | null;
+  /** Why a sample is null (no sys permission for loadavg); absent when both were taken. */
+  readonly unavailable?: string;
 }
 
 /** A GPU error raised outside every case's error scope (RunReport.lateGpuErrors). */

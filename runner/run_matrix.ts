@@ -55,6 +55,7 @@ import { upgradeFolderProblem } from "../report/run_folder.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
+import { hostLoad, sampleLoad } from "../util/host_load.ts";
 import { checkFaultReached, faultMisses, faultMissWarning } from "./fault_reach.ts";
 import { cleanReasonCounts } from "../report/verdict.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
@@ -1114,6 +1115,9 @@ async function runInFolder(
       kernelDir: new URL("../kernels/", import.meta.url),
     });
     const fingerprint = remote ? { ...collected, browser: remote.browser } : collected;
+    // the host's load as the cases start, and as each report is written (a loaded host's
+    // timings can move several-fold: a compare says so of its speed verdicts)
+    const loadAtStart = sampleLoad();
     if (resumed && previous.size > 0) {
       const notes = checkResumeEnvironment(options.out, resumed, previous.size, fingerprint);
       for (const note of notes) console.error(note);
@@ -1171,6 +1175,7 @@ async function runInFolder(
       warmupMs: options.warmupMs ?? "auto",
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
       caseTimeoutS: (options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000) / 1000,
+      hostLoad: hostLoad(loadAtStart, sampleLoad()),
     });
     const statePath = `${options.out}/${RUN_FILES.state}`;
     // A file there this process may not remove or replace (an immutable one, another user's in

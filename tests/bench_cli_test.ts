@@ -9,6 +9,7 @@ import { benchLayout, type BenchRecord, judgeRecord } from "../bench/run_bench.t
 import { hasAdapter } from "../gpu/device.ts";
 import { gpu as gpuContext, nameWithReason, sizeReason } from "./gpu_helpers.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
+import { LOAD_PER_CPU_LIMIT } from "../drift/speed_load.ts";
 
 const gpu = await hasAdapter();
 /** `bench` on the tiny matrix's absorbed case, 2 repetitions: the shortest real run. */
@@ -185,6 +186,20 @@ Deno.test({
     );
     assert.equal(rec.warmup_ms, cls === "gpu" ? 500 : undefined);
     assert.equal(typeof report.machine.cpu, "string");
+    // the host's load as the timing started and ended (the tests grant sys loadavg)
+    if (Deno.build.os !== "windows") {
+      assert.ok(report.hostLoad.start.cpus >= 1, JSON.stringify(report.hostLoad));
+      assert.ok(report.hostLoad.end.load1 >= 0, JSON.stringify(report.hostLoad));
+      // a warning names a busy host, as a compare does (drift/speed_load.ts)
+      const perCpu = Math.max(
+        report.hostLoad.start.load1 / report.hostLoad.start.cpus,
+        report.hostLoad.end.load1 / report.hostLoad.end.cpus,
+      );
+      assert.equal(
+        (report.warnings ?? []).some((w: string) => w.startsWith("timed under load")),
+        perCpu > LOAD_PER_CPU_LIMIT,
+      );
+    }
     // the key a run on this device names its baseline by (`baseline key`)
     const key = await runCli(["baseline", "key"]);
     assert.equal(report.machine.deviceKey, key.stdout.trim(), key.stderr);

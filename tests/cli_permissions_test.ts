@@ -81,7 +81,7 @@ Deno.test("the run and harness tasks are narrowed: every env, sys, run and net g
   for (const name of ["run", "harness", "bench"]) {
     const t = tasks[name];
     assert.match(t, /--allow-env=DENO_WEBGPU_BACKEND,[A-Z_,]+ /, name);
-    assert.match(t, /--allow-sys=cpus,uid /, name);
+    assert.match(t, /--allow-sys=cpus,uid,loadavg /, name);
     assert.ok(!/--allow-all|-A /.test(t), name);
     assert.ok(!/--allow-(run|net|env|sys|ffi)(?!=)/.test(t), `${name}: every grant is a list`);
   }
@@ -104,6 +104,13 @@ Deno.test("the narrowed harness task's flags suffice for run (GPU, outputs, hist
     assert.ok(!/Requires .* access|NotCapable|permission is missing/.test(text), text);
     // 0 with an adapter; 3 (no adapter, with the fix) on a machine without one
     assert.ok(r.code === 0 || r.code === 3, text);
+    if (r.code === 0 && Deno.build.os !== "windows") {
+      // the task grants sys loadavg: the run recorded the host's load beside its timings
+      // (without it: "no sys permission", and no compare could say a side was timed busy)
+      const report = JSON.parse(await Deno.readTextFile(`${out}/run/report.json`));
+      assert.equal(report.hostLoad?.unavailable, undefined, JSON.stringify(report.hostLoad));
+      assert.ok(report.hostLoad.start.cpus >= 1 && report.hostLoad.end.load1 >= 0);
+    }
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -28,6 +28,7 @@ import { inShard } from "../matrix/case_id.ts";
 import type { BaselineCase } from "../drift/types.ts";
 import { compareReportHtml } from "../drift/drift_html.ts";
 import { runCliInProcess } from "./helpers_cli.ts";
+import { sampleLoad } from "../util/host_load.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -730,5 +731,90 @@ Deno.test("compare CLI: the console warns of each side's selected cases with no 
     assert.doesNotMatch(back.stderr, /both\.json has no result/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a side timed under load: speed.load says which, compare.md and the summary warn, the verdicts stand", async () => {
+  const load = (load1: number) => ({
+    start: { at: "2026-01-01T00:00:00.000Z", load1: 0.5, load5: 0.5, cpus: 2 },
+    end: { at: "2026-01-01T00:01:00.000Z", load1, load5: load1, cpus: 2 },
+  });
+  const base = baselineOf([supportedCase(A)], { hostLoad: load(1) });
+  const slow = [supportedCase(A, { timing: timing(samples(5, 10, 11)) })];
+  // the current run's host at load 12 on 2 CPUs: its 5x slowdown may be the load's
+  const busy = compareBaselines(base, baselineOf(slow, { hostLoad: load(12) }));
+  assert.equal(busy.cases[0].class, "speed-regression", "the verdict stands");
+  assert.equal(busy.regressions, 1);
+  assert.equal(busy.speed.load?.trusted, false);
+  assert.deepEqual(busy.speed.load?.loaded, ["current"]);
+  assert.equal(busy.speed.load?.sides[1].perCpu, 6);
+  assert.equal(busy.current.hostLoad?.end?.load1, 12);
+  assert.match(
+    compareSummaryLine(busy),
+    /\(speed timed under load \(the current run: 6\.0 a CPU, above 2\): its verdicts may be the load's\); 1 regression$/,
+  );
+  assert.match(
+    compareToMarkdown(busy),
+    /> ⚠ Speed measured under load: the current run's host had load 12\.0 on 2 CPUs \(6\.0 a CPU\), above 2 a CPU: .*rerun on a quiet host/,
+  );
+  // both within the limit: trusted, nothing said
+  const quiet = compareBaselines(base, baselineOf(slow, { hostLoad: load(3) }));
+  assert.equal(quiet.speed.load?.trusted, true);
+  assert.doesNotMatch(compareSummaryLine(quiet) + compareToMarkdown(quiet), /under load/);
+  // a baseline of an older harness (no load recorded): not known, said in the JSON only
+  const old = compareBaselines(
+    baselineOf([supportedCase(A)]),
+    baselineOf(slow, { hostLoad: load(3) }),
+  );
+  assert.equal(old.speed.load?.trusted, null);
+  assert.match(old.speed.load?.sides[0].unrecorded ?? "", /not recorded/);
+  // the load travels from a run's report into its baseline, and a hand-edited one is named
+  const r = reportOf([caseResult(A, 1, 1)], { hostLoad: load(12) });
+  assert.deepEqual((await baselineFromReport(r)).hostLoad, load(12));
+  const tmp = await Deno.makeTempDir({ prefix: "mla_drift_load_" });
+  try {
+    const file = `${tmp}/b.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify(baselineOf([supportedCase(A)], { hostLoad: { ...load(1), end: 3 } as never })),
+    );
+    await assert.rejects(
+      readBaseline(file),
+      (e: Error) =>
+        e instanceof DriftInputError && e.message.startsWith(`${file}: field "hostLoad.end"`),
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("sampleLoad: the load and CPUs with sys loadavg, and why not without it", async () => {
+  const s = sampleLoad();
+  if (Deno.build.os === "windows") return;
+  assert.ok(typeof s !== "string" && s.cpus >= 1 && s.load1 >= 0, JSON.stringify(s));
+  // a run granted sys cpus alone (as the tasks did before loadavg): no sample, and why
+  const tmp = await Deno.makeTempDir({ prefix: "mla_load_perm_" });
+  try {
+    await Deno.writeTextFile(
+      `${tmp}/probe.ts`,
+      `import { hostLoad, sampleLoad } from "${new URL(
+        "../util/host_load.ts",
+        import.meta.url,
+      )}";` +
+        "\nconsole.log(JSON.stringify(hostLoad(sampleLoad(), sampleLoad())));\n",
+    );
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--allow-read", "--allow-sys=cpus", `${tmp}/probe.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    assert.deepEqual(JSON.parse(text), {
+      start: null,
+      end: null,
+      unavailable: 'no sys permission for "loadavg" (--allow-sys=loadavg)',
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });

@@ -65,7 +65,7 @@ Deno.test("README permissions: the bench row takes away what the bench task lack
     envList(TASKS.bench),
     `variables: ${removed.join(", ")}`,
   );
-  // what it keeps, it keeps as run has it (--allow-sys=cpus,uid)
+  // what it keeps, it keeps as run has it (--allow-sys=cpus,uid,loadavg)
   const kept = (t: string) => grants(t).filter((g) => !g.startsWith("--allow-env="));
   assert.deepEqual(
     kept(TASKS.bench),
