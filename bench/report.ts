@@ -53,6 +53,48 @@ export interface MachineInfo {
   readonly tuningFrom?: string;
 }
 
+/** What `--warmup-ms auto` and `--replay auto` followed ({@link BenchReport.timingChoice}). */
+export interface TimingChoice {
+  /** The options that were auto. */
+  readonly auto: readonly ("--warmup-ms" | "--replay")[];
+  /** The class they followed: the one the kernels were planned as. */
+  readonly deviceClass: "cpu" | "gpu";
+  /** Where that class came from: "rules", "MLA_HARNESS_DEVICE_CLASS" or "caps file". */
+  readonly source: string;
+  /** The device's own class by the rules. */
+  readonly ownClass: "cpu" | "gpu";
+}
+
+/**
+ * Why `--warmup-ms auto` and `--replay auto` chose what they did, in words: the class they
+ * followed, and where it was set by hand over the device's own class, by what, and the options
+ * that time the device as its own class.
+ *
+ * @example
+ * ```ts
+ * import { timingChoiceWords } from "./report.ts";
+ * timingChoiceWords({ auto: ["--replay"], deviceClass: "cpu", source: "rules", ownClass: "cpu" });
+ * // "--replay auto: as for a cpu-class device (the device's class by its rules)"
+ * ```
+ */
+export function timingChoiceWords(c: TimingChoice): string {
+  const opts = `${c.auto.map((o) => `${o} auto`).join(" and ")}`;
+  if (c.source === "rules" || c.deviceClass === c.ownClass) {
+    return `${opts}: as for a ${c.deviceClass}-class device (the device's class by ${
+      c.source === "rules" ? "its rules" : `${c.source}, as its rules say too`
+    })`;
+  }
+  const by = c.source === "MLA_HARNESS_DEVICE_CLASS"
+    ? `MLA_HARNESS_DEVICE_CLASS=${c.deviceClass}`
+    : `the ${c.source}'s "deviceClass": "${c.deviceClass}"`;
+  const own = c.ownClass === "cpu"
+    ? "--warmup-ms 0 --replay waited (a CPU implementation has no clocks to raise, and a " +
+      "queued replay competes with the running one for its cores)"
+    : "--warmup-ms 500 --replay queued (a GPU's clocks drop while it waits)";
+  return `${opts}: as for a ${c.deviceClass}-class device, the class ${by} sets for its ` +
+    `kernels, as run does; the device's own class is ${c.ownClass}, timed as such with ${own}`;
+}
+
 /** One target's outcome. */
 export interface TargetOutcome {
   /** Target name. */
@@ -140,6 +182,13 @@ export interface BenchReport {
    * written before it was recorded.
    */
   readonly hostLoad?: HostLoad;
+  /**
+   * What `--warmup-ms auto` and `--replay auto` followed: the device class the kernels were
+   * planned as (kernels/replay.ts `warmupMsForClass`, `replayModeForClass`), where it came
+   * from, and the device's own class by the rules. Absent when neither option was auto (and in
+   * reports written before it was recorded).
+   */
+  readonly timingChoice?: TimingChoice;
   /** What makes figures of this run untrustworthy ({@link benchWarnings}); absent when none. */
   readonly warnings?: readonly string[];
   /**
@@ -666,7 +715,10 @@ function replayWords(report: BenchReport): string {
     m === "queued" ? "queued back to back" : "each submitted after the last one's readback";
   const warm = Math.max(0, ...report.records.map((r) => r.warmup_ms ?? 0));
   return modes.map(say).join(" or ") +
-    (warm > 0 && modes.length > 0 ? `, after ${warm} ms of untimed replays` : "");
+    (warm > 0 && modes.length > 0 ? `, after ${warm} ms of untimed replays` : "") +
+    (report.timingChoice === undefined || modes.length === 0
+      ? ""
+      : ` (${timingChoiceWords(report.timingChoice)})`);
 }
 
 /**

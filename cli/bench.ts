@@ -40,6 +40,8 @@ import {
   evaluateTargets,
   formatTable,
   interruptionWarning,
+  type TimingChoice,
+  timingChoiceWords,
   toCsv,
   toMarkdown,
 } from "../bench/report.ts";
@@ -202,13 +204,16 @@ export function benchCommand() {
           "for a readback between replays, and a GPU may lower its clocks meanwhile), or " +
           "auto: queued on a gpu-class device, waited on a cpu-class one (there the next " +
           "submission's work would compete with the running replay for the same cores); " +
+          "the class is the one the kernels are planned as, MLA_HARNESS_DEVICE_CLASS's where it " +
+          "is set (as for run), and the report says which and why; " +
           "without timestamp-query replays are always waited",
       ).choices(["auto", ...REPLAY_MODES] as const).default("auto" as const),
     )
     .option(
       "--warmup-ms <n|auto>",
       "before each case's timed replays, replay it untimed for this many milliseconds, 0 to " +
-        `${MAX_WARMUP_MS}; auto: ${GPU_WARMUP_MS} on a gpu-class device, 0 on a cpu-class one. ` +
+        `${MAX_WARMUP_MS}; auto: ${GPU_WARMUP_MS} on a gpu-class device, 0 on a cpu-class one ` +
+        "(the class --replay auto follows). " +
         "A GPU that idled while the case compiled and was checked runs its replays at lowered " +
         `clocks: on the H200 of docs/gpu_machine/h200-2026-12-04 the SM clock's median was ` +
         `435-450 MHz without a warm-up and 1980 MHz with ${GPU_WARMUP_MS} ms`,
@@ -509,6 +514,23 @@ export function benchCommand() {
         const { targetClass, plannedClass } = targetClassOf(ctx.caps);
         const warmupMs = warmupAsked === "auto" ? warmupMsForClass(plannedKind) : warmupAsked;
         const replay = opts.replay === "auto" ? replayModeForClass(plannedKind) : opts.replay;
+        // what the auto options followed, and why: a class set by hand (lavapipe planned as a GPU
+        // to run the GPU-shaped kernels) warms and spaces the replays as that class's, as run
+        // does, which the report and this line say, with the options that time it as its own
+        const auto = [
+          ...(warmupAsked === "auto" ? ["--warmup-ms" as const] : []),
+          ...(opts.replay === "auto" ? ["--replay" as const] : []),
+        ];
+        const planned = deviceClassOf(ctx.caps);
+        const timingChoice: TimingChoice | undefined = auto.length === 0 ? undefined : {
+          auto,
+          deviceClass: plannedKind,
+          source: planned?.kindSource ?? "rules",
+          ownClass: targetClass,
+        };
+        if (timingChoice !== undefined && timingChoice.deviceClass !== timingChoice.ownClass) {
+          console.error(timingChoiceWords(timingChoice));
+        }
         const device: BenchDevice = { key: machine.deviceKey, warmupMs, replay };
         if (resume?.state && opts.out !== undefined) {
           const differ = benchDeviceDifferences(resume.state, { options: benchOptions, device });
@@ -748,6 +770,7 @@ export function benchCommand() {
         const report: BenchReport = {
           machine,
           hostLoad: load,
+          ...(timingChoice === undefined ? {} : { timingChoice }),
           ceilings: best,
           ...(reference ? { referenceCeilings: { ...reference, used: joined.used } } : {}),
           records: judged,

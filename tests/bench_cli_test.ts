@@ -185,6 +185,12 @@ Deno.test({
       rec.source === "timestamp-query" && cls === "gpu" ? "queued" : "waited",
     );
     assert.equal(rec.warmup_ms, cls === "gpu" ? 500 : undefined);
+    assert.deepEqual(report.timingChoice, {
+      auto: ["--warmup-ms", "--replay"],
+      deviceClass: cls,
+      source: "rules",
+      ownClass: cls,
+    });
     assert.equal(typeof report.machine.cpu, "string");
     // the host's load as the timing started and ended (the tests grant sys loadavg)
     if (Deno.build.os !== "windows") {
@@ -631,6 +637,21 @@ Deno.test({
       own === "gpu" ? undefined : { kind: "gpu", source: "MLA_HARNESS_DEVICE_CLASS" },
     );
     assert.deepEqual(warm(zero), [undefined, "queued"], "--warmup-ms 0 wins over the class");
+    // what the auto options followed, and why: said in the report and, set by hand over the
+    // device's own class, on stderr with the options that time it as its own
+    assert.deepEqual(report.timingChoice, {
+      auto: ["--warmup-ms", "--replay"],
+      deviceClass: "gpu",
+      source: "MLA_HARNESS_DEVICE_CLASS",
+      ownClass: own,
+    });
+    assert.deepEqual(JSON.parse(zero.stdout).timingChoice.auto, ["--replay"]);
+    if (own === "cpu") {
+      assert.match(
+        asGpu.stderr,
+        /^--warmup-ms auto and --replay auto: as for a gpu-class device, the class MLA_HARNESS_DEVICE_CLASS=gpu sets for its kernels, as run does; the device's own class is cpu, timed as such with --warmup-ms 0 --replay waited \(a CPU implementation/m,
+      );
+    }
   },
 });
 
