@@ -263,7 +263,15 @@ function caseProblem(c: unknown): string | null {
   const p = reasonsProblem(c.reasons) ?? metricsProblem(c.metrics) ?? parityProblem(c.parity) ??
     timingProblem(c.timing) ?? toleranceRecordProblem(c.tolerance);
   if (p !== null) return p;
-  if (!Array.isArray(c.kernelFiles)) return 'field "kernelFiles" must be an array';
+  if (!Array.isArray(c.kernelFiles) || !c.kernelFiles.every(isStr)) {
+    return 'field "kernelFiles" must be an array of kernel file names';
+  }
+  if (c.params !== null && c.params !== undefined && !isRecord(c.params)) {
+    return `field "params" must be the case's parameters (an object) or null (got ${
+      JSON.stringify(c.params)
+    })`;
+  }
+  if (!isStr(c.message)) return 'field "message" must be a string';
   if (c.seed !== undefined && !Number.isSafeInteger(c.seed)) {
     return 'field "seed" must be an integer or absent';
   }
@@ -296,6 +304,14 @@ export function baselineProblem(v: unknown): string | null {
     if (!isStr(v[k])) return `field "${k}" must be a string`;
   }
   if (!isNullableStr(v.filter)) return 'field "filter" must be a string or null';
+  // a shard edited to a number, or an interrupted flag to "no", read as another selection or
+  // as a run stopped early ("no" is true), without a word
+  if (v.shard !== null && !(isStr(v.shard) && /^\d+\/\d+$/.test(v.shard))) {
+    return `field "shard" must be the run's shard "i/n" or null (got ${JSON.stringify(v.shard)})`;
+  }
+  if (typeof v.interrupted !== "boolean") {
+    return `field "interrupted" must be true or false (got ${JSON.stringify(v.interrupted)})`;
+  }
   if (!Array.isArray(v.scope) || !v.scope.every(isStr)) {
     return 'field "scope" must be an array of strings';
   }

@@ -384,6 +384,45 @@ Deno.test("baseline files: round trip from a report, and bad files named with th
     () => readBaseline(`${dir}/broken.json`),
     /broken\.json: cases\[1\]: field "timing\.samplesMs" must be an array of numbers/,
   );
+  // hand-edited wrong: each named by its field (a shard of 7 and "interrupted": "no" read as
+  // another selection and as a run stopped early, kernel files of numbers as no kernel)
+  const edits: [
+    string,
+    (x: Record<string, unknown> & { cases: Record<string, unknown>[] }) => void,
+    RegExp,
+  ][] = [
+    [
+      "shard",
+      (x) => x.shard = 7,
+      /: field "shard" must be the run's shard "i\/n" or null \(got 7\)/,
+    ],
+    [
+      "interrupted",
+      (x) => x.interrupted = "no",
+      /: field "interrupted" must be true or false \(got "no"\)/,
+    ],
+    [
+      "kernelFiles",
+      (x) => x.cases[1].kernelFiles = [1],
+      /: cases\[1\]: field "kernelFiles" must be an array of kernel file names/,
+    ],
+    [
+      "params",
+      (x) => x.cases[0].params = "x",
+      /: cases\[0\]: field "params" must be the case's parameters \(an object\) or null \(got "x"\)/,
+    ],
+    ["message", (x) => x.cases[0].message = 5, /: cases\[0\]: field "message" must be a string/],
+  ];
+  for (const [name, edit, message] of edits) {
+    const x = JSON.parse(await Deno.readTextFile(path));
+    edit(x);
+    await Deno.writeTextFile(`${dir}/${name}.json`, JSON.stringify(x));
+    await assert.rejects(() => readBaseline(`${dir}/${name}.json`), (e: Error) => {
+      assert.ok(e instanceof DriftInputError && e.message.startsWith(`${dir}/${name}.json: `));
+      assert.match(e.message, message);
+      return true;
+    }, name);
+  }
   await assert.rejects(() => readBaseline(`${dir}/missing.json`), /missing\.json: no such file/);
   await Deno.writeTextFile(`${dir}/garbage.json`, "{nope}");
   await assert.rejects(
