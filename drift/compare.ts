@@ -144,8 +144,22 @@ export function speedVerdict(
 ): SpeedVerdict | null {
   if (!base || !current) return null;
   const a = base.samplesMs, b = current.samplesMs;
-  const bm = median(a), cm = median(b);
   const counts = [a.length, b.length] as const;
+  if (a.length === 0 || b.length === 0) {
+    // a timing with no samples (a record edited by hand): no median, no ratio (it was NaN,
+    // counted among the timed cases the geometric mean is "over")
+    return {
+      verdict: "not-significant",
+      ratio: null,
+      p: null,
+      baseMedianMs: a.length === 0 ? null : median(a),
+      currentMedianMs: b.length === 0 ? null : median(b),
+      counts,
+      note: `too few samples (${a.length} and ${b.length}; at least ${t.minSamples} each)`,
+      tooFewSamples: true,
+    };
+  }
+  const bm = median(a), cm = median(b);
   const common = { baseMedianMs: bm, currentMedianMs: cm, counts };
   if (base.source !== current.source) {
     return {

@@ -194,6 +194,18 @@ Deno.test("slowed kernel (synthetic samples): speed regression flagged as signif
     /speed x\d\.\d+ \(geomean\) \(speed not tested in 1 case: too few samples \(3; at least 5 a side\): both sides need --repeats 5 or more\)/,
   );
   assert.match(compareToMarkdown(u), /⚠ speed not tested in 1 case/);
+  // a timing with no samples (edited by hand): untested, and no ratio among the timed cases
+  // (its NaN ratio was counted: "over 2 timed cases" where one was compared)
+  const empty = compareBaselines(
+    baselineOf([
+      supportedCase(A, { timing: { ...timing([1])!, samplesMs: [] } }),
+      supportedCase(E),
+    ]),
+    baselineOf([supportedCase(A), supportedCase(E)]),
+  );
+  assert.equal(empty.speed.compared, 1);
+  assert.equal(empty.speed.untested, 1);
+  assert.equal(empty.cases.find((c) => c.id === A)!.speed!.ratio, null);
   // no samples on a side (run --repeats 0): untested too, not silent
   const none = compareBaselines(three, baselineOf([supportedCase(A, { timing: null })]));
   assert.equal(none.speed.untested, 1);
