@@ -152,7 +152,10 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
       (notComparableCount(report) > 0 ? ` ⚠ ${notComparableText(report)}.` : ""),
     "",
     // a side timed on a busy host: its verdicts stand, and may be the load's
-    ...(loadWarning(s.load) === null ? [] : [`> ⚠ ${capitalized(loadWarning(s.load)!)}.`, ""]),
+    // (said where timings were compared: a run of --repeats 0 has no verdict to doubt)
+    ...(loadWarning(s.load) === null || s.compared === 0
+      ? []
+      : [`> ⚠ ${capitalized(loadWarning(s.load)!)}.`, ""]),
     `Thresholds: an error metric drifts when it grows more than ${t.metricFactor}x and exceeds ` +
       `${t.floorFraction} of its tolerance, or the case crosses its tolerance; a speed change ` +
       `needs Mann-Whitney U p < ${t.alpha} (two-sided, at least ${t.minSamples} samples a side) ` +
@@ -308,7 +311,7 @@ const capitalized = (s: string) => s[0].toUpperCase() + s.slice(1);
 /**
  * The terminal summary's words for a compare whose sides were timed under load: "speed
  * timed under load (the current run: 6.0 a CPU, above 1.5): its verdicts may be the load's";
- * null when neither side was.
+ * null when neither side was, or no case's timings were compared (no verdict to doubt).
  *
  * @example
  * ```ts ignore
@@ -318,7 +321,7 @@ const capitalized = (s: string) => s[0].toUpperCase() + s.slice(1);
  */
 export function loadedText(report: CompareReport): string | null {
   const load = report.speed.load;
-  if (!load || load.loaded.length === 0) return null;
+  if (!load || load.loaded.length === 0 || report.speed.compared === 0) return null;
   const who = load.sides.filter((s) => load.loaded.includes(s.side)).map((s) =>
     `${s.side === "baseline" ? "the baseline's run" : "the current run"}: ${
       s.perCpu!.toFixed(1)

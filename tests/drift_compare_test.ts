@@ -808,6 +808,13 @@ Deno.test("a side timed under load: speed.load says which, compare.md and the su
     compareToMarkdown(busy),
     /> ⚠ Speed measured under load: the current run's host had load 12\.0 on 2 CPUs \(6\.0 a CPU\), above 2 a CPU: .*rerun on a quiet host/,
   );
+  // no timings compared (a run of --repeats 0): no verdict to doubt, nothing said
+  const untimed = compareBaselines(
+    base,
+    baselineOf([supportedCase(A, { timing: null })], { hostLoad: load(12) }),
+  );
+  assert.equal(untimed.speed.load?.trusted, false);
+  assert.doesNotMatch(compareSummaryLine(untimed) + compareToMarkdown(untimed), /under load/);
   // both within the limit: trusted, nothing said
   const quiet = compareBaselines(base, baselineOf(slow, { hostLoad: load(3) }));
   assert.equal(quiet.speed.load?.trusted, true);
