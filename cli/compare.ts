@@ -78,7 +78,8 @@ export const THRESHOLDS_HELP =
   `JSON file overriding drift thresholds (defaults: metricFactor ${DEFAULT_THRESHOLDS.metricFactor}, ` +
   `floorFraction ${DEFAULT_THRESHOLDS.floorFraction} of the tolerance, alpha ${DEFAULT_THRESHOLDS.alpha} ` +
   `(Mann-Whitney U, two-sided), speedRatio ${DEFAULT_THRESHOLDS.speedRatio}, minSamples ` +
-  `${DEFAULT_THRESHOLDS.minSamples}; see drift/thresholds.ts)`;
+  `${DEFAULT_THRESHOLDS.minSamples}, loadPerCpu ${DEFAULT_THRESHOLDS.loadPerCpu} (a side timed ` +
+  "above this load a CPU is said to be so); see drift/thresholds.ts)";
 
 /**
  * The console warning when both sides hold one run's measurements (the same start and device,

@@ -867,7 +867,7 @@ export function compareBaselines(
       }),
       notComparable: [...apart].map(([note, n]) => ({ note, cases: n }))
         .sort((a, b) => b.cases - a.cases),
-      load: speedLoad(base.hostLoad, current.hostLoad),
+      load: speedLoad(base.hostLoad, current.hostLoad, { limitPerCpu: t.loadPerCpu }),
     },
     regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
     cases,

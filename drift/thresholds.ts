@@ -23,7 +23,8 @@
  *   default) it is 0.1, so nothing is ever flagged from 3 samples.
  * - `minSamples` 5: below it the test has no power at alpha 0.01 (5 vs 5 gives p >= 0.008).
  * - Load: a side timed at a load of 6-9 a CPU moved x0.4-x156 with no change of code;
- *   above 2 a CPU a compare says so beside its verdicts (speed_load.ts, `speed.load`).
+ *   above `loadPerCpu` (2) a CPU a compare says so beside its verdicts (speed_load.ts,
+ *   `speed.load`).
  *
  * @module
  */
@@ -32,6 +33,7 @@ import { METRIC_NAMES, type MetricName, type Thresholds } from "./types.ts";
 import { parseDriftJson } from "./json_text.ts";
 import { isRecord } from "../util/is_record.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
+import { LOAD_PER_CPU_LIMIT } from "./speed_load.ts";
 
 /**
  * The default thresholds (see the module doc for their rationale).
@@ -56,6 +58,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   alpha: 0.01,
   speedRatio: 3,
   minSamples: 5,
+  loadPerCpu: LOAD_PER_CPU_LIMIT,
 });
 
 /** A value as a message shows it: numbers as JavaScript prints them (Infinity, not null). */
@@ -110,6 +113,7 @@ export function mergeThresholds(
     "alpha",
     "speedRatio",
     "minSamples",
+    "loadPerCpu",
   ];
   for (const k of Object.keys(partial)) {
     if (!known.includes(k)) {
@@ -147,6 +151,9 @@ export function mergeThresholds(
     alpha: pick("alpha", (n) => n > 0 && n <= 1, "a number in (0, 1]"),
     speedRatio,
     minSamples,
+    loadPerCpu: partial.loadPerCpu === undefined
+      ? base.loadPerCpu ?? LOAD_PER_CPU_LIMIT
+      : numberField(where, "loadPerCpu", partial.loadPerCpu, isPositive, POSITIVE),
   };
 }
 

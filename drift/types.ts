@@ -191,6 +191,12 @@ export interface Thresholds {
   readonly speedRatio: number;
   /** Fewest samples per side for a speed verdict. */
   readonly minSamples: number;
+  /**
+   * Load per CPU (the 1-minute load average over the CPUs) above which a side's timings are
+   * said to be taken under load (speed_load.ts; default 2). Absent in the thresholds of
+   * reports written before it existed: the default.
+   */
+  readonly loadPerCpu?: number;
 }
 
 /** The class of a case in a comparison. */

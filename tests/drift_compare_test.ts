@@ -808,6 +808,16 @@ Deno.test("a side timed under load: speed.load says which, compare.md and the su
     compareToMarkdown(busy),
     /> ⚠ Speed measured under load: the current run's host had load 12\.0 on 2 CPUs \(6\.0 a CPU\), above 2 a CPU: .*rerun on a quiet host/,
   );
+  // a limit of one's own (--thresholds {"loadPerCpu": 8}): 6 a CPU is within it
+  const roomy = compareBaselines(base, baselineOf(slow, { hostLoad: load(12) }), {
+    thresholds: mergeThresholds({ loadPerCpu: 8 }),
+  });
+  assert.equal(roomy.speed.load?.trusted, true);
+  assert.equal(roomy.speed.load?.limitPerCpu, 8);
+  assert.throws(
+    () => mergeThresholds({ loadPerCpu: 0 }, { where: "t.json" }),
+    /t\.json: field "loadPerCpu" must be a finite number > 0 \(got 0\)/,
+  );
   // no timings compared (a run of --repeats 0): no verdict to doubt, nothing said
   const untimed = compareBaselines(
     base,
