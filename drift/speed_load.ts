@@ -101,7 +101,9 @@ function sideLoad(side: SideLoad["side"], load: HostLoad | undefined): SideLoad 
       perCpu: null,
       load1: null,
       cpus: null,
-      unrecorded: load?.unavailable ?? "not recorded (a run of a harness before session 62)",
+      unrecorded: load?.unavailable ??
+        "not recorded (a run of a harness before session 62, or a merge of shards, which ran at " +
+          "other times)",
     };
   }
   const top = samples.reduce((a, b) => (b.load1 / b.cpus > a.load1 / a.cpus ? b : a));
