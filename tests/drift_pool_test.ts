@@ -63,3 +63,16 @@ Deno.test("pooling: a case stands as its worst round, and the run is interrupted
   assert.equal(calm.interrupted, false);
   assert.deepEqual(calm.totals, { pass: 2, fail: 0, unexpected: 0, error: 0 });
 });
+
+Deno.test("pooling: the pooled run keeps its busiest round's host load", () => {
+  const load = (load1: number) => ({
+    start: { at: "2026-01-01T00:00:00.000Z", load1: 0.5, load5: 0.5, cpus: 2 },
+    end: { at: "2026-01-01T00:01:00.000Z", load1, load5: load1, cpus: 2 },
+  });
+  const r = (hostLoad?: ReturnType<typeof load>) =>
+    reportOf([caseResult(id(0), 1, 1)], hostLoad ? { hostLoad } : {});
+  // the second round timed under load 12 on 2 CPUs: before, the first round's 1 stood
+  assert.deepEqual(poolRounds([r(load(1)), r(load(12)), r(load(3))]).hostLoad, load(12));
+  assert.deepEqual(poolRounds([r(), r(load(3))]).hostLoad, load(3));
+  assert.equal(poolRounds([r(), r()]).hostLoad, undefined);
+});
