@@ -12,7 +12,7 @@
 import { computeTotals } from "../report/totals.ts";
 import type { CaseResult, CaseStatus, RunReport } from "../results/types.ts";
 import { median } from "../util/stats.ts";
-import { peakLoadPerCpu } from "./speed_load.ts";
+import { busiestLoad } from "../util/host_load.ts";
 
 /** How bad a status is: a pooled case stands as its worst round. */
 const STATUS_RANK: Readonly<Record<CaseStatus, number>> = {
@@ -72,18 +72,8 @@ export function poolRounds(rounds: readonly RunReport[]): RunReport {
     interrupted: rounds.some((x) => x.interrupted),
     endedAt: rounds[rounds.length - 1].endedAt,
     // the busiest round's load (the first round's alone hid a later round timed under load)
-    ...busiestLoad(rounds),
+    ...(busiestLoad(rounds.map((r) => r.hostLoad)) === undefined
+      ? {}
+      : { hostLoad: busiestLoad(rounds.map((r) => r.hostLoad)) }),
   };
-}
-
-/** `{ hostLoad }` of the round whose load a CPU was highest; {} when no round recorded one. */
-function busiestLoad(rounds: readonly RunReport[]): Pick<RunReport, "hostLoad"> {
-  let best: RunReport["hostLoad"] = undefined;
-  let top = -Infinity;
-  for (const r of rounds) {
-    const peak = peakLoadPerCpu(r.hostLoad);
-    if (peak !== null && peak > top) [best, top] = [r.hostLoad, peak];
-  }
-  best ??= rounds.find((r) => r.hostLoad !== undefined)?.hostLoad;
-  return best === undefined ? {} : { hostLoad: best };
 }

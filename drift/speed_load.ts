@@ -102,8 +102,7 @@ function sideLoad(side: SideLoad["side"], load: HostLoad | undefined): SideLoad 
       load1: null,
       cpus: null,
       unrecorded: load?.unavailable ??
-        "not recorded (a run of a harness before session 62, or a merge of shards, which ran at " +
-          "other times)",
+        "not recorded (a run of a harness before session 62)",
     };
   }
   const top = samples.reduce((a, b) => (b.load1 / b.cpus > a.load1 / a.cpus ? b : a));

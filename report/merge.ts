@@ -5,6 +5,7 @@
  * @module
  */
 import { mergeLabels } from "../util/merge_labels.ts";
+import { busiestLoad } from "../util/host_load.ts";
 import type {
   BackendBarrierFinding,
   CaseResult,
@@ -348,6 +349,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     : timeouts.includes(0)
     ? 0
     : Math.max(...(timeouts as number[]));
+  const hostLoad = busiestLoad(reports.map((r) => r.hostLoad));
 
   const configDigests = mergedConfigDigests(dirs, reports);
 
@@ -515,6 +517,8 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ...(warmupMs !== undefined ? { warmupMs } : {}),
     ...(maxRows !== undefined ? { maxRows } : {}),
     ...(caseTimeoutS !== undefined ? { caseTimeoutS } : {}),
+    // the busiest shard's host load: a compare of the merged run says when it was timed busy
+    ...(hostLoad !== undefined ? { hostLoad } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
   };

@@ -362,8 +362,8 @@ export interface RunReport {
   /**
    * The host's load as the run's timed part started and as its report was last written
    * (util/host_load.ts samples it): a compare says that speed verdicts of a run timed under
-   * load may be the load's (drift/speed_load.ts). Absent in reports written before it was
-   * recorded; a merge keeps none (its shards ran at other times).
+   * load may be the load's (drift/speed_load.ts). A merge keeps its busiest shard's, a pooled
+   * run (`--rounds`) its busiest round's. Absent in reports written before it was recorded.
    */
   readonly hostLoad?: HostLoad;
 }

@@ -165,6 +165,23 @@ Deno.test("merge: results.jsonl is authoritative; a truncated tail is tolerated"
   });
 });
 
+Deno.test("merge: the merged run keeps its busiest shard's host load", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const load = (load1: number) => ({
+      start: { at: "2025-01-01T00:00:00.000Z", load1: 0.5, load5: 0.5, cpus: 2 },
+      end: { at: "2025-01-01T00:01:00.000Z", load1, load5: load1, cpus: 2 },
+    });
+    await shardDir(`${tmp}/s1`, all, all.slice(0, 3), { shard: "1/2", hostLoad: load(1) });
+    await shardDir(`${tmp}/s2`, all, all.slice(3), { shard: "2/2", hostLoad: load(12) });
+    // before: none, so the nightly's compare of the merged run could never say it ran busy
+    const m = await mergeRuns([`${tmp}/s1`, `${tmp}/s2`]);
+    assert.deepEqual(m.report.hostLoad, load(12));
+    const b = await baselineFromReport(m.report);
+    assert.deepEqual(compareBaselines(b, b).speed.load?.loaded, ["baseline", "current"]);
+  });
+});
+
 Deno.test("merge: a host difference between shards is listed as mismatched", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();

@@ -118,3 +118,27 @@ export function hostLoadProblem(v: unknown, field: string): string | null {
   }
   return null;
 }
+
+/**
+ * Of several records of the host's load (the rounds of a pooled run, the shards of a merged
+ * one), the one whose highest load per CPU is highest: a run put together from parts is as
+ * trustworthy as its busiest part. The first one recorded where none has a sample; undefined
+ * where none is recorded.
+ *
+ * @example
+ * ```ts
+ * import { busiestLoad } from "./host_load.ts";
+ * const s = (load1: number) => ({ at: "", load1, load5: load1, cpus: 2 });
+ * busiestLoad([{ start: s(1), end: s(1) }, undefined, { start: s(1), end: s(9) }])?.end?.load1; // 9
+ * ```
+ */
+export function busiestLoad(loads: readonly (HostLoad | undefined)[]): HostLoad | undefined {
+  let best: HostLoad | undefined;
+  let top = -Infinity;
+  for (const load of loads) {
+    for (const s of [load?.start, load?.end]) {
+      if (s && s.load1 / s.cpus > top) [best, top] = [load, s.load1 / s.cpus];
+    }
+  }
+  return best ?? loads.find((l) => l !== undefined);
+}
