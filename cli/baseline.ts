@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
 import {
   baselineFromReport,
+  baselineLoadWarning,
   currentBackend,
   deviceKey,
   DriftInputError,
@@ -660,6 +661,9 @@ export function baselineCommand() {
       if (t.fail + t.unexpected + t.error > 0) {
         console.error("warning: the baseline records failing cases as they are");
       }
+      // a baseline timed on a busy host is the reference of every compare to come
+      const busy = baselineLoadWarning(baseline.hostLoad);
+      if (busy !== null) console.error(busy);
       // a Ctrl-C during the last case stopped nothing (the run was whole, the baseline is
       // written): exit 130 still, as run's, said so
       if (stoppedBy !== null) {

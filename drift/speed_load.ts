@@ -191,3 +191,31 @@ export function benchLoadWarnings(
     "several-fold with no change of code; bench again on a quiet host before trusting them",
   ];
 }
+
+/**
+ * The warning `baseline update` gives when the run it writes a baseline of was timed under
+ * load above {@link LOAD_PER_CPU_LIMIT}: the baseline is the reference of every compare to
+ * come, each of which will say its speed verdicts may be the load's. Null otherwise.
+ *
+ * @example
+ * ```ts
+ * import { baselineLoadWarning } from "./speed_load.ts";
+ * const s = (load1: number) => ({ at: "", load1, load5: load1, cpus: 2 });
+ * baselineLoadWarning({ start: s(1), end: s(1) }); // null
+ * baselineLoadWarning({ start: s(1), end: s(9) });
+ * // "warning: the baseline's timings were taken under load: the host had load 9.0 on 2 CPUs ..."
+ * ```
+ */
+export function baselineLoadWarning(
+  load: HostLoad | undefined,
+  options: { limitPerCpu?: number } = {},
+): string | null {
+  const limit = options.limitPerCpu ?? LOAD_PER_CPU_LIMIT;
+  const s = sideLoad("baseline", load);
+  if (s.perCpu === null || s.perCpu <= limit) return null;
+  return `warning: the baseline's timings were taken under load: the host had load ${
+    s.load1!.toFixed(1)
+  } on ${s.cpus} CPUs (${s.perCpu.toFixed(1)} a CPU, above ${limit}), and timings on a host ` +
+    "that busy move several-fold with no change of code: every compare against it will say " +
+    "so of its speed verdicts; update it on a quiet host";
+}

@@ -661,6 +661,25 @@ Deno.test("baseline update --from-report: a case skipped as expected is counted 
       r.stdout,
       /; 1 pass, 0 fail, 0 unexpected, 0 error, 1 skipped as expected\n$/,
     );
+    assert.doesNotMatch(r.stderr, /under load/);
+    // a run timed on a busy host (load 12 on 2 CPUs): the baseline is written, and said to be
+    // a busy host's (every compare against it would say so, and nothing said it as it was made)
+    const busy = {
+      ...report,
+      hostLoad: {
+        start: { at: report.startedAt, load1: 1, load5: 1, cpus: 2 },
+        end: { at: report.endedAt, load1: 12, load5: 10, cpus: 2 },
+      },
+    };
+    await Deno.writeTextFile(`${dir}/run/report.json`, JSON.stringify(busy));
+    const b = await runCliInProcess(
+      ["baseline", "update", "--from-report", `${dir}/run`, "--dir", `${dir}/bl`, "--replace"],
+    );
+    assert.equal(b.code, 0, b.stdout + b.stderr);
+    assert.match(
+      b.stderr,
+      /^warning: the baseline's timings were taken under load: the host had load 12\.0 on 2 CPUs \(6\.0 a CPU, above 2\).*update it on a quiet host$/m,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
