@@ -156,6 +156,9 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
     ...(loadWarning(s.load) === null || s.compared === 0
       ? []
       : [`> ⚠ ${capitalized(loadWarning(s.load)!)}.`, ""]),
+    // a side that could not read the load (run without --allow-sys=loadavg): said, or a
+    // nightly whose command lacks it never learns that its load goes unjudged
+    ...(s.compared === 0 ? [] : unreadLoad(s.load).map((l) => `> ${l}`).flatMap((l) => [l, ""])),
     `Thresholds: an error metric drifts when it grows more than ${t.metricFactor}x and exceeds ` +
       `${t.floorFraction} of its tolerance, or the case crosses its tolerance; a speed change ` +
       `needs Mann-Whitney U p < ${t.alpha} (two-sided, at least ${t.minSamples} samples a side) ` +
@@ -329,4 +332,21 @@ export function loadedText(report: CompareReport): string | null {
   );
   return `speed timed under load (${who.join(", ")}, above ${load.limitPerCpu}): its ` +
     "verdicts may be the load's";
+}
+
+/**
+ * compare.md's lines for the sides whose run could not read the host's load (no sys
+ * permission for loadavg, say): whether they were timed under load is unknown. None for a side
+ * of an older harness, which records none (every compare against an old baseline would say
+ * it).
+ */
+function unreadLoad(load: CompareReport["speed"]["load"]): string[] {
+  return (load?.sides ?? []).flatMap((s) =>
+    s.perCpu === null && s.unrecorded !== undefined && !s.unrecorded.startsWith("not recorded")
+      ? [
+        `${s.side === "baseline" ? "The baseline's run" : "The current run"} did not record ` +
+        `the host's load (${s.unrecorded}): whether its timings were taken under load is unknown.`,
+      ]
+      : []
+  );
 }

@@ -829,12 +829,25 @@ Deno.test("a side timed under load: speed.load says which, compare.md and the su
   const quiet = compareBaselines(base, baselineOf(slow, { hostLoad: load(3) }));
   assert.equal(quiet.speed.load?.trusted, true);
   assert.doesNotMatch(compareSummaryLine(quiet) + compareToMarkdown(quiet), /under load/);
+  // a run without the permission: said in compare.md, which the JSON's null alone did not
+  const unread = compareBaselines(
+    base,
+    baselineOf(slow, {
+      hostLoad: { start: null, end: null, unavailable: 'no sys permission for "loadavg" (x)' },
+    }),
+  );
+  assert.equal(unread.speed.load?.trusted, null);
+  assert.match(
+    compareToMarkdown(unread),
+    /> The current run did not record the host's load \(no sys permission for "loadavg" \(x\)\): whether its timings were taken under load is unknown\./,
+  );
   // a baseline of an older harness (no load recorded): not known, said in the JSON only
   const old = compareBaselines(
     baselineOf([supportedCase(A)]),
     baselineOf(slow, { hostLoad: load(3) }),
   );
   assert.equal(old.speed.load?.trusted, null);
+  assert.doesNotMatch(compareToMarkdown(old), /did not record/);
   assert.match(
     old.speed.load?.sides[0].unrecorded ?? "",
     /not recorded \(a run of a harness before session 62\)/,
