@@ -34,7 +34,7 @@ import { runReportFile } from "./run_report_input.ts";
 import { COMPARE_RUNTIMES_FILES } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
 import { writeHistoryHtml } from "../drift/history_html.ts";
-import { checkOutputFile } from "../report/output_paths.ts";
+import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 import { paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
@@ -619,7 +619,11 @@ export function historyCommand() {
       "cases to show, --filter syntax, e.g. 'preset=tiny;dtype=f32' (default: all)",
       parseFilterOption,
     )
-    .option("--db <file>", "history database (SQLite)", "out/history.sqlite")
+    .option(
+      "--db <file>",
+      "history database (SQLite; with --add, created with its folder when missing)",
+      "out/history.sqlite",
+    )
     .addOption(
       new Option("--metric <name>", "metric to show").choices(HISTORY_METRICS).default(
         "median_ms" as HistoryMetric,
@@ -663,7 +667,8 @@ export function historyCommand() {
     .option("--json", "print the series as JSON")
     .option(
       "--html <file>",
-      "also write a self-contained HTML report: one chart per series with its steps marked",
+      "also write a self-contained HTML report: one chart per series with its steps marked " +
+        "(its folder is created when missing, as --db's)",
     )
     .option("--fail-on-step", "exit 1 when a step is flagged")
     // more than one word is refused below, naming the filter they would make (commander said
@@ -689,7 +694,14 @@ export function historyCommand() {
         fix: "add --add <reports...> to label the runs it adds (or relabel them, where " +
           "stored already), or drop --label",
       }]);
-      if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
+      if (opts.html) {
+        // Its folder is created as --db's and run --out's are (a nightly job's dated folder
+        // was refused, "its folder ... does not exist", while --db beside it was made); one
+        // left empty by a refusal is removed again on exit 2.
+        const slash = opts.html.lastIndexOf("/");
+        if (slash > 0) await prepareOutputDir(opts.html.slice(0, slash), { label: "--html" });
+        await checkOutputFile(opts.html, { label: "--html" });
+      }
       // The chart may not overwrite the database or a report being added.
       await checkOutputsApart([["--html", opts.html]], [
         ["--db", opts.db],

@@ -206,3 +206,34 @@ Deno.test("history: a filter given as two words is exit 2 naming the one filter 
   );
   assert.doesNotMatch(r.stderr, /no such history database/);
 });
+
+// --html in a missing folder was refused ("its folder ... does not exist") while --db in one
+// was created: a nightly job writing into a dated folder failed on the chart alone.
+Deno.test("history --html: a missing folder is created, as --db's is, and removed again on exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    await threeNights(db, (night) => [caseResult(A, 1, night)]);
+    const html = `${dir}/nightly/2026-01-03/history.html`;
+    const ok = await runCli(["history", "--db", db, "--html", html]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(await Deno.readTextFile(html), /<html/i);
+    const refused = await runCli([
+      "history",
+      "preset=nosuch",
+      "--db",
+      db,
+      "--html",
+      `${dir}/gone/h.html`,
+    ]);
+    assert.equal(refused.code, 2, refused.stderr);
+    await assert.rejects(Deno.stat(`${dir}/gone`), Deno.errors.NotFound, "no folder left behind");
+    const help = await runCli(["history", "--help"]);
+    assert.match(
+      help.stdout.replace(/\s+/g, " "),
+      /--html <file>.*its folder is created when missing/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
