@@ -389,7 +389,8 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     const pick = { layer: options.layer, attentionModule: options.attentionModule };
     let file: TensorReader;
     try {
-      file = await openWeights(options.weights, pick);
+      // a sparse config's indexer is not read: a shard holding only it is not opened
+      file = await openWeights(options.weights, { ...pick, sparse: spec.indexTopK !== undefined });
     } catch (e) {
       if (e instanceof SafetensorsError) throw bad(e.message);
       throw e;

@@ -113,6 +113,44 @@ Deno.test("sharded: a layer split across two shards reads as the single file doe
   }
 });
 
+/** The index of writeSharded's checkpoint plus layer 3's indexer, mapped to a shard not there. */
+async function withIndexerOnMissingShard(dir: string): Promise<string> {
+  const index = JSON.parse(await Deno.readTextFile(`${dir}/model.safetensors.index.json`));
+  for (const t of ["wq_b.weight", "wk.weight", "k_norm.weight", "weights_proj.weight"]) {
+    index.weight_map[`model.layers.3.self_attn.indexer.${t}`] = "model-00003-of-00003.safetensors";
+  }
+  const path = `${dir}/sparse.index.json`;
+  await Deno.writeTextFile(path, JSON.stringify(index));
+  return path;
+}
+
+// DeepSeek-V3.2: a shard holding only the layer's indexer tensors (which a sparse config does
+// not read) was opened, and a download without it failed as "cannot be read".
+Deno.test("sharded: under a sparse config, a shard only the indexer's tensors map to is not opened", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-sharded-" });
+  try {
+    await writeSharded(dir);
+    const idx = await withIndexerOnMissingShard(dir);
+    const w = await openWeights(idx, { layer: 3, sparse: true });
+    try {
+      assert.ok(w instanceof ShardedSafetensors);
+      assert.deepEqual(w.shards, [`${dir}/${S1}`, `${dir}/${S2}`]);
+      assert.ok(![...w.tensors.keys()].some((n) => n.includes(".indexer.")));
+      const got = await loadLayerWeights(w, { ...SPEC, indexTopK: 16 }, { layer: 3 });
+      assert.equal(got.oProj!.length, SPEC.hiddenSize * SPEC.numHeads * SPEC.vHeadDim);
+    } finally {
+      w.close();
+    }
+    // a dense config reads every tensor under the layer: the missing shard is still named
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      /maps tensor "model\.layers\.3\.self_attn\.indexer\..*" to model-00003-of-00003\.safetensors, which cannot be read/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sharded: a hostile index is one error naming the index and the tensor", async () => {
   assert.match(
     await detail(Promise.resolve().then(() => parseShardIndex('{"weight_map": {', "i.json"))),
@@ -408,6 +446,17 @@ Deno.test("layer --weights <index.json>: runs the split layer; --out naming a sh
       ),
       runCli(["layer", "--config", cfg, "--input", `${dir}/x.safetensors`, "--out", cfg]),
     ]);
+    // a sparse config (index_topk) is read without the indexer's shard (absent here)
+    const sparseCfg = `${dir}/sparse_config.json`;
+    await Deno.writeTextFile(sparseCfg, JSON.stringify({ ...GOOD_HF, index_topk: 16 }));
+    const sparseIdx = await withIndexerOnMissingShard(dir);
+    const sparse = await runCli(
+      args(`${dir}/z.safetensors`).map((a) =>
+        a.endsWith("model.safetensors.index.json") ? sparseIdx : a === "tiny" ? sparseCfg : a
+      ),
+    );
+    assert.equal(sparse.code, 0, sparse.stdout + sparse.stderr);
+    assert.match(sparse.stdout, /PASS/);
     assert.equal(otherShard.code, 2, otherShard.stdout + otherShard.stderr);
     assert.match(
       otherShard.stderr,

@@ -8,7 +8,7 @@
  * ```
  *
  * Only the shards holding the picked layer's attention tensors are opened (a layer may be split
- * across two shards), each one's header validated as a single file's is. The index is checked
+ * across two shards; under a sparse config, not a shard holding only its indexer's tensors), each one's header validated as a single file's is. The index is checked
  * first: JSON, a `weight_map` object of shard file names (relative to the index's folder, no
  * `..`), no key repeated (JSON.parse would keep the last), and every tensor the index maps under
  * the layer must be in its shard's header, and every tensor under the layer in an opened shard's
@@ -129,6 +129,16 @@ export function parseShardIndex(text: string, source: string): Map<string, strin
   return map;
 }
 
+/** How {@link openWeights} picks the tensors of a sharded checkpoint it opens. */
+export interface OpenWeightsOptions extends Omit<LoadLayerWeightsOptions, "source"> {
+  /**
+   * The config is of sparse attention (`index_topk`: DeepSeek-V3.2's, GLM-5's): the layer's
+   * `self_attn.indexer.*` tensors are not read, so a shard only they are mapped to is not
+   * opened (nor checked against the index).
+   */
+  sparse?: boolean;
+}
+
 /**
  * The picked layer's attention tensors of a sharded checkpoint, read from the shards its index
  * maps them to. Implements {@link TensorReader}: `tensors` holds the tensors under the layer's
@@ -175,7 +185,7 @@ export class ShardedSafetensors implements TensorReader {
    */
   static async open(
     indexPath: string,
-    options: Omit<LoadLayerWeightsOptions, "source"> = {},
+    options: OpenWeightsOptions = {},
   ): Promise<ShardedSafetensors> {
     let size: number;
     try {
@@ -216,7 +226,10 @@ export class ShardedSafetensors implements TensorReader {
     }
     const map = parseShardIndex(text, indexPath);
     const prefix = attentionPrefix(map.keys(), { ...options, source: indexPath, index: true });
-    const names = [...map.keys()].filter((n) => n.startsWith(prefix));
+    // A sparse config's indexer tensors are not read (loadLayerWeights passes them over):
+    // a shard only they map to was opened, and a download lacking it "cannot be read".
+    const unread = (n: string) => options.sparse === true && n.startsWith(`${prefix}indexer.`);
+    const names = [...map.keys()].filter((n) => n.startsWith(prefix) && !unread(n));
     const folder = dirname(indexPath);
     // by path: "./a.safetensors" and "a.safetensors" are one shard, opened once
     const opened = new Map<string, { shard: string; file: SafetensorsFile }>();
@@ -261,7 +274,7 @@ export class ShardedSafetensors implements TensorReader {
       // or one the index does not map (a stale index; it read as "missing") is refused.
       for (const [path, { shard, file }] of opened) {
         for (const name of file.tensors.keys()) {
-          if (!name.startsWith(prefix)) continue;
+          if (!name.startsWith(prefix) || unread(name)) continue;
           const mapped = map.get(name);
           if (mapped === undefined) {
             throw new SafetensorsError(
@@ -374,7 +387,7 @@ async function shardHolding(
  */
 export async function openWeights(
   path: string,
-  options: Omit<LoadLayerWeightsOptions, "source"> = {},
+  options: OpenWeightsOptions = {},
 ): Promise<TensorReader> {
   // A checkpoint's folder (a download's, a clone's) was "is a folder; give a .safetensors
   // file": name the file in it to give, an index or the one .safetensors file.
