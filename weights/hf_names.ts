@@ -513,7 +513,8 @@ const DEQUANTIZE = "dequantize the checkpoint to BF16 first, or give the unquant
 /**
  * Why a tensor of this dtype cannot be loaded as layer weights (naming the dtypes that can),
  * or null when it can (or the dtype is not known). `linear`: a 2-D Linear weight, which may
- * also be F8_E4M3 with its block scale; a norm weight or a block scale may not.
+ * also be F8_E4M3 with its block scale; a norm weight may not. (A block scale, which may also
+ * be F8_E8M0, has its own message; only the null here is used for it.)
  */
 function dtypeProblem(dtype: string | undefined, linear: boolean): string | null {
   if (dtype === undefined || (SUPPORTED_DTYPES as readonly string[]).includes(dtype)) return null;
@@ -521,7 +522,7 @@ function dtypeProblem(dtype: string | undefined, linear: boolean): string | null
   return linear
     ? `a Linear weight may be ${SUPPORTED_DTYPES.join(", ")} or F8_E4M3 (with its ` +
       "weight_scale_inv block scale)"
-    : `a norm weight or block scale may be ${SUPPORTED_DTYPES.join(", ")}`;
+    : `a norm weight may be ${SUPPORTED_DTYPES.join(", ")}`;
 }
 
 /**
