@@ -524,6 +524,29 @@ Deno.test("malformed: malformed entries name the tensor and field", async () => 
   );
 });
 
+// [2^40, 2^40, 0] read as an empty tensor; the reference reader multiplies the dimensions in
+// order in 64 bits and refuses it ("overflow computing buffer size").
+Deno.test("malformed: an empty tensor whose dimensions overflow 64 bits before its 0 is refused", async () => {
+  const big = 2 ** 40;
+  await rejectsWith(
+    rawFile(`{"w": {"dtype": "F32", "shape": [${big}, ${big}, 0], "data_offsets": [0, 0]}}`),
+    /tensor "w": shape \[1099511627776, 1099511627776, 0\] has 0 elements, but its dimensions multiplied in order pass 2\^64 - 1 before the 0, which the reference reader .* refuses as an overflow/,
+  );
+  // the 0 first, or dimensions within 64 bits: an empty tensor, as the reference reads it
+  for (const shape of [[0, big, big], [2 ** 32, 2 ** 31, 0]]) {
+    const f = await SafetensorsFile.fromBytes(
+      rawFile(`{"w": {"dtype": "F32", "shape": [${shape}], "data_offsets": [0, 0]}}`),
+      { source: "ok" },
+    );
+    assert.deepEqual(f.tensors.get("w")?.shape, shape);
+  }
+  // and the writer does not write what its reader refuses
+  assert.throws(
+    () => encodeSafetensors({ w: { dtype: "F32", shape: [big, big, 0], data: [] } }),
+    /tensor "w": shape \[1099511627776, 1099511627776, 0\] multiplies past 2\^64 - 1/,
+  );
+});
+
 Deno.test("malformed: offsets outside the byte buffer (a truncated file)", async () => {
   const good = encodeSafetensors({ w: { dtype: "F32", shape: [4], data: [1, 2, 3, 4] } });
   await rejectsWith(

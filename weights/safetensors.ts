@@ -189,6 +189,23 @@ function shown(v: unknown): string {
   return text.length > 120 ? `${text.slice(0, 120)}... (${text.length} characters)` : text;
 }
 
+/** 2^64 - 1: the reference reader counts a shape's elements in a u64. */
+const U64_MAX = 2n ** 64n - 1n;
+
+/**
+ * Whether the dimensions of a shape, multiplied left to right in 64 bits as the reference
+ * reader does (stopping at a 0), overflow: `[2^40, 2^40, 0]` does, `[0, 2^40, 2^40]` not.
+ */
+function emptyShapeOverflows(dims: readonly number[]): boolean {
+  let running = 1n;
+  for (const d of dims) {
+    running *= BigInt(d);
+    if (running > U64_MAX) return true;
+    if (running === 0n) return false;
+  }
+  return false;
+}
+
 const isIndex = (v: unknown): v is number =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
@@ -299,6 +316,17 @@ export function parseHeader(
     const dims = shape as number[];
     const [begin, end] = offsets as [number, number];
     const count = dims.reduce((a, b) => a * b, 1);
+    // An empty tensor whose dimensions before the 0 multiply past 2^64 - 1 ([2^40, 2^40, 0])
+    // read as 0 elements here; the reference reader (the Rust crate, and the Python package
+    // over it) multiplies left to right in 64 bits and refuses it as an overflow.
+    if (count === 0 && emptyShapeOverflows(dims)) {
+      fail(
+        `${where}: shape [${dims.join(", ")}] has 0 elements, but its dimensions multiplied ` +
+          "in order pass 2^64 - 1 before the 0, which the reference reader (safetensors' " +
+          "Rust crate, under its Python package) refuses as an overflow; the header is " +
+          "corrupt (an empty tensor's shape is [0], or small dimensions with a 0)",
+      );
+    }
     const want = count * size;
     if (!Number.isSafeInteger(want) || want !== end - begin) {
       fail(
@@ -889,6 +917,13 @@ export function encodeSafetensors(
       );
     }
     const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count === 0 && emptyShapeOverflows(t.shape)) {
+      throw new RangeError(
+        `tensor "${name}": shape [${
+          t.shape.join(", ")
+        }] multiplies past 2^64 - 1 before its 0, which readers refuse as an overflow`,
+      );
+    }
     if (count !== t.data.length) {
       throw new RangeError(
         `tensor "${name}": shape [${
