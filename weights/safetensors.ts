@@ -17,8 +17,8 @@
  * invalid UTF-8/JSON, a header that is not an object, malformed entries, unknown
  * dtypes, shape x dtype size != the offsets' span, offsets beyond the buffer
  * (truncated file), overlapping tensors, bytes no tensor covers (a gap between tensors or
- * trailing bytes), a header that does not start with `{` (a UTF-8 BOM, leading blanks; the
- * header may end with space padding), a key repeated in any object of the header
+ * trailing bytes), a header starting with a UTF-8 BOM (JSON whitespace may pad it before and
+ * after, as the reference reader takes it), a key repeated in any object of the header
  * (JSON.parse would keep the last silently), a tensor name holding a control character or a
  * bidirectional override (messages print names). F32, F16 and BF16 tensors convert to
  * Float32Array on read; other known dtypes are listed but refused on read.
@@ -805,13 +805,11 @@ export class SafetensorsFile implements TensorReader {
           'or exponent (e.g. 1024, not "1024.0" or "1.024e3")',
       );
     }
-    if (typeof json === "object" && json !== null && !Array.isArray(json) && text[0] !== "{") {
-      throw new SafetensorsError(
-        source,
-        `header starts with ${JSON.stringify(text.slice(0, 1))} (byte 8 of the file); it must ` +
-          'start with "{" (only trailing spaces may pad it)',
-      );
-    }
+    // Leading JSON whitespace (" {...}") is read, as JSON.parse read it: the format's text
+    // says the header must begin with "{", but the reference reader (the Rust crate, and
+    // the Python package over it) parses it with serde_json, which skips it, and its own
+    // test takes a header padded before the "{" as intended (padding to align the data). A
+    // file every other reader opens was refused here.
     const header = parseHeader(json, {
       bufferBytes: src.size - 8 - len,
       source,
