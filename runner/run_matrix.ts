@@ -42,7 +42,7 @@ import {
   readRunState,
   writeRunState,
 } from "../report/run_state.ts";
-import { environmentMix, type FingerprintChange } from "../report/fingerprint_diff.ts";
+import { environmentMix } from "../report/fingerprint_diff.ts";
 import {
   type ProgressMode,
   progressOptions,
@@ -54,7 +54,7 @@ import { runCommandFor } from "../report/finish_commands.ts";
 import { upgradeFolderProblem } from "../report/run_folder.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
-import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
+import { collectFingerprint, fingerprintChangeText, hashConfigFiles } from "./fingerprint.ts";
 import { hostLoad, sampleLoad } from "../util/host_load.ts";
 import { checkFaultReached, faultMisses, faultMissWarning } from "./fault_reach.ts";
 import { cleanReasonCounts } from "../report/verdict.ts";
@@ -649,17 +649,20 @@ function checkResumeEnvironment(
   now: Fingerprint,
 ): string[] {
   const mix = environmentMix(resumed.fingerprint, now);
-  const text = (c: FingerprintChange) => `${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`;
+  // in words: "harnessRevision 1a2b → 3c4d" named an internal field
+  const text = fingerprintChangeText;
   if (mix.blocking.length > 0) {
     throw new ReportFileError(
       out,
       `holds ${plural(kept, "result")} of a run in another environment than this one (` +
-        `${mix.blocking.map(text).join("; ")}); a report has one environment, so --resume ` +
+        `${
+          mix.blocking.map((c) => text(c)).join("; ")
+        }); a report has one environment, so --resume ` +
         "would credit those results to this one: resume where the run started, or --force " +
         "to start over",
     );
   }
-  return mix.warnings.map((c) => `resume: the environment differs in ${text(c)}`);
+  return mix.warnings.map((c) => `resume: the environment differs: ${text(c)}`);
 }
 
 /**

@@ -21,6 +21,7 @@ import { readReportJson } from "../report/json.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
+import { fingerprintChangeText } from "../runner/fingerprint.ts";
 import { mergeRuns, writeRunOutputs } from "../report/merge.ts";
 import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
 
@@ -103,7 +104,7 @@ Deno.test({
         runMatrix({ ...common, resume: true, testOnlyCaseRunner: counting }),
         (e: unknown) =>
           e instanceof ReportFileError &&
-          /holds 1 result of a run in another environment than this one \(adapter\.description NVIDIA H100 → /
+          /holds 1 result of a run in another environment than this one \(the adapter's description changed from NVIDIA H100 to /
             .test(e.message) &&
           /--force to start over/.test(e.message),
       );
@@ -760,4 +761,28 @@ Deno.test("a damaged run.json is refused naming what to do (--force), with or wi
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+// A resume refused for a changed checkout said "harnessRevision 1a2b → 3c4d", the report's
+// field name: each difference is now said in words.
+Deno.test("resume: an environment difference is said in words, not by its field name", () => {
+  const said = (field: string, from: string | null, to: string | null) =>
+    fingerprintChangeText({ field, from, to });
+  assert.equal(
+    said("harnessRevision", "1a2b3c4d", "5e6f7a8b"),
+    "the harness's revision (git commit) changed from 1a2b3c4d to 5e6f7a8b",
+  );
+  assert.equal(
+    said("kernel.absorbed.wgsl", "aa", "bb"),
+    "kernel file absorbed.wgsl changed (hash aa → bb)",
+  );
+  assert.equal(said("kernel.new.wgsl", null, "bb"), "kernel file new.wgsl was added");
+  assert.equal(
+    said("adapter.caps.limits.maxBindingsPerBindGroup", "1000", "1024"),
+    "the adapter's limit maxBindingsPerBindGroup changed from 1000 to 1024",
+  );
+  assert.equal(
+    said("host.cpuModel", "A", null),
+    "the host's CPU model changed from A to none recorded",
+  );
 });
