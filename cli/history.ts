@@ -727,7 +727,10 @@ export function historyCommand() {
         }
       }
       const runs = await readRunsToAdd(opts.add ?? []);
-      const store = await HistoryStore.open(opts.db);
+      // a query stores nothing: a database on a read-only filesystem is read as it is
+      const store = await HistoryStore.open(opts.db, {
+        readOnly: opts.add ? undefined : "when-needed",
+      });
       try {
         await addRuns(store, runs, opts.label);
         let series: Series[];

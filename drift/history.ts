@@ -27,6 +27,7 @@ import {
   type StepOptions,
 } from "./step_detect.ts";
 import { plural } from "../util/plural.ts";
+import { osErrorText } from "../util/fs.ts";
 import { attributeEnvironment } from "./attribution.ts";
 
 /**
@@ -557,6 +558,11 @@ export async function checkHistoryFile(
   options: {
     /** How long a database another process is writing is waited for (default 60 s). */
     readonly busyTimeoutMs?: number;
+    /**
+     * Whether runs are to be stored (default true): an existing file that cannot be written
+     * (a read-only file or filesystem) is then refused, before a run rather than after it.
+     */
+    readonly write?: boolean;
   } = {},
 ): Promise<void> {
   const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
@@ -602,6 +608,30 @@ export async function checkHistoryFile(
   }
   if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
   if (version > HISTORY_SCHEMA_VERSION) throw new DriftInputError(path, newerMessage(version));
+  if (options.write !== false && info.isFile) {
+    const why = await notWritable(path);
+    if (why !== null) {
+      throw new DriftInputError(
+        path,
+        `cannot be written (${why}: a read-only file or filesystem?), and storing a run ` +
+          "writes to it: copy it to a writable folder and give the copy, or give another file",
+      );
+    }
+  }
+}
+
+/**
+ * Why the existing file `path` cannot be opened for writing (the OS's words), or null when
+ * it can. Nothing is written. A history database on a read-only filesystem read as "not a
+ * history database (attempt to write a readonly database)".
+ */
+async function notWritable(path: string): Promise<string | null> {
+  try {
+    (await Deno.open(path, { write: true })).close();
+    return null;
+  } catch (e) {
+    return osErrorText(e);
+  }
 }
 
 type Row = Record<string, unknown>;
@@ -798,13 +828,26 @@ export class HistoryStore {
    * be a history database of this harness (see {@link checkHistoryFile}); anything else
    * throws DriftInputError naming the file, and the file is left untouched.
    *
+   * With `readOnly: "when-needed"` (a query, which stores nothing), an existing file that
+   * cannot be written (a read-only file or filesystem) is opened read-only, where it needs
+   * no update (a database of an older harness gets columns and keys when opened, which
+   * needs writing: refused, naming what to do).
+   *
    * @example
    * ```ts ignore
    * import { HistoryStore } from "./history.ts";
    * const store = await HistoryStore.open("out/history.sqlite");
    * ```
    */
-  static async open(path: string): Promise<HistoryStore> {
+  static async open(
+    path: string,
+    options: { readonly readOnly?: "when-needed" } = {},
+  ): Promise<HistoryStore> {
+    if (options.readOnly === "when-needed") {
+      const info = await Deno.stat(path).catch(() => null);
+      const why = info?.isFile ? await notWritable(path) : null;
+      if (why !== null) return await HistoryStore.#openReadOnly(path, why);
+    }
     await checkHistoryFile(path);
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     if (dir) await Deno.mkdir(dir, { recursive: true });
@@ -847,6 +890,41 @@ export class HistoryStore {
       db.exec("COMMIT");
     } catch (e) {
       if (db.isTransaction) db.exec("ROLLBACK");
+      db.close();
+      if (e instanceof DriftInputError) throw e;
+      throw new DriftInputError(
+        path,
+        `not a history database (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
+    return new HistoryStore(db, path);
+  }
+
+  /** Open a history database that cannot be written (`why`), read-only: see {@link open}. */
+  static async #openReadOnly(path: string, why: string): Promise<HistoryStore> {
+    await checkHistoryFile(path, { write: false });
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path, { readOnly: true });
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    } catch (e) {
+      throw new DriftInputError(path, `cannot open (${e instanceof Error ? e.message : e})`);
+    }
+    try {
+      const have = new Set(
+        (db.prepare("PRAGMA table_info(case_results)").all() as Row[]).map((r) => str(r.name)),
+      );
+      const current = historyKind(db) === "ours" && schemaVersion(db) === HISTORY_SCHEMA_VERSION &&
+        ADDED_COLUMNS.every(([name]) => have.has(name));
+      if (!current) {
+        throw new DriftInputError(
+          path,
+          `cannot be written (${why}: a read-only file or filesystem?), and it is a history ` +
+            "database of an older harness, which is brought up to date (columns added) when " +
+            "opened: copy it to a writable folder and give the copy",
+        );
+      }
+    } catch (e) {
       db.close();
       if (e instanceof DriftInputError) throw e;
       throw new DriftInputError(

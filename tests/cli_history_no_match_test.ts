@@ -237,3 +237,71 @@ Deno.test("history --html: a missing folder is created, as --db's is, and remove
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Sets or clears the immutable flag (chattr), which even root cannot write through; false where chattr or the filesystem cannot. */
+async function immutable(path: string, on: boolean): Promise<boolean> {
+  try {
+    const r = await new Deno.Command("chattr", { args: [on ? "+i" : "-i", path], stderr: "null" })
+      .output();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+const CAN_CHATTR = await (async () => {
+  const f = await Deno.makeTempFile();
+  try {
+    return await immutable(f, true) && await immutable(f, false);
+  } finally {
+    await Deno.remove(f).catch(() => {});
+  }
+})();
+
+// A history database on a read-only filesystem (a CI artifact, a shared mount) was "not a
+// history database (attempt to write a readonly database)", for a query too; and run --history
+// found out only after the whole run.
+Deno.test({
+  name:
+    "history: a database that cannot be written is queried read-only; storing a run is refused naming why",
+  ignore: !CAN_CHATTR,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const db = `${dir}/history.sqlite`;
+    const old = `${dir}/old.sqlite`;
+    try {
+      await threeNights(db, (night) => [caseResult(A, 1, night)]);
+      await Deno.copyFile(db, old);
+      const v1 = new DatabaseSync(old);
+      v1.exec("PRAGMA user_version = 1");
+      v1.close();
+      assert.ok(await immutable(db, true) && await immutable(old, true));
+      const query = await runCli(["history", "--db", db]);
+      assert.equal(query.code, 0, query.stderr);
+      assert.match(query.stdout, /median_ms over 3 runs/);
+      await Deno.mkdir(`${dir}/run`);
+      await Deno.writeTextFile(
+        `${dir}/run/report.json`,
+        JSON.stringify(reportOf([caseResult(A, 1, 4)])),
+      );
+      const [add, older] = await Promise.all([
+        runCli(["history", "--db", db, "--add", `${dir}/run`]),
+        runCli(["history", "--db", old]),
+      ]);
+      assert.equal(add.code, 2, add.stderr);
+      assert.match(
+        add.stderr,
+        /history\.sqlite: cannot be written \(.*: a read-only file or filesystem\?\), and storing a run writes to it/,
+      );
+      assert.equal(older.code, 2, older.stderr);
+      assert.match(
+        older.stderr,
+        /old\.sqlite: cannot be written .* a history database of an older harness/,
+      );
+    } finally {
+      await immutable(db, false);
+      await immutable(old, false);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
