@@ -698,8 +698,12 @@ export function historyCommand() {
         // Its folder is created as --db's and run --out's are (a nightly job's dated folder
         // was refused, "its folder ... does not exist", while --db beside it was made); one
         // left empty by a refusal is removed again on exit 2.
+        // (a folder there already is left to checkOutputFile, whose messages name the file)
         const slash = opts.html.lastIndexOf("/");
-        if (slash > 0) await prepareOutputDir(opts.html.slice(0, slash), { label: "--html" });
+        const folder = slash > 0 ? opts.html.slice(0, slash) : null;
+        if (folder !== null && await Deno.lstat(folder).then(() => false, () => true)) {
+          await prepareOutputDir(folder, { label: "--html's folder" });
+        }
         await checkOutputFile(opts.html, { label: "--html" });
       }
       // The chart may not overwrite the database or a report being added.

@@ -228,6 +228,13 @@ Deno.test("history --html: a missing folder is created, as --db's is, and remove
     ]);
     assert.equal(refused.code, 2, refused.stderr);
     await assert.rejects(Deno.stat(`${dir}/gone`), Deno.errors.NotFound, "no folder left behind");
+    // a folder that is there (here a file) is the file's own check, naming the file
+    const underFile = await runCli(["history", "--db", db, "--html", `${db}/h.html`]);
+    assert.equal(underFile.code, 2, underFile.stderr);
+    assert.match(
+      underFile.stderr,
+      /--html .*history\.sqlite\/h\.html: runs into .*history\.sqlite, which is a file/,
+    );
     const help = await runCli(["history", "--help"]);
     assert.match(
       help.stdout.replace(/\s+/g, " "),
