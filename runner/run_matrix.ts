@@ -652,14 +652,20 @@ function checkResumeEnvironment(
   // in words: "harnessRevision 1a2b → 3c4d" named an internal field
   const text = fingerprintChangeText;
   if (mix.blocking.length > 0) {
+    // a changed checkout alone: which commit to go back to ("where the run started" said
+    // nothing of git)
+    const rev = mix.blocking.find((c) => c.field === "harnessRevision")?.from;
+    const where = mix.blocking.every((c) => c.field === "harnessRevision") && rev
+      ? `resume in a checkout of the commit the run started at (git checkout ${
+        rev.replace(/-dirty$/, "")
+      }${rev.endsWith("-dirty") ? ", with the same uncommitted changes" : ""})`
+      : "resume where the run started";
+    const changes = mix.blocking.map((c) => text(c)).join("; ");
     throw new ReportFileError(
       out,
-      `holds ${plural(kept, "result")} of a run in another environment than this one (` +
-        `${
-          mix.blocking.map((c) => text(c)).join("; ")
-        }); a report has one environment, so --resume ` +
-        "would credit those results to this one: resume where the run started, or --force " +
-        "to start over",
+      `holds ${plural(kept, "result")} of a run in another environment than this one ` +
+        `(${changes}); a report has one environment, so --resume would credit those ` +
+        `results to this one: ${where}, or --force to start over`,
     );
   }
   return mix.warnings.map((c) => `resume: the environment differs: ${text(c)}`);

@@ -108,6 +108,30 @@ Deno.test({
             .test(e.message) &&
           /--force to start over/.test(e.message),
       );
+      // Another checkout (where git gave this run a revision): said in words, with the
+      // commit to go back to (it was "harnessRevision X → Y ...: resume where the run started")
+      if (state.report.fingerprint.harnessRevision !== null) {
+        const rev = "0123456789abcdef0123456789abcdef01234567";
+        await writeRunState(`${out}/run.json`, {
+          ...state,
+          report: {
+            ...state.report,
+            fingerprint: { ...state.report.fingerprint, harnessRevision: `${rev}-dirty` },
+          },
+        });
+        await assert.rejects(
+          runMatrix({ ...common, resume: true, testOnlyCaseRunner: counting }),
+          (e: unknown) =>
+            e instanceof ReportFileError &&
+            e.message.includes(
+              `(the harness's revision (git commit) changed from ${rev}-dirty to `,
+            ) &&
+            e.message.includes(
+              `: resume in a checkout of the commit the run started at (git checkout ${rev}, ` +
+                "with the same uncommitted changes), or --force to start over",
+            ),
+        );
+      }
       // Another planted fault: refused as another run.
       await writeRunState(`${out}/run.json`, {
         ...state,
