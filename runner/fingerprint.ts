@@ -360,6 +360,13 @@ export function fingerprintChangeText(c: FingerprintChange): string {
     if (c.to === null) return `${file} was removed`;
     return `${file} changed (hash ${c.from} → ${c.to})`;
   }
+  // only the -dirty mark moved: the same commit, with or without uncommitted changes
+  const clean = (r: string | null) => r?.replace(/-dirty$/, "");
+  if (c.field === "harnessRevision" && c.from !== null && clean(c.from) === clean(c.to)) {
+    return `the harness's checkout of commit ${clean(c.from)} ${
+      c.to?.endsWith("-dirty") ? "has uncommitted changes now" : "had uncommitted changes then"
+    }`;
+  }
   const limit = /^adapter\.caps\.limits\.(.+)$/.exec(c.field);
   const what = limit ? `the adapter's limit ${limit[1]}` : FIELD_WORDS[c.field] ?? c.field;
   return `${what} changed from ${c.from ?? "none recorded"} to ${c.to ?? "none recorded"}`;

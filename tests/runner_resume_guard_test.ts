@@ -801,6 +801,11 @@ Deno.test("resume: an environment difference is said in words, not by its field 
     "kernel file absorbed.wgsl changed (hash aa → bb)",
   );
   assert.equal(said("kernel.new.wgsl", null, "bb"), "kernel file new.wgsl was added");
+  // the same commit: "changed from 1a2b to 1a2b-dirty" read as another commit
+  assert.equal(
+    said("harnessRevision", "1a2b", "1a2b-dirty"),
+    "the harness's checkout of commit 1a2b has uncommitted changes now",
+  );
   assert.equal(
     said("adapter.caps.limits.maxBindingsPerBindGroup", "1000", "1024"),
     "the adapter's limit maxBindingsPerBindGroup changed from 1000 to 1024",
