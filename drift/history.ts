@@ -570,7 +570,15 @@ export async function checkHistoryFile(
   try {
     info = await Deno.stat(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
+    // A new file is created (with its folders) when the run is stored: a folder that could
+    // not be made or written was found out after the whole run ("internal error: Read-only
+    // file system ... mkdir", "cannot open (unable to open database file)").
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      if (options.write === false) return;
+      const why = await cannotCreate(path);
+      if (why === null) return;
+      throw new DriftInputError(path, `cannot be created: ${why}`);
+    }
     throw new DriftInputError(path, `cannot be read (${e instanceof Error ? e.message : e})`);
   }
   if (info.isDirectory) {
@@ -579,6 +587,7 @@ export async function checkHistoryFile(
       "is a folder; a history database is a file (run --history <file>, history --db <file>)",
     );
   }
+  if (options.write !== false && info.isFile) await refuseUnwritable(path);
   if (info.size === 0) return;
   let db: DatabaseSync | null = null;
   let kind: HistoryKind;
@@ -608,14 +617,38 @@ export async function checkHistoryFile(
   }
   if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
   if (version > HISTORY_SCHEMA_VERSION) throw new DriftInputError(path, newerMessage(version));
-  if (options.write !== false && info.isFile) {
-    const why = await notWritable(path);
-    if (why !== null) {
-      throw new DriftInputError(
-        path,
-        `cannot be written (${why}: a read-only file or filesystem?), and storing a run ` +
-          "writes to it: copy it to a writable folder and give the copy, or give another file",
-      );
+}
+
+/** Refuse (DriftInputError) an existing history file that cannot be written. */
+async function refuseUnwritable(path: string): Promise<void> {
+  const why = await notWritable(path);
+  if (why === null) return;
+  throw new DriftInputError(
+    path,
+    `cannot be written (${why}: a read-only file or filesystem?), and storing a run ` +
+      "writes to it: copy it to a writable folder and give the copy, or give another file",
+  );
+}
+
+/**
+ * Why a missing file `path` could not be created with its folders, or null when it can: the
+ * nearest folder above it that exists must be a folder and writable (a hidden probe file is
+ * created and removed there). Nothing else is created.
+ */
+async function cannotCreate(path: string): Promise<string | null> {
+  let up = path;
+  for (;;) {
+    const i = up.replace(/\/+$/, "").lastIndexOf("/");
+    up = i < 0 ? "." : i === 0 ? "/" : up.slice(0, i);
+    const info = await Deno.stat(up).catch((e) => e instanceof Deno.errors.NotFound ? null : e);
+    if (info === null) continue;
+    if (info instanceof Error) return `${up} cannot be inspected (${osErrorText(info)})`;
+    if (!info.isDirectory) return `${up} is a file, not a folder; give a path of folders`;
+    try {
+      await Deno.remove(await Deno.makeTempFile({ dir: up, prefix: ".mla-harness-write-check-" }));
+      return null;
+    } catch (e) {
+      return `cannot write in ${up} (${osErrorText(e)})`;
     }
   }
 }

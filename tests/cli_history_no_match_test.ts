@@ -3,7 +3,7 @@
 // selects no case), so `--fail-on-step` with a typo cannot pass silently.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { HistoryStore } from "../drift/mod.ts";
+import { checkHistoryFile, HistoryStore } from "../drift/mod.ts";
 import { caseResult, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -308,6 +308,47 @@ Deno.test({
     } finally {
       await immutable(db, false);
       await immutable(old, false);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+// run --history into a folder that cannot be made or written ran the whole matrix, then died
+// with "internal error: Read-only file system ... mkdir" (or "cannot open (unable to open
+// database file)"), the run not stored: now refused before any work, naming the folder.
+Deno.test({
+  name: "history: a new database in a folder that cannot be written is refused before any work",
+  ignore: !CAN_CHATTR,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const locked = `${dir}/locked`;
+    await Deno.mkdir(locked);
+    try {
+      await threeNights(`${dir}/h.sqlite`, (night) => [caseResult(A, 1, night)]);
+      await Deno.mkdir(`${dir}/run`);
+      await Deno.writeTextFile(
+        `${dir}/run/report.json`,
+        JSON.stringify(reportOf([caseResult(A, 1, 4)])),
+      );
+      assert.ok(await immutable(locked, true));
+      for (const db of [`${locked}/h.sqlite`, `${locked}/sub/h.sqlite`]) {
+        await assert.rejects(
+          checkHistoryFile(db),
+          new RegExp(`${db}: cannot be created: cannot write in ${locked} \\(`),
+        );
+        const r = await runCli(["history", "--db", db, "--add", `${dir}/run`]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /cannot be created: cannot write in .*locked/);
+      }
+      // a file on the way is named as such
+      await assert.rejects(
+        checkHistoryFile(`${dir}/h.sqlite/x.sqlite`),
+        /cannot be created: .*h\.sqlite is a file, not a folder/,
+      );
+      // a query reads only: no folder check
+      await checkHistoryFile(`${locked}/h.sqlite`, { write: false });
+    } finally {
+      await immutable(locked, false);
       await Deno.remove(dir, { recursive: true });
     }
   },
