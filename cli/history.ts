@@ -171,15 +171,19 @@ export function historyText(
     }
     const detailed = s.caseId === "*" || series.length === 1;
     if (detailed) {
+      // the runs' labels (history --add --label), where any has one: stored, shown nowhere
+      const labelled = s.points.some((p) => p.label !== undefined);
       lines.push(
         "  run  started                   deno      revision           value" +
-          (mixed ? "       device" : ""),
+          (mixed ? "       device" : "") + (labelled ? "  label" : ""),
       );
       for (const p of s.points) {
         lines.push(
           `  ${String(p.runId).padEnd(4)} ${p.startedAt.padEnd(25)} ${p.deno.padEnd(9)} ${
             rev(p.harnessRevision).padEnd(18)
-          } ${fmt(p.value)}${mixed ? `  ${p.deviceKey}` : ""}`,
+          } ${fmt(p.value)}${mixed ? `  ${p.deviceKey}` : ""}${
+            labelled ? `  ${p.label ?? "-"}` : ""
+          }`,
         );
       }
     } else {

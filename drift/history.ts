@@ -104,6 +104,11 @@ export interface SeriesPoint {
    * speed (a flat pair of cases joined by a slower third read as a +115% step).
    */
   readonly cases?: string;
+  /**
+   * The run's label (`history --add --label`, `upgrade-check`'s "upgrade-check from"), where
+   * it has one: stored, and shown nowhere before.
+   */
+  readonly label?: string;
   /** The metric's value. */
   readonly value: number;
 }
@@ -1359,7 +1364,7 @@ export class HistoryStore {
     }
     const timed = metric === "median_ms";
     const rows = this.#db.prepare(
-      `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
+      `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, r.label, e.deno,
               e.harness_revision, e.device_key, e.id AS env_id, c.backend, c.timing_source, c.timing_scope, c.warmup_ms,
               c.timing_rules, c.seed
        FROM case_results c JOIN runs r ON c.run_id = r.id
@@ -1396,6 +1401,7 @@ export class HistoryStore {
         harnessRevision: nstr(r.harness_revision),
         deviceKey: str(r.device_key),
         ...(timed ? { timing: timingLabel(r) } : { inputs: inputsLabel(r) }),
+        ...(typeof r.label === "string" ? { label: r.label } : {}),
         value: n(r.value),
       });
       byCase.set(id, list);

@@ -353,3 +353,38 @@ Deno.test({
     }
   },
 });
+
+// `history --add --label` stored the label, and history showed it nowhere (text or JSON).
+Deno.test("history: the runs' labels are listed (text and JSON), '-' for a run without one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    await threeNights(db, (night) => [caseResult(A, 1, night)]);
+    await Deno.mkdir(`${dir}/run`);
+    await Deno.writeTextFile(
+      `${dir}/run/report.json`,
+      JSON.stringify(reportOf([caseResult(A, 1, 4)], {
+        startedAt: "2026-01-04T02:00:00.000Z",
+        endedAt: "2026-01-04T02:01:00.000Z",
+      })),
+    );
+    const text = await runCli([
+      "history",
+      "--db",
+      db,
+      "--add",
+      `${dir}/run`,
+      "--label",
+      "after driver 25.1",
+    ]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /value +label\n/);
+    assert.match(text.stdout, /\n  1 .* -\n/);
+    assert.match(text.stdout, /\n  4 .*  after driver 25\.1\n/);
+    const json = await runCli(["history", "--db", db, "--json"]);
+    const [s] = JSON.parse(json.stdout) as { points: { runId: number; label?: string }[] }[];
+    assert.deepEqual(s.points.map((p) => p.label ?? null), [null, null, null, "after driver 25.1"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
