@@ -551,7 +551,12 @@ export async function addRuns(
       console.error(
         `history: ${file} is already run ${id} of ${store.path} (same start ${report.startedAt}, ` +
           "matrix, filter, shard and environment); not added again" +
-          (relabeled ? `; its label is now ${label} (was ${relabeled.from ?? "none"})` : ""),
+          // quoted: "its label is now again (was night 1)" read as prose
+          (relabeled
+            ? `; its label is now ${JSON.stringify(label)} (was ${
+              relabeled.from === null ? "none" : JSON.stringify(relabeled.from)
+            })`
+            : ""),
       );
       return;
     }

@@ -303,11 +303,22 @@ Deno.test("history: the same run added twice is stored once", async () => {
     assert.equal(labelled.code, 0, labelled.stderr);
     assert.match(
       labelled.stderr,
-      /is already run 3 of .* not added again; its label is now n \(was none\)/,
+      /is already run 3 of .* not added again; its label is now "n" \(was none\)/,
     );
+    // a label of several words is quoted, as the one it replaces
+    const relabelled = await runCliInProcess([
+      "history",
+      "--db",
+      db,
+      "--add",
+      file,
+      "--label",
+      "night 2",
+    ]);
+    assert.match(relabelled.stderr, /its label is now "night 2" \(was "n"\)/);
     const reopened = await HistoryStore.open(db);
     try {
-      assert.equal(reopened.runs().find((r) => r.id === 3)?.label, "n");
+      assert.equal(reopened.runs().find((r) => r.id === 3)?.label, "night 2");
     } finally {
       reopened.close();
     }
