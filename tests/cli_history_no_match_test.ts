@@ -379,8 +379,8 @@ Deno.test("history: the runs' labels are listed (text and JSON), '-' for a run w
     ]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /value +label\n/);
-    assert.match(text.stdout, /\n  1 .* -\n/);
-    assert.match(text.stdout, /\n  4 .*  after driver 25\.1\n/);
+    assert.match(text.stdout, /\n {2}1 .* -\n/);
+    assert.match(text.stdout, /\n {2}4 .* {2}after driver 25\.1\n/);
     const json = await runCli(["history", "--db", db, "--json"]);
     const [s] = JSON.parse(json.stdout) as { points: { runId: number; label?: string }[] }[];
     assert.deepEqual(s.points.map((p) => p.label ?? null), [null, null, null, "after driver 25.1"]);
