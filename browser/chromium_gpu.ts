@@ -360,10 +360,23 @@ export class ChromiumGpu {
         })`,
       ) as PageLoadBackendReply;
       if (!reply.ok) {
-        throw new PageSideError({
-          ...reply.error,
-          message: `backend module ${l.specifier} in the page: ${reply.error.message}`,
-        });
+        if (reply.lost) {
+          this.#lost = true;
+          throw new PageSideError({
+            ...reply.error,
+            message: `backend module ${l.specifier} in the page: ${reply.error.message}`,
+          });
+        }
+        // The module loaded in Deno but not in the page (it threw at import there, or its
+        // bundle exports another shape): the user's module, as the same failure under Deno is
+        // (exit 2 naming it), where it was an internal error with the harness's stack, exit 1.
+        throw new ConfigError(l.specifier, [{
+          path: "(module)",
+          value: l.url,
+          message: `loaded in Deno but could not be loaded in the Chromium page (its bundle ` +
+            `${prefix}mod.js, run as browser code: no Deno namespace): ${reply.error.name}: ` +
+            reply.error.message,
+        }], "not a backend module in the browser page");
       }
     }
   }

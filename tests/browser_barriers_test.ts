@@ -119,3 +119,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: browserTestName(
+    "run --runtime chromium: a backend module that throws at import in the page only is exit 2 " +
+      "naming it (it was an internal error with the harness's stack, exit 1)",
+  ),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-page-import-" });
+    try {
+      const r = await runHarness([
+        "run",
+        ...["--runtime", "chromium"],
+        ...["--backend-module", "tests/fixtures/backends/page_import_throws.ts"],
+        ...["--backend", "naive-page-import-throws"],
+        ...["--filter", "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=4;causal=1"],
+        ...["--repeats", "0", "--out", `${dir}/run`],
+      ]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error| {4}at /);
+      assert.match(
+        r.stderr,
+        /^error: tests\/fixtures\/backends\/page_import_throws\.ts: not a backend module in the browser page\n.*could not be loaded in the Chromium page .*: Error: this module reads Deno\.env at import$/m,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
