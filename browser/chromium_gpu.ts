@@ -30,7 +30,7 @@ import {
   launchChromium,
 } from "./chromium.ts";
 import { ConfigError } from "../adapter/errors.ts";
-import { NEXT_CASE_BROWSER, Page } from "./page.ts";
+import { NEXT_CASE_BROWSER, Page, type PageMessage } from "./page.ts";
 import type {
   PageBenchReply,
   PageCaseReply,
@@ -64,6 +64,51 @@ export interface ChromiumGpuOptions {
    * else {@link DEFAULT_CHROMIUM_TIMEOUT_S}.
    */
   timeoutMs?: number;
+  /**
+   * Hears each line that says a console message or an uncaught exception of the page (a
+   * user backend's `console.warn`, a throw in its timer), with the case it came in. Default:
+   * stderr.
+   */
+  onPageMessage?: (line: string) => void;
+}
+
+/** The page's console messages and uncaught exceptions said one by one, at most. */
+export const PAGE_MESSAGES_SAID = 20;
+
+/**
+ * The line that says one console message or uncaught exception of the page, with the case
+ * during which it came (`during`) or the case before it (`after`): the harness's page code
+ * writes none, so each is a user backend's (its `console.*`, or a throw in a timer or an
+ * un-awaited promise, which under Deno ends the process).
+ *
+ * @example
+ * ```ts
+ * import { pageMessageLine } from "./chromium_gpu.ts";
+ * pageMessageLine({ level: "warning", text: "slow path" }, { during: "c1" });
+ * // 'chromium page: console.warn during case "c1": slow path'
+ * ```
+ */
+export function pageMessageLine(
+  m: PageMessage,
+  when: { during?: string | null; after?: string },
+): string {
+  const where = when.during === null
+    ? " during a case"
+    : when.during !== undefined
+    ? ` during case "${when.during}"`
+    : when.after !== undefined
+    ? ` after case "${when.after}"`
+    : " before any case";
+  if (m.level === "exception") {
+    const [first, ...rest] = m.text.split("\n");
+    const at = rest.map((l) => l.trim()).find((l) => l.startsWith("at "));
+    return `chromium page: an uncaught exception${where} (a throw in a timer, an event or ` +
+      `an un-awaited promise: no case's result includes it): ${first}${
+        at === undefined ? "" : ` (${at})`
+      }`;
+  }
+  const call = m.level === "warning" ? "warn" : m.level;
+  return `chromium page: console.${call}${where}: ${m.text.split("\n")[0]}`;
 }
 
 /** The environment variable that sets the Chromium runtime's step limit, in seconds. */
@@ -276,6 +321,12 @@ export class ChromiumGpu {
   #lost = false;
   /** Who hears of the page's GPU errors outside every error scope. */
   readonly #lateListeners = new Set<(late: PageLateGpuError) => void>();
+  /** How many of the page's messages were said (of this page; a fresh page starts at 0). */
+  #messagesSaid = 0;
+  /** How many lines said them, in all pages (at most {@link PAGE_MESSAGES_SAID}, then one). */
+  #messageLines = 0;
+  /** The case whose reply came last (its id), which a message before the next one follows. */
+  #lastCase: string | undefined;
 
   private constructor(
     parts: {
@@ -552,6 +603,9 @@ export class ChromiumGpu {
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     }, tensors);
     const ex = this.#server.exchange(request);
+    // what the page said before this case (after the one before) and during it, said once its
+    // reply (or its failure) is in: it was kept in the page's log, which nothing read
+    this.#sayPageMessages({ after: this.#lastCase });
     try {
       const reply = await this.#evaluate(
         `mlaHarness.runCase(${JSON.stringify(ex.caseUrl)}, ${JSON.stringify(ex.resultUrl)})`,
@@ -574,6 +628,27 @@ export class ChromiumGpu {
       };
     } finally {
       ex.drop();
+      this.#sayPageMessages({ during: options.caseId ?? null });
+      this.#lastCase = options.caseId;
+    }
+  }
+
+  /**
+   * Say the page's console messages and uncaught exceptions not said yet: during a case (its
+   * id; null: none given), or after the last case (before the next one started).
+   */
+  #sayPageMessages(when: { during?: string | null; after?: string }): void {
+    const messages = this.#page.messages;
+    const say = this.#options.onPageMessage ?? ((line: string) => console.error(line));
+    for (; this.#messagesSaid < messages.length; this.#messagesSaid++) {
+      this.#messageLines++;
+      if (this.#messageLines > PAGE_MESSAGES_SAID + 1) continue;
+      say(
+        this.#messageLines > PAGE_MESSAGES_SAID
+          ? `chromium page: more console messages or exceptions than ${PAGE_MESSAGES_SAID}: ` +
+            "the rest are not said"
+          : pageMessageLine(messages[this.#messagesSaid], when),
+      );
     }
   }
 
@@ -612,6 +687,8 @@ export class ChromiumGpu {
       throw new PageSideError(reply.error);
     }
     this.#lateGpuErrors(reply.lateGpuErrors);
+    // and what the page said after the last case (the end of a run waits here)
+    this.#sayPageMessages({ after: this.#lastCase });
   }
 
   /** Drop the browser (a hung case): the next {@link reacquire} starts a fresh one. */
@@ -637,6 +714,7 @@ export class ChromiumGpu {
     );
     this.#browser = browser;
     this.#page = page;
+    this.#messagesSaid = 0;
     this.caps = { ...init.caps, ...environmentCapsOverrides(init.caps.adapter) };
     this.identity = identityOf(browser, init);
     this.#lost = false;

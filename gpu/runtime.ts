@@ -56,6 +56,8 @@ export interface RemoteRunOptions {
   faultId?: string;
   /** Limits lower than the device's to launch by (a device profile's). */
   limits?: Readonly<Record<string, number>>;
+  /** The case's id, which the remote side's messages (a page's console) are said with. */
+  caseId?: string;
 }
 
 /** The browser facts a fingerprint records for a remote runtime. */

@@ -662,6 +662,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       ...(o.replay === undefined ? {} : { replay: o.replay }),
       faultId: remoteFaultId(o),
       limits,
+      caseId: c.id,
     })
     : await timeAttentionCase(device, targetPlan, {
       spec: target.spec,
@@ -735,6 +736,7 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
       hidden,
       repeats: o.repeats ?? 3,
       faultId: remoteFaultId(o),
+      caseId: c.id,
     });
     first = r.outputs;
     samples = [...r.samplesMs];

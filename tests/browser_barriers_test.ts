@@ -148,3 +148,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: browserTestName(
+    "run --runtime chromium: a user backend's console.warn and a throw in its timer in the " +
+      "page are said with the case (they were kept in the page's log, unread)",
+  ),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-page-console-" });
+    try {
+      const r = await runHarness([
+        "run",
+        ...["--runtime", "chromium"],
+        ...["--backend-module", "tests/fixtures/backends/page_console.ts"],
+        ...["--backend", "naive-page-console"],
+        ...["--filter", "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=4;causal=1"],
+        ...["--repeats", "0", "--out", `${dir}/run`],
+      ]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const id = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=4;sk=20;layout=bshd;causal=1";
+      const lines = r.stdout.split("\n").concat(r.stderr.split("\n"))
+        .filter((l) => l.startsWith("chromium page: "));
+      assert.deepEqual(lines.map((l) => l.replace(/ \(at \S+\)$/, "")), [
+        `chromium page: console.warn during case "${id}": page-console fixture: a warning ` +
+        "from launch()",
+        `chromium page: an uncaught exception during case "${id}" (a throw in a timer, an ` +
+        "event or an un-awaited promise: no case's result includes it): Error: page-console " +
+        "fixture: a throw in a timer",
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

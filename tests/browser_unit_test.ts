@@ -18,6 +18,7 @@ import {
   encodeOutputs,
 } from "../browser/wire.ts";
 import { bundledTextSource } from "../gpu/text_source.ts";
+import { pageMessageLine } from "../browser/chromium_gpu.ts";
 import { waitForPageScript } from "../browser/chromium_gpu.ts";
 import { deviceKey } from "../drift/device_key.ts";
 
@@ -240,4 +241,28 @@ Deno.test("waitForPageScript: waits as long as the page takes (no fixed 10 s), s
     evaluate: () => Promise.resolve(false),
   };
   assert.deepEqual(await waitForPageScript(broken, 0), ["SyntaxError: Unexpected token"]);
+});
+
+Deno.test("pageMessageLine: a page's console message or uncaught exception, with its case", () => {
+  assert.equal(
+    pageMessageLine({ level: "warning", text: "slow\nmore" }, { during: "c1" }),
+    'chromium page: console.warn during case "c1": slow',
+  );
+  assert.equal(
+    pageMessageLine({ level: "log", text: "hi" }, { after: "c0" }),
+    'chromium page: console.log after case "c0": hi',
+  );
+  assert.equal(
+    pageMessageLine({ level: "error", text: "x" }, {}),
+    "chromium page: console.error before any case: x",
+  );
+  assert.equal(
+    pageMessageLine(
+      { level: "exception", text: "Error: boom\n    at f (http://h/backend/m/mod.js:3:9)" },
+      { during: null },
+    ),
+    "chromium page: an uncaught exception during a case (a throw in a timer, an event or an " +
+      "un-awaited promise: no case's result includes it): Error: boom " +
+      "(at f (http://h/backend/m/mod.js:3:9))",
+  );
 });
