@@ -402,7 +402,10 @@ export class ChromiumGpu {
         for (const f of l.module.files ?? []) {
           files[f] = { body: await Deno.readFile(new URL(f, url)), type: "text/plain" };
         }
-        this.#server.serveFiles(prefix, files);
+        this.#server.serveFiles(prefix, files, {
+          module: l.specifier,
+          listed: l.module.files ?? [],
+        });
         this.#served.add(id);
       }
       const reply = await this.#evaluate(

@@ -43,6 +43,8 @@ export class PageServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #slots = new Map<number, Slot>();
   readonly #files = new Map<string, ServedFile>();
+  /** The backend module served under each prefix, and the files its `files` export lists. */
+  readonly #modules = new Map<string, { module: string; listed: readonly string[] }>();
   /** Paths the page asked for that nothing serves (each said once). */
   readonly #missed = new Set<string>();
   #next = 1;
@@ -75,8 +77,13 @@ export class PageServer {
    * `files` maps a path below the prefix to its body and content type. Only these paths
    * are served; nothing else of the file system is reachable from the page.
    */
-  serveFiles(prefix: string, files: Record<string, ServedFile>): void {
+  serveFiles(
+    prefix: string,
+    files: Record<string, ServedFile>,
+    about?: { readonly module: string; readonly listed: readonly string[] },
+  ): void {
     for (const [name, file] of Object.entries(files)) this.#files.set(`${prefix}${name}`, file);
+    if (about !== undefined) this.#modules.set(prefix, about);
   }
 
   /**
@@ -101,6 +108,24 @@ export class PageServer {
     };
   }
 
+  /**
+   * Which module's folder a path not served is in, what it lists, and where the page resolves
+   * a fetch: a module that imports another's launch() (which fetches beside itself under Deno)
+   * fetches beside the module given, whose bundle carries the import. Empty: no module's.
+   */
+  #whose(path: string): string {
+    for (const [prefix, m] of this.#modules) {
+      if (!path.startsWith(prefix)) continue;
+      const listed = m.listed.length === 0
+        ? "lists no `files`"
+        : `lists ${m.listed.map((f) => JSON.stringify(f)).join(", ")}`;
+      return `: ${m.module} ${listed}; in the page a fetch(new URL(file, import.meta.url)) by ` +
+        "it or by any module it imports resolves beside it (its bundle carries the imports), " +
+        `so "${path.slice(prefix.length)}" must be beside ${m.module} and listed there`;
+    }
+    return "";
+  }
+
   async #handle(req: Request, script: string): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (req.method === "GET" && (path === "/" || path === "/index.html")) {
@@ -119,7 +144,8 @@ export class PageServer {
       // `files` export does not list. Said here, once a path, and in the body (a module that
       // compiles the body without checking the status would otherwise report a WGSL error).
       const text = `mla-harness page server: ${path} is not served; a backend module's files ` +
-        "(fetched from its folder) must be listed in its `files` export (docs/backends.md)";
+        "(fetched from its folder) must be listed in its `files` export (docs/backends.md)" +
+        this.#whose(path);
       if (req.method === "GET" && !this.#missed.has(path)) {
         this.#missed.add(path);
         console.error(`chromium runtime: ${text}`);

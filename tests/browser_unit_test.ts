@@ -19,6 +19,7 @@ import {
 } from "../browser/wire.ts";
 import { bundledTextSource } from "../gpu/text_source.ts";
 import { pageMessageLine } from "../browser/chromium_gpu.ts";
+import { PageServer } from "../browser/server.ts";
 import { waitForPageScript } from "../browser/chromium_gpu.ts";
 import { deviceKey } from "../drift/device_key.ts";
 
@@ -265,4 +266,30 @@ Deno.test("pageMessageLine: a page's console message or uncaught exception, with
       "un-awaited promise: no case's result includes it): Error: boom " +
       "(at f (http://h/backend/m/mod.js:3:9))",
   );
+});
+
+Deno.test("PageServer: a file a backend module's page fetches but does not list names the module, what it lists and where a fetch resolves", async () => {
+  const server = PageServer.start("");
+  const said: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => said.push(line);
+  try {
+    server.serveFiles("/backend/m/", { "mod.js": { body: "", type: "text/javascript" } }, {
+      module: "lib/wrap.ts",
+      listed: [],
+    });
+    const r = await fetch(`${server.origin}/backend/m/naive.wgsl`);
+    assert.equal(r.status, 404);
+    const text = await r.text();
+    // before: only "must be listed in its `files` export", for a module that imports another's
+    // launch() (which fetches beside itself under Deno) and lists nothing
+    assert.match(
+      text,
+      /is not served; .*: lib\/wrap\.ts lists no `files`; in the page a fetch\(new URL\(file, import\.meta\.url\)\) by it or by any module it imports resolves beside it .*"naive\.wgsl" must be beside lib\/wrap\.ts and listed there$/,
+    );
+    assert.deepEqual(said, [`chromium runtime: ${text}`]);
+  } finally {
+    console.error = error;
+    await server.close();
+  }
 });
