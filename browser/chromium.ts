@@ -446,6 +446,15 @@ export async function launchChromium(
   // there, and lived on with its profile. fd 3 goes through fd 5: an `&` command's stdin
   // is /dev/null in a shell without job control.
   const script = 'p="$0"; trap "" INT TERM HUP; ' +
+    // Profiles a killed run left: a harness killed with its whole process group (SIGKILL to
+    // the group, as a CI job's timeout sends) takes this shell with it, and its browser, in a
+    // session of its own, ends on the pipe's EOF with no one left to remove its profile (about
+    // 5 MB a run, kept until a reboot). Each is named after its harness's pid: one whose
+    // harness is gone is removed here (a live one's, or another user's, stays).
+    'for o in "${p%/*}"/' + PROFILE_PREFIX + "*; do " +
+    '[ -d "$o" ] || continue; q="${o##*/' + PROFILE_PREFIX + '}"; q="${q%%-*}"; ' +
+    'case "$q" in ""|*[!0-9]*) continue;; esac; ' +
+    'kill -0 "$q" 2>/dev/null || rm -rf "$o" 2>/dev/null; done; ' +
     "command -v setsid >/dev/null 2>&1 && s=setsid || s=; exec 5<&0; " +
     '$s "$@" 3<&5 4>&1 5<&- 0</dev/null 1>/dev/null & c=$!; exec 5<&-; ' +
     'end() { if [ -n "$s" ]; then kill -KILL "-$c" 2>/dev/null; else kill -KILL "$c" 2>/dev/null; fi; }; ' +

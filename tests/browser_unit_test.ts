@@ -5,9 +5,11 @@
 import assert from "node:assert/strict";
 import {
   CHROMIUM_INSTALL_COMMAND,
+  ChromiumLaunchError,
   ChromiumNotFoundError,
   DEBIAN_CHROMIUM_PATH,
   findChromium,
+  launchChromium,
 } from "../browser/chromium.ts";
 import { CdpConnection, CdpError, type CdpTransport } from "../browser/cdp.ts";
 import {
@@ -291,5 +293,32 @@ Deno.test("PageServer: a file a backend module's page fetches but does not list 
   } finally {
     console.error = error;
     await server.close();
+  }
+});
+
+Deno.test("launchChromium: a profile a killed run left (its harness's pid gone) is removed at the next launch; a live one's stays", async () => {
+  // a harness killed with its process group (SIGKILL) took the shell that removes the
+  // profile with it: the folder stayed, about 5 MB a run
+  const dead = new Deno.Command("sh", { args: ["-c", "exit 0"] }).spawn();
+  await dead.status;
+  const tmp = await Deno.makeTempDir({ prefix: "mla-probe-" });
+  await Deno.remove(tmp);
+  const dir = tmp.slice(0, tmp.lastIndexOf("/"));
+  const stale = `${dir}/mla-harness-chromium-${dead.pid}-0123abcd`;
+  const live = `${dir}/mla-harness-chromium-${Deno.pid}-0123abcd`;
+  const script = await Deno.makeTempFile({ prefix: "mla-not-chromium-", suffix: ".sh" });
+  try {
+    await Deno.mkdir(`${stale}/Default`, { recursive: true });
+    await Deno.mkdir(live);
+    await Deno.writeTextFile(script, "#!/bin/sh\nexit 0\n");
+    await Deno.chmod(script, 0o755);
+    // not Chromium: it exits at once, after the launching shell swept
+    await assert.rejects(launchChromium(script, { startTimeoutMs: 20000 }), ChromiumLaunchError);
+    await assert.rejects(Deno.stat(stale), Deno.errors.NotFound);
+    assert.ok((await Deno.stat(live)).isDirectory);
+  } finally {
+    await Deno.remove(stale, { recursive: true }).catch(() => {});
+    await Deno.remove(live, { recursive: true }).catch(() => {});
+    await Deno.remove(script);
   }
 });
