@@ -16,7 +16,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
-import { NO_ADAPTER_FIX, NoAdapterError } from "../gpu/errors.ts";
+import { DeviceLostError, NO_ADAPTER_FIX, NoAdapterError } from "../gpu/errors.ts";
 import type { RemoteRun, RemoteRunOptions } from "../gpu/runtime.ts";
 import { bundleBackendModule, pageBundle } from "./bundle.ts";
 import { loadedBackendModules } from "../kernels/backend_module.ts";
@@ -516,10 +516,7 @@ export class ChromiumGpu {
       at(`compiling ${n} WGSL source${n === 1 ? "" : "s"} (mlaHarness.compile())`);
       return this.#evaluate(`mlaHarness.compile(${JSON.stringify(sources)})`);
     }) as PageCompileReply;
-    if (!reply.ok) {
-      if (reply.lost) this.#lost = true;
-      throw new PageSideError(reply.error);
-    }
+    if (!reply.ok) throw this.#stepFailure(reply, "compile");
     return [...reply.results];
   }
 
@@ -581,12 +578,24 @@ export class ChromiumGpu {
       );
       return this.#evaluate(`mlaHarness.${fn}(${JSON.stringify(options)})`);
     }, limit) as R;
-    if (!reply.ok) {
-      const failed = reply as PageFailure;
-      if (failed.lost) this.#lost = true;
-      throw new PageSideError(failed.error);
-    }
+    if (!reply.ok) throw this.#stepFailure(reply as PageFailure, `the ${fn} measurement`);
     return reply as Extract<R, { ok: true }>;
+  }
+
+  /**
+   * The error of a page call outside a case that failed: a lost device (its GPU process killed
+   * or crashed) is a DeviceLostError naming the step (exit 3, as a lost Deno device; it was an
+   * internal error with a stack trace, `AbortError: Failed to execute 'mapAsync' ...`), any
+   * other the page's error.
+   */
+  #stepFailure(failed: PageFailure, step: string): Error {
+    if (!failed.lost) return new PageSideError(failed.error);
+    this.#lost = true;
+    return new DeviceLostError(
+      "unknown",
+      `the Chromium page's device was lost during ${step} (its GPU process crashed or was ` +
+        `killed?): ${failed.error.name}: ${failed.error.message}`,
+    );
   }
 
   async #run(
@@ -685,10 +694,7 @@ export class ChromiumGpu {
       at("waiting for the submitted GPU work (mlaHarness.settle())");
       return this.#evaluate("mlaHarness.settle()");
     }) as PageSettleReply;
-    if (!reply.ok) {
-      if (reply.lost) this.#lost = true;
-      throw new PageSideError(reply.error);
-    }
+    if (!reply.ok) throw this.#stepFailure(reply, "the wait for the submitted GPU work");
     this.#lateGpuErrors(reply.lateGpuErrors);
     // and what the page said after the last case (the end of a run waits here)
     this.#sayPageMessages({ after: this.#lastCase });

@@ -24,10 +24,11 @@ const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
 const SOURCE = [{ fileName: "k.wgsl", code: "@compute @workgroup_size(1) fn main() {}" }];
 
 /** The Chromium processes of a test's own browsers: the renderers, or the browser itself. */
-function chromiumPids(own: OwnBrowsers, kind: "renderer" | "browser"): number[] {
+function chromiumPids(own: OwnBrowsers, kind: "renderer" | "gpu" | "browser"): number[] {
   return own.pids().filter((p) => {
     const cmd = commandLine(p);
     if (kind === "renderer") return cmd.includes("--type=renderer");
+    if (kind === "gpu") return cmd.includes("--type=gpu-process");
     return cmd.includes("--user-data-dir=") && !/^(\S*\/)?sh /.test(cmd) &&
       !cmd.includes("--type=");
   });
@@ -117,6 +118,32 @@ Deno.test({
       assert.doesNotMatch(r.stderr, /internal error|CdpError|\n\s+at /);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "a killed GPU process during a measurement outside a case is a DeviceLostError naming it " +
+      "(bench: an internal error, AbortError: Failed to execute 'mapAsync' ..., exit 1)",
+  ),
+  ignore,
+  fn: async () => {
+    const own = ownBrowsers();
+    const gpu = await ChromiumGpu.start({ env: own.env });
+    try {
+      const gpus = chromiumPids(own, "gpu");
+      assert.ok(gpus.length > 0, "no GPU process found");
+      for (const p of gpus) Deno.kill(p, "SIGKILL");
+      const e = await failsWithin(gpu.measureCeilings({ reps: 1, bufferBytes: 1 << 16 }), 20_000);
+      assert.equal(e.name, "DeviceLostError", `${e.name}: ${e.message}`);
+      assert.match(
+        e.message,
+        /the Chromium page's device was lost during the ceilings measurement/,
+      );
+      assert.equal(gpu.lost, true);
+    } finally {
+      await gpu.close();
     }
   },
 });
