@@ -164,7 +164,19 @@ export class CdpConnection {
       return;
     }
     if (typeof msg.method === "string") {
-      for (const l of this.#listeners.get(msg.method) ?? []) l(msg.params ?? {}, msg.sessionId);
+      for (const l of this.#listeners.get(msg.method) ?? []) {
+        // one listener's throw neither keeps the event from the others nor, unwinding into
+        // the pipe's read loop, ends the connection (every command after it failed as "the
+        // browser connection closed" with the browser alive): said, and the rest go on
+        try {
+          l(msg.params ?? {}, msg.sessionId);
+        } catch (e) {
+          console.error(
+            `chromium runtime: a handler of the DevTools event ${msg.method} threw (ignored): ` +
+              (e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
+          );
+        }
+      }
     }
   }
 

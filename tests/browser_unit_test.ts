@@ -11,7 +11,7 @@ import {
   findChromium,
   launchChromium,
 } from "../browser/chromium.ts";
-import { CdpConnection, CdpError, type CdpTransport } from "../browser/cdp.ts";
+import { CdpConnection, CdpError, type CdpTransport, pipeTransport } from "../browser/cdp.ts";
 import {
   attentionInputsOf,
   decodeCaseRequest,
@@ -320,5 +320,42 @@ Deno.test("launchChromium: a profile a killed run left (its harness's pid gone) 
     await Deno.remove(stale, { recursive: true }).catch(() => {});
     await Deno.remove(live, { recursive: true }).catch(() => {});
     await Deno.remove(script);
+  }
+});
+
+Deno.test("pipeTransport: an event handler that throws does not end the connection", async () => {
+  const toBrowser = new TransformStream<Uint8Array, Uint8Array>();
+  const fromBrowser = new TransformStream<Uint8Array, Uint8Array>();
+  const cdp = new CdpConnection(pipeTransport(toBrowser.writable, fromBrowser.readable));
+  const said: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => said.push(line);
+  const browser = fromBrowser.writable.getWriter();
+  const enc = new TextEncoder();
+  try {
+    const seen: string[] = [];
+    cdp.on("Runtime.exceptionThrown", () => {
+      throw new TypeError("a handler's bug");
+    });
+    cdp.on("Runtime.exceptionThrown", () => seen.push("second"));
+    const version = cdp.send("Browser.getVersion");
+    await browser.write(enc.encode(
+      JSON.stringify({ method: "Runtime.exceptionThrown", params: {} }) + "\0" +
+        JSON.stringify({ id: 1, result: { product: "HeadlessChrome/1" } }) + "\0",
+    ));
+    // before: the throw ended the pipe's read loop, and the reply was "the browser connection
+    // closed" with the browser alive
+    assert.deepEqual(await version, { product: "HeadlessChrome/1" });
+    assert.equal(cdp.closed, false);
+    assert.deepEqual(seen, ["second"]);
+    assert.deepEqual(said, [
+      "chromium runtime: a handler of the DevTools event Runtime.exceptionThrown threw " +
+      "(ignored): TypeError: a handler's bug",
+    ]);
+  } finally {
+    console.error = error;
+    cdp.close();
+    await browser.close();
+    await toBrowser.readable.cancel();
   }
 });
