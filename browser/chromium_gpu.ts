@@ -111,6 +111,28 @@ export function pageMessageLine(
   return `chromium page: console.${call}${where}: ${m.text.split("\n")[0]}`;
 }
 
+/**
+ * The modules an ES module bundle still imports by a bare name (`node:fs`, `npm:x`, `x`), not
+ * by a URL or a path: a browser page cannot resolve them (no import map).
+ *
+ * @example
+ * ```ts
+ * import { bareImports } from "./chromium_gpu.ts";
+ * bareImports('import { readFileSync } from "node:fs";\nvar u = new URL("./a", import.meta.url);');
+ * // ["node:fs"]
+ * ```
+ */
+export function bareImports(js: string): string[] {
+  const found = new Set<string>();
+  const statement =
+    /^\s*(?:import|export)\s[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm;
+  for (const m of js.matchAll(statement)) {
+    const spec = m[1] ?? m[2];
+    if (!/^(?:\.{0,2}\/|https?:|data:|blob:)/.test(spec)) found.add(spec);
+  }
+  return [...found];
+}
+
 /** The environment variable that sets the Chromium runtime's step limit, in seconds. */
 export const CHROMIUM_TIMEOUT_ENV = "MLA_HARNESS_CHROMIUM_TIMEOUT";
 
@@ -396,8 +418,23 @@ export class ChromiumGpu {
       const prefix = `/backend/${encodeURIComponent(id)}/`;
       if (!this.#served.has(id)) {
         const url = new URL(l.url);
+        const js = await bundleBackendModule(url);
+        const unresolvable = bareImports(js);
+        if (unresolvable.length > 0) {
+          // the page's import failed with only "Failed to fetch dynamically imported module"
+          throw new ConfigError(l.specifier, [{
+            path: "(module)",
+            value: l.url,
+            message:
+              `loaded in Deno, but its bundle for the Chromium page still imports ${
+                unresolvable.map((m) => JSON.stringify(m)).join(", ")
+              }, which a browser page cannot load (a Deno or Node built-in, or a package the ` +
+              "bundle left outside); a module that runs in the page may import only what " +
+              "deno bundle can carry",
+          }], "not a backend module in the browser page");
+        }
         const files: Record<string, ServedFile> = {
-          "mod.js": { body: await bundleBackendModule(url), type: "text/javascript" },
+          "mod.js": { body: js, type: "text/javascript" },
         };
         for (const f of l.module.files ?? []) {
           files[f] = { body: await Deno.readFile(new URL(f, url)), type: "text/plain" };

@@ -20,7 +20,7 @@ import {
   encodeOutputs,
 } from "../browser/wire.ts";
 import { bundledTextSource } from "../gpu/text_source.ts";
-import { pageMessageLine } from "../browser/chromium_gpu.ts";
+import { bareImports, pageMessageLine } from "../browser/chromium_gpu.ts";
 import { PageServer } from "../browser/server.ts";
 import { waitForPageScript } from "../browser/chromium_gpu.ts";
 import { deviceKey } from "../drift/device_key.ts";
@@ -358,4 +358,34 @@ Deno.test("pipeTransport: an event handler that throws does not end the connecti
     await browser.close();
     await toBrowser.readable.cancel();
   }
+});
+
+Deno.test("bareImports: what a backend module's page bundle imports that a browser cannot resolve", async () => {
+  // a module importing node:fs loaded in Deno; in the page its import failed with only
+  // "Failed to fetch dynamically imported module: .../mod.js"
+  assert.deepEqual(
+    bareImports(
+      'import { readFileSync } from "node:fs";\nimport "npm:side";\n' +
+        'export * from "./near.js";\nimport x from "https://h/x.js";\n' +
+        'var u = new URL("./naive.wgsl", import.meta.url);\nexport { y } from "jsr:@s/y";\n',
+    ),
+    ["node:fs", "npm:side", "jsr:@s/y"],
+  );
+  // the bundled example imports nothing
+  const naive = new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "--format",
+      "esm",
+      "examples/backends/naive/mod.ts",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const out = await naive.output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(bareImports(new TextDecoder().decode(out.stdout)), []);
 });
