@@ -25,6 +25,7 @@ import {
   type PlantedFaultInfo,
   type SpeedVerdict,
   type Thresholds,
+  type ToleranceChange,
 } from "./types.ts";
 import { isRecord } from "../util/is_record.ts";
 import { plural } from "../util/plural.ts";
@@ -690,6 +691,75 @@ export function maxRowsChange(
     "query rows is checked on a sample of that many: fewer rows can miss a difference)";
 }
 
+function toleranceFigures(tolerance: unknown, prefix = "", out = new Map<string, number>()) {
+  if (!isRecord(tolerance)) return out;
+  for (const [k, v] of Object.entries(tolerance)) {
+    const key = prefix === "" ? k : `${prefix}.${k}`;
+    if (typeof v === "number") out.set(key, v);
+    else if (isRecord(v)) toleranceFigures(v, key, out);
+  }
+  return out;
+}
+
+/**
+ * The figures of a case's recorded tolerance that moved between two sides (a harness upgrade
+ * tightened or loosened the bar): each `key` ("out.atol") with both values, in the record's
+ * order. Empty when a side recorded no tolerance (nothing to say) or none moved.
+ *
+ * @example
+ * ```ts
+ * import { toleranceChanges } from "./compare.ts";
+ * toleranceChanges({ out: { atol: 0.0038, rtol: 0.016 } }, { out: { atol: 0.00095, rtol: 0.016 } });
+ * // [{ key: "out.atol", from: 0.0038, to: 0.00095 }]
+ * ```
+ */
+export function toleranceChanges(base: unknown, current: unknown): ToleranceChange[] {
+  if (!isRecord(base) || !isRecord(current)) return [];
+  const [b, c] = [toleranceFigures(base), toleranceFigures(current)];
+  const keys = [...new Set([...b.keys(), ...c.keys()])];
+  return keys.flatMap((key) => {
+    const [from, to] = [b.get(key) ?? null, c.get(key) ?? null];
+    return Object.is(from, to) ? [] : [{ key, from, to }];
+  });
+}
+
+/** A tolerance change in words: "out.atol 0.0038 → 0.00095". */
+function toleranceChangeText(changes: readonly ToleranceChange[]): string {
+  const v = (x: number | null) => (x === null ? "none" : String(x));
+  return changes.map((c) => `${c.key} ${v(c.from)} → ${v(c.to)}`).join(", ");
+}
+
+/**
+ * The line that says the cases' recorded tolerances moved (a harness upgrade tightened or
+ * loosened the bar the errors are checked against), grouped by the change: "Tolerances: the
+ * bar moved in 27 cases: out.atol 0.0038 → 0.00095, ... (27 cases)"; null when none moved.
+ * Verdicts are unchanged by it: a case that still passes is "unchanged", under the new bar.
+ *
+ * @example
+ * ```ts ignore
+ * import { toleranceSummary } from "./compare.ts";
+ * toleranceSummary(report.cases); // "Tolerances: the recorded tolerance moved in 27 cases ..."
+ * ```
+ */
+export function toleranceSummary(
+  cases: readonly Pick<CaseComparison, "toleranceChanges">[],
+): string | null {
+  const groups = new Map<string, number>();
+  for (const c of cases) {
+    if (!c.toleranceChanges || c.toleranceChanges.length === 0) continue;
+    const k = toleranceChangeText(c.toleranceChanges);
+    groups.set(k, (groups.get(k) ?? 0) + 1);
+  }
+  if (groups.size === 0) return null;
+  const n = [...groups.values()].reduce((a, b) => a + b, 0);
+  const parts = [...groups].sort((a, b) => b[1] - a[1]).map(([k, m]) =>
+    `${k} (${plural(m, "case")})`
+  );
+  return `Tolerances: the recorded tolerance (the bar each case's errors are checked against) ` +
+    `moved in ${plural(n, "case")}: ${parts.join("; ")} (each side's pass or fail is ` +
+    "against its own tolerance)";
+}
+
 /**
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
  * outside the current run's scope (another matrix, its filter or shard) are counted as out
@@ -769,9 +839,11 @@ export function compareBaselines(
       continue;
     }
     const r = classifyCase(b, c, t);
+    const moved = toleranceChanges(b.tolerance, c.tolerance);
     cases.push({
       ...r,
       attributedTo: r.class === "unchanged" ? [] : [...causes, ...attributeCase(b, c, context)],
+      ...(moved.length === 0 ? {} : { toleranceChanges: moved }),
     });
     // Speed not tested: too few samples on a side, or none (a side run with --repeats 0).
     if (r.speed?.tooFewSamples) untested.push(r.speed.counts);
@@ -837,7 +909,11 @@ export function compareBaselines(
     `of one of them only are not compared: ${plural(counts.new, "new case")}, ${
       plural(outOfScope, "baseline case")
     } outside the current selection)`;
-  const extra = [matrices, seeds, backends, rows].filter((x): x is string => x !== null);
+  // and tolerances that moved (a harness upgrade tightened a bar: "unchanged" said nothing)
+  const tolerances = toleranceSummary(cases);
+  const extra = [matrices, seeds, backends, rows, tolerances].filter((x): x is string =>
+    x !== null
+  );
   const said = extra.length === 0
     ? environment
     : { ...environment, summary: [...environment.summary, ...extra] };

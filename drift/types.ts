@@ -283,6 +283,22 @@ export interface CaseComparison {
   readonly bitsChanged: boolean;
   /** What in the environment may explain it (empty for unchanged cases). */
   readonly attributedTo: readonly string[];
+  /**
+   * The recorded tolerance's figures that moved between the sides ("out.atol": 0.0038 →
+   * 0.00095), as a harness upgrade tightens or loosens a case's bar; the class is unaffected.
+   * Absent when the tolerance is the same (or a side recorded none).
+   */
+  readonly toleranceChanges?: readonly ToleranceChange[];
+}
+
+/** One figure of a case's recorded tolerance that moved between the two sides. */
+export interface ToleranceChange {
+  /** The figure's path in the tolerance record, e.g. "out.atol". */
+  readonly key: string;
+  /** The baseline's value (null: the baseline recorded none). */
+  readonly from: number | null;
+  /** The current run's value (null: the current run recorded none). */
+  readonly to: number | null;
 }
 
 /** Environment changes grouped by what they mean. */

@@ -902,3 +902,36 @@ Deno.test("sampleLoad: the load and CPUs with sys loadavg, and why not without i
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a tolerance that moved between the sides is said per case and once, grouped, above", async () => {
+  const tol = (atol: number) => ({
+    out: { atol, rtol: 0.016, maxCosDiff: 2.3e-7 },
+    lse: { atol: 0.0038, rtol: 1e-4 },
+  });
+  const base = baselineOf([
+    supportedCase(A, { tolerance: tol(0.0038) }),
+    supportedCase(U, { tolerance: tol(0.0038) }),
+    supportedCase(E, { backend: "wgsl-expanded" }),
+  ]);
+  const cur = baselineOf([
+    supportedCase(A, { tolerance: tol(0.00095) }),
+    supportedCase(U, { tolerance: tol(0.00095) }),
+    supportedCase(E, { backend: "wgsl-expanded" }),
+  ]);
+  const r = compareBaselines(base, cur);
+  // the verdicts are the same as before: still unchanged
+  assert.equal(r.counts.unchanged, 3);
+  assert.equal(r.regressions, 0);
+  const byId = new Map(r.cases.map((c) => [c.id, c]));
+  assert.deepEqual(byId.get(A)?.toleranceChanges, [{ key: "out.atol", from: 0.0038, to: 0.00095 }]);
+  assert.equal(byId.get(E)?.toleranceChanges, undefined);
+  // one line for both cases (grouped), where nothing was said
+  const line = "Tolerances: the recorded tolerance (the bar each case's errors are checked " +
+    "against) moved in 2 cases: out.atol 0.0038 → 0.00095 (2 cases) (each side's pass or " +
+    "fail is against its own tolerance)";
+  assert.deepEqual(r.environment.summary, [line]);
+  assert.ok(compareToMarkdown(r).includes(`- ${line}`));
+  assert.ok((await compareReportHtml(r)).includes("out.atol 0.0038 → 0.00095 (2 cases)"));
+  // the same tolerance: nothing said
+  assert.deepEqual(compareBaselines(base, structuredClone(base)).environment.summary, []);
+});
