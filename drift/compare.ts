@@ -41,6 +41,7 @@ import { ALL_FAULTS } from "../parity/faults.ts";
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import { deviceKey } from "./device_key.ts";
 import { speedLoad } from "./speed_load.ts";
+import { errorFigure as reportErrorFigure } from "../report/figures.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -248,13 +249,12 @@ export function speedVerdict(
 const fmt = (v: number | null) => (v === null ? "none" : v.toPrecision(3));
 
 /**
- * An error metric or its floor in compare.md's "what moved": always three significant digits
- * in exponent form ("2.00e-7 → 3.00e-5 (... above 1.00e-5)"); toPrecision's switch at 1e-6
- * wrote one kind of figure two ways ("above 0.00000190" beside "above 1.00e-7").
+ * An error metric or its floor in compare.md's "what moved": as the parity summary that a
+ * case's message quotes writes it (report/figures.ts: "2e-7 → 3e-5 (... above 1e-5)"). Its
+ * own three digits ("outMaxAbs 8.96e-7 → 1.20e+0") stood in one cell beside the message's
+ * "max abs err 1.2e0": one error written two ways.
  */
-const errorFigure = (
-  v: number | null,
-) => (v === null ? "none" : v === 0 ? "0" : v.toExponential(2));
+const errorFigure = (v: number | null) => (v === null ? "none" : reportErrorFigure(v));
 
 function reasonsKey(c: BaselineCase): string {
   return (c.reasons ?? []).map((r) => `${r.code}: ${r.message}`).sort().join(" | ");

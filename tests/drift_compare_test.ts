@@ -75,7 +75,7 @@ Deno.test("changed kernel: numeric drift attributed to that kernel's hash", () =
   assert.equal(r.regressions, 1);
   const md = compareToMarkdown(r);
   assert.match(md, /\*\*1 regression\*\*/);
-  assert.match(md, /numeric-drift, bits-changed \| outMaxAbs 2\.00e-7 → 3\.00e-5/);
+  assert.match(md, /numeric-drift, bits-changed \| outMaxAbs 2e-7 → 3e-5/);
 });
 
 Deno.test("bits changed within tolerance, and growth below the floor, are information only", () => {

@@ -110,11 +110,27 @@ Deno.test("compare.md and compare.html: what moved writes every error metric and
   })]);
   const cmp = compareBaselines(base, current);
   const md = compareToMarkdown(cmp);
-  assert.ok(md.includes("outMaxAbs 2.00e-7 → 2.00e-5 (&gt; 4x and above 1.00e-5)"), md);
-  assert.ok(md.includes("lseMaxRel 1.00e-7 → 1.00e-5 (&gt; 4x and above 1.00e-6)"), md);
+  // as the parity summary writes them (report/figures.ts): "outMaxAbs 8.96e-7 → 1.20e+0"
+  // stood beside the message's "max abs err 1.2e0"
+  assert.ok(md.includes("outMaxAbs 2e-7 → 2e-5 (&gt; 4x and above 1e-5)"), md);
+  assert.ok(md.includes("lseMaxRel 1e-7 → 1e-5 (&gt; 4x and above 1e-6)"), md);
+  assert.ok(md.includes("outNormRel 1.5e-7 → 1.5e-4"), md);
   const html = await compareReportHtml(cmp, { base, current });
   assert.doesNotMatch(md, /0\.0000\d/);
-  assert.ok(html.includes("lseMaxRel 1.00e-7 → 1.00e-5 (&gt; 4x and above 1.00e-6)"));
+  assert.ok(html.includes("lseMaxRel 1e-7 → 1e-5 (&gt; 4x and above 1e-6)"));
+  // the figure of a planted fault's message: one form in the cell
+  const fault = compareBaselines(
+    base,
+    baselineOf([supportedCase(id, {
+      status: "fail",
+      parity: { out: false, lse: true },
+      metrics: { ...supportedCase(id).metrics!, outMaxAbs: 1.2003 },
+      message: "out: max abs err 1.2e0",
+    })]),
+  );
+  const faultMd = compareToMarkdown(fault);
+  assert.ok(faultMd.includes("outMaxAbs 2e-7 → 1.2e0"), faultMd);
+  assert.doesNotMatch(faultMd, /e\+0/);
 });
 
 Deno.test("drift plot: the metrics of a side that crossed its tolerance are red (NaN values left them near 1, drawn within thresholds)", async () => {
