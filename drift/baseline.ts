@@ -237,11 +237,25 @@ function parityProblem(p: unknown): string | null {
 }
 
 function timingProblem(t: unknown): string | null {
-  return t === null
-    ? null
-    : t === undefined
-    ? 'field "timing" must be an object or null'
-    : timingRecordProblem(t);
+  if (t === null) return null;
+  if (t === undefined) return 'field "timing" must be an object or null';
+  const p = timingRecordProblem(t);
+  if (p !== null || !isRecord(t)) return p;
+  // compare reads the samples only: a count or median edited by hand that disagrees with them
+  // was accepted, and read by nobody but the file's reader
+  const samples = t.samplesMs as readonly number[];
+  if (t.count !== samples.length) {
+    return `field "timing.count" must be the number of "timing.samplesMs" (${samples.length}; ` +
+      `got ${JSON.stringify(t.count)}): compare reads the samples, not the count`;
+  }
+  if (samples.length === 0) return null; // no median to check (compare says "too few samples")
+  const m = median(samples);
+  const medianMs = t.medianMs as number;
+  if (Math.abs(medianMs - m) > 1e-9 * Math.max(1, Math.abs(m))) {
+    return `field "timing.medianMs" must be the median of "timing.samplesMs" (${m}; got ` +
+      `${medianMs}): compare reads the samples, not the median`;
+  }
+  return null;
 }
 
 function caseProblem(c: unknown): string | null {

@@ -424,6 +424,17 @@ Deno.test("baseline files: round trip from a report, and bad files named with th
       /: cases\[0\]: field "params" must be the case's parameters \(an object\) or null \(got "x"\)/,
     ],
     ["message", (x) => x.cases[0].message = 5, /: cases\[0\]: field "message" must be a string/],
+    // a count or median edited by hand that disagrees with the samples compare reads: accepted
+    [
+      "count",
+      (x) => (x.cases[0].timing as { count: number }).count = 3,
+      /: cases\[0\]: field "timing\.count" must be the number of "timing\.samplesMs" \(10; got 3\)/,
+    ],
+    [
+      "medianMs",
+      (x) => (x.cases[0].timing as { medianMs: number }).medianMs = 99,
+      /: cases\[0\]: field "timing\.medianMs" must be the median of "timing\.samplesMs" \([\d.]+; got 99\): compare reads the samples/,
+    ],
   ];
   for (const [name, edit, message] of edits) {
     const x = JSON.parse(await Deno.readTextFile(path));

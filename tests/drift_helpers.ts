@@ -3,6 +3,7 @@
 import type { Baseline, BaselineCase } from "../drift/mod.ts";
 import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
+import { median } from "../util/stats.ts";
 
 /** A lavapipe fingerprint as `run` records it on the CI machine kind. */
 export function lavapipeFingerprint(over: Partial<Fingerprint> = {}): Fingerprint {
@@ -80,11 +81,10 @@ export function supportedCase(id: string, over: Partial<BaselineCase> = {}): Bas
 
 /** A timing record from samples. */
 export function timing(samplesMs: number[], source = "timestamp-query"): BaselineCase["timing"] {
-  const s = [...samplesMs].sort((a, b) => a - b);
   return {
     source,
     samplesMs,
-    medianMs: s[s.length >> 1],
+    medianMs: samplesMs.length === 0 ? 0 : median(samplesMs),
     spreadMs: 0,
     count: samplesMs.length,
   };
