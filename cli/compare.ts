@@ -174,7 +174,9 @@ export function compareCommand() {
         "reasons, plan or backend changed, or the case now errors); speed-regression / " +
         "speed-improvement (Mann-Whitney U significant AND median ratio beyond the threshold); " +
         "new; removed. What changed in the environment (Deno, adapter or driver, kernel " +
-        "source, harness revision, host) is attributed. Exit 1 on regressions (--fail-on), " +
+        "source, harness revision, host) is attributed. Exit 1 on regressions (--fail-on; " +
+        "two runs of different device keys are two devices, and by default only numeric-drift " +
+        "counts there: support and speed differ by device), " +
         "2 on bad input (an unusable --md, --json or --html path, one naming an input, and two " +
         "runs with no case in common included), 3 when an output cannot be written (a full disk: " +
         "the line names the file).",
@@ -197,7 +199,9 @@ export function compareCommand() {
     .option("--thresholds <file>", THRESHOLDS_HELP)
     .option(
       "--fail-on <classes>",
-      `drift classes that are regressions (exit 1), or none (default ${DEFAULT_FAIL_ON.join(",")})`,
+      `drift classes that are regressions (exit 1), or none (default ${
+        DEFAULT_FAIL_ON.join(",")
+      }; across two device keys numeric-drift)`,
       parseFailOn,
     )
     .action(async (baselineArg, currentArg, opts) => {

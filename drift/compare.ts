@@ -58,6 +58,21 @@ export const DEFAULT_FAIL_ON: readonly DriftClass[] = [
   "speed-regression",
 ];
 
+/**
+ * The classes of {@link DEFAULT_FAIL_ON} that differ by device: a compare of two device keys
+ * does not count them as regressions unless `--fail-on` names them.
+ *
+ * @example
+ * ```ts
+ * import { DEVICE_DEPENDENT_CLASSES } from "./compare.ts";
+ * DEVICE_DEPENDENT_CLASSES; // ["support-drift", "speed-regression"]
+ * ```
+ */
+export const DEVICE_DEPENDENT_CLASSES: readonly DriftClass[] = [
+  "support-drift",
+  "speed-regression",
+];
+
 function toleranceOf(tolerance: unknown, metric: MetricName): number | null {
   if (!isRecord(tolerance)) return null;
   const side = metric.startsWith("out") ? tolerance.out : tolerance.lse;
@@ -782,7 +797,15 @@ export function compareBaselines(
   options: CompareBaselinesOptions = {},
 ): CompareReport {
   const t = options.thresholds ?? DEFAULT_THRESHOLDS;
-  const failOn = options.failOn ?? DEFAULT_FAIL_ON;
+  // Two devices (a baseline of another machine, compared on purpose): the adapter picks a
+  // backend and plan per device and each device has its own speed, so by default those
+  // differences are figures, not regressions (72 support-drift regressions and exit 1 stood
+  // beside "Different device keys"); numeric drift still counts, and --fail-on decides.
+  const acrossDevices = comparisonKey(base) !== comparisonKey(current);
+  const uncounted: DriftClass[] = acrossDevices && options.failOn === undefined
+    ? [...DEVICE_DEPENDENT_CLASSES]
+    : [];
+  const failOn = (options.failOn ?? DEFAULT_FAIL_ON).filter((k) => !uncounted.includes(k));
   const environment = attributeEnvironment(base.fingerprint, current.fingerprint);
   const context = { from: base.fingerprint, to: current.fingerprint, environment };
   const baseById = new Map(base.cases.map((c) => [c.id, c]));
@@ -924,6 +947,7 @@ export function compareBaselines(
     ...(fault === null ? {} : { plantedFault: fault }),
     thresholds: t,
     failOn: [...failOn],
+    ...(acrossDevices ? { acrossDevices: { uncounted } } : {}),
     environment: said,
     counts,
     classCounts,

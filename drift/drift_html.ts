@@ -27,7 +27,7 @@ import {
   sizeNote,
 } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
-import { notComparableText, untestedText } from "./render.ts";
+import { acrossDevicesText, notComparableText, untestedText } from "./render.ts";
 import { incompleteSides, plantedFaultSides, selectionText } from "./compare.ts";
 import { plural } from "../util/plural.ts";
 
@@ -220,9 +220,9 @@ function comparePage(
     sections.push(section(
       "device-keys",
       "Different devices",
-      `<p class="note" id="device-keys-differ">Different device keys (baseline ${
-        escapeHtml(b.deviceKey)
-      }, current ${escapeHtml(c.deviceKey)}): timings and bits are not expected to match.</p>`,
+      `<p class="note" id="device-keys-differ">${
+        escapeHtml(acrossDevicesText(report).replaceAll("`", ""))
+      }</p>`,
     ));
   }
   // a side's run stopped early: its missing cases read as not run or new, not as drift

@@ -116,9 +116,7 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
       "",
     );
   }
-  if (b.deviceKey !== c.deviceKey) {
-    lines.push(`> Different device keys: timings and bits are not expected to match.`, "");
-  }
+  if (b.deviceKey !== c.deviceKey) lines.push(`> ${acrossDevicesText(report)}`, "");
   // a side's run stopped early: its missing cases read as not run or new, not as drift
   for (const line of incompleteSides(report)) lines.push(`> ⚠ ${line}`, "");
   lines.push("### What changed in the environment", "");
@@ -349,4 +347,32 @@ function unreadLoad(load: CompareReport["speed"]["load"]): string[] {
       ]
       : []
   );
+}
+
+/**
+ * What a compare of two device keys compares, and why its exit code is what it is: the
+ * device-dependent classes not counted (default --fail-on), or --fail-on's classes counted.
+ *
+ * @example
+ * ```ts ignore
+ * import { acrossDevicesText } from "./render.ts";
+ * acrossDevicesText(report);
+ * // "Different devices (baseline `a`, current `b`): this compares two devices. ..."
+ * ```
+ */
+export function acrossDevicesText(
+  report: Pick<CompareReport, "baseline" | "current" | "acrossDevices" | "classCounts" | "failOn">,
+): string {
+  const b = report.baseline.deviceKey, c = report.current.deviceKey;
+  const head = `Different devices (baseline \`${b}\`, current \`${c}\`): this compares two ` +
+    "devices, so timings and output bits are not expected to match, and the adapter picks a " +
+    "backend and plan per device (a change of them reads as support drift).";
+  const uncounted = report.acrossDevices?.uncounted ?? [];
+  if (uncounted.length === 0) {
+    const counted = report.failOn.length > 0 ? report.failOn.join(", ") : "none";
+    return `${head} --fail-on decides what counts as a regression here: ${counted}.`;
+  }
+  const shown = uncounted.map((k) => `${k} (${report.classCounts[k]})`).join(", ");
+  return `${head} Not counted as regressions, so not in the exit code: ${shown}; their ` +
+    "figures are below. Numeric drift still counts; --fail-on counts the others too.";
 }

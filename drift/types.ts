@@ -383,6 +383,13 @@ export interface CompareReport {
   readonly thresholds: Thresholds;
   /** Classes that count as regressions (exit 1). */
   readonly failOn: readonly DriftClass[];
+  /**
+   * Present when the two sides are of different device keys (a compare of two devices): the
+   * classes of the default --fail-on that were not counted as regressions because they differ
+   * by device (support: the adapter's choice of backend and plan per device; speed), empty when
+   * --fail-on was given and counts what it names.
+   */
+  readonly acrossDevices?: { readonly uncounted: readonly DriftClass[] };
   /** What changed in the environment. */
   readonly environment: Attribution;
   /** Counts per class (by each case's most severe class). */

@@ -286,13 +286,13 @@ Deno.test("compare.html: a baseline of another device key says, as compare.md do
   const base = baselineOf([supportedCase("preset=tiny;b=1")], H200);
   const current = baselineOf([supportedCase("preset=tiny;b=1")]);
   const cmp = compareBaselines(base, current);
-  assert.match(compareToMarkdown(cmp), /Different device keys/);
+  assert.match(compareToMarkdown(cmp), /Different devices/);
   const html = await compareReportHtml(cmp, { base, current });
   const note = /<p class="note" id="device-keys-differ">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
-  assert.match(note, /^Different device keys/, html.slice(0, 3000));
+  assert.match(note, /^Different devices/, html.slice(0, 3000));
   assert.match(note, /nvidia-h200-4318-9013-vulkan/);
   assert.match(note, /llvmpipe-65541-vulkan/);
-  assert.match(note, /timings and bits are not expected to match/);
+  assert.match(note, /timings and output bits are not expected to match/);
   // the same device: no note
   const same = await compareReportHtml(compareBaselines(current, current), {
     base: current,
@@ -416,4 +416,43 @@ Deno.test("drift plot: a point's hover is one line at the table's ratio; a ratio
   assert.ok(titles.includes("ratio 1: as in the baseline"), titles.join("\n"));
   const row = html.slice(html.indexOf(`<td class="id">${ids[0].replace(";", ";<wbr>")}`));
   assert.ok(row.includes(`<td class="n">${ratioFigure(near)}</td>`), row.slice(0, 400));
+});
+
+Deno.test("compare of two device keys: support drift and speed are figures, not regressions, unless --fail-on says so", async () => {
+  // an H200 baseline with a lavapipe run read "72 regressions" (the adapter's backend of each
+  // device as support drift) and exit 1 beside "Different device keys"
+  const id = "preset=tiny;b=1";
+  const base = baselineOf([supportedCase(id, { backend: "wgsl-absorbed-tiled" })], H200);
+  const current = baselineOf([supportedCase(id)]);
+  const cmp = compareBaselines(base, current);
+  assert.equal(cmp.cases[0].class, "support-drift", "the class stays");
+  assert.equal(cmp.regressions, 0);
+  assert.deepEqual(cmp.failOn, ["numeric-drift"]);
+  assert.deepEqual(cmp.acrossDevices, { uncounted: ["support-drift", "speed-regression"] });
+  const md = compareToMarkdown(cmp);
+  assert.match(md, /this compares two devices/);
+  assert.match(
+    md,
+    /Not counted as regressions, so not in the exit code: support-drift \(1\), speed-regression \(0\)/,
+  );
+  assert.doesNotMatch(md, /\*\*1 regression/);
+  const html = await compareReportHtml(cmp, { base, current });
+  assert.match(html, /Not counted as regressions, so not in the exit code/);
+  // numeric drift across devices still counts
+  const broke = baselineOf([
+    supportedCase(id, { status: "fail", parity: { out: false, lse: true } }),
+  ]);
+  assert.equal(compareBaselines(base, broke).regressions, 1);
+  // --fail-on given: it counts what it names, and the note says so
+  const named = compareBaselines(base, current, { failOn: ["support-drift"] });
+  assert.equal(named.regressions, 1);
+  assert.deepEqual(named.acrossDevices, { uncounted: [] });
+  assert.match(
+    compareToMarkdown(named),
+    /--fail-on decides what counts as a regression here: support-drift\./,
+  );
+  // one device: the default counts support drift as before
+  const same = compareBaselines(baselineOf([supportedCase(id, { backend: "x" })]), current);
+  assert.equal(same.regressions, 1);
+  assert.equal(same.acrossDevices, undefined);
 });
