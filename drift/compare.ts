@@ -738,16 +738,20 @@ export function toleranceChanges(base: unknown, current: unknown): ToleranceChan
   });
 }
 
-/** A tolerance change in words: "out.atol 0.0038 → 0.00095". */
+/**
+ * A tolerance change in words: "out.atol 3.8e-3 → 9.5e-4", every figure in exponent form with
+ * all its digits (String() wrote "0.00001 → 0.000019" beside "1.6e-9").
+ */
 function toleranceChangeText(changes: readonly ToleranceChange[]): string {
-  const v = (x: number | null) => (x === null ? "none" : String(x));
+  const v = (x: number | null) =>
+    x === null ? "none" : x === 0 ? "0" : x.toExponential().replace("e+", "e");
   return changes.map((c) => `${c.key} ${v(c.from)} → ${v(c.to)}`).join(", ");
 }
 
 /**
  * The line that says the cases' recorded tolerances moved (a harness upgrade tightened or
  * loosened the bar the errors are checked against), grouped by the change: "Tolerances: the
- * bar moved in 27 cases: out.atol 0.0038 → 0.00095, ... (27 cases)"; null when none moved.
+ * bar moved in 27 cases: out.atol 3.8e-3 → 9.5e-4 (27 cases) ..."; null when none moved.
  * Verdicts are unchanged by it: a case that still passes is "unchanged", under the new bar.
  *
  * @example

@@ -938,11 +938,11 @@ Deno.test("a tolerance that moved between the sides is said per case and once, g
   assert.equal(byId.get(E)?.toleranceChanges, undefined);
   // one line for both cases (grouped), where nothing was said
   const line = "Tolerances: the recorded tolerance (the bar each case's errors are checked " +
-    "against) moved in 2 cases: out.atol 0.0038 → 0.00095 (2 cases) (each side's pass or " +
+    "against) moved in 2 cases: out.atol 3.8e-3 → 9.5e-4 (2 cases) (each side's pass or " +
     "fail is against its own tolerance)";
   assert.deepEqual(r.environment.summary, [line]);
   assert.ok(compareToMarkdown(r).includes(`- ${line}`));
-  assert.ok((await compareReportHtml(r)).includes("out.atol 0.0038 → 0.00095 (2 cases)"));
+  assert.ok((await compareReportHtml(r)).includes("out.atol 3.8e-3 → 9.5e-4 (2 cases)"));
   // the same tolerance: nothing said
   assert.deepEqual(compareBaselines(base, structuredClone(base)).environment.summary, []);
 });
