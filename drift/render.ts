@@ -236,8 +236,11 @@ export function compareSummaryLine(report: CompareReport): string {
   // a baseline of another device (run --baseline of an H200's file on lavapipe): compare.md
   // says so; the run's report.html, whose drift note is this line, said only "22 regressions"
   const b = report.baseline.deviceKey, c = report.current.deviceKey;
+  const uncounted = report.acrossDevices?.uncounted ?? [];
   const devices = b !== c
-    ? ` (baseline of another device, ${b}: timings and bits are not expected to match)`
+    ? ` (baseline of another device, ${b}: timings and bits are not expected to match${
+      uncounted.length > 0 ? `; ${uncounted.join(" and ")} not counted as regressions` : ""
+    })`
     : "";
   return `drift${devices}${
     fault.length > 0 ? ` (${fault.join(", ")}: the fault's differences, not drift)` : ""

@@ -310,7 +310,7 @@ Deno.test("run --baseline: report.html's drift note says the baseline is of anot
   const line = compareSummaryLine(compareBaselines(base, current));
   assert.match(
     line,
-    /^drift \(baseline of another device, nvidia-h200-4318-9013-vulkan: timings and bits are not expected to match\): /,
+    /^drift \(baseline of another device, nvidia-h200-4318-9013-vulkan: timings and bits are not expected to match; support-drift and speed-regression not counted as regressions\): /,
   );
   const html = await runReportHtml(report([result({ b: 1 })]), {
     drift: {
@@ -436,6 +436,11 @@ Deno.test("compare of two device keys: support drift and speed are figures, not 
     /Not counted as regressions, so not in the exit code: support-drift \(1\), speed-regression \(0\)/,
   );
   assert.doesNotMatch(md, /\*\*1 regression/);
+  // the one-line summary (run --baseline's report.html note) says so too
+  assert.match(
+    compareSummaryLine(cmp),
+    /match; support-drift and speed-regression not counted as regressions\)/,
+  );
   const html = await compareReportHtml(cmp, { base, current });
   assert.match(html, /Not counted as regressions, so not in the exit code/);
   // numeric drift across devices still counts
