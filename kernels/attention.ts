@@ -22,9 +22,9 @@ import {
   holdsElements,
   launcherOf,
   LaunchKit,
-  type LaunchLimits,
   type OwnedResource,
   pipelineOrigin,
+  type ProfileLimits,
   type RecordedPass,
 } from "./launch.ts";
 import type { SourceMutation } from "./source.ts";
@@ -44,7 +44,7 @@ export interface RunAttentionOptions {
    * Limits lower than the device's to bind and group by: those of the caps the plan was
    * resolved against, when a device profile lowered them (kernels/launch.ts launchLimits).
    */
-  limits?: Partial<LaunchLimits>;
+  limits?: ProfileLimits;
   /**
    * The device profile `limits` are from (its name in the matrix): the kit's refusals of what
    * its GPU would refuse name it.

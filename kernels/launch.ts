@@ -196,6 +196,12 @@ export function launchLimits(
   };
 }
 
+/**
+ * The limits a device profile lowers, as a kit is given them: {@link LaunchLimits}' and the
+ * profile's `maxBufferSize` (checked by {@link LaunchKit.storage} and {@link LaunchKit.upload}).
+ */
+export type ProfileLimits = Partial<LaunchLimits> & { readonly maxBufferSize?: number };
+
 /** Options of {@link LaunchKit.absorbQ}. */
 export interface AbsorbQOptions {
   /**
@@ -520,6 +526,8 @@ export class LaunchKit {
   #owned: OwnedResource[];
   #backend?: string;
   #profile?: string;
+  /** A device profile's maxBufferSize, where lower than the device's. */
+  #maxBufferSize?: number;
   /** w_kv_b's texture per weight buffer (LaunchKit.#wKvBTexture), copied once per kit. */
   #weightViews = new Map<GPUBuffer, GPUTextureView>();
 
@@ -530,8 +538,11 @@ export class LaunchKit {
     options: {
       dtype: Dtype;
       path: AttentionPath;
-      /** Lower limits to launch by (a device profile's); default the device's. */
-      limits?: Partial<LaunchLimits>;
+      /**
+       * Lower limits to launch by (a device profile's); default the device's. A lower
+       * `maxBufferSize` is enforced by {@link LaunchKit.storage} and {@link LaunchKit.upload}.
+       */
+      limits?: ProfileLimits;
       /** The device profile `limits` are from (its name in the matrix), named in refusals. */
       profile?: string;
       subgroups?: boolean;
@@ -558,6 +569,30 @@ export class LaunchKit {
     this.#owned = options.owned;
     this.#backend = options.backend;
     this.#profile = options.profile;
+    const most = options.limits?.maxBufferSize;
+    if (most !== undefined) {
+      if (!Number.isSafeInteger(most) || most < 1) {
+        throw new RangeError(`limits.maxBufferSize must be an integer >= 1, got ${most}`);
+      }
+      if (most < device.limits.maxBufferSize) this.#maxBufferSize = most;
+    }
+  }
+
+  /**
+   * Refuse (a RangeError naming the buffer, its size, the limit and the profile) a buffer
+   * over a device profile's lower `maxBufferSize`: WebGPU checks the device's own only, so
+   * lavapipe made a 300 MiB buffer under the adapter matrix's 256 MiB "default-limits".
+   */
+  #checkBufferSize(bytes: number, label: string): void {
+    const most = this.#maxBufferSize;
+    if (most === undefined || !Number.isSafeInteger(bytes) || bytes <= most) return;
+    throw new RangeError(
+      `storage buffer "${label}": size ${bytes} bytes is over maxBufferSize ${most}, the ` +
+        `limit this kit launches by (${
+          profileWhose(this.#profile, this.device.limits.maxBufferSize)
+        }): a GPU of the profile refuses such a buffer; split it, or refuse the case in ` +
+        "check() (query.caps.limits has the limit)",
+    );
   }
 
   /**
@@ -679,6 +714,7 @@ export class LaunchKit {
    * an integer >= 0 (-4 made a 16-byte buffer) is a RangeError naming `label`.
    */
   storage(bytes: number, label: string): GPUBuffer {
+    this.#checkBufferSize(bytes, label);
     const b = createStorage(this.device, bytes, label);
     this.#owned.push(b);
     return b;
@@ -686,6 +722,7 @@ export class LaunchKit {
 
   /** A storage buffer holding `data` as `type` (default: the plan's dtype), destroyed after the case. */
   upload(data: ArrayLike<number>, label: string, type: StorageType = this.dtype): GPUBuffer {
+    this.#checkBufferSize(data.length * (type === "f16" ? 2 : 4), label);
     const b = uploadStorage(this.device, data, { type, label });
     this.#owned.push(b);
     return holdsElements(b, type);

@@ -188,6 +188,40 @@ gpuTest(
 );
 
 gpuTest(
+  "a kit refuses a buffer over a device profile's maxBufferSize, naming the profile (lavapipe made it)",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      limits: { maxBufferSize: 4096 },
+      profile: "tiny-buffers",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const device = ctx.device.limits.maxBufferSize;
+      assert.throws(
+        () => kit.storage(4100, "scores"),
+        new RegExp(
+          '^RangeError: storage buffer "scores": size 4100 bytes is over maxBufferSize 4096, ' +
+            "the limit this kit launches by \\(device profile \"tiny-buffers\"'s; the device's " +
+            `own is ${device}\\): a GPU of the profile refuses such a buffer`,
+        ),
+      );
+      assert.throws(() => kit.upload(new Float32Array(1025), "q"), /"q": size 4100 bytes/);
+      kit.storage(4096, "fits");
+      kit.upload(new Float32Array(2048), "halves", "f16");
+      assert.equal(owned.length, 2, "nothing allocated for the refused buffers");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+);
+
+gpuTest(
   "kit.compile refuses workgroup memory over a device profile's limit (lavapipe's 32768 ran it)",
   async () => {
     const ctx = await gpu();
