@@ -224,6 +224,48 @@ export interface DispatchPassOptions {
   construction?: boolean;
 }
 
+const PASS_OPTION_KEYS: readonly (keyof DispatchPassOptions)[] = ["core", "construction"];
+
+/**
+ * Throw a TypeError naming pass `name` where `options` is not a {@link DispatchPassOptions}:
+ * not an object, a key other than `core` and `construction`, a value not true, false or
+ * undefined, or `construction` with `core: true` (construction is outside the core).
+ * `{ core: "yes" }` counted as core and `{ construction: true, core: true }` as construction,
+ * both without a word, and a misspelt `{ cor: false }` timed the pass as core.
+ */
+function checkPassOptions(name: string, options: unknown): void {
+  const what = `kit.dispatch("${name}")`;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `${what}: options must be an object ({ core?: boolean, construction?: boolean }), ` +
+        `got ${Array.isArray(options) ? "an array" : options === null ? "null" : typeof options}`,
+    );
+  }
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(PASS_OPTION_KEYS as readonly string[]).includes(key)) {
+      throw new TypeError(
+        `${what}: unknown option "${key}" (valid: ${PASS_OPTION_KEYS.join(", ")})`,
+      );
+    }
+    const v = given[key];
+    if (v !== undefined && typeof v !== "boolean") {
+      throw new TypeError(
+        `${what}: options.${key} must be true, false or absent, got ${
+          typeof v === "string" ? JSON.stringify(v) : String(v)
+        }`,
+      );
+    }
+  }
+  if (given.construction === true && given.core === true) {
+    throw new TypeError(
+      `${what}: options { construction: true, core: true } contradict each other: cache ` +
+        "construction is outside the attention core (construction implies core: false); " +
+        "give one of them",
+    );
+  }
+}
+
 /**
  * The vec4s per texel (the kernels' `CPT`) and the line switch of a plan's row textures:
  * `{ CPT: 2, switches: ["packed"] }` when they are packed f16 rows (rgba32uint), else
@@ -1478,7 +1520,10 @@ export class LaunchKit {
    * or a workgroup count that is not an integer >= 0, is a RangeError naming the pass (and
    * the binding's label, its size and the limit), and nothing is recorded; so are bindings
    * other than the pipeline's entry point uses (named with the count given and the entry
-   * point's bindings), for a pipeline of {@link kernel} or {@link compile}.
+   * point's bindings), for a pipeline of {@link kernel} or {@link compile}. `options` that
+   * are not a {@link DispatchPassOptions} (an unknown key, a value not true, false or
+   * undefined, or `construction` with `core: true`) are a TypeError naming the pass and the
+   * option.
    */
   dispatch(
     name: string,
@@ -1487,6 +1532,7 @@ export class LaunchKit {
     workgroups: readonly [number, number?, number?],
     options: DispatchPassOptions = {},
   ): void {
+    checkPassOptions(name, options);
     checkWorkgroups(`pass "${name}"`, workgroups, this.limits.maxComputeWorkgroupsPerDimension);
     this.#checkArguments(name, pipeline, bindings);
     this.#checkBindingCount(name, pipeline, bindings);

@@ -17,7 +17,12 @@ import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { LaunchKit, type LaunchLimits, launchLimits } from "../kernels/launch.ts";
+import {
+  type DispatchPassOptions,
+  LaunchKit,
+  type LaunchLimits,
+  launchLimits,
+} from "../kernels/launch.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { registerBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
@@ -215,6 +220,59 @@ gpuTest(
       kit.storage(4096, "fits");
       kit.upload(new Float32Array(2048), "halves", "f16");
       assert.equal(owned.length, 2, "nothing allocated for the refused buffers");
+    } finally {
+      owned.forEach((b) => b.destroy());
+    }
+  },
+);
+
+gpuTest(
+  "kit.dispatch refuses options that are not { core?, construction? } booleans, naming the option",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      const p = await kit.compile({
+        fileName: "copy.wgsl",
+        code: "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+          "@compute @workgroup_size(1) fn main() { o[0] = 7u; }",
+      }, "main");
+      const o = kit.storage(16, "o");
+      const refused: [unknown, RegExp][] = [
+        [
+          { core: "yes" },
+          /^TypeError: kit\.dispatch\("mine"\): options\.core must be true, false or absent, got "yes"$/,
+        ],
+        [
+          { construction: true, core: true },
+          /^TypeError: kit\.dispatch\("mine"\): options \{ construction: true, core: true \} contradict each other/,
+        ],
+        [
+          { cor: false },
+          /^TypeError: kit\.dispatch\("mine"\): unknown option "cor" \(valid: core, construction\)$/,
+        ],
+        [null, /options must be an object .*got null$/],
+      ];
+      for (const [options, message] of refused) {
+        assert.throws(
+          () => kit.dispatch("mine", p, [o], [1], options as DispatchPassOptions),
+          message,
+        );
+      }
+      assert.equal(kit.passes.length, 0, "nothing recorded for the refused passes");
+      kit.dispatch("mine", p, [o], [1], { construction: true, core: false });
+      kit.dispatch("mine", p, [o], [1], { core: undefined });
+      assert.deepEqual(kit.passes.map((r) => [r.core, r.construction]), [[false, true], [
+        true,
+        false,
+      ]]);
     } finally {
       owned.forEach((b) => b.destroy());
     }
