@@ -350,6 +350,73 @@ export function thdMoreQueriesThanKeys(
   return issues;
 }
 
+/**
+ * What in a case's params rules out self-attention, whatever lengths its seed draws: sq !=
+ * sk, varlen with bshd/sbhd (every query row stays while the drawn caches may be shorter:
+ * only a draw of all-sk lengths would be self-attention), or a paged cache; null where none
+ * does. A mode layer case with any of them is invalid every time, not only for the seeds
+ * whose draw differs ({@link layerNotSelfAttention} refuses it on load).
+ *
+ * @example
+ * ```ts
+ * import { notSelfAttention } from "./expand.ts";
+ * import { CASE_DEFAULTS } from "./types.ts";
+ * notSelfAttention({ ...CASE_DEFAULTS, sq: 2, sk: 2, varlen: "normal" });
+ * // "varlen normal with layout bshd"
+ * notSelfAttention({ ...CASE_DEFAULTS, sq: 2, sk: 2, varlen: "normal", layout: "thd" }); // null
+ * ```
+ */
+export function notSelfAttention(
+  p: Pick<CaseParams, "sq" | "sk" | "varlen" | "layout" | "page">,
+): string | null {
+  if (p.sq !== p.sk) return `sq ${p.sq} != sk ${p.sk}`;
+  if (p.varlen !== "none" && p.layout !== "thd") {
+    return `varlen ${p.varlen} with layout ${p.layout}`;
+  }
+  if (p.page > 0) return `a paged cache (page ${p.page})`;
+  return null;
+}
+
+/**
+ * The mode layer cases that can never run ({@link notSelfAttention}: a layer is
+ * self-attention) and whose group does not expect them to be invalid: each loaded, ran the
+ * whole matrix and ended as "unexpected" (exit 1). A matrix holding one is refused on load
+ * (exit 2), naming the case and why; at most 5 are listed.
+ *
+ * @example
+ * ```ts
+ * import { layerNotSelfAttention } from "./expand.ts";
+ * import { CASE_DEFAULTS } from "./types.ts";
+ * const params = { ...CASE_DEFAULTS, mode: "layer" as const, sq: 2, sk: 4 };
+ * layerNotSelfAttention([{ id: "x", params, expect: { support: "supported" } }])[0].value;
+ * // "sq 2 != sk 4"
+ * ```
+ */
+export function layerNotSelfAttention(
+  cases: readonly Pick<Case, "id" | "params" | "expect">[],
+): ConfigIssue[] {
+  const bad = cases.filter((c) =>
+    c.params.mode === "layer" && c.expect.support !== "invalid" &&
+    notSelfAttention(c.params) !== null
+  );
+  const issues: ConfigIssue[] = bad.slice(0, 5).map((c) => ({
+    path: c.id,
+    value: notSelfAttention(c.params),
+    message: "rules out a layer case: mode layer runs self-attention (sq = sk, no varlen with " +
+      "bshd/sbhd, no paged cache; decode against a cache is mode attention), so run refuses " +
+      "it as invalid every time; give such params, mode attention, exclude it, or expect it " +
+      '({"support": "invalid", "codes": ["self-attention"]})',
+  }));
+  if (bad.length > 5) {
+    issues.push({
+      path: "(further cases)",
+      value: bad.length - 5,
+      message: "are layer cases that are not self-attention too",
+    });
+  }
+  return issues;
+}
+
 /** Empty exclude objects: `{}` matches every case of its group and would drop them all. */
 function emptyExcludes(m: MatrixFile): ConfigIssue[] {
   return m.groups.flatMap((g, gi) =>
@@ -1026,7 +1093,8 @@ export async function loadMatrix(
   // one (report/case_groups.ts lifts the limit to re-read a run's matrix: a huge matrix
   // under a narrow filter must not be walked whole there).
   // So is every case's shape: a matrix with a broken group is a broken file, refused under any
-  // filter (an oversized case, or a thd case with sq > sk, in a group the filter left out ran
+  // filter (an oversized case, a thd case with sq > sk, or a layer case that is not
+  // self-attention, in a group the filter left out ran
   // filtered and was refused unfiltered). Past the limit only the filtered cases are checked,
   // as the repeats are.
   const walkable = Math.min(options.maxCases ?? DEFAULT_MAX_CASES, DEFAULT_MAX_CASES);
@@ -1034,7 +1102,10 @@ export async function loadMatrix(
   if (filter && countCases(file).count <= walkable) {
     const broken: Case[] = [];
     for (const c of iterateCases(file, nameOrPath, { presetSpellings: spellings, configHeads })) {
-      if (oversizedCases([c]).length || thdMoreQueriesThanKeys([c]).length) broken.push(c);
+      if (
+        oversizedCases([c]).length || thdMoreQueriesThanKeys([c]).length ||
+        layerNotSelfAttention([c]).length
+      ) broken.push(c);
     }
     checked = broken;
   }
@@ -1042,5 +1113,9 @@ export async function loadMatrix(
   if (oversized.length) throw new ConfigError(nameOrPath, oversized, "case too large");
   const misread = thdMoreQueriesThanKeys(checked);
   if (misread.length) throw new ConfigError(nameOrPath, misread, "thd case with sq > sk");
+  const neverRun = layerNotSelfAttention(checked);
+  if (neverRun.length) {
+    throw new ConfigError(nameOrPath, neverRun, "layer case that is not self-attention");
+  }
   return { file, filter, cases };
 }

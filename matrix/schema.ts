@@ -29,8 +29,8 @@
  * (a registered backend id; default: the bundled backend of path). A group with a backend
  * axis and no path axis takes its backends' path (backends of both paths there: refused on
  * load, matrix/expand.ts `pathsOfBackends`). A mode layer case with sq != sk, varlen with
- * bshd/sbhd or a page size is invalid, whatever lengths its seed draws
- * (runner/case_request.ts `notSelfAttention`).
+ * bshd/sbhd or a page size is invalid, whatever lengths its seed draws: refused on load
+ * unless its group expects it invalid (matrix/expand.ts `layerNotSelfAttention`).
  * A thd case packs sq queries per sequence against its cache when sq < sk, and a prefill
  * (sq = sk) as self-attention; sq > sk is refused on load (thd would run it as sq = sk:
  * matrix/expand.ts `thdMoreQueriesThanKeys`), bshd and sbhd run it as written.

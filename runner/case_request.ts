@@ -54,32 +54,8 @@ export function keyLengths(
   });
 }
 
-/**
- * What in a case's params rules out self-attention, whatever lengths its seed draws: sq !=
- * sk, varlen with bshd/sbhd (every query row stays while the drawn caches may be shorter:
- * only a draw of all-sk lengths would be self-attention), or a paged cache; null where none
- * does. A mode layer case with any of them is invalid every time, not only for the seeds
- * whose draw differs.
- *
- * @example
- * ```ts
- * import { notSelfAttention } from "./case_request.ts";
- * import { CASE_DEFAULTS } from "../matrix/types.ts";
- * notSelfAttention({ ...CASE_DEFAULTS, sq: 2, sk: 2, varlen: "normal" });
- * // "varlen normal with layout bshd"
- * notSelfAttention({ ...CASE_DEFAULTS, sq: 2, sk: 2, varlen: "normal", layout: "thd" }); // null
- * ```
- */
-export function notSelfAttention(
-  p: Pick<CaseParams, "sq" | "sk" | "varlen" | "layout" | "page">,
-): string | null {
-  if (p.sq !== p.sk) return `sq ${p.sq} != sk ${p.sk}`;
-  if (p.varlen !== "none" && p.layout !== "thd") {
-    return `varlen ${p.varlen} with layout ${p.layout}`;
-  }
-  if (p.page > 0) return `a paged cache (page ${p.page})`;
-  return null;
-}
+// The rule lives beside the matrix check that refuses such a layer case on load.
+export { notSelfAttention } from "../matrix/expand.ts";
 
 /**
  * The layout request of a case. bshd/sbhd: b sequences of sq queries over a cache of

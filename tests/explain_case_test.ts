@@ -142,7 +142,13 @@ Deno.test("explain --case gives each case run refuses beyond its plan the verdic
             name: "path",
             axes: { preset: "tiny", path: "absorbed", backend: "wgsl-expanded", sq: 1, sk: 8 },
           },
-          { name: "self-attention", axes: { preset: "tiny", mode: "layer", sq: 1, sk: 8 } },
+          // (expected invalid: a layer case that is not self-attention is otherwise refused
+          // on load, matrix/expand.ts layerNotSelfAttention)
+          {
+            name: "self-attention",
+            axes: { preset: "tiny", mode: "layer", sq: 1, sk: 8 },
+            expect: { support: "invalid", codes: ["self-attention"] },
+          },
           { name: "layer", axes: gatedLayer },
           {
             name: "path first",

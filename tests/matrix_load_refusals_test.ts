@@ -151,6 +151,49 @@ Deno.test("a thd case with more queries than keys refuses the matrix on load: th
   });
 });
 
+Deno.test("a mode layer case that is not self-attention is refused on load unless its group expects it invalid", async () => {
+  // {"mode":"layer","preset":"tiny","sq":2,"sk":4} loaded, ran the whole matrix and ended as
+  // "unexpected" (exit 1): its params alone rule it out
+  await withDir(async (dir) => {
+    await write(`${dir}/layer.json`, [
+      { name: "attention", axes: { preset: "tiny", sq: 2, sk: 4 } },
+      { name: "decode", axes: { mode: "layer", preset: "tiny", sq: 2, sk: 4 } },
+      { name: "varlen", axes: { mode: "layer", preset: "tiny", varlen: "normal", sq: 4, sk: 4 } },
+      { name: "paged", axes: { mode: "layer", preset: "tiny", page: 2, sq: 4, sk: 4 } },
+      // thd packs each drawn length as its own prefill: self-attention, loads
+      {
+        name: "packed",
+        axes: { mode: "layer", preset: "tiny", layout: "thd", varlen: "normal", sq: 4, sk: 4 },
+      },
+    ]);
+    for (const filter of [undefined, parseFilter("mode=attention")]) {
+      await assert.rejects(
+        () => loadMatrix(`${dir}/layer.json`, { filter }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /layer case that is not self-attention/);
+          assert.deepEqual(e.issues.map((i) => i.value), [
+            "sq 2 != sk 4",
+            "varlen normal with layout bshd",
+            "a paged cache (page 2)",
+          ]);
+          assert.match(
+            e.message,
+            /sq=2;sk=4;layout=bshd;causal=1;mode=layer: "sq 2 != sk 4" rules out a layer case/,
+          );
+          assert.match(e.message, /"codes": \["self-attention"\]/);
+          return true;
+        },
+      );
+    }
+    await write(`${dir}/expected.json`, [{
+      axes: { mode: "layer", preset: "tiny", sq: 2, sk: 4 },
+      expect: { support: "invalid", codes: ["self-attention"] },
+    }]);
+    assert.equal((await loadMatrix(`${dir}/expected.json`)).cases.length, 1);
+  });
+});
+
 Deno.test("a group with a backend axis and no path axis runs on its backends' path; backends of both paths refuse the matrix on load", async () => {
   await withDir(async (dir) => {
     // It took the default path (absorbed), and every case of an expanded backend was
