@@ -64,6 +64,7 @@ import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/
 import { DEFAULT_THRESHOLDS, readThresholds } from "../drift/thresholds.ts";
 import { DEFAULT_FAIL_ON } from "../drift/compare.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
+import { largeRunWarning } from "../matrix/select.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { currentBackend, deviceKey } from "../drift/device_key.ts";
 import { probeCaps } from "../gpu/device.ts";
@@ -615,6 +616,8 @@ export function runCommand() {
           onClaimed: () => {
             if (header !== undefined) console.log(header);
             if (noLimit !== null) console.error(noLimit);
+            const large = largeRunWarning(selection.mine.length);
+            if (large !== null) console.error(large);
           },
           matrix: opts.matrix,
           out: opts.out,

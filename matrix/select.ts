@@ -91,6 +91,34 @@ function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean
 }
 
 /**
+ * A run's case count above which `run` warns before it starts ({@link largeRunWarning}):
+ * over 4 times the bundled nightly matrix (336 cases), the largest matrix written on
+ * purpose, so what crosses it is most likely an axis product larger than its author meant
+ * (10 b x 10 sq x 20 sk x 5 heads is 10,000 cases), well below the 100,000 refused
+ * (DEFAULT_MAX_CASES).
+ */
+export const LARGE_RUN_CASES = 1500;
+
+/**
+ * The one-line warning (stderr) for a run of `count` cases over {@link LARGE_RUN_CASES}, with
+ * the count and how to narrow it; null at or below it. A 10,000-case matrix started at once
+ * with only a `[1/10000]` counter.
+ *
+ * @example
+ * ```ts
+ * import { largeRunWarning } from "./select.ts";
+ * largeRunWarning(300); // null
+ * largeRunWarning(10_000)?.startsWith("warning: this run has 10000 cases"); // true
+ * ```
+ */
+export function largeRunWarning(count: number): string | null {
+  if (count <= LARGE_RUN_CASES) return null;
+  return `warning: this run has ${count} cases (over ${LARGE_RUN_CASES}, about 4 times the ` +
+    "bundled nightly matrix): narrow it with --filter (e.g. --filter 'sq=1,2') or split it " +
+    "with --shard i/n; --max-cases <n> makes a selection over n an error";
+}
+
+/**
  * Load, filter and shard a matrix. A shard outside 1..count throws a ConfigError
  * ({@link shardProblem}). A malformed or empty filter throws RangeError (from
  * {@link parseFilter}); a filter that selects no case of the matrix throws a ConfigError
