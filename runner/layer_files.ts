@@ -49,6 +49,7 @@ import { sameFile } from "../report/output_overlap.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { LayerInputError } from "../weights/errors.ts";
 import { resolveLayerPlan } from "./layer_plan.ts";
+import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 
 /** Name of the input tensor. */
 export const INPUT_TENSOR = "hidden_states";
@@ -499,7 +500,9 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       rows,
       hidden: spec.hiddenSize,
       heads: spec.numHeads,
-      tolerance: layerToleranceFor(dtype),
+      tolerance: layerToleranceFor(dtype, result.plan.path, {
+        absorbedQuery: Object.hasOwn(BUNDLED_BACKENDS, result.plan.backend) ? "f32" : "storage",
+      }),
       // positions as the files' own: output [batch, seq, hidden] or [token, hidden], lse
       // [token, head] (they counted the compared rows: "at [1,61]" of an output [2, 5, 64])
       rowShape: inputShape.slice(0, -1),

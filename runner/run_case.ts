@@ -756,7 +756,10 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
     rows: sampled,
     storedAs: dtype,
   });
-  const tolerance = layerToleranceFor(dtype);
+  // the path's own cell (f16 absorbed: tighter); a user backend's query may be f16
+  const tolerance = layerToleranceFor(dtype, plan.path, {
+    absorbedQuery: Object.hasOwn(BUNDLED_BACKENDS, plan.backend) ? "f32" : "storage",
+  });
   const parity = compareLayer(first, expected, {
     rows,
     hidden: spec.hiddenSize,

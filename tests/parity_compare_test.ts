@@ -414,9 +414,13 @@ Deno.test("layer tolerance: every cell covers the observed errors with the margi
   const observed = {
     f32: { outAbs: 4.292e-6, cos: 3.013e-13, normRel: 7.762e-7, lseAbs: 5.567e-6 },
     f16: { outAbs: 1.953e-3, cos: 1.013e-7, normRel: 4.502e-4, lseAbs: 1.296e-3 },
+    // the absorbed path's own (--filter "dtype=f16;path=absorbed", session 62: two digits)
+    "f16 absorbed": { outAbs: 1.953e-3, cos: 3.4e-8, normRel: 2.6e-4, lseAbs: 4.1e-4 },
   };
-  for (const dtype of ["f32", "f16"] as const) {
-    const t = layerToleranceFor(dtype);
+  for (const dtype of ["f32", "f16", "f16 absorbed"] as const) {
+    const t = dtype === "f16 absorbed"
+      ? layerToleranceFor("f16", "absorbed")
+      : layerToleranceFor(dtype);
     const o = observed[dtype];
     const within = (tol: number, seen: number, what: string) => {
       assert.ok(tol >= seen * TOLERANCE_MARGIN, `${dtype} ${what}: ${tol} < ${seen} x margin`);
@@ -427,8 +431,24 @@ Deno.test("layer tolerance: every cell covers the observed errors with the margi
     within(t.out.maxNormRel!, o.normRel, "out norm_rel");
     within(t.lse.atol, o.lseAbs, "lse atol");
     // the output's rtol follows the attention cells (parity/tolerance.ts): never wider
-    assert.ok(t.out.rtol <= toleranceFor(dtype, "expanded").out.rtol, `${dtype} out rtol`);
+    assert.ok(
+      t.out.rtol <= toleranceFor(dtype === "f32" ? "f32" : "f16", "expanded").out.rtol,
+      `${dtype} out rtol`,
+    );
   }
+});
+
+Deno.test("layer tolerance: f16 absorbed has its own cell, but not for a query held in f16", () => {
+  assert.equal(layerToleranceFor("f16", "expanded"), layerToleranceFor("f16"));
+  assert.equal(layerToleranceFor("f32", "absorbed"), layerToleranceFor("f32"));
+  const own = layerToleranceFor("f16", "absorbed");
+  assert.ok(own.out.maxCosDiff < layerToleranceFor("f16").out.maxCosDiff / 2);
+  // a user backend's f16 query (kit.absorbQ's default) keeps the shared cell
+  assert.equal(
+    layerToleranceFor("f16", "absorbed", { absorbedQuery: "storage" }),
+    layerToleranceFor("f16"),
+  );
+  assert.throws(() => layerToleranceFor("f16", "dense" as "absorbed"), /attention path "dense"/);
 });
 
 Deno.test("f16 absorbed: errors its old cell (derived while the absorbed query was f16) let through fail", () => {

@@ -83,32 +83,37 @@ Deno.test("derive_tolerances: --seeds that is not a count, a bad filter and a se
   assert.equal(none.stdout, "");
 });
 
-gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceFor", async () => {
-  const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;mode=layer";
-  const r = await runTool(
-    "derive_tolerances.ts",
-    ["--mode", "layer", "--filter", filter, "--seeds", "1"],
-    ENV,
-  );
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^## The full layer\n/);
-  assert.match(r.stdout, new RegExp(`--filter '${filter}' --mode layer --seeds 1\``));
-  // a filtered run says what it covered: not every case of the matrix
-  assert.ok(
-    r.stdout.includes(
-      `Every supported full-layer case of the \`smoke\` matrix selected by --filter '${filter}' ran`,
-    ),
-    r.stdout,
-  );
-  const cells = row(r.stdout, "f32");
-  assert.equal(cells[1], "1", "one case x one seed");
-  const t = layerToleranceFor("f32");
-  checkColumn(cells, 2, t.out.atol, "out max abs");
-  checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
-  checkColumn(cells, 8, t.out.maxNormRel!, "out norm_rel");
-  checkColumn(cells, 11, t.lse.atol, "LSE max abs");
-  assert.doesNotMatch(r.stdout, /\| f32\/absorbed \|/, "no attention row");
-});
+gpuTest(
+  "derive_tolerances --mode layer: one row per dtype and path under layerToleranceFor",
+  async () => {
+    const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;mode=layer";
+    const r = await runTool(
+      "derive_tolerances.ts",
+      ["--mode", "layer", "--filter", filter, "--seeds", "1"],
+      ENV,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^## The full layer\n/);
+    assert.match(r.stdout, new RegExp(`--filter '${filter}' --mode layer --seeds 1\``));
+    // a filtered run says what it covered: not every case of the matrix
+    assert.ok(
+      r.stdout.includes(
+        `Every supported full-layer case of the \`smoke\` matrix selected by --filter '${filter}' ran`,
+      ),
+      r.stdout,
+    );
+    // a row per path: f16's have cells of their own (layerToleranceFor(dtype, path))
+    const cells = row(r.stdout, "f32/absorbed");
+    assert.equal(cells[1], "1", "one case x one seed");
+    const t = layerToleranceFor("f32", "absorbed");
+    checkColumn(cells, 2, t.out.atol, "out max abs");
+    checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
+    checkColumn(cells, 8, t.out.maxNormRel!, "out norm_rel");
+    checkColumn(cells, 11, t.lse.atol, "LSE max abs");
+    assert.doesNotMatch(r.stdout, /\| f32 \|/, "no row of both paths");
+    assert.match(r.stdout, /\n- f32\/absorbed: out preset=tiny;/);
+  },
+);
 
 gpuTest(
   "derive_tolerances --backend: the cases run on that backend, and the command says so",

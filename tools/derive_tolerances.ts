@@ -7,8 +7,8 @@
  *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --seeds 8 > attention.md
  *
  * `--mode layer` does the same for the matrix's full-layer cases (`mode: layer`), per
- * dtype (both paths share the layer tolerance, `layerToleranceFor`), adding the output's
- * norm_rel, and prints the section "The full layer". docs/tolerances.md holds both, with
+ * dtype and path (`layerToleranceFor`: f16's absorbed path has a cell of its own since
+ * session 62), adding the output's norm_rel, and prints the section "The full layer". docs/tolerances.md holds both, with
  * both device classes' tables and the tolerances in use: put a new output in its place
  * there by hand (redirecting into the file would drop the rest).
  *
@@ -119,7 +119,7 @@ for (let s = 0; s < seeds; s++) {
       skipped.push(`${c.id} (seed ${1000 + s}): ${r.status}: ${r.message}`);
       continue;
     }
-    const key = mode === "layer" ? c.params.dtype : `${c.params.dtype}/${c.params.path}`;
+    const key = `${c.params.dtype}/${c.params.path}`;
     const w = worst.get(key) ??
       { outAbs: 0, outCos: 0, outNormRel: 0, lseAbs: 0, cases: 0, where: "", lseWhere: "" };
     if (r.out.maxAbs > w.outAbs) w.where = `${c.id} (seed ${1000 + s})`;
@@ -214,26 +214,27 @@ function layerSection(): string[] {
     ...commandLines(),
     "",
     `${ranLine()},`,
-    "against the float64 layer reference of what the GPU layer stores (`storedAs`); both paths share",
-    `one row per dtype. Observed maximum, times the margin (${TOLERANCE_MARGIN}), and the value in use`,
-    "(`layerToleranceFor` in parity/tolerance.ts).",
+    "against the float64 layer reference of what the GPU layer stores (`storedAs`), one row per",
+    `dtype and path. Observed maximum, times the margin (${TOLERANCE_MARGIN}), and the value in use`,
+    "(`layerToleranceFor` in parity/tolerance.ts: f32's paths share a cell, f16's do not).",
     "",
-    "| dtype | case runs | out max abs | x margin | in use (atol) | out cos_diff | x margin | in use | out norm_rel | x margin | in use | LSE max abs | x margin | in use (atol) |",
+    "| dtype/path | case runs | out max abs | x margin | in use (atol) | out cos_diff | x margin | in use | out norm_rel | x margin | in use | LSE max abs | x margin | in use (atol) |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
-  for (const [dtype, w] of [...worst].sort()) {
-    const t = layerToleranceFor(dtype as "f32" | "f16");
+  for (const [key, w] of [...worst].sort()) {
+    const [dtype, path] = key.split("/") as ["f32" | "f16", "absorbed" | "expanded"];
+    const t = layerToleranceFor(dtype, path);
     out.push(
-      `| ${dtype} | ${w.cases} | ${e(w.outAbs)} | ${up(w.outAbs)} | ${t.out.atol} | ${
+      `| ${key} | ${w.cases} | ${e(w.outAbs)} | ${up(w.outAbs)} | ${t.out.atol} | ${
         e(w.outCos)
       } | ${up(w.outCos)} | ${t.out.maxCosDiff} | ${e(w.outNormRel)} | ${
         up(w.outNormRel)
       } | ${t.out.maxNormRel} | ${e(w.lseAbs)} | ${up(w.lseAbs)} | ${t.lse.atol} |`,
     );
   }
-  out.push("", "Largest output and LSE error seen, per dtype:", "");
-  for (const [dtype, w] of [...worst].sort()) {
-    out.push(`- ${dtype}: out ${w.where}; LSE ${w.lseWhere}`);
+  out.push("", "Largest output and LSE error seen, per dtype and path:", "");
+  for (const [key, w] of [...worst].sort()) {
+    out.push(`- ${key}: out ${w.where}; LSE ${w.lseWhere}`);
   }
   return out;
 }
