@@ -74,8 +74,10 @@ Deno.test("storedAs: absent, the float64 inputs are read as given", () => {
 // On the device: the f16 absorbed kernel against three references: of the float64 inputs,
 // of the inputs rounded to f16 (rotated q_pe and k_pe kept in float64), and `storedAs`
 // (those rounded too, as the kernel's RoPE pass stores them). Each models more of what the
-// kernel holds, so the kernel sits closer to each in turn; the f16 tolerance (derived
-// against the last) holds only there.
+// kernel holds, so the kernel sits closer to each in turn; the f16 absorbed tolerance
+// (derived against the last) holds only there. The bundled absorbed kernels hold the absorbed
+// query in f32 (since bd27f28) and compute in f32, so against the last the kernel errs as an
+// f32 one: five orders of magnitude below the reference of the f16 inputs with float64 RoPE.
 const CLOSER_CASE = {
   spec: "tiny-yarn",
   dtype: "f16",
@@ -99,9 +101,14 @@ gpuTest("an f16 kernel is closest to the reference of the values it stores", asy
   const plain = against(x);
   const inputsOnly = against(mapInputs(x, rounded("f16")));
   const stored = against(x, "f16");
-  // Seen here: cos_diff 1.3e-7, 2.1e-8, 1.4e-8; LSE 1.6e-3, 9.7e-4, 9.7e-4.
+  // Seen here (session 62, lavapipe, `deno test` of this module with and without
+  // MLA_HARNESS_DEVICE_CLASS=gpu alike): cos_diff 1.1e-7, 7.0e-9, 1.3e-14; LSE 1.4e-3, 5.9e-4,
+  // 6.4e-7. (When the kernel stored the query in f16: 1.3e-7, 2.1e-8, 1.4e-8; 1.6e-3, 9.7e-4,
+  // 9.7e-4.)
   const cos = [plain, inputsOnly, stored].map((r) => r.out.cosDiff);
-  assert.ok(cos[1] * 3 < cos[0] && cos[2] * 1.2 < cos[1], `cos_diff ${cos.join(", ")}`);
-  assert.ok(stored.lse.maxAbs < plain.lse.maxAbs, `${stored.lse.maxAbs} vs ${plain.lse.maxAbs}`);
+  assert.ok(cos[1] * 3 < cos[0] && cos[2] * 1e3 < cos[1], `cos_diff ${cos.join(", ")}`);
+  const lse = [plain, inputsOnly, stored].map((r) => r.lse.maxAbs);
+  assert.ok(lse[1] < lse[0] && lse[2] * 100 < lse[1], `LSE ${lse.join(", ")}`);
   assert.ok(stored.pass, "the f16 kernel passes against the stored reference");
+  assert.ok(!plain.pass && !inputsOnly.pass, "the f16 absorbed cell holds only against it");
 }, { cases: [CLOSER_CASE] });
