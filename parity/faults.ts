@@ -167,9 +167,9 @@ export interface Fault {
  *   whole vec4s has none, so code that keeps them changes nothing.
  * - `f16-accumulation`: f16 accumulation of a kernel's scores and outputs (`kernel`: whose
  *   score chains, absorbed.wgsl's, absorbed_tiled.wgsl's or expanded_fa2.wgsl's): any
- *   attention case shows it, a layer case (looser tolerance, o_proj after the core) only
- *   where its scores are summed in long f16 chains (runner/fault_reach.ts
- *   `f16AccumulationChain`).
+ *   attention case and any f16 absorbed layer case shows it, an expanded layer case (looser
+ *   tolerance, o_proj after the core) only where its scores are summed in long f16 chains
+ *   (runner/fault_reach.ts `f16AccumulationChain`).
  * - `f16-score-rounding`: a rounding to f16 of absorbed_tiled.wgsl's partial scores that
  *   moves the scores more than the f16 tolerance lets through: an attention case (a layer
  *   case's tolerance is looser) whose scores are large enough and summed in long enough f16
@@ -637,7 +637,7 @@ export const FAULTS: readonly Fault[] = [
       replacement: "alias acc_t = f16;",
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
-      // tiny's layer cases run it and pass (runner/fault_reach.ts f16AccumulationChain)
+      // tiny's layer cases too since session 62's f16 absorbed layer cell (parity/tolerance.ts)
       reach: { need: "f16-accumulation", kernel: "absorbed" },
     },
   ),
@@ -1050,7 +1050,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       replacement: "alias acc_t = f16;",
       scenario: V2_LITE_F16_MTP,
       dtype: "f16",
-      // tiny's layer cases run it and pass (runner/fault_reach.ts f16AccumulationChain)
+      // tiny's layer cases too since session 62's f16 absorbed layer cell (parity/tolerance.ts)
       reach: { need: "f16-accumulation", kernel: "absorbed-tiled" },
     },
   ),

@@ -1085,11 +1085,13 @@ Deno.test("gemm-masked-slots-kept cannot show where every query sees a multiple 
   );
 });
 
-Deno.test("an f16 accumulation fault shows in any f16 attention case, in a layer case only over long score chains", async () => {
+Deno.test("an f16 accumulation fault shows in any f16 attention case and f16 absorbed layer case, in an expanded layer case only over long score chains", async () => {
   // Measured on lavapipe over smoke's f16 cases: tiny's and tiny-yarn's layer cases ran
-  // f16-accumulation, tiled-f16-accumulation and fa2-f16-accumulation and passed, so
-  // `--filter 'preset=tiny;mode=layer;dtype=f16'` said "not caught", exit 4; V2-Lite's
-  // layer cases caught the first and the last (chains of 144 and 192), not the tiled one (18)
+  // f16-accumulation, tiled-f16-accumulation and fa2-f16-accumulation and passed the layer's
+  // shared f16 cell, so `--filter 'preset=tiny;mode=layer;dtype=f16'` was refused ("would
+  // never show"). Since session 62 the absorbed path's layer cell catches the first two
+  // (198 of 200 runs, parity/tolerance.ts); the expanded path's still needs a chain of 192
+  // (V2-Lite's), and a tiny expanded layer case is still refused.
   const layer = { mode: "layer", dtype: "f16", layout: "bshd", b: 2, sq: 12, sk: 12 };
   const lite = { ...layer, preset: "deepseek-v2-lite", layout: "thd", varlen: "normal", sq: 6 };
   const short = (chain: number) =>
@@ -1098,17 +1100,20 @@ Deno.test("an f16 accumulation fault shows in any f16 attention case, in a layer
     "(after o_proj) less than the layer's f16 tolerance (cos_diff); chains of 64 or more " +
     "move it past";
   for (
-    const [id, path, tinyChain, liteChain] of [
-      ["f16-accumulation", "absorbed", 10, null],
-      ["tiled-f16-accumulation", "absorbed", 6, 18],
-      ["fa2-f16-accumulation", "expanded", 24, null],
+    const [id, path, tinyChain] of [
+      ["f16-accumulation", "absorbed", null],
+      ["tiled-f16-accumulation", "absorbed", null],
+      ["fa2-f16-accumulation", "expanded", 24],
     ] as const
   ) {
     const f = fault(id);
     const tinyLayer = cases({ ...layer, preset: ["tiny", "tiny-yarn"], path });
-    assert.deepEqual([...(await faultMissCounts(tinyLayer, f, caps))], [[short(tinyChain), 2]]);
-    const liteMiss = await faultMiss(cases({ ...lite, sk: 6, path }), f, caps);
-    assert.deepEqual(liteMiss && [...liteMiss.keys()], liteChain && [short(liteChain)], id);
+    assert.deepEqual(
+      [...(await faultMissCounts(tinyLayer, f, caps))],
+      tinyChain === null ? [] : [[short(tinyChain), 2]],
+      id,
+    );
+    assert.equal(await faultMiss(cases({ ...lite, sk: 6, path }), f, caps), null, id);
     // every f16 attention case can show it: a pass there is still "not caught" (exit 4)
     const attention = cases({ ...tiny, dtype: "f16", path, sq: [1, 4], layout: "thd" });
     assert.deepEqual(await faultMisses(attention, f, caps), [], id);
@@ -1118,6 +1123,7 @@ Deno.test("an f16 accumulation fault shows in any f16 attention case, in a layer
       results: attention.map((c) => ({ id: c.id, status: "pass" as const })),
     };
     assert.equal(faultSlipped(passed), true, id);
+    if (tinyChain === null) continue;
     await assert.rejects(
       () => checkFaultReached(tinyLayer, f, caps),
       (e: unknown) => {
@@ -1125,7 +1131,7 @@ Deno.test("an f16 accumulation fault shows in any f16 attention case, in a layer
         assert.match(e.message, new RegExp(`${id} would never show in this run`));
         assert.match(
           e.message,
-          /it shows only in an f16 attention case, or a layer case whose scores are summed in f16 chains of 64 products or more/,
+          /it shows only in an f16 attention case, an f16 absorbed layer case, or an f16 expanded layer case whose scores are summed in f16 chains of 64 products or more/,
         );
         return true;
       },
