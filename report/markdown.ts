@@ -18,6 +18,7 @@ import { plantedFaultText, runVerdict, skippedCountsText } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
 import { wallSeconds } from "./figures.ts";
 import { lateGpuErrorsSentence, MAX_LATE_GPU_ERRORS_LISTED } from "./late_gpu_errors_text.ts";
+import { fingerprintChangeText } from "./fingerprint_diff.ts";
 
 /** Options of {@link toMarkdown}. */
 export interface MarkdownOptions {
@@ -658,7 +659,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push("Where the merged shards' environments differ from the first folder's:", "");
     for (const d of differs.slice(0, MAX_MISSING_ROWS)) {
       out.push(
-        `- ${mdCode(d.dir)}: ${d.field} ${cell(d.from ?? "(none)")} → ${cell(d.to ?? "(none)")}`,
+        `- ${mdCode(d.dir)}: ${cell(fingerprintChangeText(d))}`,
       );
     }
     if (differs.length > MAX_MISSING_ROWS) {

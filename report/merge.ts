@@ -15,7 +15,7 @@ import type {
 } from "../results/types.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { sameFilter } from "../matrix/case_id.ts";
-import { environmentMix } from "./fingerprint_diff.ts";
+import { environmentMix, fingerprintChangeText } from "./fingerprint_diff.ts";
 import { ReportFileError } from "./errors.ts";
 import { readReportJson, writeReportJson } from "./json.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -284,8 +284,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       throw new ReportFileError(
         path,
         `ran in another environment than ${firstDir} (${
-          mix.blocking.map((c) => `${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`)
-            .join("; ")
+          mix.blocking.map(fingerprintChangeText).join("; ")
         }${modules}); a merged report has one environment: rerun the shards on one`,
       );
     }
@@ -542,9 +541,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     missing,
     duplicated,
     otherModuleFiles,
-    mismatched: found.map((c) =>
-      `${c.dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`
-    ),
+    mismatched: found.map((c) => `${c.dir}: ${fingerprintChangeText(c)}`),
     corruptTails,
     rebuilt,
     unreported,

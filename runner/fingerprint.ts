@@ -15,7 +15,8 @@ import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 
 export { diffFingerprints } from "../report/fingerprint_diff.ts";
 export type { FingerprintChange } from "../report/fingerprint_diff.ts";
-import type { FingerprintChange } from "../report/fingerprint_diff.ts";
+// in words; report/ owns it (merge and the reports say the changes too)
+export { fingerprintChangeText } from "../report/fingerprint_diff.ts";
 
 /** Options of {@link collectFingerprint}. */
 export interface FingerprintOptions {
@@ -315,59 +316,4 @@ export function plainAdapter(adapter: unknown): unknown {
     };
   }
   return plainInfo(adapter);
-}
-
-/** What each fingerprint field is, in words (a field not here is shown by its name). */
-const FIELD_WORDS: Readonly<Record<string, string>> = {
-  "runtime.deno": "the Deno version",
-  "runtime.v8": "the V8 version",
-  "runtime.typescript": "the TypeScript version",
-  "runtime.browser": "the browser's version",
-  "host.os": "the host's OS",
-  "host.arch": "the host's architecture",
-  "host.cpuModel": "the host's CPU model",
-  "adapter.description": "the adapter's description",
-  "adapter.vendor": "the adapter's vendor",
-  "adapter.architecture": "the adapter's architecture",
-  "adapter.device": "the adapter's device",
-  "adapter.driver": "the adapter's driver",
-  "adapter.features": "the adapter's features",
-  "adapter.isFallbackAdapter": "whether the adapter is a fallback (software) one",
-  "adapter.backend": "the WebGPU backend",
-  "tuning.knobs": "the plan tuning's knobs off their defaults",
-  "adapter.caps.smCount": "the adapter's SM count",
-  "adapter.caps.deviceClass": "the device class the plans were made for",
-  "adapter.caps.loopIterationBudget": "the loop iteration budget the plans were made for",
-  harnessRevision: "the harness's revision (git commit)",
-};
-
-/**
- * One fingerprint difference in words, for a message: "the harness's revision (git commit)
- * changed from 1a2b to 3c4d", "kernel file absorbed.wgsl changed (hash 1a2b → 3c4d)" (the
- * internal field names, `harnessRevision 1a2b → 3c4d`, read as code).
- *
- * @example
- * ```ts
- * import { fingerprintChangeText } from "./fingerprint.ts";
- * fingerprintChangeText({ field: "harnessRevision", from: "1a2b", to: "3c4d" });
- * // "the harness's revision (git commit) changed from 1a2b to 3c4d"
- * ```
- */
-export function fingerprintChangeText(c: FingerprintChange): string {
-  if (c.field.startsWith("kernel.")) {
-    const file = `kernel file ${c.field.slice("kernel.".length)}`;
-    if (c.from === null) return `${file} was added`;
-    if (c.to === null) return `${file} was removed`;
-    return `${file} changed (hash ${c.from} → ${c.to})`;
-  }
-  // only the -dirty mark moved: the same commit, with or without uncommitted changes
-  const clean = (r: string | null) => r?.replace(/-dirty$/, "");
-  if (c.field === "harnessRevision" && c.from !== null && clean(c.from) === clean(c.to)) {
-    return `the harness's checkout of commit ${clean(c.from)} ${
-      c.to?.endsWith("-dirty") ? "has uncommitted changes now" : "had uncommitted changes then"
-    }`;
-  }
-  const limit = /^adapter\.caps\.limits\.(.+)$/.exec(c.field);
-  const what = limit ? `the adapter's limit ${limit[1]}` : FIELD_WORDS[c.field] ?? c.field;
-  return `${what} changed from ${c.from ?? "none recorded"} to ${c.to ?? "none recorded"}`;
 }

@@ -140,7 +140,7 @@ Deno.test("merge: shards that typed one --backend-module two ways keep it; two f
       assert.ok(e instanceof ReportFileError);
       assert.ok(
         e.message.includes(
-          "(kernel.naive:mod.ts 1111111111111111 → 2222222222222222; this folder's run " +
+          "(kernel file naive:mod.ts changed (hash 1111111111111111 → 2222222222222222); this folder's run " +
             `loaded --backend-module /v/b/mod.ts, ${tmp}/a's --backend-module /w/b/mod.ts); `,
         ),
         e.message,

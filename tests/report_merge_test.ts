@@ -194,8 +194,8 @@ Deno.test("merge: a host difference between shards is listed as mismatched", asy
     await shardDir(`${tmp}/b`, all, all.slice(3), { fingerprint: fp });
     const m = await mergeRuns([`${tmp}/a`, `${tmp}/b`]);
     assert.deepEqual(m.mismatched, [
-      `${tmp}/b: host.cpuModel AMD EPYC → Intel Xeon`,
-      `${tmp}/b: harnessRevision ${base.harnessRevision} → ${base.harnessRevision}-dirty`,
+      `${tmp}/b: the host's CPU model changed from AMD EPYC to Intel Xeon`,
+      `${tmp}/b: the harness's checkout of commit ${base.harnessRevision} has uncommitted changes now`,
     ]);
   });
 });
@@ -210,7 +210,7 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
       [
         "deno",
         { fingerprint: fingerprint({ runtime: { ...base.runtime, deno: "2.9.7" } }) },
-        /runtime\.deno 2\.9\.6 → 2\.9\.7/,
+        /the Deno version changed from 2\.9\.6 to 2\.9\.7/,
       ],
       [
         "device",
@@ -219,7 +219,7 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
             adapter: { ...adapter, adapter: { ...adapter.adapter, description: "NVIDIA H100" } },
           }),
         },
-        /adapter\.description llvmpipe \(LLVM 15\.0\.7, 256 bits\) → NVIDIA H100/,
+        /the adapter's description changed from llvmpipe \(LLVM 15\.0\.7, 256 bits\) to NVIDIA H100/,
       ],
       [
         "kernel",
@@ -228,13 +228,13 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
             kernelHashes: { ...base.kernelHashes, "absorbed.wgsl": "ffffffffffffffff" },
           }),
         },
-        /kernel\.absorbed\.wgsl 0011223344556677 → ffffffffffffffff/,
+        /kernel file absorbed\.wgsl changed \(hash 0011223344556677 → ffffffffffffffff\)/,
       ],
       [
         "caps",
         { fingerprint: fingerprint({ adapter: { ...adapter, deviceClass: "gpu", smCount: 132 } }) },
         // the class each side's plans were made for, and who set it
-        /adapter\.caps\.deviceClass cpu \(rules\) → gpu \(caps file\).*adapter\.caps\.smCount \(none\) → 132/s,
+        /the device class the plans were made for changed from cpu \(rules\) to gpu \(caps file\).*the adapter's SM count changed from none recorded to 132/s,
       ],
       [
         "fault",
@@ -257,7 +257,10 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
       fingerprint: fingerprint({ backend: "vulkan" }),
     });
     await shardDir(`${tmp}/gl`, all, all.slice(3), { fingerprint: fingerprint({ backend: "gl" }) });
-    await assert.rejects(mergeRuns([`${tmp}/vk`, `${tmp}/gl`]), /adapter\.backend vulkan → gl/);
+    await assert.rejects(
+      mergeRuns([`${tmp}/vk`, `${tmp}/gl`]),
+      /the WebGPU backend changed from vulkan to gl/,
+    );
     // a planted fault is carried into the merge
     await shardDir(`${tmp}/f1`, all, all.slice(0, 3), { plantedFault: "lse-offset" });
     await shardDir(`${tmp}/f2`, all, all.slice(3), { plantedFault: "lse-offset" });

@@ -56,6 +56,7 @@ import {
 import { plural } from "../../util/plural.ts";
 import { cutText } from "../md_text.ts";
 import { errorFigure, gotWantFigures } from "../figures.ts";
+import { fingerprintChangeText } from "../fingerprint_diff.ts";
 import {
   lateGpuErrorItem,
   lateGpuErrorsSentence,
@@ -762,9 +763,7 @@ function differsSection(differs: readonly EnvironmentDifference[]): string {
       }); the facts above are the first folder's.</p>` +
       `<ul>${
         shown.map((d) =>
-          `<li><code>${escapeHtml(d.dir)}</code>: ${escapeHtml(d.field)} ${
-            escapeHtml(d.from ?? "(none)")
-          } → ${escapeHtml(d.to ?? "(none)")}</li>`
+          `<li><code>${escapeHtml(d.dir)}</code>: ${escapeHtml(fingerprintChangeText(d))}</li>`
         ).join("")
       }</ul>` +
       (differs.length > shown.length
