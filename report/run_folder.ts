@@ -50,19 +50,22 @@ export async function runFolderReport(
           "written when it ends; give the folder once it has finished or stopped",
       };
     }
+    // what the folder holds: run.json alone (results.jsonl copied or left out) was said to be
+    // "run.json and results.jsonl"
+    const there = await pathExists(`${dir}/results.jsonl`)
+      ? "run.json and results.jsonl are there, no report.json"
+      : "run.json is there, no results.jsonl (no case results) or report.json";
     const ended = await endedState(`${dir}/run.json`);
     if (ended !== null) {
       return {
         problem: `the folder's run ${ended} (its run.json says so) without writing its reports ` +
-          "(runMatrix writes them only with `writeReports: writeRunReports`; run.json and " +
-          `results.jsonl are there, no report.json); \`merge ${shellWord(dir)} --out ${
-            shellWord(dir)
-          }\` writes them`,
+          "(runMatrix writes them only with `writeReports: writeRunReports`; " +
+          `${there}); \`merge ${shellWord(dir)} --out ${shellWord(dir)}\` writes them`,
       };
     }
     return {
-      problem: "the folder's run was killed before writing its reports (its run.json and " +
-        `results.jsonl are there, no report.json); \`merge ${shellWord(dir)} --out ${
+      problem: "the folder's run was killed before writing its reports (its " +
+        `${there}); \`merge ${shellWord(dir)} --out ${
           shellWord(dir)
         }\` rebuilds them (marked interrupted` + (options.needs ? `: ${options.needs}` : "") +
         `), and ${await resumeCommand(dir)} finishes it`,

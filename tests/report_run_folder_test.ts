@@ -18,6 +18,16 @@ Deno.test("runFolderReport: a file as given, a run folder's report.json, a kille
     const killed = `${dir}/killed`;
     await Deno.mkdir(killed);
     await Deno.writeTextFile(`${killed}/run.json`, "{}");
+    // run.json alone (mkdir k; cp <run>/run.json k): said "run.json and results.jsonl are there"
+    assert.match(
+      (await runFolderReport(killed, { valid })).problem ?? "",
+      /\(its run\.json is there, no results\.jsonl \(no case results\) or report\.json\)/,
+    );
+    await Deno.writeTextFile(`${killed}/results.jsonl`, "");
+    assert.match(
+      (await runFolderReport(killed, { valid })).problem ?? "",
+      /\(its run\.json and results\.jsonl are there, no report\.json\)/,
+    );
     const k = await runFolderReport(killed, { valid, needs: "a baseline needs a finished run" });
     assert.match(
       k.problem ?? "",
