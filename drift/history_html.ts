@@ -170,7 +170,9 @@ export async function historyReportHtml(
         `<th>before</th><th>after</th><th>change</th><th>p</th>` +
         `<th>changed since the run before</th></tr>${
           steps.map(({ s, st, p }) =>
-            `<tr><td class="id">${idHtml(label(s))}</td><td class="n">${p.runId}</td>` +
+            `<tr><td class="id">${idHtml(label(s))}</td><td class="n">${p.runId}${
+              p.label === undefined ? "" : ` (${escapeHtml(p.label)})`
+            }</td>` +
             (mixed ? `<td>${escapeHtml(p.deviceKey)}</td>` : "") +
             `<td>${escapeHtml(p.startedAt)}</td><td>${escapeHtml(p.deno)}</td><td>${
               escapeHtml((p.harnessRevision ?? "–").slice(0, 12))
@@ -226,6 +228,11 @@ export async function historyReportHtml(
           (p) => p.harnessRevision === null ? "–" : shortRevision(p.harnessRevision),
         ),
       ],
+      // the runs' labels (history --add --label), where a run has one: the listing and
+      // --json showed them, the page nowhere
+      ...(orderedRuns.some((p) => p.label !== undefined)
+        ? [["Labels", valuesByRuns(orderedRuns, (p) => p.label ?? "–")] as [string, string]]
+        : []),
     ],
     verdict: historyVerdict(series.length, steps.length, short, needText),
     sections,
@@ -449,7 +456,8 @@ async function seriesChart(
     // the terminal writes it (it read "median (ms): 0.569459; ...; value: 0.5694589999999999"
     // where `history` printed 0.5695)
     description:
-      `run: ${p.runId}; started: ${p.startedAt}; deno: ${p.deno}; value: ${historyValue(p.value)}` +
+      `run: ${p.runId}${p.label === undefined ? "" : ` (${p.label})`}; started: ${p.startedAt}; ` +
+      `deno: ${p.deno}; value: ${historyValue(p.value)}` +
       (p.cases !== undefined ? `; cases: ${p.cases}` : ""),
   }));
   // A run of the page inside the series' span that lacks its case: a null value there breaks

@@ -358,3 +358,21 @@ Deno.test("history page: a step's rule hovers the step, not its place on the axi
   assert.ok(titles.includes("step at run 5: +200.0%"), titles.join("\n"));
   assert.ok(!titles.some((t) => /^x: /.test(t)), titles.join("\n"));
 });
+
+Deno.test("history page: the runs' labels (history --add --label) in the header, the steps table and the hover", async () => {
+  const s = series("preset=tiny;b=1", [1, 1.01, 0.99, 1, 3, 3.03, 2.97, 3]);
+  assert.equal(s.steps.length, 1);
+  const points = s.points.map((p, i) => i < 4 ? p : { ...p, label: `night ${i + 1}` });
+  const html = await historyReportHtml([{ ...s, points }], "median_ms");
+  assert.match(
+    html,
+    /<dt>Labels<\/dt><dd>– \(runs 1-4\), night 5 \(run 5\), night 6 \(run 6\), /,
+  );
+  assert.match(html, /<td class="n">5 \(night 5\)<\/td>/);
+  const titles = [...figure(html, "history").svg.matchAll(/<title>([^<]*)<\/title>/g)].map((t) =>
+    t[1]
+  );
+  assert.ok(titles.some((t) => t.startsWith("run: 6 (night 6); started: ")), titles.join("\n"));
+  // no labels: no Labels line
+  assert.doesNotMatch(await historyReportHtml([s], "median_ms"), /<dt>Labels/);
+});
