@@ -33,7 +33,8 @@ import { readReportJson } from "../report/json.ts";
 import { runReportFile } from "./run_report_input.ts";
 import { COMPARE_RUNTIMES_FILES } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
-import { writeHistoryHtml } from "../drift/history_html.ts";
+// one value format for the terminal and the page (a copy here could drift from it)
+import { historyValue, writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
@@ -88,10 +89,6 @@ function parseAlpha(value: string): number {
   }
   return v;
 }
-
-const fmt = (
-  v: number,
-) => (Math.abs(v) >= 0.01 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
 
 /**
  * Text rendering of history series: one block per series with its values in run order and
@@ -181,7 +178,7 @@ export function historyText(
         lines.push(
           `  ${String(p.runId).padEnd(4)} ${p.startedAt.padEnd(25)} ${p.deno.padEnd(9)} ${
             rev(p.harnessRevision).padEnd(18)
-          } ${fmt(p.value)}${mixed ? `  ${p.deviceKey}` : ""}${
+          } ${historyValue(p.value)}${mixed ? `  ${p.deviceKey}` : ""}${
             labelled ? `  ${p.label ?? "-"}` : ""
           }`,
         );
@@ -196,7 +193,7 @@ export function historyText(
           `  run${runList(ids)} (not in run${runList(absent)}, where the case gave no ${metric}):`,
         );
       }
-      lines.push(`  ${s.points.map((p) => fmt(p.value)).join(" ")}`);
+      lines.push(`  ${s.points.map((p) => historyValue(p.value)).join(" ")}`);
     }
     for (const st of s.steps) {
       const p = s.points[st.index];
@@ -206,7 +203,9 @@ export function historyText(
       lines.push(
         `  STEP at run ${p.runId} (${p.startedAt}, Deno ${p.deno}${
           mixed ? `, ${p.deviceKey}` : ""
-        }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, permutation p = ${st.p.toPrecision(2)})`,
+        }): ${historyValue(st.before)} → ${historyValue(st.after)} (${pct}, permutation p = ${
+          st.p.toPrecision(2)
+        })`,
       );
       // What changed from the run before it among those searched with it (a step after a Deno
       // upgrade, a new driver, an edited kernel or a new harness revision says so; the STEP

@@ -376,3 +376,15 @@ Deno.test("history page: the runs' labels (history --add --label) in the header,
   // no labels: no Labels line
   assert.doesNotMatch(await historyReportHtml([s], "median_ms"), /<dt>Labels/);
 });
+
+Deno.test("history text and page share one value format: cli/history.ts has no copy of historyValue's", async () => {
+  // a copy of the rule (toFixed(4) / toExponential(3)) in cli/history.ts could drift from the
+  // page's; the terminal's values come from historyValue
+  const src = await Deno.readTextFile(new URL("../cli/history.ts", import.meta.url));
+  assert.doesNotMatch(src, /toExponential\(3\)|toFixed\(4\)/);
+  const text = historyText(
+    [series("preset=tiny;b=1", [1.2341e-7, 0.569459, 12345.6])],
+    "out_max_abs",
+  );
+  assert.match(text, / 1\.234e-7\n.* 0\.5695\n.* 1\.235e\+4\n/);
+});
