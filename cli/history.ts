@@ -90,6 +90,18 @@ function parseAlpha(value: string): number {
   return v;
 }
 
+/** The nearest file that stands on `path` where a folder should (null: none). */
+async function fileOnPath(path: string): Promise<string | null> {
+  let up = path.replace(/\/+$/, "");
+  for (;;) {
+    const i = up.lastIndexOf("/");
+    if (i <= 0) return null;
+    up = up.slice(0, i);
+    const info = await Deno.stat(up).catch(() => null);
+    if (info !== null) return info.isDirectory ? null : up;
+  }
+}
+
 /**
  * Text rendering of history series: one block per series with its values in run order and
  * every step flagged with where it happened, the medians before and after and the p-value;
@@ -724,7 +736,17 @@ export function historyCommand() {
         let size: number;
         try {
           size = (await Deno.stat(opts.db)).size;
-        } catch {
+        } catch (e) {
+          // a file on the way (--db <a file>/h.sqlite): no run could make a database there,
+          // and "record runs with run --history" sent the user to a path that cannot be one
+          const file = e instanceof Deno.errors.NotADirectory ? await fileOnPath(opts.db) : null;
+          if (file !== null) {
+            throw new CliError(
+              `${opts.db}: no such history database, nor can there be one: ${file} is a file, ` +
+                "not a folder; give a path of folders",
+              EXIT.badInput,
+            );
+          }
           throw new CliError(
             `${opts.db}: no such history database (record runs with run --history ${opts.db})`,
             EXIT.badInput,

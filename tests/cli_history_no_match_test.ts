@@ -197,6 +197,28 @@ Deno.test("history --alpha at or below 1/2000 is exit 2: no step could ever be f
   assert.match(ok.stderr, /no such history database/);
 });
 
+Deno.test("history --db <a file>/h.sqlite names the file on the path (not run --history there)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-history-file-on-path-" });
+  try {
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    for (const db of [`${dir}/afile/h.sqlite`, `${dir}/afile/sub/h.sqlite`]) {
+      const r = await runCli(["history", "--db", db]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^error: ${db}: no such history database, nor can there be one: ${dir}/afile is a ` +
+            "file, not a folder; give a path of folders$",
+          "m",
+        ),
+      );
+      assert.doesNotMatch(r.stderr, /record runs with run --history|os error/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("history: a filter given as two words is exit 2 naming the one filter they make", async () => {
   const r = await runCli(["history", "--db", "/nonexistent/h.sqlite", "preset=tiny", "dtype=f32"]);
   assert.equal(r.code, 2, r.stderr);
