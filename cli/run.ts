@@ -277,7 +277,8 @@ export function uncaughtFaultLine(
  * are. Its form ("156/156 cases: 156 pass, 0 fail, ...") is grepped by people and scripts;
  * a run of one case reads "1/1 case: ...". A case the adapter refused as it expected counts
  * as a pass in the totals (the exit code's rule); the line names those apart, as summary.md
- * does.
+ * does. A stopped run (SIGINT, SIGTERM) says so before where the reports are, with the
+ * cases it did not run: "110/159 cases: 110 pass, ...; reports in out/" read as a whole run.
  *
  * @example
  * ```ts
@@ -288,11 +289,15 @@ export function uncaughtFaultLine(
  * ```
  */
 export function runSummaryLine(
-  report: Pick<RunReport, "results" | "shardIds" | "totals">,
+  report: Pick<RunReport, "results" | "shardIds" | "totals"> & { interrupted?: boolean },
   out: string,
 ): string {
+  const left = report.shardIds.length - report.results.length;
+  const stopped = report.interrupted === true
+    ? `; interrupted, ${left > 0 ? `${plural(left, "case")} not run` : "every case run"}`
+    : "";
   return `${report.results.length}/${plural(report.shardIds.length, "case")}: ` +
-    `${countsText(report.results)}; reports in ${out}/`;
+    `${countsText(report.results)}${stopped}; reports in ${out}/`;
 }
 
 /**

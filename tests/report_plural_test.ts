@@ -114,6 +114,12 @@ Deno.test("cli and runner text: a count of 1 in the singular, the run line's for
     runSummaryLine(two, "out"),
     "2/2 cases: 2 pass, 0 fail, 0 unexpected, 0 error; reports in out/",
   );
+  // a stopped run (SIGTERM) said nothing of it on its last line
+  assert.equal(
+    runSummaryLine({ ...one, shardIds: [...two.shardIds, "x"], interrupted: true }, "out"),
+    "1/3 cases: 1 pass, 0 fail, 0 unexpected, 0 error; interrupted, 2 cases not run; " +
+      "reports in out/",
+  );
   // merge's first line: "merged 1 dirs: 1/1 cases"
   const merged = (r: typeof one) => ({
     report: r,
