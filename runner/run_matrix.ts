@@ -56,7 +56,7 @@ import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
 import { fingerprintChangeText } from "../report/fingerprint_diff.ts";
-import { hostLoad, sampleLoad } from "../util/host_load.ts";
+import { busiestLoad, hostLoad, sampleLoad } from "../util/host_load.ts";
 import { checkFaultReached, faultMisses, faultMissWarning } from "./fault_reach.ts";
 import { cleanReasonCounts } from "../report/verdict.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
@@ -1149,6 +1149,10 @@ async function runInFolder(
         l.afterCase === null || previous.has(l.afterCase)
       )
       : [];
+    // ... and its host's load: the kept results were timed then, so the busiest of the
+    // sessions' loads is the run's (this session's alone made a busy first session's
+    // timings look quiet)
+    const keptLoad = resumed && previous.size > 0 ? resumed.hostLoad : undefined;
     let lastCase: string | null = null;
     let previousCase: string | null = null;
     const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
@@ -1185,7 +1189,7 @@ async function runInFolder(
       warmupMs: options.warmupMs ?? "auto",
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
       caseTimeoutS: (options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000) / 1000,
-      hostLoad: hostLoad(loadAtStart, sampleLoad()),
+      hostLoad: busiestLoad([keptLoad, hostLoad(loadAtStart, sampleLoad())])!,
     });
     const statePath = `${options.out}/${RUN_FILES.state}`;
     // A file there this process may not remove or replace (an immutable one, another user's in

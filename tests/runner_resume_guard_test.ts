@@ -815,3 +815,41 @@ Deno.test("resume: an environment difference is said in words, not by its field 
     "the host's CPU model changed from A to none recorded",
   );
 });
+
+Deno.test({
+  name: "resume: the run's hostLoad is the busiest of its sessions' (a busy first session's kept)",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      const stop = new AbortController();
+      await runMatrix({
+        ...common,
+        signal: stop.signal,
+        testOnlyCaseRunner: (c, o) => {
+          stop.abort();
+          return PASS_STUB(c, o);
+        },
+      });
+      // the first session's host was busy (a load of 999 per CPU, no real host's now)
+      const busy = { at: "2026-01-01T00:00:00.000Z", load1: 999, load5: 999, cpus: 1 };
+      const hostLoad = { start: busy, end: busy };
+      for (const file of [`${out}/run.json`, `${out}/report.json`]) {
+        if (!(await exists(file))) continue;
+        const j = JSON.parse(await Deno.readTextFile(file));
+        await Deno.writeTextFile(
+          file,
+          JSON.stringify(
+            j.report !== undefined ? { ...j, report: { ...j.report, hostLoad } } : {
+              ...j,
+              hostLoad,
+            },
+          ),
+        );
+      }
+      const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: PASS_STUB });
+      assert.equal(resumed.results.length, 2);
+      assert.equal(resumed.hostLoad?.start?.load1, 999, JSON.stringify(resumed.hostLoad));
+    });
+  },
+});
