@@ -8,6 +8,8 @@ import { checkOutputsApart } from "../report/output_overlap.ts";
 import { OutputPathError, refuseRunFolder } from "../report/output_paths.ts";
 import { BENCH_FILES, BENCH_RECORDS, BENCH_STATE } from "../report/output_paths.ts";
 import { plural } from "../util/plural.ts";
+import { type HostLoad, hostLoadProblem } from "../util/host_load.ts";
+import { isRecord } from "../util/is_record.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { JsonlWriter } from "../report/jsonl.ts";
 import type { BenchRecord } from "./run_bench.ts";
@@ -242,6 +244,11 @@ export interface BenchResume {
   readonly state: BenchState | null;
   /** Its records, by case id (the first of an id). */
   readonly kept: ReadonlyMap<string, BenchRecord>;
+  /**
+   * The host's load its report.json recorded (a stopped bench's), where it has one: the kept
+   * records were timed under it, so the resumed bench keeps the busier of it and its own.
+   */
+  readonly hostLoad?: HostLoad;
 }
 
 /**
@@ -423,7 +430,21 @@ export async function readBenchResume(out: string, now: BenchOptions): Promise<B
     }
     if (!records.has(r.id)) records.set(r.id, r);
   }
-  return { state, kept: records };
+  const load = await reportedLoad(dir);
+  return { state, kept: records, ...(load !== undefined ? { hostLoad: load } : {}) };
+}
+
+/** The valid `hostLoad` of `<dir>/report.json`, or undefined (none, or no report). */
+async function reportedLoad(dir: string): Promise<HostLoad | undefined> {
+  try {
+    const report: unknown = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+    const load = isRecord(report) ? report.hostLoad : undefined;
+    return load !== undefined && hostLoadProblem(load, "hostLoad") === null
+      ? load as HostLoad
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

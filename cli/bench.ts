@@ -110,7 +110,7 @@ import {
 import { NO_CASE_TIMEOUT_HELP, noCaseTimeoutNote, parseSeconds } from "./run.ts";
 import { liveDeviceKey } from "../drift/device_key.ts";
 import { benchLoadWarnings } from "../drift/speed_load.ts";
-import { hostLoad, sampleLoad } from "../util/host_load.ts";
+import { busiestLoad, hostLoad, sampleLoad } from "../util/host_load.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
 import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
@@ -730,7 +730,11 @@ export function benchCommand() {
           ceilingsCut = "interrupted by SIGINT during the last case or the ceilings after " +
             "it: every case ran and the ceilings were measured after them; exit 130";
         }
-        const load = hostLoad(loadAtStart, sampleLoad());
+        // with the load the kept records were timed under (a busy earlier session's)
+        const load = busiestLoad([
+          resume !== undefined && resume.kept.size > 0 ? resume.hostLoad : undefined,
+          hostLoad(loadAtStart, sampleLoad()),
+        ])!;
         const joined = withReferenceCeilings(best, reference);
         best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));

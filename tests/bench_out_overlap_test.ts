@@ -232,6 +232,14 @@ Deno.test("bench --resume: keeps only the records of the same bench, naming what
     const { state, kept } = await readBenchResume(tmp, options);
     assert.deepEqual([...kept.keys()], ["a", "b"]);
     assert.deepEqual(state, { options, device });
+    // a stopped bench's report.json: the load its records were timed under is kept
+    const busy = { at: "2026-01-01T00:00:00.000Z", load1: 9, load5: 9, cpus: 1 };
+    await Deno.writeTextFile(
+      `${tmp}/report.json`,
+      JSON.stringify({ hostLoad: { start: busy, end: null } }),
+    );
+    assert.deepEqual((await readBenchResume(tmp, options)).hostLoad, { start: busy, end: null });
+    await Deno.remove(`${tmp}/report.json`);
     await Deno.writeTextFile(`${tmp}/records.jsonl`, `${rec("a")}\n{"id":\n${rec("b")}\n`);
     await assert.rejects(
       () => readBenchResume(tmp, options),
