@@ -16,6 +16,7 @@ import { isExpectedSkip, missingIds, notCovered, notRunIds, summaryTotals } from
 import { reportNotCovered, severalReasonsText } from "./not_covered.ts";
 import { plantedFaultText, runVerdict, skippedCountsText } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
+import type { HostLoad, LoadSample } from "../util/host_load.ts";
 import { wallSeconds } from "./figures.ts";
 import { lateGpuErrorsSentence, MAX_LATE_GPU_ERRORS_LISTED } from "./late_gpu_errors_text.ts";
 import { fingerprintChangeText } from "./fingerprint_diff.ts";
@@ -648,6 +649,10 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     "",
     `- Deno ${fp.runtime.deno} (V8 ${fp.runtime.v8}, TypeScript ${fp.runtime.typescript})`,
     `- Host: ${fp.host.os}/${fp.host.arch}, ${fp.host.cpus} CPUs, ${cell(fp.host.cpuModel)}`,
+    // the load the cases were timed under (report.json's hostLoad), where recorded
+    ...(report.hostLoad === undefined
+      ? []
+      : [`- Host load: ${cell(hostLoadText(report.hostLoad))}`]),
     `- Adapter: ${cell(adapter)}`,
     ...(tuned === null ? [] : [`- Plans: ${cell(tuned)}`]),
     `- Revision: ${fp.harnessRevision ? mdCode(fp.harnessRevision) : "unknown"}`,
@@ -914,4 +919,28 @@ export const CLOCK_FAULT_WORDS = "timed repetitions whose GPU timestamps went ba
 export function clockFaultNote(timing: TimingRecord): string | null {
   const n = timing.clockFaults ?? 0;
   return n > 0 ? `${n} of ${timing.samplesMs.length + n} left out` : null;
+}
+
+/**
+ * A run's {@link HostLoad} in words, for summary.md and report.html: the 1-minute load
+ * average per CPU as its timed part started and ended, or why it was not recorded.
+ *
+ * @example
+ * ```ts
+ * import { hostLoadText } from "./markdown.ts";
+ * const s = (load1: number) => ({ at: "", load1, load5: load1, cpus: 2 });
+ * hostLoadText({ start: s(0.8), end: s(3.2) });
+ * // "0.40 per CPU at the start, 1.60 at the end (1-minute load average over 2 CPUs)"
+ * ```
+ */
+export function hostLoadText(load: HostLoad): string {
+  if (load.start === null && load.end === null) {
+    return `not recorded${load.unavailable ? ` (${load.unavailable})` : ""}`;
+  }
+  const per = (s: LoadSample | null) => s === null ? "not sampled" : (s.load1 / s.cpus).toFixed(2);
+  const cpus = load.start?.cpus ?? load.end?.cpus;
+  return `${per(load.start)}${load.start === null ? "" : " per CPU"} at the start, ${
+    per(load.end)
+  }${load.start === null && load.end !== null ? " per CPU" : ""} at the end ` +
+    `(1-minute load average over ${plural(cpus ?? 0, "CPU")})`;
 }

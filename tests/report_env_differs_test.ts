@@ -76,3 +76,22 @@ Deno.test("report.json: environmentDiffers is optional; when present, entries of
   );
   assert.match(runReportProblem({ ...r, environmentDiffers: "x" }) ?? "", /must be an array/);
 });
+
+Deno.test("summary.md and report.html say the host's load the run recorded (hostLoad), per CPU", async () => {
+  await withTempDir(async (tmp) => {
+    const s = (load1: number) => ({ at: "2026-12-08T00:00:00.000Z", load1, load5: load1, cpus: 2 });
+    const r = report([result({ b: 1 })], { hostLoad: { start: s(0.8), end: s(3.2) } });
+    const words = "0.40 per CPU at the start, 1.60 at the end (1-minute load average over 2 CPUs)";
+    assert.ok(toMarkdown(r).includes(`- Host load: ${words}\n`), toMarkdown(r));
+    await writeRunOutputs(`${tmp}/r`, r);
+    const html = await Deno.readTextFile(`${tmp}/r/report.html`);
+    assert.ok(html.includes(`<dt>Host load</dt><dd>${words}</dd>`), html.slice(0, 3000));
+    // not recorded: why
+    const none = report([result({ b: 1 })], {
+      hostLoad: { start: null, end: null, unavailable: "no sys permission" },
+    });
+    assert.ok(toMarkdown(none).includes("- Host load: not recorded (no sys permission)\n"));
+    // an older report without it: no line
+    assert.doesNotMatch(toMarkdown(report([result({ b: 1 })])), /Host load/);
+  });
+});

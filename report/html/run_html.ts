@@ -30,6 +30,7 @@ import {
   groupCountsText,
   groupLines,
   headroomFigure,
+  hostLoadText,
   kernelMsText,
   unmeasuredFailuresNote,
 } from "../markdown.ts";
@@ -615,6 +616,10 @@ function build(
       ["Runtime", runtimeLine(fp)],
       ["Deno", fp.runtime.deno],
       ["Revision", fp.harnessRevision ?? "unknown"],
+      // the load the cases were timed under, where recorded
+      ...(report.hostLoad === undefined
+        ? []
+        : [["Host load", hostLoadText(report.hostLoad)] as [string, string]]),
       ["Matrix", `${report.matrix}${scope ? ` (${scope})` : ""}`],
       [
         "Run",
