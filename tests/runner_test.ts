@@ -44,10 +44,11 @@ async function startRunAndWait(
   args: string[],
   out: string,
   lines: number,
+  options: { stdout?: "piped" | "null" } = {},
 ): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, ...args],
-    stdout: "null",
+    stdout: options.stdout ?? "null",
     stderr: "null",
   }).spawn();
   const deadline = Date.now() + 120_000;
@@ -305,10 +306,14 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const { out, args } = await interruptibleRun();
-    const child = await startRunAndWait(args, out, 3);
+    const child = await startRunAndWait(args, out, 3, { stdout: "piped" });
+    const stdout = new Response(child.stdout).text();
     child.kill("SIGTERM");
     const status = await child.status;
     assert.equal(status.code, 143);
+    // the last line says the run stopped (it read as a whole run: "3/24 cases: 3 pass, ...")
+    const last = (await stdout).trim().split("\n").at(-1) ?? "";
+    assert.match(last, /^\d+\/24 cases: .*; interrupted, \d+ cases? not run; reports in /, last);
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(report.interrupted, true);
     const lines = await lineCount(`${out}/results.jsonl`);
