@@ -29,7 +29,7 @@ export {
   type RunAttentionOptions,
   type RunAttentionResult,
 } from "./kernels/attention.ts";
-export type { Binding, LaunchLimits, RecordedPass } from "./kernels/launch.ts";
+export type { Binding, LaunchLimits, ProfileLimits, RecordedPass } from "./kernels/launch.ts";
 export type { SourceMutation } from "./kernels/source.ts";
 export type { PlainProgress, ProgressMode, ProgressOutput } from "./report/progress.ts";
 export {
