@@ -21,6 +21,15 @@ import {
   supportedCase,
   timing,
 } from "./drift_helpers.ts";
+import { currentBackend } from "../drift/device_key.ts";
+
+// The baseline of the device `run --baseline` keys these reports with: this process's backend
+// (the reports' fingerprint records none). A Vulkan baseline on a fresh machine's GL fallback
+// made each compare one across two devices, whose speed regressions are not counted.
+const THIS_DEVICE = {
+  deviceKey: `llvmpipe-65541-${currentBackend()}`,
+  backend: currentBackend(),
+};
 import { withTempDir } from "./report_util.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -42,7 +51,7 @@ function verdict(html: string): { ok: boolean; text: string } {
 Deno.test("run --baseline: a speed regression turns report.html's verdict red and links compare.html", async () => {
   await withTempDir(async (dir) => {
     // 1 ms in the baseline, 5 ms now: a speed regression (10 samples a side)
-    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A], THIS_DEVICE)));
     const report = reportOf([caseResult(A, 5, 1)]);
     await writeRunHtml(`${dir}/report.html`, report);
     await writeMarkdown(`${dir}/summary.md`, report);
@@ -79,7 +88,7 @@ Deno.test("run --baseline: a speed regression turns report.html's verdict red an
 
 Deno.test("run --plant-fault --baseline: report.html's top and the console say the fault's differences, not 'N drift regressions'", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A], THIS_DEVICE)));
     const failed = { ...caseResult(A, 5, 1), status: "fail" as const };
     const report = reportOf([failed], { plantedFault: "lse-offset" });
     await writeRunHtml(`${dir}/report.html`, report);
@@ -117,7 +126,7 @@ Deno.test("run --plant-fault --baseline: report.html's top and the console say t
 
 Deno.test("run --baseline of a run with cases not run: report.html and summary.md keep the commands that run them", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A], THIS_DEVICE)));
     const B = A.replace("causal=1", "causal=0");
     const report = reportOf([caseResult(A, 5, 1)], {
       matrixIds: [A, B],
@@ -141,7 +150,7 @@ Deno.test("run --baseline of a run with cases not run: report.html and summary.m
 
 Deno.test("run --baseline: without drift the note is green; with no report.html none is made", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A], THIS_DEVICE)));
     const report = reportOf([caseResult(A, 1, 1)]);
     await writeRunHtml(`${dir}/report.html`, report);
     await writeMarkdown(`${dir}/summary.md`, report);
@@ -157,7 +166,7 @@ Deno.test("run --baseline: without drift the note is green; with no report.html 
     await Deno.stat(`${dir}/compare.html`);
   });
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A], THIS_DEVICE)));
     await driftAfterRun(reportOf([caseResult(A, 5, 1)]), { baseline: `${dir}/b.json`, out: dir });
     await assert.rejects(() => Deno.stat(`${dir}/report.html`), Deno.errors.NotFound);
     await Deno.stat(`${dir}/compare.html`);
@@ -256,7 +265,7 @@ Deno.test("a comparison stopped halfway leaves none of an earlier comparison's f
 
 Deno.test("run --baseline: the step summary gets summary.md once it says the drift verdict, then compare.md; the rewritten pages keep the resume's words", async () => {
   await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A], THIS_DEVICE)));
     const B = A.replace("causal=1", "causal=0");
     const report = reportOf([caseResult(A, 5, 1)], {
       matrixIds: [A, B],

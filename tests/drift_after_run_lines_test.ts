@@ -11,6 +11,15 @@ import {
   supportedCase,
   timing,
 } from "./drift_helpers.ts";
+import { currentBackend } from "../drift/device_key.ts";
+
+// The baseline of the device `run --baseline` keys these reports with: this process's backend
+// (the reports' fingerprint records none). A Vulkan baseline on a fresh machine's GL fallback
+// made each compare one across two devices, whose speed regressions are not counted.
+const THIS_DEVICE = {
+  deviceKey: `llvmpipe-65541-${currentBackend()}`,
+  backend: currentBackend(),
+};
 
 const id = (i: number) => `preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=${20 + i};layout=bshd`;
 
@@ -23,7 +32,7 @@ async function linesFor(n: number): Promise<{ lines: string[]; regressions: numb
       outputDigest: "o" + id(i).length,
       timing: timing(samples(1, 10, i + 1)),
     }));
-  await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf(base)));
+  await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf(base, THIS_DEVICE)));
   const report = reportOf(Array.from({ length: n }, (_, i) => caseResult(id(i), 5, i + 1)));
   const lines: string[] = [];
   const log = console.log;
