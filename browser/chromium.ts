@@ -589,6 +589,24 @@ export async function launchChromium(
     browser.version = String(version.product ?? "");
   } catch (e) {
     cdp.close();
+    // A program that exits at once (`--chromium /bin/ls`) closes its end of the pipe before
+    // its exit status arrives, so the send may fail first ("the browser connection closed"):
+    // give the status a moment, and say the exit where it came.
+    const message = (e as Error).message;
+    if (!message.startsWith("did not start as Chromium")) {
+      let wait: ReturnType<typeof setTimeout> | undefined;
+      const exited = await Promise.race([
+        child.status.then((s) => s.code),
+        new Promise<null>((res) => wait = setTimeout(() => res(null), 2000)),
+      ]);
+      clearTimeout(wait);
+      if (exited !== null) {
+        return await fail(
+          `did not start as Chromium: it exited (code ${exited}) before answering the ` +
+            "DevTools protocol",
+        );
+      }
+    }
     return await fail((e as Error).message);
   } finally {
     clearTimeout(timer);
