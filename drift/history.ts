@@ -613,10 +613,7 @@ export async function checkHistoryFile(
           "try again when that write ends",
       );
     }
-    throw new DriftInputError(
-      path,
-      `not a history database (${e instanceof Error ? e.message : String(e)})`,
-    );
+    throw notHistoryDatabase(path, e);
   } finally {
     db?.close();
   }
@@ -839,6 +836,15 @@ interface PreparedRun {
   readonly envDigest: string;
 }
 
+/** The error of a file SQLite could not read as a history database (`e` itself where it says so). */
+function notHistoryDatabase(path: string, e: unknown): DriftInputError {
+  if (e instanceof DriftInputError) return e;
+  return new DriftInputError(
+    path,
+    `not a history database (${e instanceof Error ? e.message : String(e)})`,
+  );
+}
+
 /**
  * The history database. Open it, append runs, read series; close it when done.
  *
@@ -929,11 +935,7 @@ export class HistoryStore {
     } catch (e) {
       if (db.isTransaction) db.exec("ROLLBACK");
       db.close();
-      if (e instanceof DriftInputError) throw e;
-      throw new DriftInputError(
-        path,
-        `not a history database (${e instanceof Error ? e.message : String(e)})`,
-      );
+      throw notHistoryDatabase(path, e);
     }
     return new HistoryStore(db, path);
   }
@@ -964,11 +966,7 @@ export class HistoryStore {
       }
     } catch (e) {
       db.close();
-      if (e instanceof DriftInputError) throw e;
-      throw new DriftInputError(
-        path,
-        `not a history database (${e instanceof Error ? e.message : String(e)})`,
-      );
+      throw notHistoryDatabase(path, e);
     }
     return new HistoryStore(db, path);
   }
